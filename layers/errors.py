@@ -1,0 +1,23 @@
+"""The one error hierarchy of OneMap: the CLI and the app catch ``OneMapError`` once."""
+
+from __future__ import annotations
+
+
+class OneMapError(Exception):
+    """Root of every error OneMap raises on purpose; its message is shown to the user as is."""
+
+
+class LedgerError(OneMapError, ValueError):
+    """A project ledger or registry file cannot be used (names file, row and column)."""
+
+
+class BoundaryError(OneMapError, ValueError):
+    """A boundary file or layer is unusable (missing CRS, broken hierarchy, bad codes)."""
+
+
+class StoreError(OneMapError, OSError):
+    """The GeoPackage store is missing, unreadable or cannot be written."""
+
+
+class ExportError(OneMapError, RuntimeError):
+    """A map, table or pack export cannot be produced (e.g. no CJK font installed)."""
