@@ -1,0 +1,1 @@
+"""Streamlit pages of the OneMap dashboard (UI only; logic lives in layers/ and geo/)."""
