@@ -1,0 +1,111 @@
+"""Chinese number formatting for the interface: 万 and 亿, percentages, funds in 万元.
+
+Plain functions on scalars (for KPI cards and captions) and vectorised ``*_series`` twins
+(for chart labels and display tables). Missing values (None, NaN, NA) format as ``"—"``.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+
+MISSING = "—"
+WAN = 1e4
+YI = 1e8
+
+
+def _is_missing(x: object) -> bool:
+    if x is None or x is pd.NA or x is pd.NaT:
+        return True
+    try:
+        return math.isnan(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True
+
+
+def _trim(s: str) -> str:
+    """Drop trailing zeros after a decimal point (``"19.20"`` → ``"19.2"``, ``"3.0"`` → ``"3"``)."""
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _trim_series(s: pd.Series) -> pd.Series:
+    """Vectorised :func:`_trim`."""
+    return s.str.replace(r"(\.\d*?)0+$", r"\1", regex=True).str.replace(r"\.$", "", regex=True)
+
+
+def fmt_int(x: Real | None) -> str:
+    """Format a count with thousands separators: ``12137`` → ``"12,137"``."""
+    if _is_missing(x):
+        return MISSING
+    return f"{round(float(x)):,}"
+
+
+def fmt_count(x: Real | None, *, unit: str = "", digits: int = 2) -> str:
+    """Format a count the Chinese way: below 1万 as is, then 万, then 亿.
+
+    ``fmt_count(8500)`` → ``"8,500"``, ``fmt_count(192000)`` → ``"19.2万"``,
+    ``fmt_count(1.84122e11, unit="元")`` → ``"1,841.22亿元"``. Trailing zeros are dropped.
+    """
+    if _is_missing(x):
+        return MISSING
+    v = float(x)
+    a = abs(v)
+    if a < WAN:
+        body = f"{v:,.0f}" if v == round(v) else _trim(f"{v:,.{digits}f}")
+    elif a < YI:
+        body = _trim(f"{v / WAN:,.{digits}f}") + "万"
+    else:
+        body = _trim(f"{v / YI:,.{digits}f}") + "亿"
+    return body + unit
+
+
+def fmt_pct(x: Real | None, *, digits: int = 1) -> str:
+    """Format a fraction as a percentage: ``0.977`` → ``"97.7%"`` (the fraction, not ×100)."""
+    if _is_missing(x):
+        return MISSING
+    return f"{float(x) * 100:.{digits}f}%"
+
+
+def fmt_wan_yuan(x: Real | None, *, digits: int = 2) -> str:
+    """Format funds given in 万元: ``1234.5`` → ``"1,234.5万元"``, ``184122`` → ``"18.41亿元"``.
+
+    Amounts of 1亿元 (= 10,000 万元) or more are shown in 亿元.
+    """
+    if _is_missing(x):
+        return MISSING
+    v = float(x)
+    if abs(v) >= WAN:
+        return _trim(f"{v / WAN:,.{digits}f}") + "亿元"
+    return _trim(f"{v:,.{digits}f}") + "万元"
+
+
+def fmt_pct_series(s: pd.Series, *, digits: int = 1) -> pd.Series:
+    """Vectorised :func:`fmt_pct`: a string Series on the same index."""
+    v = pd.to_numeric(s, errors="coerce").astype("float64")
+    out = (v * 100).round(digits).map(("{:." + str(digits) + "f}%").format)
+    return out.where(v.notna(), MISSING).astype("object")
+
+
+def fmt_count_series(s: pd.Series, *, unit: str = "", digits: int = 2) -> pd.Series:
+    """Vectorised :func:`fmt_count`: a string Series on the same index."""
+    v = pd.to_numeric(s, errors="coerce").astype("float64")
+    a = v.abs()
+    scale = np.select([a >= YI, a >= WAN], [YI, WAN], 1.0)
+    suffix = np.select([a >= YI, a >= WAN], ["亿", "万"], "")
+    scaled = pd.Series(np.round(v.to_numpy() / scale, digits), index=s.index)
+    body = scaled.map(("{:,." + str(digits) + "f}").format).pipe(_trim_series)
+    out = body + pd.Series(suffix, index=s.index) + unit
+    return out.where(v.notna(), MISSING).astype("object")
+
+
+def fmt_wan_yuan_series(s: pd.Series, *, digits: int = 2) -> pd.Series:
+    """Vectorised :func:`fmt_wan_yuan`: a string Series on the same index."""
+    v = pd.to_numeric(s, errors="coerce").astype("float64")
+    big = v.abs() >= WAN
+    scaled = pd.Series(np.where(big, v / WAN, v), index=s.index).round(digits)
+    body = scaled.map(("{:,." + str(digits) + "f}").format).pipe(_trim_series)
+    out = body + pd.Series(np.where(big, "亿元", "万元"), index=s.index)
+    return out.where(v.notna(), MISSING).astype("object")
