@@ -198,7 +198,7 @@ def breakdown_chart(projects: pd.DataFrame, by: str, *, title: str = "") -> alt.
 
 # --- projects and funds by year --------------------------------------------------------------
 def by_year_data(projects: pd.DataFrame) -> pd.DataFrame:
-    """Per ``plan_year``: ``projects``, ``projects_completed``, ``funds_planned``, ``funds_spent``."""
+    """Per ``plan_year``: projects, projects completed, funds planned and spent."""
     _require(
         projects, [s.PLAN_YEAR, s.STATUS, s.FUNDS_PLANNED, s.FUNDS_SPENT], "by_year_data(projects)"
     )
@@ -353,7 +353,7 @@ def roadmap_years_chart(
 
 # --- registry: causes of poverty ---------------------------------------------------------------
 def causes_data(registry: pd.DataFrame) -> pd.DataFrame:
-    """Poor households by main cause, summed over the registry rows: ``label``, ``value``, ``text``."""
+    """Poor households by main cause, summed over registry rows: ``label``, ``value``, ``text``."""
     _require(registry, list(s.CAUSE_COLUMNS), "causes_data(registry)")
     totals = registry[list(s.CAUSE_COLUMNS)].sum()
     out = pd.DataFrame(
