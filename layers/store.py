@@ -1,0 +1,351 @@
+"""Read and write the OneMap store: one GeoPackage with the inputs, the layers and build_info.
+
+A build writes every table to a temporary GeoPackage in the store's directory, reopens it to check
+each layer, and only then renames it over the old store (``os.replace``), so a failed or
+interrupted build leaves the last good store untouched. Column dtypes that GeoPackage cannot
+express (nullable ``Int64``/``boolean``, datetime resolution) are recorded in each layer's
+metadata and restored on read: 12-digit codes stay strings, ``Int64`` stays ``Int64``, dates stay
+dates and bools stay bools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from layers import schema
+from layers.errors import StoreError
+from layers.settings import STORAGE_CRS
+
+#: layer-metadata key holding the JSON ``{column: dtype}`` written by :func:`write_store`
+DTYPES_KEY = "onemap_dtypes"
+#: how to create a store, quoted in every "store missing" message
+CREATE_HINT = "create it with `onemap demo` (generated demo province) or `onemap import`"
+
+__all__ = [
+    "Inputs",
+    "list_layers",
+    "read_build_info",
+    "read_inputs",
+    "read_layer",
+    "store_mtime",
+    "table_sha256",
+    "write_store",
+]
+
+
+class Inputs(NamedTuple):
+    """The three input tables a build starts from (DESIGN §3)."""
+
+    admin_units: gpd.GeoDataFrame
+    registry: pd.DataFrame
+    projects: gpd.GeoDataFrame
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _dtype_record(df: pd.DataFrame) -> dict[str, str]:
+    geom = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
+    return {str(c): str(t) for c, t in df.dtypes.items() if c != geom}
+
+
+def _prepare(name: str, table: Any) -> pd.DataFrame:
+    """Validate one table and return it ready to write (geometry in the storage CRS)."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise StoreError(
+            f"store table name {name!r} is not a plain identifier; use e.g. 'village_plan'"
+        )
+    if not isinstance(table, pd.DataFrame):
+        raise StoreError(
+            f"store table {name!r} is a {type(table).__name__}, expected a (Geo)DataFrame; "
+            "pass the builder's result unchanged"
+        )
+    if name == schema.TABLE_BUILD_INFO:
+        raise StoreError(
+            f"table {name!r} is written from the build_info argument; remove it from tables"
+        )
+    dupes = table.columns[table.columns.duplicated()].tolist()
+    if dupes:
+        raise StoreError(f"store table {name!r} has duplicate columns {dupes}; rename or drop them")
+    if isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table.columns:
+        if table.crs is None:
+            raise StoreError(
+                f"store layer {name!r} has no CRS; set it (gdf.set_crs(...)) before writing — "
+                f"the store keeps {STORAGE_CRS}"
+            )
+        if not table.crs.equals(STORAGE_CRS):
+            table = table.to_crs(STORAGE_CRS)
+        return table
+    # a plain DataFrame (or a GeoDataFrame without an active geometry): attribute table
+    return pd.DataFrame(table)
+
+
+def _geometry_type(gdf: gpd.GeoDataFrame) -> str | None:
+    """Declared geometry type: promote mixed single/multi, name the type for empty layers."""
+    types = set(gdf.geometry.geom_type.dropna().unique())
+    if not types:
+        return "Unknown"
+    if len(types) == 1:
+        return None  # let pyogrio infer
+    bases = {t.removeprefix("Multi") for t in types}
+    return f"Multi{bases.pop()}" if len(bases) == 1 else "Unknown"
+
+
+def _write_table(path: Path, name: str, table: pd.DataFrame) -> None:
+    metadata = {DTYPES_KEY: json.dumps(_dtype_record(table), ensure_ascii=False)}
+    kwargs: dict[str, Any] = {"layer": name, "driver": "GPKG", "layer_metadata": metadata}
+    if isinstance(table, gpd.GeoDataFrame):
+        gtype = _geometry_type(table)
+        if gtype is not None:
+            kwargs["geometry_type"] = gtype
+            kwargs["promote_to_multi"] = gtype.startswith("Multi")
+    pyogrio.write_dataframe(table, path, use_arrow=True, **kwargs)
+
+
+def _build_info_frame(build_info: Mapping[str, Any]) -> pd.DataFrame:
+    def text(v: Any) -> str:
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, Mapping | list | tuple):
+            return json.dumps(v, ensure_ascii=False, sort_keys=True)
+        return str(v)
+
+    keys = [str(k) for k in build_info]
+    return pd.DataFrame(
+        {"key": pd.array(keys, dtype="str"), "value": [text(v) for v in build_info.values()]}
+    ).astype({"value": "str"})
+
+
+def _check_written(tmp: Path, expected: Mapping[str, int]) -> None:
+    """Reopen the new file and check that every layer is there with its row count."""
+    try:
+        present = {str(n) for n, _ in pyogrio.list_layers(tmp)}
+        missing = sorted(set(expected) - present)
+        if missing:
+            raise StoreError(f"layers {missing} missing after writing")
+        for name, n in expected.items():
+            got = pyogrio.read_info(tmp, layer=name)["features"]
+            if got != n:
+                raise StoreError(f"layer {name!r} has {got} rows after writing, expected {n}")
+    except pyogrio.errors.DataSourceError as e:  # pragma: no cover - GDAL-level corruption
+        raise StoreError(f"the new store {tmp} does not reopen: {e}") from e
+
+
+def write_store(
+    path: str | os.PathLike[str],
+    tables: Mapping[str, pd.DataFrame],
+    build_info: Mapping[str, Any],
+) -> Path:
+    """Write ``tables`` and ``build_info`` to the GeoPackage at ``path``, atomically.
+
+    GeoDataFrames become spatial layers (in EPSG:4326), DataFrames attribute tables; ``build_info``
+    becomes the ``build_info`` key/value table. Everything goes to a temporary file in the same
+    directory, which is reopened and checked before it replaces ``path``; on any failure the old
+    store is left byte-identical and the temporary file is removed.
+
+    Returns
+    -------
+    The store path.
+
+    Raises
+    ------
+    StoreError
+        A table is unusable (names the table and the fix) or the file cannot be written.
+    """
+    path = Path(path)
+    prepared = {name: _prepare(name, t) for name, t in tables.items()}
+    prepared[schema.TABLE_BUILD_INFO] = _build_info_frame(build_info)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.stem}.tmp-", suffix=".gpkg", dir=path.parent
+        )
+    except OSError as e:
+        raise StoreError(
+            f"cannot write the store in {path.parent}: {e.strerror}; check the path"
+        ) from e
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # GDAL creates the file itself
+    done = False
+    current = ""
+    try:
+        for current, table in prepared.items():
+            _write_table(tmp, current, table)
+        current = ""
+        _check_written(tmp, {n: len(t) for n, t in prepared.items()})
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        done = True
+    except StoreError as e:
+        raise StoreError(
+            f"could not write store {path}: {e}; the previous store is unchanged"
+        ) from e
+    except Exception as e:
+        where = f"layer {current!r}: " if current else ""
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StoreError(
+            f"could not write store {path}: {where}{msg}; the previous store is unchanged"
+        ) from e
+    finally:
+        if not done:
+            for leftover in (tmp, *tmp.parent.glob(tmp.name + "-*")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+    return path
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _require_store(path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"no OneMap store at {path}; {CREATE_HINT}")
+    return path
+
+
+def list_layers(path: str | os.PathLike[str]) -> list[str]:
+    """Return the names of the layers and tables in the store at ``path``."""
+    path = _require_store(path)
+    try:
+        return [str(n) for n, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError as e:
+        raise StoreError(
+            f"store {path} is not a readable GeoPackage ({e}); rebuild it: {CREATE_HINT}"
+        ) from e
+
+
+def store_mtime(path: str | os.PathLike[str]) -> float:
+    """Return the store's modification time (a cache key that changes when a build replaces it)."""
+    return _require_store(path).stat().st_mtime
+
+
+def _restore_dtypes(df: pd.DataFrame, recorded: Mapping[str, str]) -> pd.DataFrame:
+    casts = {
+        c: t
+        for c, t in recorded.items()
+        if c in df.columns and str(df[c].dtype) != t and t != "object"
+    }
+    for c, t in casts.items():
+        # a column we cannot restore (e.g. an extension dtype of another library) stays as read
+        with contextlib.suppress(TypeError, ValueError):
+            df[c] = df[c].astype(t)
+    return df
+
+
+def _recorded_dtypes(path: Path, name: str) -> dict[str, str]:
+    meta = pyogrio.read_info(path, layer=name).get("layer_metadata") or {}
+    raw = meta.get(DTYPES_KEY)
+    return json.loads(raw) if raw else {}
+
+
+def read_layer(
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    columns: Iterable[str] | None = None,
+    where: str | None = None,
+) -> pd.DataFrame:
+    """Read one layer or table of the store, with the dtypes it was written with.
+
+    Parameters
+    ----------
+    path
+        The store (see ``settings.store_path``).
+    name
+        A layer name such as ``"village_plan"`` (constants in ``layers.schema``).
+    columns
+        Only these attribute columns (the geometry is always read for spatial layers).
+    where
+        An SQL ``WHERE`` clause evaluated by GDAL, e.g. ``"county_code = '533321000000'"``.
+
+    Returns
+    -------
+    A GeoDataFrame for spatial layers, a DataFrame for attribute tables.
+    """
+    path = _require_store(path)
+    available = list_layers(path)
+    if name not in available:
+        raise StoreError(
+            f"store {path} has no layer {name!r} (it has: {', '.join(available)}); "
+            "rebuild it with `onemap build`"
+        )
+    cols = None if columns is None else list(columns)
+    recorded = _recorded_dtypes(path, name)
+    unknown = [c for c in cols or () if recorded and c not in recorded]
+    if unknown:
+        raise StoreError(
+            f"layer {name!r} of {path} has no column(s) {unknown}; "
+            f"columns are: {', '.join(recorded)}"
+        )
+    try:
+        df = pyogrio.read_dataframe(path, layer=name, columns=cols, where=where, use_arrow=True)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.DataLayerError,
+        OSError,  # pyarrow reports a bad WHERE clause as OSError
+    ) as e:
+        detail = str(e).splitlines()[0]
+        raise StoreError(f"cannot read layer {name!r} of {path}: {detail}") from e
+    return _restore_dtypes(df, recorded)
+
+
+def read_build_info(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Return the store's ``build_info`` as a ``{key: value}`` dict of strings."""
+    df = read_layer(path, schema.TABLE_BUILD_INFO)
+    return dict(zip(df["key"].astype(str), df["value"].fillna("").astype(str), strict=True))
+
+
+def read_inputs(path: str | os.PathLike[str]) -> Inputs:
+    """Read the three input layers of the store (admin_units, registry, projects).
+
+    The pipeline's own ``located_by`` column is dropped from ``projects`` so a rebuild starts from
+    the ledger as ingested.
+    """
+    projects = read_layer(path, schema.LAYER_PROJECTS)
+    if schema.LOCATED_BY in projects.columns:
+        projects = projects.drop(columns=schema.LOCATED_BY)
+    return Inputs(
+        admin_units=read_layer(path, schema.LAYER_ADMIN_UNITS),
+        registry=read_layer(path, schema.LAYER_REGISTRY),
+        projects=projects,
+    )
+
+
+# --- content hashes -----------------------------------------------------------------------------
+
+
+def table_sha256(df: pd.DataFrame) -> str:
+    """Return a SHA-256 of a table's content: column names, dtypes, values and geometry (WKB).
+
+    Row order matters, the index does not; equal tables read back from the store hash equally.
+    """
+    h = hashlib.sha256()
+    h.update(f"rows={len(df)}".encode())
+    geom = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
+    for col in df.columns:
+        h.update(f"|{col}:{df[col].dtype}".encode())
+        if col == geom:
+            wkb = shapely.to_wkb(np.asarray(df[col].values), hex=True, output_dimension=2)
+            h.update(pd.util.hash_array(wkb.astype(object)).tobytes())
+        else:
+            h.update(pd.util.hash_pandas_object(df[col], index=False).to_numpy().tobytes())
+    return h.hexdigest()

@@ -1,0 +1,211 @@
+"""The GeoPackage store: round-trips with dtypes, atomic replacement, errors that name the fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from geopandas.testing import assert_geodataframe_equal
+from pandas.testing import assert_frame_equal
+from shapely.geometry import Point, box
+
+from layers import schema as S
+from layers import store
+from layers.errors import OneMapError, StoreError
+from tests.conftest import make_projects, make_registry, make_units
+
+INFO = {"built_at": "2026-01-01T00:00:00+00:00", "demo": True, "seed": 7, "inputs": {"a": "b"}}
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    return {
+        S.LAYER_ADMIN_UNITS: make_units(),
+        S.LAYER_REGISTRY: make_registry(),
+        S.LAYER_PROJECTS: make_projects(),
+    }
+
+
+@pytest.fixture
+def written(tmp_path: Path) -> Path:
+    return store.write_store(tmp_path / "onemap.gpkg", _tables(), INFO)
+
+
+def test_inputs_round_trip_with_dtypes(written: Path) -> None:
+    back = store.read_inputs(written)
+    assert_geodataframe_equal(back.admin_units, make_units())
+    assert_frame_equal(back.registry, make_registry())
+    assert_geodataframe_equal(back.projects, make_projects())
+    # what a user of the store relies on, spelled out
+    units = back.admin_units
+    assert units[S.CODE].map(type).eq(str).all()
+    assert units.loc[units[S.CODE] == "530102000000", S.CODE].item() == "530102000000"
+    assert units[S.COUNTY_EXIT_YEAR].dtype == "Int64"
+    assert units[S.COUNTY_EXIT_YEAR].isna().sum() == 16
+    assert units[S.HAS_TASKS].dtype == bool
+    assert back.registry[S.EXIT_YEAR].dtype == "Int64"
+    assert back.registry[S.EXIT_YEAR].isna().sum() == 2
+    assert back.projects[S.START_DATE].dtype.kind == "M"
+    assert back.projects[S.COMPLETION_DATE].isna().sum() == 4
+    assert back.projects.geometry.isna().sum() == 1
+    assert back.projects.crs.to_epsg() == 4326
+
+
+def test_content_hash_survives_the_round_trip(written: Path) -> None:
+    back = store.read_inputs(written)
+    for name, table in _tables().items():
+        assert store.table_sha256(getattr(back, name)) == store.table_sha256(table), name
+
+
+def test_content_hash_sees_a_changed_value_and_geometry() -> None:
+    units = make_units()
+    base = store.table_sha256(units)
+    renamed = units.copy()
+    renamed.loc[3, S.NAME] = "改名县"
+    moved = units.copy()
+    moved.loc[3, "geometry"] = box(100, 25, 101, 25.9)
+    assert store.table_sha256(renamed) != base
+    assert store.table_sha256(moved) != base
+    assert store.table_sha256(units.reset_index(drop=True)) == base
+
+
+def test_nullable_bool_and_plain_types_round_trip(tmp_path: Path) -> None:
+    table = pd.DataFrame(
+        {
+            "code": pd.array(["530000000000", "533321000000", "000000000001"], dtype="str"),
+            "flag": pd.array([True, None, False], dtype="boolean"),
+            "count": pd.array([1, 2, 3], dtype="int64"),
+            "maybe": pd.array([None, None, None], dtype="Int64"),
+            "share": [0.5, float("nan"), 1.0],
+            "day": pd.to_datetime(["2019-01-02", None, "2020-12-31"]),
+        }
+    )
+    path = store.write_store(tmp_path / "s.gpkg", {"t": table}, {})
+    back = store.read_layer(path, "t")
+    assert not isinstance(back, gpd.GeoDataFrame)
+    assert_frame_equal(back, table)
+    assert back.loc[2, "code"] == "000000000001"
+
+
+def test_build_info_and_layer_list(written: Path) -> None:
+    info = store.read_build_info(written)
+    assert info["demo"] == "true"
+    assert info["seed"] == "7"
+    assert json.loads(info["inputs"]) == {"a": "b"}
+    assert set(store.list_layers(written)) == {
+        S.LAYER_ADMIN_UNITS,
+        S.LAYER_REGISTRY,
+        S.LAYER_PROJECTS,
+        S.TABLE_BUILD_INFO,
+    }
+    assert store.store_mtime(written) == written.stat().st_mtime
+
+
+def test_read_layer_columns_and_where(written: Path) -> None:
+    counties = store.read_layer(
+        written, S.LAYER_ADMIN_UNITS, columns=[S.CODE, S.NAME], where="level = 'county'"
+    )
+    assert isinstance(counties, gpd.GeoDataFrame)
+    assert list(counties.columns) == [S.CODE, S.NAME, "geometry"]
+    assert counties[S.NAME].tolist() == ["甲县", "乙县", "丙区"]
+
+
+def test_failed_write_leaves_old_store_byte_identical(written: Path) -> None:
+    before = written.read_bytes()
+    bad = _tables()
+    # GDAL refuses a text "fid" column — a real failure after the first layers are written
+    bad["zz_broken"] = pd.DataFrame({"fid": ["a", "b"]})
+    with pytest.raises(StoreError, match=r"layer 'zz_broken'.*previous store is unchanged"):
+        store.write_store(written, bad, {"built_at": "later"})
+    assert written.read_bytes() == before
+    assert sorted(p.name for p in written.parent.iterdir()) == [written.name]
+    assert store.read_build_info(written)["built_at"] == INFO["built_at"]
+
+
+def test_interrupted_write_leaves_old_store_and_no_temp(
+    written: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = written.read_bytes()
+    real = pyogrio.write_dataframe
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(kwargs["layer"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.write_store(written, _tables(), {"built_at": "later"})
+    assert len(calls) == 2
+    assert written.read_bytes() == before
+    assert sorted(p.name for p in written.parent.iterdir()) == [written.name]
+
+
+def test_new_store_replaces_old(written: Path) -> None:
+    store.write_store(written, {S.LAYER_REGISTRY: make_registry()}, {"built_at": "later"})
+    assert store.list_layers(written) == [S.LAYER_REGISTRY, S.TABLE_BUILD_INFO]
+    assert store.read_build_info(written) == {"built_at": "later"}
+
+
+def test_layers_are_stored_in_wgs84(tmp_path: Path) -> None:
+    metric = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(500_000, 2_800_000)], crs="EPSG:4543")
+    path = store.write_store(tmp_path / "s.gpkg", {"pts": metric}, {})
+    back = store.read_layer(path, "pts")
+    assert back.crs.to_epsg() == 4326
+    assert 101 < back.geometry.x[0] < 103 and 24 < back.geometry.y[0] < 26
+    assert metric.crs.to_epsg() == 4543  # input untouched
+
+
+def test_missing_store_names_path_and_command(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.gpkg"
+    with pytest.raises(StoreError, match=r"nowhere\.gpkg.*onemap demo"):
+        store.read_layer(missing, S.TABLE_REGION_SUMMARY)
+    with pytest.raises(StoreError, match=r"nowhere\.gpkg.*onemap demo"):
+        store.read_inputs(missing)
+
+
+def test_unreadable_store(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.gpkg"
+    junk.write_text("not a geopackage")
+    with pytest.raises(StoreError, match=r"junk\.gpkg is not a readable GeoPackage.*onemap demo"):
+        store.list_layers(junk)
+    assert isinstance(StoreError("x"), OneMapError)
+
+
+def test_missing_layer_and_column(written: Path) -> None:
+    with pytest.raises(StoreError, match=r"no layer 'village_plan' \(it has: .*admin_units.*build"):
+        store.read_layer(written, S.LAYER_VILLAGE_PLAN)
+    with pytest.raises(StoreError, match=r"no column\(s\) \['nope'\]"):
+        store.read_layer(written, S.LAYER_REGISTRY, columns=["nope"])
+    with pytest.raises(StoreError, match=r"cannot read layer 'registry'"):
+        store.read_layer(written, S.LAYER_REGISTRY, where="no_such_column = 1")
+
+
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        ({"pts": gpd.GeoDataFrame(geometry=[Point(0, 0)])}, r"layer 'pts' has no CRS"),
+        ({"t": [1, 2]}, r"table 't' is a list, expected a \(Geo\)DataFrame"),
+        ({"bad name": pd.DataFrame({"a": [1]})}, r"'bad name' is not a plain identifier"),
+        ({S.TABLE_BUILD_INFO: pd.DataFrame({"a": [1]})}, r"written from the build_info argument"),
+    ],
+)
+def test_unusable_tables_are_refused_before_writing(
+    tmp_path: Path, tables: dict, message: str
+) -> None:
+    with pytest.raises(StoreError, match=message):
+        store.write_store(tmp_path / "s.gpkg", tables, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_point_layer_round_trips(tmp_path: Path) -> None:
+    empty = make_projects().iloc[0:0]
+    path = store.write_store(tmp_path / "s.gpkg", {S.LAYER_PROJECTS: empty}, {})
+    back = store.read_layer(path, S.LAYER_PROJECTS)
+    assert len(back) == 0
+    assert list(back.columns) == list(empty.columns)
