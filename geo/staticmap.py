@@ -1,0 +1,577 @@
+"""Static choropleth maps for print: CJK font lookup, map furniture and page layout (matplotlib).
+
+Maps are drawn in a metric CRS given by the caller, so the scale bar is measured, not guessed,
+and the north arrow is rotated to true north at the map centre. Figures are plain
+``matplotlib.figure.Figure`` objects (no pyplot state), safe to build in a web server.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import geopandas as gpd
+import matplotlib as mpl
+import numpy as np
+import pyproj
+import shapely
+from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Colormap, to_hex
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrow, Patch, Rectangle
+from matplotlib.patheffects import withStroke
+
+from geo.classify import assign_classes, class_labels
+
+#: Simplified-Chinese font families, in order of preference (DESIGN §8).
+CJK_FONT_FAMILIES: tuple[str, ...] = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Noto Serif CJK SC",
+    "Microsoft YaHei",
+    "SimHei",
+)
+FONT_INSTALL_HINT = "sudo apt-get install fonts-noto-cjk"
+PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+ORIENTATIONS: tuple[str, ...] = ("landscape", "portrait")
+FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
+NO_DATA_COLOR = "#d9d9d9"
+MM_PER_INCH = 25.4
+
+# Page regions as figure fractions (left, bottom, width, height); tests look for ink in them.
+LAYOUTS: dict[str, dict[str, tuple[float, float, float, float]]] = {
+    "landscape": {
+        "title": (0.03, 0.90, 0.94, 0.08),
+        "map": (0.03, 0.13, 0.68, 0.76),
+        "legend": (0.74, 0.50, 0.23, 0.39),
+        "locator": (0.74, 0.16, 0.23, 0.30),
+        "footer": (0.03, 0.01, 0.94, 0.10),
+    },
+    "portrait": {
+        "title": (0.05, 0.92, 0.90, 0.06),
+        "map": (0.05, 0.33, 0.90, 0.58),
+        "legend": (0.05, 0.10, 0.55, 0.21),
+        "locator": (0.65, 0.10, 0.30, 0.21),
+        "footer": (0.05, 0.01, 0.90, 0.08),
+    },
+}
+
+
+class FontNotFoundError(LookupError):
+    """No Simplified-Chinese font is installed (the message names the package to install)."""
+
+
+@dataclass(frozen=True)
+class CJKFont:
+    """A CJK font family found on this machine, with the files of its regular and bold faces."""
+
+    family: str
+    regular: Path
+    bold: Path | None
+
+
+def _faces(family: str) -> list[font_manager.FontEntry]:
+    return [f for f in font_manager.fontManager.ttflist if f.name == family]
+
+
+def _register_from_fontconfig(families: Sequence[str]) -> None:
+    """Add fonts that fontconfig knows but matplotlib's cached font list does not (new installs)."""
+    if shutil.which("fc-list") is None:
+        return
+    for family in families:
+        out = subprocess.run(
+            ["fc-list", f"{family}", "file"], capture_output=True, text=True, check=False
+        ).stdout
+        for line in out.splitlines():
+            path = line.split(":")[0].strip()
+            if path and Path(path).exists():
+                font_manager.fontManager.addfont(path)
+
+
+def find_cjk_font(families: Sequence[str] = CJK_FONT_FAMILIES) -> CJKFont:
+    """Return the first installed family of ``families`` (by name), with its bold face if any.
+
+    Raises
+    ------
+    FontNotFoundError
+        When none is installed; the message names ``apt-get install fonts-noto-cjk``.
+    """
+    for attempt in range(2):
+        for family in families:
+            faces = _faces(family)
+            if not faces:
+                continue
+            regular = min(faces, key=lambda f: abs(_weight(f.weight) - 400))
+            bolds = [f for f in faces if _weight(f.weight) >= 600]
+            bold = min(bolds, key=lambda f: abs(_weight(f.weight) - 700)) if bolds else None
+            return CJKFont(family, Path(regular.fname), Path(bold.fname) if bold else None)
+        if attempt == 0:
+            _register_from_fontconfig(families)
+    raise FontNotFoundError(
+        "no Simplified-Chinese font found (looked for "
+        + ", ".join(families)
+        + f"); install one with `{FONT_INSTALL_HINT}` (or run `bash scripts/setup.sh`)"
+    )
+
+
+def _weight(w: int | str) -> int:
+    if isinstance(w, int):
+        return w
+    return {"bold": 700, "heavy": 800, "black": 900, "light": 300, "thin": 100}.get(str(w), 400)
+
+
+def font_rc(font: CJKFont) -> dict[str, object]:
+    """Return matplotlib rc settings that draw text with ``font`` (for ``mpl.rc_context``)."""
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [font.family, "DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "svg.fonttype": "path",
+    }
+
+
+def paper_inches(paper: str = "A4", orientation: str = "landscape") -> tuple[float, float]:
+    """Return (width, height) in inches of ``paper`` (A4|A3) in ``orientation``."""
+    if paper not in PAPER_MM:
+        raise ValueError(f"`paper` was {paper!r} but is expected to be one of {list(PAPER_MM)}")
+    if orientation not in ORIENTATIONS:
+        raise ValueError(
+            f"`orientation` was {orientation!r} but is expected to be one of {list(ORIENTATIONS)}"
+        )
+    short, long_ = (x / MM_PER_INCH for x in PAPER_MM[paper])
+    return (long_, short) if orientation == "landscape" else (short, long_)
+
+
+def pixel_size(paper: str, orientation: str, dpi: int) -> tuple[int, int]:
+    """Return the (width, height) in pixels of a PNG of ``paper`` at ``dpi``."""
+    w, h = paper_inches(paper, orientation)
+    return round(w * dpi), round(h * dpi)
+
+
+@dataclass(frozen=True)
+class MapText:
+    """The words on a map page: title, legend heading and the footer lines."""
+
+    title: str
+    subtitle: str = ""
+    legend_title: str = ""
+    value_format: str = "{:.1%}"
+    footer: tuple[str, ...] = ()
+    stamp: str | None = None  # e.g. "演示数据 demo data"; drawn in red and as a watermark
+    no_data_label: str = "无数据"
+    outline_label: str = "重点区域边界"
+
+
+@dataclass
+class MapLayers:
+    """Geometry to draw: the coloured units, optional outlines, context and locator frames.
+
+    All frames need a CRS; they are projected to ``metric_crs`` for drawing.
+    """
+
+    units: gpd.GeoDataFrame
+    column: str
+    breaks: Sequence[float]
+    metric_crs: str
+    label_column: str | None = None
+    label_values: bool = True
+    outlines: gpd.GeoDataFrame | None = None
+    context: gpd.GeoDataFrame | None = None  # e.g. neighbouring regions, drawn pale
+    frame: gpd.GeoDataFrame | None = None  # e.g. the parent region's outline, drawn dark
+    locator: gpd.GeoDataFrame | None = None  # the whole province for the inset map
+    cmap: str | Colormap = "RdYlGn"
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def _project(gdf: gpd.GeoDataFrame | None, crs: str) -> gpd.GeoDataFrame | None:
+    if gdf is None:
+        return None
+    if gdf.crs is None:
+        raise ValueError(
+            "a frame passed to the static map has no CRS; set one with `gdf.set_crs(...)`"
+        )
+    return gdf.to_crs(crs)
+
+
+def class_colors(n: int, cmap: str | Colormap = "RdYlGn") -> list[str]:
+    """Return ``n`` hex colours spread over ``cmap`` (low class first)."""
+    cm = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+    if n == 1:
+        return [to_hex(cm(0.75))]
+    return [to_hex(cm(x)) for x in np.linspace(0.08, 0.92, n)]
+
+
+def draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, object]:
+    """Draw units coloured by class, outlines, frame and labels on ``ax`` (in the metric CRS).
+
+    Returns a summary for the legend: colours, labels, per-class counts, whether NaN occurs and
+    how many labels were placed/hidden.
+    """
+    crs = layers.metric_crs
+    units = _project(layers.units, crs)
+    assert units is not None
+    breaks = np.asarray(layers.breaks, dtype=float)
+    values = units[layers.column].to_numpy(dtype=float, na_value=np.nan)
+    classes = assign_classes(values, breaks)
+    colors = class_colors(len(breaks), layers.cmap)
+    face = np.where(classes >= 0, np.array(colors, dtype=object)[np.maximum(classes, 0)], NO_DATA_COLOR)
+
+    context = _project(layers.context, crs)
+    if context is not None and not context.empty:
+        context.plot(ax=ax, color="#f2f2f2", edgecolor="#bdbdbd", linewidth=0.4, zorder=1)
+    units.plot(ax=ax, color=list(face), edgecolor="white", linewidth=0.6, zorder=2)
+    frame = _project(layers.frame, crs)
+    if frame is not None and not frame.empty:
+        frame.boundary.plot(ax=ax, color="#252525", linewidth=1.2, zorder=4)
+    outlines = _project(layers.outlines, crs)
+    if outlines is not None and not outlines.empty:
+        outlines.boundary.plot(ax=ax, color="#6a3d9a", linewidth=1.6, linestyle="--", zorder=5)
+
+    fit_extent(ax, units.total_bounds)
+    ax.set_axis_off()
+    ax.set_facecolor("white")
+
+    placed = hidden = 0
+    if layers.label_column is not None:
+        placed, hidden = place_labels(
+            ax,
+            units,
+            layers.label_column,
+            values=values if layers.label_values else None,
+            value_format=text.value_format,
+        )
+    counts = [int((classes == i).sum()) for i in range(len(breaks))]
+    lower = float(np.nanmin(values)) if np.isfinite(values).any() else None
+    if lower is not None:
+        lower = min(lower, float(breaks[0]))
+    return {
+        "colors": colors,
+        "labels": class_labels(breaks, lower=lower, fmt=text.value_format),
+        "counts": counts,
+        "has_nan": bool((classes < 0).any()),
+        "labels_placed": placed,
+        "labels_hidden": hidden,
+        "has_outlines": outlines is not None and not outlines.empty,
+    }
+
+
+def fit_extent(ax: Axes, bounds: Sequence[float], *, pad: float = 0.04) -> None:
+    """Set equal-aspect limits on ``ax`` that show ``bounds`` (+ padding) and fill the axes box."""
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    w, h = (maxx - minx) * (1 + 2 * pad), (maxy - miny) * (1 + 2 * pad)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    fw, fh = ax.figure.get_size_inches()
+    pos = ax.get_position(original=True)
+    box_ratio = (pos.height * fh) / (pos.width * fw)
+    if h / w < box_ratio:
+        h = w * box_ratio
+    else:
+        w = h / box_ratio
+    ax.set_xlim(cx - w / 2, cx + w / 2)
+    ax.set_ylim(cy - h / 2, cy + h / 2)
+    ax.set_aspect("equal", adjustable="box")
+
+
+def place_labels(
+    ax: Axes,
+    units: gpd.GeoDataFrame,
+    label_column: str,
+    *,
+    values: np.ndarray | None = None,
+    value_format: str = "{:.1%}",
+    fontsize: float = 7.5,
+) -> tuple[int, int]:
+    """Label units at a point inside each, largest first, hiding labels that would collide.
+
+    Each label tries its anchor, then slightly above and below it; a label that still overlaps
+    a placed one (or leaves the map) is hidden. Returns (placed, hidden).
+    """
+    fig = ax.figure
+    ax.apply_aspect()
+    pts = shapely.point_on_surface(units.geometry.values)
+    xs, ys = shapely.get_x(pts), shapely.get_y(pts)
+    names = units[label_column].astype("string").fillna("").to_numpy()
+    if values is not None:
+        vals = [value_format.format(v) if np.isfinite(v) else "–" for v in values]
+        texts = [f"{n}\n{v}" for n, v in zip(names, vals, strict=True)]
+    else:
+        texts = [str(n) for n in names]
+    order = np.argsort(-units.geometry.area.to_numpy())
+    renderer = fig.canvas.get_renderer()
+    ax_box = ax.get_window_extent(renderer)
+    kept: list[np.ndarray] = []
+    placed = hidden = 0
+    halo = [withStroke(linewidth=2.2, foreground="white")]
+    for i in order:
+        if not texts[i].strip():
+            continue
+        t = ax.text(
+            xs[i],
+            ys[i],
+            texts[i],
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            linespacing=1.05,
+            zorder=6,
+            path_effects=halo,
+        )
+        ok = False
+        for dy in (0.0, 0.9, -0.9):
+            bb = t.get_window_extent(renderer).translated(0, dy * fontsize * 2)
+            box = np.array([bb.x0 - 1, bb.y0 - 1, bb.x1 + 1, bb.y1 + 1])
+            inside = (
+                box[0] >= ax_box.x0
+                and box[2] <= ax_box.x1
+                and box[1] >= ax_box.y0
+                and box[3] <= ax_box.y1
+            )
+            if inside and not any(_overlap(box, k) for k in kept):
+                if dy:
+                    x_disp, y_disp = ax.transData.transform((xs[i], ys[i]))
+                    t.set_position(
+                        ax.transData.inverted().transform((x_disp, y_disp + dy * fontsize * 2))
+                    )
+                kept.append(box)
+                ok = True
+                break
+        if ok:
+            placed += 1
+        else:
+            t.remove()
+            hidden += 1
+    return placed, hidden
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+
+
+def nice_length(max_length: float) -> float:
+    """Return the largest 1-2-5 × 10^n value not above ``max_length`` (for a scale bar)."""
+    if max_length <= 0:
+        raise ValueError(f"`max_length` must be positive, got {max_length}")
+    exp = np.floor(np.log10(max_length))
+    for m in (5, 2, 1):
+        if m * 10**exp <= max_length:
+            return float(m * 10**exp)
+    return float(10**exp)
+
+
+def add_scale_bar(ax: Axes, *, fraction: float = 0.25, segments: int = 4) -> float:
+    """Draw a segmented scale bar in the lower left of ``ax`` (data units must be metres).
+
+    Returns the bar length in metres, a 1-2-5 round number at most ``fraction`` of the map width.
+    """
+    ax.apply_aspect()
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = nice_length((x1 - x0) * fraction)
+    seg = length / segments
+    bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    h = (y1 - y0) * 0.012
+    for i in range(segments):
+        ax.add_patch(
+            Rectangle(
+                (bx + i * seg, by),
+                seg,
+                h,
+                facecolor="black" if i % 2 == 0 else "white",
+                edgecolor="black",
+                linewidth=0.6,
+                zorder=7,
+            )
+        )
+    unit, div = ("km", 1000.0) if length >= 1000 else ("m", 1.0)
+    for pos in (0, segments // 2, segments):
+        v = pos * seg / div
+        label = f"{v:g}" + (f" {unit}" if pos == segments else "")
+        ax.text(bx + pos * seg, by + h * 1.6, label, ha="center", va="bottom", fontsize=7, zorder=7)
+    return length
+
+
+def true_north_angle(crs: str, x: float, y: float) -> float:
+    """Return the angle (degrees, counter-clockwise from grid up) of true north at (x, y)."""
+    to_geo = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    to_map = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    lon, lat = to_geo.transform(x, y)
+    nx, ny = to_map.transform(lon, min(lat + 0.05, 89.9))
+    return float(np.degrees(np.arctan2(-(nx - x), ny - y)))
+
+
+def add_north_arrow(ax: Axes, crs: str) -> float:
+    """Draw a north arrow in the upper right of ``ax``, rotated to true north at the centre."""
+    ax.apply_aspect()
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    angle = true_north_angle(crs, (x0 + x1) / 2, (y0 + y1) / 2)
+    # draw in axes fraction coordinates, corrected for the axes aspect ratio
+    bbox = ax.get_window_extent()
+    aspect = bbox.height / bbox.width
+    cx, cy, size = 0.93, 0.86, 0.08
+    dx, dy = -np.sin(np.radians(angle)) * size * aspect, np.cos(np.radians(angle)) * size
+    ax.add_patch(
+        FancyArrow(
+            cx - dx / 2,
+            cy - dy / 2,
+            dx,
+            dy,
+            width=0.012,
+            head_width=0.04,
+            head_length=0.035,
+            length_includes_head=True,
+            transform=ax.transAxes,
+            color="black",
+            zorder=8,
+        )
+    )
+    ax.text(
+        cx + dx / 2 * 1.15,
+        cy + dy / 2 * 1.15,
+        "N",
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=11,
+        fontweight="bold",
+        zorder=8,
+    )
+    return angle
+
+
+def add_legend(
+    ax: Axes, summary: dict[str, object], text: MapText, *, loc: str = "upper left"
+) -> None:
+    """Draw the class legend (colour, range, unit count) on a blank axes ``ax``."""
+    ax.set_axis_off()
+    colors = list(summary["colors"])  # type: ignore[arg-type]
+    labels = list(summary["labels"])  # type: ignore[arg-type]
+    counts = list(summary["counts"])  # type: ignore[arg-type]
+    handles = [
+        Patch(facecolor=c, edgecolor="#636363", label=f"{lab}（{n}）")
+        for c, lab, n in zip(reversed(colors), reversed(labels), reversed(counts), strict=True)
+    ]
+    if summary.get("has_nan"):
+        handles.append(Patch(facecolor=NO_DATA_COLOR, edgecolor="#636363", label=text.no_data_label))
+    if summary.get("has_outlines"):
+        handles.append(
+            Patch(facecolor="none", edgecolor="#6a3d9a", linestyle="--", label=text.outline_label)
+        )
+    leg = ax.legend(
+        handles=handles,
+        loc=loc,
+        title=text.legend_title,
+        frameon=False,
+        fontsize=8.5,
+        title_fontproperties={"weight": "bold", "size": 10},
+        alignment="left",
+        handlelength=2.2,
+        handleheight=1.3,
+    )
+    leg.set_zorder(9)
+
+
+def draw_locator(ax: Axes, locator: gpd.GeoDataFrame, highlight: gpd.GeoDataFrame, crs: str) -> None:
+    """Draw a small inset: ``locator`` in grey with ``highlight`` in red."""
+    loc = _project(locator, crs)
+    hi = _project(highlight, crs)
+    assert loc is not None and hi is not None
+    loc.plot(ax=ax, color="#f0f0f0", edgecolor="#969696", linewidth=0.3)
+    hi.dissolve().plot(ax=ax, color="#e31a1c", edgecolor="#99000d", linewidth=0.5, alpha=0.8)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+
+def map_figure(
+    layers: MapLayers,
+    text: MapText,
+    *,
+    font: CJKFont,
+    paper: str = "A4",
+    orientation: str = "landscape",
+) -> Figure:
+    """Return a one-page map: title, choropleth, legend, scale bar, north arrow, locator, footer."""
+    size = paper_inches(paper, orientation)
+    layout = LAYOUTS[orientation]
+    with mpl.rc_context(font_rc(font)):
+        fig = Figure(figsize=size, facecolor="white")
+        FigureCanvasAgg(fig)
+        scale = size[0] / paper_inches("A4", orientation)[0]
+        tx, ty, tw, th = layout["title"]
+        fig.text(tx, ty + th * 0.55, text.title, fontsize=18 * scale, fontweight="bold", va="center")
+        if text.subtitle:
+            fig.text(tx, ty + th * 0.05, text.subtitle, fontsize=10 * scale, color="#404040")
+        ax = fig.add_axes(layout["map"])
+        summary = draw_choropleth(ax, layers, text)
+        add_scale_bar(ax)
+        add_north_arrow(ax, layers.metric_crs)
+        if text.stamp:
+            ax.text(
+                0.5,
+                0.5,
+                text.stamp,
+                transform=ax.transAxes,
+                fontsize=40 * scale,
+                color="#cb181d",
+                alpha=0.12,
+                rotation=25,
+                ha="center",
+                va="center",
+                zorder=10,
+            )
+        lax = fig.add_axes(layout["legend"])
+        add_legend(lax, summary, text)
+        if layers.locator is not None:
+            iax = fig.add_axes(layout["locator"])
+            draw_locator(iax, layers.locator, layers.units, layers.metric_crs)
+        fx, fy, fw, fh = layout["footer"]
+        n = max(len(text.footer), 1)
+        for i, line in enumerate(text.footer):
+            fig.text(fx, fy + fh * (1 - (i + 0.7) / n), line, fontsize=8 * scale, color="#303030")
+        if text.stamp:
+            fig.text(
+                fx + fw,
+                fy + fh * 0.3,
+                text.stamp,
+                ha="right",
+                fontsize=11 * scale,
+                fontweight="bold",
+                color="#cb181d",
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "#cb181d"},
+            )
+        fig.add_artist(
+            Rectangle((0.01, 0.01), 0.98, 0.98, transform=fig.transFigure, fill=False, lw=0.8)
+        )
+        fig.onemap_summary = summary  # type: ignore[attr-defined]
+    return fig
+
+
+def save_figure(
+    fig: Figure,
+    out: str | Path | IO[bytes],
+    *,
+    fmt: str = "png",
+    dpi: int = 150,
+    font: CJKFont | None = None,
+) -> None:
+    """Write ``fig`` as PNG/PDF/SVG to a path or binary buffer at its own page size.
+
+    No tight bounding box: a PNG at ``dpi`` has exactly ``pixel_size(paper, orientation, dpi)``.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"`fmt` was {fmt!r} but is expected to be one of {list(FORMATS)}")
+    rc = font_rc(font) if font is not None else {}
+    with mpl.rc_context(rc):
+        fig.savefig(out, format=fmt, dpi=dpi, facecolor="white")
