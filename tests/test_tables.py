@@ -1,0 +1,170 @@
+"""Display/download tables: Chinese headers, search, six-fixes gaps, laggards, XLSX/CSV bytes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from layers import schema as S
+from layers import tables
+from layers.errors import ExportError, OneMapError
+
+
+def test_six_fixes_matrix_counts_the_hand_total(tiny_projects: pd.DataFrame) -> None:
+    has = tables.six_fixes_matrix(tiny_projects)
+    assert list(has.columns) == list(S.SIX_FIXES)
+    assert int(has.all(axis=1).sum()) == 10  # conftest: 10 projects with all six fixes
+
+
+def test_missing_six_fixes_names_the_gaps(tiny_projects: pd.DataFrame) -> None:
+    gaps = tables.missing_six_fixes(tiny_projects)
+    by_id = dict(zip(tiny_projects[S.PROJECT_ID], gaps, strict=True))
+    assert by_id["P01"] == ""
+    assert by_id["P03"] == "定检查"
+    assert by_id["P05"] == "一次性审批、定公告、定检查"
+    assert gaps.index.equals(tiny_projects.index)
+
+
+def test_blank_text_counts_as_missing() -> None:
+    df = pd.DataFrame(
+        {
+            S.FUNDS_PLANNED: [1.0, np.nan],
+            S.PLAN_YEAR: [2017, 2018],
+            S.APPROVAL_REF: ["  ", "批复"],
+            S.PUBLIC_NOTICE_DATE: pd.to_datetime(["2017-01-01", None]),
+            S.RESPONSIBLE_UNIT: ["局", None],
+            S.INSPECTION_RESULT: ["合格", "合格"],
+        }
+    )
+    assert tables.missing_six_fixes(df).tolist() == ["一次性审批", "定资金、定公告、定责任"]
+
+
+def test_project_table_has_chinese_headers_labels_and_names(
+    tiny_projects: pd.DataFrame, tiny_units: pd.DataFrame
+) -> None:
+    before = tiny_projects.copy()
+    names = tiny_units.set_index(S.CODE)[S.NAME]
+    out = tables.project_table(tiny_projects, names=names, with_missing_fixes=True)
+    pd.testing.assert_frame_equal(tiny_projects, before)  # input untouched
+    assert "geometry" not in out.columns
+    assert out.columns[:3].tolist() == ["项目编号", "项目名称", "县/市/区"]
+    assert "六定缺项" in out.columns and "计划资金(万元)" in out.columns
+    row = out[out["项目编号"] == "P01"].iloc[0]
+    assert row["县/市/区"] == "甲县"
+    assert row["行政村"] == "一村"
+    assert row["行业"] == "特色产业"
+    assert row["状态"] == "已完工"
+    assert row["资金来源"] == "中央财政专项"
+    assert row["开工日期"] == "2016-03-01"
+    assert out["计划资金(万元)"].sum() == pytest.approx(1175)
+
+
+def test_project_table_names_the_missing_columns() -> None:
+    with pytest.raises(OneMapError, match=r"project_table\(projects\).*project_id"):
+        tables.project_table(pd.DataFrame({"x": [1]}))
+
+
+def test_search_matches_every_term_in_any_column(tiny_projects: pd.DataFrame) -> None:
+    out = tables.project_table(tiny_projects)
+    assert tables.search(out, "").equals(out)
+    water = tables.search(out, "饮水")
+    assert set(water["项目编号"]) == {"P02", "P10"}
+    assert set(tables.search(out, "饮水 2020")["项目编号"]) == {"P10"}
+    assert set(tables.search(out, "p0")["项目编号"]) == {f"P0{i}" for i in range(1, 10)}
+    assert tables.search(out, "不存在的词").empty
+
+
+def _summary() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            S.CODE: ["1", "2", "3", "4"],
+            S.NAME: ["甲县", "乙县", "丙县", "丁县"],
+            S.N_PROJECTS: [10, 10, 10, 0],
+            S.COMPLETION: [0.9, 0.5, 0.5, np.nan],
+            S.COVERAGE: [0.99, 0.8, 0.95, 1.0],
+            S.POOR_POPULATION: [100, 100, 1000, 10],
+            S.COVERED_CAPPED: [99, 80, 950, 10],
+        }
+    )
+
+
+def test_laggards_lowest_completion_ties_on_uncovered() -> None:
+    summary = _summary()
+    before = summary.copy()
+    out = tables.laggards(summary, by=S.COMPLETION, n=3)
+    assert out[S.NAME].tolist() == ["丙县", "乙县", "甲县"]  # NaN dropped; tie → more uncovered
+    assert out[tables.UNCOVERED].tolist() == [50, 20, 1]
+    pd.testing.assert_frame_equal(summary, before)
+
+
+def test_laggards_most_uncovered() -> None:
+    out = tables.laggards(_summary(), by=tables.UNCOVERED, n=2)
+    assert out[S.NAME].tolist() == ["丙县", "乙县"]
+
+
+def test_laggards_rejects_unknown_key() -> None:
+    with pytest.raises(OneMapError, match=r"`by` was 'funds'"):
+        tables.laggards(_summary(), by="funds")
+    with pytest.raises(OneMapError, match=r"`n` was 0"):
+        tables.laggards(_summary(), n=0)
+
+
+def test_summary_table_percentages_and_headers() -> None:
+    out = tables.summary_table(_summary())
+    assert out.columns.tolist()[:4] == ["名称", "项目数", "完工率(%)", "覆盖率(%)"]
+    assert out["完工率(%)"].tolist()[:3] == [90.0, 50.0, 50.0]
+    assert out["未覆盖贫困人口"].tolist() == [1, 20, 50, 0]
+
+
+def test_escape_formulas_prefixes_risky_text_only() -> None:
+    df = pd.DataFrame(
+        {
+            "name": ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "普通", None, "\t=1"],
+            "n": [-1, 2, 3, 4, 5, 6, 7],
+        }
+    )
+    out = tables.escape_formulas(df)
+    assert out["name"].tolist()[:5] == [
+        '\'=HYPERLINK("http://x")',
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "普通",
+    ]
+    assert pd.isna(out["name"].iloc[5])
+    assert out["name"].iloc[6] == "'\t=1"
+    assert out["n"].tolist() == df["n"].tolist()  # numbers untouched (negative stays numeric)
+    assert df["name"].iloc[0].startswith("=")  # input not mutated
+
+
+def test_xlsx_bytes_round_trip_without_formulas(tiny_projects: pd.DataFrame) -> None:
+    table = tables.project_table(tiny_projects)
+    table.loc[0, "项目名称"] = "=1+2"
+    data = tables.to_xlsx_bytes(table, sheet_name="县级项目库")
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb["县级项目库"]
+    assert [c.value for c in ws[1]][:2] == ["项目编号", "项目名称"]
+    assert ws.max_row == len(table) + 1
+    assert ws["B2"].value == "'=1+2" and ws["B2"].data_type == "s"
+    formulas = [c for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+
+
+def test_xlsx_rejects_bad_sheet_name() -> None:
+    with pytest.raises(ExportError, match=r"sheet_name.*not a valid Excel sheet name"):
+        tables.to_xlsx_bytes(pd.DataFrame({"a": [1]}), sheet_name="a/b")
+
+
+def test_csv_bytes_are_utf8_bom_and_escaped(tiny_projects: pd.DataFrame) -> None:
+    table = tables.project_table(tiny_projects)
+    table.loc[1, "项目名称"] = "@cmd"
+    data = tables.to_csv_bytes(table)
+    assert data.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+    assert back.columns[0] == "项目编号"
+    assert back.loc[1, "项目名称"] == "'@cmd"
+    assert len(back) == len(table)
