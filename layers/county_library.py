@@ -1,0 +1,79 @@
+"""县级项目库: the county project library layer — the 122 counties with tasks and their projects."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from layers import metrics as M
+from layers import schema as S
+from layers.errors import LedgerError
+
+COUNTY_FLAGS: tuple[str, ...] = (
+    S.HAS_TASKS,
+    S.POVERTY_COUNTY,
+    S.DEEP_POVERTY,
+    S.BORDER,
+    S.COUNTY_EXIT_YEAR,
+)
+
+
+def sector_column(sector: str) -> str:
+    """Name of the per-sector project count column (``projects_industry``)."""
+    return f"{S.N_PROJECTS}_{sector}"
+
+
+def build_county_library(
+    admin_units: gpd.GeoDataFrame,
+    registry: pd.DataFrame,
+    projects: pd.DataFrame,
+    *,
+    exit_by: int = 2020,
+) -> gpd.GeoDataFrame:
+    """Return ``county_library``: counties with tasks, their flags, counts, rates and
+    ``projects_<sector>`` counts (county-wide projects included).
+    """
+    missing = [
+        c
+        for c in (S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE, *COUNTY_FLAGS)
+        if c not in admin_units.columns
+    ]
+    if missing:
+        raise LedgerError(f"admin_units lack columns {missing}; add them (see layers/schema.py)")
+    sel = (admin_units[S.LEVEL] == "county") & admin_units[S.HAS_TASKS].fillna(False).astype(bool)
+    units = admin_units.loc[sel].sort_values(S.CODE)
+    codes = units[S.CODE].astype("str").to_numpy()
+    out = gpd.GeoDataFrame(
+        {
+            S.CODE: codes,
+            S.NAME: units[S.NAME].to_numpy(),
+            S.PARENT_CODE: units[S.PARENT_CODE].astype("str").to_numpy(),
+            M.PREFECTURE_CODE: M._pad(units[S.CODE].astype("str"), 4).to_numpy(),
+            **{c: units[c].to_numpy() for c in COUNTY_FLAGS},
+        },
+        geometry=units.geometry.to_numpy(),
+        crs=admin_units.crs,
+    )
+    out[S.COUNTY_EXIT_YEAR] = pd.array(out[S.COUNTY_EXIT_YEAR], dtype="Int64")
+    p = M.prepare_projects(projects)
+    counts = pd.concat(
+        [
+            M.project_counts(p, level="county"),
+            M.registry_counts(
+                M._with_poverty_flag(registry, admin_units),
+                level="county",
+                exit_by=exit_by,
+                projects=p,
+            ),
+        ],
+        axis=1,
+    ).reindex(codes)
+    for col in M.COUNT_COLUMNS:
+        values = counts[col].fillna(0)
+        out[col] = values.to_numpy().astype("float64" if values.dtype.kind == "f" else "int64")
+    out = M.add_rates(out)
+    by_sector = pd.crosstab(p[M._KEY["county"]].astype("str"), p[S.SECTOR].astype("str"))
+    by_sector = by_sector.reindex(index=codes, columns=list(S.SECTORS), fill_value=0)
+    for sector in S.SECTORS:
+        out[sector_column(sector)] = by_sector[sector].fillna(0).to_numpy().astype("int64")
+    return out
