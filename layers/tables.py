@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from layers import metrics
 from layers import schema as s
 from layers.errors import ExportError, OneMapError
 
@@ -79,20 +80,14 @@ def _labelled(values: pd.Series, labels: Mapping[str, str]) -> pd.Series:
     return values.map(labels).fillna(values)
 
 
-def present(values: pd.Series) -> pd.Series:
-    """True where a field is filled in: not null and, for text, not blank."""
-    filled = values.notna()
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        filled &= values.astype("string").str.strip().fillna("").ne("")
-    return filled.astype(bool)
-
-
 def six_fixes_matrix(projects: pd.DataFrame) -> pd.DataFrame:
-    """One bool column per fix of :data:`schema.SIX_FIXES` (True = present), on the input index."""
+    """One bool column per fix of :data:`schema.SIX_FIXES` (True = present), on the input index.
+
+    Uses the one definition in :func:`layers.metrics.six_fixes_missing` (null, blank, or for
+    funds not positive = missing).
+    """
     _require(projects, list(s.SIX_FIXES.values()), "six_fixes_matrix(projects)")
-    return pd.DataFrame(
-        {fix: present(projects[col]) for fix, col in s.SIX_FIXES.items()}, index=projects.index
-    )
+    return ~metrics.six_fixes_missing(projects)
 
 
 def missing_six_fixes(projects: pd.DataFrame, *, sep: str = "、") -> pd.Series:
