@@ -1,0 +1,157 @@
+"""Read office spreadsheets (XLSX, CSV in UTF-8/BOM/GBK) into raw cell grids keyed by the row
+and column numbers the user sees in Excel."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from layers.errors import LedgerError
+
+#: a file given by path, or by name and content (an upload)
+Source = str | os.PathLike[str] | tuple[str, bytes]
+
+#: encodings tried in order when none is given; GB18030 is a superset of GBK and GB2312
+CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+
+
+@dataclass(frozen=True)
+class RawSheet:
+    """One sheet (or CSV file) as a grid of cell values.
+
+    ``cells`` has the Excel row numbers (1-based) as index and column numbers (1-based) as
+    columns; values are the Python objects openpyxl returns (str, int, float, datetime) or None.
+    Merged cells carry the merged value in every cell they cover.
+    """
+
+    file: str
+    sheet: str
+    cells: pd.DataFrame
+    encoding: str | None = None
+
+
+def column_letter(col: int) -> str:
+    """Return the Excel letter of a 1-based column number (1 → A, 28 → AB)."""
+    return get_column_letter(int(col))
+
+
+def source_name(source: Source) -> str:
+    """Return the file name a user would recognise for ``source``."""
+    if isinstance(source, tuple):
+        return Path(source[0]).name
+    return Path(source).name
+
+
+def _read_bytes(source: Source) -> bytes:
+    if isinstance(source, tuple):
+        return source[1]
+    path = Path(source)
+    if not path.is_file():
+        raise LedgerError(f"{path}: file not found; check the path passed to the import")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise LedgerError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
+
+
+def read_sheets(source: Source, *, encoding: str | None = None) -> list[RawSheet]:
+    """Read every sheet of an XLSX workbook, or the one table of a CSV file.
+
+    Parameters
+    ----------
+    source
+        A path, or ``(file name, content)`` for an upload.
+    encoding
+        CSV only: the text encoding; ``None`` detects UTF-8 (with or without BOM) or GB18030/GBK.
+    """
+    name = source_name(source)
+    suffix = Path(name).suffix.lower()
+    data = _read_bytes(source)
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(name, data)
+    if suffix in (".csv", ".txt"):
+        return [_read_csv(name, data, encoding)]
+    if suffix == ".xls":
+        raise LedgerError(
+            f"{name}: old Excel 97–2003 (.xls) workbooks are not read; open it in Excel or WPS "
+            "and save as .xlsx (或另存为 .xlsx)"
+        )
+    raise LedgerError(f"{name}: unsupported file type {suffix!r}; give an .xlsx or .csv file")
+
+
+def _read_xlsx(name: str, data: bytes) -> list[RawSheet]:
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    except Exception as e:  # openpyxl raises many types for damaged files
+        raise LedgerError(
+            f"{name}: not a readable .xlsx workbook ({type(e).__name__}: {e}); "
+            "re-save it from Excel or WPS as .xlsx"
+        ) from e
+    sheets = []
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        rows = list(ws.iter_rows(values_only=True))
+        width = max((len(r) for r in rows), default=0)
+        cells = pd.DataFrame(
+            rows, index=range(1, len(rows) + 1), columns=range(1, width + 1), dtype=object
+        )
+        for rng in ws.merged_cells.ranges:
+            value = cells.at[rng.min_row, rng.min_col] if rng.min_row <= len(rows) else None
+            cells.loc[rng.min_row : rng.max_row, rng.min_col : rng.max_col] = value
+        sheets.append(RawSheet(name, ws.title, cells))
+    wb.close()
+    return sheets
+
+
+def _decode(name: str, data: bytes, encoding: str | None) -> tuple[str, str]:
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as e:
+            raise LedgerError(
+                f"--encoding {encoding!r} is not a known encoding; use utf-8, gbk or gb18030"
+            ) from e
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as e:
+            raise LedgerError(
+                f"{name}: not valid {encoding} at byte {e.start}; "
+                "leave --encoding out to detect it, or give the right one"
+            ) from e
+    for enc in CSV_ENCODINGS:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if enc == "utf-8-sig":
+            enc = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+        return text, enc
+    raise LedgerError(
+        f"{name}: text is neither UTF-8 nor GBK/GB18030; pass --encoding with the file's encoding"
+    )
+
+
+def _read_csv(name: str, data: bytes, encoding: str | None) -> RawSheet:
+    text, enc = _decode(name, data, encoding)
+    if "\x00" in text:
+        raise LedgerError(f"{name}: contains NUL bytes, so it is not a text CSV; export it again")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.reader(io.StringIO(text), dialect))
+    width = max((len(r) for r in rows), default=0)
+    padded = [[c if c.strip() != "" else None for c in r] + [None] * (width - len(r)) for r in rows]
+    cells = pd.DataFrame(
+        padded, index=range(1, len(rows) + 1), columns=range(1, width + 1), dtype=object
+    )
+    return RawSheet(name, "", cells, enc)

@@ -1,0 +1,1177 @@
+"""Import ledgers, registries and boundaries as offices keep them, with a validation report.
+
+Every problem found becomes one report row naming the file, sheet, row (as Excel shows it), column
+(header text and letter), the value, the problem and the action taken (``fixed``, ``cleared``,
+``rejected`` or ``warning``). Rows in = rows accepted + rows rejected, always. Household-level
+registries are aggregated to villages here, and personal columns (names, ID numbers, phones) are
+dropped before anything is returned, so they can never reach the store or the report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers import schema as S
+from layers._dates import parse_dates
+from layers._excel import RawSheet, Source, column_letter, read_sheets
+from layers.errors import LedgerError
+from layers.settings import DATA_DIR, STORAGE_CRS
+
+__all__ = [
+    "ACTIONS",
+    "REPORT_COLUMNS",
+    "ColumnMap",
+    "ImportResult",
+    "ValidationReport",
+    "load_column_map",
+    "office_ledger_workbook",
+    "read_ledger",
+]
+
+DEFAULT_COLUMN_MAP: Path = DATA_DIR / "column_map.toml"
+
+# --- the report --------------------------------------------------------------------------------
+FILE, SHEET, ROW, COLUMN, VALUE, PROBLEM, ACTION = (
+    "file",
+    "sheet",
+    "row",
+    "column",
+    "value",
+    "problem",
+    "action",
+)
+REPORT_COLUMNS: tuple[str, ...] = (FILE, SHEET, ROW, COLUMN, VALUE, PROBLEM, ACTION)
+REPORT_LABELS_ZH: dict[str, str] = {
+    FILE: "文件",
+    SHEET: "工作表",
+    ROW: "行",
+    COLUMN: "列",
+    VALUE: "值",
+    PROBLEM: "问题",
+    ACTION: "处理",
+}
+#: what was done about a problem
+ACTIONS: dict[str, str] = {
+    "fixed": "已修正",
+    "cleared": "已置空",
+    "rejected": "已拒收",
+    "warning": "提示",
+}
+SOURCE_COLUMNS: tuple[str, ...] = (
+    FILE,
+    SHEET,
+    "kind",
+    "header_rows",
+    "encoding",
+    "unit",
+    "columns",
+    "rows_in",
+    "accepted",
+    "rejected",
+    "notes",
+)
+SOURCE_LABELS_ZH: dict[str, str] = {
+    FILE: "文件",
+    SHEET: "工作表",
+    "kind": "类型",
+    "header_rows": "表头行",
+    "encoding": "编码",
+    "unit": "金额单位",
+    "columns": "列映射",
+    "rows_in": "读入行数",
+    "accepted": "接收",
+    "rejected": "拒收",
+    "notes": "说明",
+}
+_VALUE_MAX = 60
+MASK = "***"
+
+
+def _empty_problems() -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="str") for c in REPORT_COLUMNS})
+    df[ROW] = df[ROW].astype("Int64")
+    return df
+
+
+@dataclass
+class ValidationReport:
+    """What an import understood and every problem it found.
+
+    ``problems`` has one row per problem (``REPORT_COLUMNS``); ``sources`` one row per file and
+    sheet read, with the header rows, encoding, amount unit, column mapping and row counts.
+    """
+
+    problems: pd.DataFrame = field(default_factory=_empty_problems)
+    sources: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(SOURCE_COLUMNS))
+    )
+
+    @property
+    def rows_in(self) -> int:
+        """Data rows read (blank rows excluded; totals and note rows included, as rejected)."""
+        return int(pd.to_numeric(self.sources["rows_in"]).sum())
+
+    @property
+    def accepted(self) -> int:
+        """Rows imported."""
+        return int(pd.to_numeric(self.sources["accepted"]).sum())
+
+    @property
+    def rejected(self) -> int:
+        """Rows not imported (each named in ``problems`` with action ``rejected``)."""
+        return int(pd.to_numeric(self.sources["rejected"]).sum())
+
+    def summary(self) -> str:
+        """One line in Chinese: rows in = accepted + rejected, and the problem count."""
+        return (
+            f"读入 {self.rows_in} 行 = 接收 {self.accepted} 行 + 拒收 {self.rejected} 行；"
+            f"问题 {len(self.problems)} 条"
+            f"（修正 {self._count('fixed')}，置空 {self._count('cleared')}，"
+            f"拒收 {self._count('rejected')}，提示 {self._count('warning')}）"
+        )
+
+    def _count(self, action: str) -> int:
+        return int((self.problems[ACTION] == action).sum())
+
+    def extend(self, other: ValidationReport) -> ValidationReport:
+        """Return a report holding this report's rows followed by ``other``'s."""
+        frames = [f for f in (self.problems, other.problems) if len(f)]
+        problems = pd.concat(frames, ignore_index=True) if frames else _empty_problems()
+        srcs = [f for f in (self.sources, other.sources) if len(f)]
+        sources = (
+            pd.concat(srcs, ignore_index=True)
+            if srcs
+            else pd.DataFrame(columns=list(SOURCE_COLUMNS))
+        )
+        return ValidationReport(problems, sources)
+
+    def table_zh(self) -> pd.DataFrame:
+        """The problems with Chinese headers and actions, as shown to users."""
+        out = self.problems.copy()
+        out[ACTION] = out[ACTION].map(ACTIONS).fillna(out[ACTION])
+        return out.rename(columns=REPORT_LABELS_ZH)
+
+    def sources_zh(self) -> pd.DataFrame:
+        """The per-file summary with Chinese headers."""
+        return self.sources.rename(columns=SOURCE_LABELS_ZH)
+
+    def write(self, path: str | os.PathLike[str]) -> list[Path]:
+        """Write the report as XLSX (sheets 概况, 问题) and CSV (UTF-8 with BOM, opens in Excel).
+
+        ``path`` may end in ``.xlsx`` or ``.csv`` or have no suffix; both files are written next
+        to each other (``report.xlsx``, ``report.csv``; the summary goes to ``report_概况.csv``).
+        Cells starting with ``= + - @`` are escaped so spreadsheets do not run them.
+        """
+        base = Path(path)
+        if base.suffix.lower() in (".xlsx", ".csv"):
+            base = base.with_suffix("")
+        base.parent.mkdir(parents=True, exist_ok=True)
+        total = pd.DataFrame(
+            {
+                FILE: ["合计"],
+                "rows_in": [self.rows_in],
+                "accepted": [self.accepted],
+                "rejected": [self.rejected],
+                "notes": [self.summary()],
+            }
+        )
+        sources = pd.concat([self.sources, total], ignore_index=True)
+        sources = _escape_formulas(sources.rename(columns=SOURCE_LABELS_ZH))
+        problems = _escape_formulas(self.table_zh())
+        xlsx = base.with_suffix(".xlsx")
+        csv = base.with_suffix(".csv")
+        summary_csv = base.with_name(base.name + "_概况.csv")
+        try:
+            with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
+                sources.to_excel(writer, sheet_name="概况", index=False)
+                problems.to_excel(writer, sheet_name="问题", index=False)
+            problems.to_csv(csv, index=False, encoding="utf-8-sig")
+            sources.to_csv(summary_csv, index=False, encoding="utf-8-sig")
+        except OSError as e:
+            raise LedgerError(
+                f"cannot write the validation report to {base}: {e.strerror}; "
+                "choose another --report path"
+            ) from e
+        return [xlsx, csv, summary_csv]
+
+
+def _escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            s = out[col]
+            risky = s.astype(str).str.match(r"^[=+\-@]") & s.notna()
+            if risky.any():
+                out[col] = s.astype(object).where(~risky, "'" + s.astype(str))
+    return out
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """Accepted rows (``table``) and the report of how they were read."""
+
+    table: pd.DataFrame
+    report: ValidationReport
+
+
+# --- the column map ------------------------------------------------------------------------------
+
+
+def normalise_label(value: object) -> str:
+    """Normalise a header or category text: NFKC (full-width → half-width), no spaces, lower."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    s = unicodedata.normalize("NFKC", str(value))
+    return re.sub(r"[\s*※]+", "", s).lower()
+
+
+_BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】")
+
+
+def _label_candidates(label: str) -> list[str]:
+    """The label, then the label without bracketed parts (units such as ``(万元)``)."""
+    out = [label]
+    bare = _BRACKETS.sub("", label)
+    if bare and bare != label:
+        out.append(bare)
+    return out
+
+
+def _unit_of(text: str) -> str | None:
+    if "万元" in text:
+        return "万元"
+    if re.search(r"(?<!万)元", text):
+        return "元"
+    return None
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Header variants → schema names, per section (``projects``, ``registry``, …), and cell value
+    variants → schema values (``sector``, ``status``, ``fund_source``), all keys normalised."""
+
+    sections: Mapping[str, Mapping[str, str]]
+    values: Mapping[str, Mapping[str, str]]
+    path: str
+
+
+def load_column_map(path: str | os.PathLike[str] | None = None) -> ColumnMap:
+    """Read the header mapping file (default ``data/column_map.toml``).
+
+    Raises ``LedgerError`` naming the file and entry when a variant is listed twice in a section.
+    """
+    path = Path(path) if path is not None else DEFAULT_COLUMN_MAP
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise LedgerError(f"column map {path} cannot be read ({e.strerror})") from e
+    except tomllib.TOMLDecodeError as e:
+        raise LedgerError(f"column map {path} is not valid TOML: {e}; fix the file") from e
+    sections: dict[str, dict[str, str]] = {}
+    values: dict[str, dict[str, str]] = {}
+    for section, entries in raw.items():
+        if section == "values":
+            continue
+        sections[section] = _invert(path, section, entries)
+        for name in entries:  # the schema name itself always maps
+            sections[section].setdefault(normalise_label(name), name)
+    labels = {
+        S.SECTOR: S.SECTOR_LABELS_ZH,
+        S.STATUS: S.STATUS_LABELS_ZH,
+        S.FUND_SOURCE: S.FUND_SOURCE_LABELS_ZH,
+    }
+    for kind, entries in raw.get("values", {}).items():
+        inv = _invert(path, f"values.{kind}", entries)
+        for code, zh in labels.get(kind, {}).items():
+            inv.setdefault(normalise_label(zh), code)
+            inv.setdefault(normalise_label(code), code)
+        values[kind] = inv
+    for needed in ("projects", "registry", "household", "personal", "boundaries"):
+        sections.setdefault(needed, {})
+    return ColumnMap(sections, values, str(path))
+
+
+def _invert(path: Path, section: str, entries: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    inv: dict[str, str] = {}
+    for name, variants in entries.items():
+        if isinstance(variants, str):
+            variants = [variants]
+        for v in variants:
+            key = normalise_label(v)
+            if key in inv and inv[key] != name:
+                raise LedgerError(
+                    f"column map {path}: [{section}] lists {v!r} under both {inv[key]!r} and "
+                    f"{name!r}; keep it under one"
+                )
+            inv[key] = name
+    return inv
+
+
+# --- header detection ----------------------------------------------------------------------------
+_HEADER_SCAN_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Header:
+    """Where the header is and what each column means."""
+
+    rows: tuple[int, ...]  # Excel row numbers of the header (one or two)
+    fields: dict[int, str]  # column number → schema field
+    labels: dict[int, str]  # column number → header text as written
+    units: dict[int, str | None]  # column number → unit named in its header
+    duplicates: dict[int, str]  # columns that repeat an already-mapped field
+    title_unit: str | None  # "单位：万元" above the header
+
+    @property
+    def data_start(self) -> int:
+        return self.rows[-1] + 1
+
+    def label(self, col: int) -> str:
+        return f"{self.labels.get(col, '')} ({column_letter(col)})"
+
+
+def _text(v: object) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return str(v).strip()
+
+
+def _match(label: str, lookup: Mapping[str, str]) -> str | None:
+    for cand in _label_candidates(normalise_label(label)):
+        if cand in lookup:
+            return lookup[cand]
+    return None
+
+
+def _map_row(labels: Mapping[int, str], lookup: Mapping[str, str]) -> dict[int, str]:
+    return {c: f for c, lab in labels.items() if lab and (f := _match(lab, lookup)) is not None}
+
+
+def find_header(cells: pd.DataFrame, lookup: Mapping[str, str]) -> Header | None:
+    """Find the header row(s) of a sheet: the one row, or two rows (a merged parent over sub
+    headers), among the first 20 whose labels map to the most distinct schema fields.
+
+    Returns None when no candidate maps at least two fields.
+    """
+    best: tuple[int, int, tuple[int, ...], dict[int, str], dict[int, str]] | None = None
+    top = list(cells.index[:_HEADER_SCAN_ROWS])
+    for i, r in enumerate(top):
+        single = {c: _text(v) for c, v in cells.loc[r].items()}
+        options = [((r,), single)]
+        if i + 1 < len(cells.index):
+            r2 = cells.index[i + 1]
+            parent = cells.loc[r].ffill()
+            combined: dict[int, str] = {}
+            for c, v in cells.loc[r2].items():
+                sub, par = _text(v), _text(parent[c])
+                cands = [sub, par + sub, par] if sub and sub != par else [par]
+                combined[c] = next((x for x in cands if x and _match(x, lookup)), cands[0])
+            options.append(((r, r2), combined))
+        for rows, labels in options:
+            mapped = _map_row(labels, lookup)
+            score = len(set(mapped.values()))
+            if best is None or score > best[0]:
+                best = (score, -len(rows), rows, labels, mapped)
+    if best is None or best[0] < 2:
+        return None
+    _, _, rows, labels, mapped = best
+    fields: dict[int, str] = {}
+    duplicates: dict[int, str] = {}
+    for c in sorted(mapped):
+        if mapped[c] in fields.values():
+            duplicates[c] = mapped[c]
+        else:
+            fields[c] = mapped[c]
+    units = {c: _unit_of(normalise_label(labels[c])) for c in fields}
+    above = cells.loc[: rows[0] - 1]
+    title_text = " ".join(_text(v) for v in above.to_numpy().ravel() if _text(v))
+    m = re.search(r"单位\s*[:：]?\s*(万元|元)", unicodedata.normalize("NFKC", title_text))
+    return Header(
+        rows=rows,
+        fields=fields,
+        labels={c: labels[c] for c in labels if labels[c]},
+        units=units,
+        duplicates=duplicates,
+        title_unit=m.group(1) if m else None,
+    )
+
+
+# --- cell parsing (vectorised per column) -------------------------------------------------------
+_TOTALS = re.compile(r"^(?:合计|小计|总计|共计|累计|总合计)|合计|小计")
+_NOTE = re.compile(r"^(?:注|备注|说明|填表|制表|审核|负责人|联系|单位负责人|分管领导|数据来源)")
+
+
+def _is_number(values: pd.Series) -> pd.Series:
+    kinds = values.map(type)
+    return kinds.isin([int, float, np.int64, np.float64, np.int32, np.float32])
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Cell values as stripped NFKC text (numbers without a trailing ``.0``); NaN where empty."""
+    out = pd.Series(np.nan, index=values.index, dtype=object)
+    num = _is_number(values)
+    if num.any():
+        n = pd.to_numeric(values[num], errors="coerce")
+        integral = n.notna() & (n == np.floor(n)) & (n.abs() < 2**53)
+        out[n[integral].index] = n[integral].astype("int64").astype(str)
+        out[n[~integral & n.notna()].index] = n[~integral & n.notna()].astype(str)
+    rest = values.notna() & ~num
+    if rest.any():
+        t = values[rest].astype(str).str.normalize("NFKC").str.strip()
+        out[t.index] = t.where(t != "", np.nan)
+    return out
+
+
+def _fullwidth(values: pd.Series) -> pd.Series:
+    """True where a text cell held full-width digits or letters (changed by NFKC)."""
+    s = values.where(values.map(lambda v: isinstance(v, str)).astype(bool))
+    raw = s.dropna().astype(str)
+    changed = raw.str.contains(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]", regex=True)
+    return changed.reindex(values.index, fill_value=False)
+
+
+_SCI = r"^(?P<a>\d)(?:\.(?P<b>\d+))?[eE]\+?(?P<e>\d{1,2})$"
+
+
+@dataclass
+class _Codes:
+    codes: pd.Series  # 12-digit strings, NaN where empty or invalid
+    sci_fixed: pd.Series
+    sci_lost: pd.Series
+    invalid: pd.Series
+
+
+def _parse_codes(values: pd.Series, *, lengths: tuple[int, ...]) -> _Codes:
+    """Read administrative codes: numbers, digit text, ``'``-prefixed text, scientific notation.
+
+    A scientific-notation text keeps the code only when it spells every digit
+    (``5.33321100201E+11``); ``5.33E+11`` has lost digits and is flagged ``sci_lost``.
+    """
+    text = _as_text(values)
+    t = text.dropna().astype(str).str.lstrip("'`").str.replace(r"[\s,]", "", regex=True)
+    t = t.str.replace(r"\.0+$", "", regex=True)
+    sci = t.str.extract(_SCI)
+    is_sci = sci["a"].notna()
+    mant = sci["a"].fillna("") + sci["b"].fillna("")
+    exp = pd.to_numeric(sci["e"], errors="coerce")
+    full = is_sci & (mant.str.len() == exp + 1)
+    expanded = mant.str.ljust(0) + pd.Series("", index=mant.index)
+    expanded = expanded.where(~full, mant)
+    t = t.where(~full, expanded)
+    digits = t.str.fullmatch(r"\d+") & ~(is_sci & ~full)
+    length_ok = t.str.len().isin(lengths)
+    good = digits & length_ok
+    codes = pd.Series(np.nan, index=values.index, dtype=object)
+    codes[t[good].index] = t[good].str.ljust(12, "0")
+    sci_fixed = (is_sci & full).reindex(values.index, fill_value=False)
+    sci_lost = (is_sci & ~full).reindex(values.index, fill_value=False)
+    invalid = (~good & ~(is_sci & ~full)).reindex(values.index, fill_value=False)
+    return _Codes(codes, sci_fixed, sci_lost, invalid)
+
+
+def _parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Read amounts/counts typed as numbers or text (``1,234.5``, ``12万元``, ``3500元``).
+
+    Returns (numbers, unit named in the cell or NaN, bad mask).
+    """
+    text = _as_text(values)
+    t = text.dropna().astype(str).str.replace(r"[,\s]", "", regex=True)
+    unit = t.str.extract(r"(万元|元)$")[0]
+    t = t.str.replace(r"(万元|元|户|人|个)$", "", regex=True)
+    n = pd.to_numeric(t.where(t.str.fullmatch(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?")), "coerce")
+    nums = pd.Series(np.nan, index=values.index, dtype="float64")
+    nums[n.index] = n
+    bad = (n.isna()).reindex(values.index, fill_value=False)
+    return nums, unit.reindex(values.index), bad
+
+
+def _parse_year(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = _as_text(values)
+    t = text.dropna().astype(str)
+    y = pd.to_numeric(t.str.extract(r"^((?:19|20)\d\d)(?:年度?|年)?$")[0], errors="coerce")
+    years = pd.Series(np.nan, index=values.index, dtype="float64")
+    years[y.index] = y
+    bad = y.isna().reindex(values.index, fill_value=False)
+    return years, bad
+
+
+def _parse_category(values: pd.Series, lookup: Mapping[str, str]) -> tuple[pd.Series, pd.Series]:
+    text = _as_text(values)
+    norm = text.dropna().map(normalise_label)
+    mapped = norm.map(lookup)
+    out = pd.Series(np.nan, index=values.index, dtype=object)
+    out[mapped.index] = mapped
+    bad = mapped.isna().reindex(values.index, fill_value=False)
+    return out, bad
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    t = values.map(lambda v: "" if v is None else str(v))
+    return t.str.slice(0, _VALUE_MAX)
+
+
+class _Collector:
+    """Collects report rows for one sheet, vectorised over masks."""
+
+    def __init__(self, sheet: RawSheet, header: Header, data: pd.DataFrame) -> None:
+        self.sheet = sheet
+        self.header = header
+        self.data = data
+        self.frames: list[pd.DataFrame] = []
+        self.reject = pd.Series(False, index=data.index)
+        self.col_of = {f: c for c, f in header.fields.items()}
+
+    def add(
+        self,
+        mask: pd.Series,
+        field_or_col: str | int | None,
+        problem: str | pd.Series,
+        action: str,
+        *,
+        value: pd.Series | str | None = None,
+    ) -> None:
+        mask = mask.reindex(self.data.index, fill_value=False).astype(bool)
+        if not mask.any():
+            return
+        idx = self.data.index[mask.to_numpy()]
+        if isinstance(field_or_col, int):
+            col: int | None = field_or_col
+        elif field_or_col is None:
+            col = None
+        else:
+            col = self.col_of.get(field_or_col)
+        column = self.header.label(col) if col is not None else ""
+        if value is None:
+            shown = _shown(self.data.loc[idx, col]) if col is not None else ""
+        elif isinstance(value, str):
+            shown = value
+        else:
+            shown = value.loc[idx].astype(str).str.slice(0, _VALUE_MAX)
+        frame = pd.DataFrame(
+            {
+                FILE: self.sheet.file,
+                SHEET: self.sheet.sheet,
+                ROW: pd.array(idx, dtype="Int64"),
+                COLUMN: column,
+                VALUE: shown,
+                PROBLEM: problem.loc[idx] if isinstance(problem, pd.Series) else problem,
+                ACTION: action,
+            }
+        )
+        self.frames.append(frame)
+        if action == "rejected":
+            self.reject |= mask
+
+    def sheet_note(self, col: int | None, problem: str, action: str = "warning") -> None:
+        frame = pd.DataFrame(
+            {
+                FILE: [self.sheet.file],
+                SHEET: [self.sheet.sheet],
+                ROW: pd.array([self.header.rows[0]], dtype="Int64"),
+                COLUMN: [self.header.label(col) if col is not None else ""],
+                VALUE: [""],
+                PROBLEM: [problem],
+                ACTION: [action],
+            }
+        )
+        self.frames.append(frame)
+
+    def problems(self) -> pd.DataFrame:
+        if not self.frames:
+            return _empty_problems()
+        out = pd.concat(self.frames, ignore_index=True)
+        out[ROW] = out[ROW].astype("Int64")
+        return out.astype({c: "str" for c in REPORT_COLUMNS if c != ROW})
+
+
+def _nonempty(data: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame: True where a cell holds something other than blanks."""
+    return data.apply(lambda s: s.notna() & (s.astype(str).str.strip() != ""))
+
+
+def _data_rows(sheet: RawSheet, header: Header) -> pd.DataFrame:
+    data = sheet.cells.loc[header.data_start :]
+    return data[_nonempty(data).any(axis=1)]
+
+
+def _frame_text(data: pd.DataFrame, cols: Iterable[int]) -> pd.DataFrame:
+    return pd.DataFrame({c: _as_text(data[c]) for c in cols}, index=data.index)
+
+
+def _special_rows(
+    data: pd.DataFrame, header: Header, key_cols: Sequence[int]
+) -> tuple[pd.Series, pd.Series]:
+    """Totals rows (合计/小计 in any of the first columns or the key columns) and note rows."""
+    first = [c for c in data.columns[:4]]
+    look = _frame_text(data, dict.fromkeys([*first, *key_cols]))
+    totals = pd.Series(False, index=data.index)
+    for c in look.columns:
+        totals |= look[c].fillna("").str.replace(r"\s", "", regex=True).str.contains(_TOTALS)
+    nonempty = _nonempty(data).sum(axis=1)
+    keys_empty = look[[c for c in key_cols if c in look.columns]].isna().all(axis=1)
+    first_text = look[first].bfill(axis=1).iloc[:, 0].fillna("") if first else ""
+    notes = ~totals & keys_empty & ((nonempty <= 2) | first_text.str.match(_NOTE))
+    return totals, notes
+
+
+def _project_rows(
+    sheet: RawSheet, header: Header, cmap: ColumnMap, *, unit: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], int, int]:
+    """Parse one ledger sheet.
+
+    Returns (accepted rows, problems, understood notes, rows in, rows rejected).
+    """
+    data = _data_rows(sheet, header)
+    col = {f: c for c, f in header.fields.items()}
+    rep = _Collector(sheet, header, data)
+    notes: dict[str, str] = {}
+    for c, f in header.duplicates.items():
+        rep.sheet_note(c, f"第二个映射到 {f} 的列，已忽略（使用 {header.label(col[f])}）")
+
+    key_cols = [col[f] for f in (S.PROJECT_ID, S.PROJECT_NAME) if f in col]
+    totals, note_rows = _special_rows(data, header, key_cols)
+    first_col = data.columns[0]
+    rep.add(totals, first_col, "合计/小计行，不是项目", "rejected")
+    rep.add(note_rows, first_col, "表尾说明或备注行，不是项目", "rejected")
+    special = totals | note_rows
+
+    out = pd.DataFrame(index=data.index)
+
+    def raw(f: str) -> pd.Series:
+        return data[col[f]] if f in col else pd.Series(None, index=data.index, dtype=object)
+
+    # full-width characters in any parsed column are normalised (reported once per cell)
+    for f in header.fields.values():
+        fw = _fullwidth(raw(f)) & ~special
+        rep.add(fw, f, "全角数字或字母，已转为半角", "fixed")
+
+    # project id
+    pid = _as_text(raw(S.PROJECT_ID))
+    rep.add(
+        pid.isna() & ~special,
+        S.PROJECT_ID if S.PROJECT_ID in col else None,
+        "缺少项目编号",
+        "rejected",
+    )
+    out[S.PROJECT_ID] = pid
+    out[S.PROJECT_NAME] = _as_text(raw(S.PROJECT_NAME))
+    rep.add(
+        out[S.PROJECT_NAME].isna() & pid.notna() & ~special,
+        S.PROJECT_NAME,
+        "缺少项目名称",
+        "warning",
+    )
+
+    # codes
+    lengths = {S.COUNTY_CODE: (6, 12), S.TOWNSHIP_CODE: (9, 12), S.VILLAGE_CODE: (12,)}
+    levels = {S.COUNTY_CODE: "county", S.TOWNSHIP_CODE: "township", S.VILLAGE_CODE: "village"}
+    numeric_codes = 0
+    for f, lens in lengths.items():
+        values = raw(f)
+        parsed = _parse_codes(values, lengths=lens)
+        numeric_codes += int(_is_number(values).sum())
+        rep.add(
+            parsed.sci_fixed & ~special, f, "科学计数法显示的代码，位数完整，已转为文本", "fixed"
+        )
+        rep.add(
+            parsed.sci_lost & ~special,
+            f,
+            "代码被 Excel 存成科学计数法，位数已丢失；请把该列设为文本格式后重新导出",
+            "rejected",
+        )
+        rep.add(
+            parsed.invalid & ~special,
+            f,
+            f"不是有效的{S.LEVEL_LABELS_ZH[levels[f]]}代码"
+            f"（应为 {'/'.join(map(str, lens))} 位数字）",
+            "rejected",
+        )
+        codes = parsed.codes
+        wrong_level = codes.notna() & (_code_level(codes) != levels[f])
+        rep.add(
+            wrong_level & ~special, f, f"代码层级不是{S.LEVEL_LABELS_ZH[levels[f]]}", "rejected"
+        )
+        out[f] = codes.where(~wrong_level)
+    if numeric_codes:
+        notes["codes"] = f"{numeric_codes} 个以数字保存的代码已按文本读取"
+    # derive missing parents from the smallest unit; check consistency
+    v, t, c = out[S.VILLAGE_CODE], out[S.TOWNSHIP_CODE], out[S.COUNTY_CODE]
+    t_from_v = v.str.slice(0, 9).str.ljust(12, "0")
+    c_from_t = t.fillna(t_from_v).str.slice(0, 6).str.ljust(12, "0")
+    bad_tv = t.notna() & v.notna() & (t != t_from_v)
+    rep.add(bad_tv & ~special, S.VILLAGE_CODE, "村代码不属于所填乡镇代码", "rejected")
+    t = t.fillna(t_from_v.where(v.notna()))
+    c_derived = c.isna() & c_from_t.notna()
+    bad_ct = c.notna() & t.notna() & (c != c_from_t)
+    rep.add(
+        bad_ct & ~special,
+        S.TOWNSHIP_CODE if S.TOWNSHIP_CODE in col else S.VILLAGE_CODE,
+        "乡镇/村代码不属于所填县代码",
+        "rejected",
+    )
+    c = c.fillna(c_from_t.where(t.notna()))
+    if c_derived.any():
+        notes["county_code"] = f"{int(c_derived.sum())} 行的县代码由村/乡镇代码推出"
+    missing_county = c.isna() & pid.notna() & ~special & ~rep.reject
+    rep.add(
+        missing_county,
+        S.COUNTY_CODE if S.COUNTY_CODE in col else None,
+        "没有县、乡镇或村代码，无法归属到县",
+        "rejected",
+    )
+    out[S.COUNTY_CODE], out[S.TOWNSHIP_CODE], out[S.VILLAGE_CODE] = c, t, v
+
+    # categories
+    sector, bad = _parse_category(raw(S.SECTOR), cmap.values.get(S.SECTOR, {}))
+    rep.add(bad & ~special, S.SECTOR, "无法识别的项目类别，已归入“综合保障及其他”", "fixed")
+    out[S.SECTOR] = sector.where(~bad, "other").fillna("other")
+    status, bad = _parse_category(raw(S.STATUS), cmap.values.get(S.STATUS, {}))
+    rep.add(
+        bad & ~special,
+        S.STATUS,
+        "无法识别的项目状态（应为 计划/已批复/在建/已完工/已验收）",
+        "rejected",
+    )
+    rep.add(
+        status.isna() & ~bad & pid.notna() & ~special,
+        S.STATUS if S.STATUS in col else None,
+        "缺少项目状态",
+        "rejected",
+    )
+    out[S.STATUS] = status
+    source, bad = _parse_category(raw(S.FUND_SOURCE), cmap.values.get(S.FUND_SOURCE, {}))
+    rep.add(bad & ~special, S.FUND_SOURCE, "无法识别的资金来源，已置空", "cleared")
+    out[S.FUND_SOURCE] = source
+
+    # dates
+    for f in (S.START_DATE, S.COMPLETION_DATE, S.PUBLIC_NOTICE_DATE):
+        dates, bad = parse_dates(_date_input(raw(f)))
+        rep.add(
+            bad & ~special,
+            f,
+            "无法识别的日期（可用 2019-05-03、2019.5.3、2019年5月3日）",
+            "cleared",
+        )
+        out[f] = dates
+    # plan year, else the start date's year
+    years, bad = _parse_year(raw(S.PLAN_YEAR))
+    rep.add(bad & ~special, S.PLAN_YEAR, "无法识别的计划年度", "cleared")
+    from_start = years.isna() & out[S.START_DATE].notna()
+    rep.add(
+        from_start & (S.PLAN_YEAR in col) & ~special,
+        S.PLAN_YEAR,
+        "缺少计划年度，已取开工日期的年份",
+        "fixed",
+    )
+    years = years.fillna(out[S.START_DATE].dt.year)
+    rep.add(
+        years.isna() & pid.notna() & ~special,
+        S.PLAN_YEAR if S.PLAN_YEAR in col else None,
+        "缺少计划年度且无开工日期",
+        "rejected",
+    )
+    out[S.PLAN_YEAR] = years
+
+    # amounts (万元)
+    units_used: dict[str, str] = {}
+    for f in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
+        nums, cell_unit, bad = _parse_numbers(raw(f))
+        rep.add(bad & ~special, f, "无法识别的金额，已置空", "cleared")
+        col_unit = header.units.get(col[f]) if f in col else None
+        u = col_unit or header.title_unit or unit or "万元"
+        units_used[f] = u + ("（表头）" if col_unit else "（标题）" if header.title_unit else "")
+        factor = cell_unit.map({"元": 1e-4, "万元": 1.0}).fillna(1e-4 if u == "元" else 1.0)
+        rep.add(
+            cell_unit.notna() & (cell_unit != u) & ~special,
+            f,
+            "单元格写明的单位与列单位不同，已按单元格单位换算为万元",
+            "fixed",
+        )
+        neg = nums < 0
+        rep.add(neg & ~special, f, "金额为负数，已置空", "cleared")
+        out[f] = (nums * factor).where(~neg)
+    notes["unit"] = "; ".join(f"{k}={v}" for k, v in units_used.items() if k in col)
+    for f in (S.BENEFICIARY_HOUSEHOLDS, S.BENEFICIARY_POOR_POPULATION):
+        nums, _, bad = _parse_numbers(raw(f))
+        bad_int = bad | (nums < 0) | (nums.notna() & (nums != np.floor(nums)))
+        rep.add(bad_int & ~special, f, "不是非负整数，已置空", "cleared")
+        out[f] = nums.where(~bad_int).astype("Int64")
+    for f in (S.RESPONSIBLE_UNIT, S.APPROVAL_REF, S.INSPECTION_RESULT):
+        out[f] = _as_text(raw(f))
+
+    # point location
+    lon, _, bad_lon = _parse_numbers(raw("lon"))
+    lat, _, bad_lat = _parse_numbers(raw("lat"))
+    swapped = lon.between(3, 54) & lat.between(73, 136)
+    rep.add(swapped & ~special, "lon", "经纬度填反，已交换", "fixed")
+    lon, lat = lon.where(~swapped, lat), lat.where(~swapped, lon)
+    outside = (lon.notna() | lat.notna()) & ~(lon.between(73, 136) & lat.between(3, 54))
+    rep.add(
+        (outside | bad_lon | bad_lat) & ~special,
+        "lon" if "lon" in col else "lat",
+        "经纬度缺失或不在中国范围内，坐标已置空",
+        "cleared",
+    )
+    out["lon"], out["lat"] = lon.where(~outside), lat.where(~outside)
+
+    # duplicates within the sheet (first kept); across sheets handled by the caller
+    dup = out[S.PROJECT_ID].notna() & out[S.PROJECT_ID].duplicated(keep="first") & ~rep.reject
+    first_row = out.reset_index().groupby(S.PROJECT_ID)["index"].first()
+    rep.add(
+        dup & ~special,
+        S.PROJECT_ID,
+        "项目编号重复（首次出现在第 " + out[S.PROJECT_ID].map(first_row).astype(str) + " 行）",
+        "rejected",
+    )
+    rejected = rep.reject | special
+    accepted = out[~rejected].copy()
+    accepted["_row"] = accepted.index
+    accepted["_file"], accepted["_sheet"] = sheet.file, sheet.sheet
+    return accepted, rep.problems(), notes, len(data), int(rejected.sum())
+
+
+def _date_input(values: pd.Series) -> pd.Series:
+    """Dates as typed: datetimes and serial numbers kept, text NFKC-normalised."""
+    is_text = values.map(lambda v: isinstance(v, str)).astype(bool)
+    out = values.copy().astype(object)
+    if is_text.any():
+        out[is_text] = values[is_text].astype(str).str.normalize("NFKC").str.strip()
+    return out
+
+
+def _code_level(codes: pd.Series) -> pd.Series:
+    """Vectorised ``schema.level_of`` for 12-digit code strings (NaN stays NaN)."""
+    s = codes.astype(object)
+    level = pd.Series(np.nan, index=codes.index, dtype=object)
+    valid = s.notna()
+    level[valid] = "province"
+    for prev, lev in zip(S.LEVELS[:-1], S.LEVELS[1:], strict=True):
+        part = s[valid].str.slice(S.LEVEL_DIGITS[prev], S.LEVEL_DIGITS[lev])
+        deeper = part.str.strip("0") != ""
+        level[deeper[deeper].index] = lev
+    return level
+
+
+def _read_all(sources: Iterable[Source], *, encoding: str | None) -> list[RawSheet]:
+    sheets: list[RawSheet] = []
+    for src in sources:
+        sheets.extend(read_sheets(src, encoding=encoding))
+    return sheets
+
+
+def read_ledger(
+    sources: Source | Sequence[Source],
+    *,
+    encoding: str | None = None,
+    unit: str | None = None,
+    gcj02: bool = False,
+    column_map: ColumnMap | None = None,
+) -> ImportResult:
+    """Read project ledgers (XLSX/CSV, one or more files, every sheet with a ledger header).
+
+    Parameters
+    ----------
+    sources
+        Paths, or ``(file name, bytes)`` uploads.
+    encoding
+        CSV text encoding; None detects UTF-8 (with or without BOM) or GBK/GB18030.
+    unit
+        ``"元"`` or ``"万元"`` for amount columns whose header and title name no unit
+        (default 万元). Amounts are stored in 万元.
+    gcj02
+        Longitude/latitude columns are GCJ-02 (高德/腾讯 maps) and are converted to WGS84.
+    column_map
+        Header mapping (default ``data/column_map.toml``).
+
+    Returns
+    -------
+    ImportResult
+        ``table``: a GeoDataFrame (EPSG:4326, Point or empty geometry) with ``PROJECT_COLUMNS``;
+        ``report``: the problems and what was understood of each sheet.
+
+    Raises
+    ------
+    LedgerError
+        A file cannot be read at all, or no sheet of a file has a recognisable ledger header.
+    """
+    if unit not in (None, "元", "万元"):
+        raise LedgerError(f"unit {unit!r} is not understood; use '元' or '万元'")
+    cmap = column_map if column_map is not None else load_column_map()
+    srcs = [sources] if isinstance(sources, str | os.PathLike | tuple) else list(sources)
+    if not srcs:
+        raise LedgerError("no ledger file given; pass at least one .xlsx or .csv file")
+    report = ValidationReport()
+    frames: list[pd.DataFrame] = []
+    for src in srcs:
+        sheets = read_sheets(src, encoding=encoding)
+        found = False
+        for sheet in sheets:
+            header = find_header(sheet.cells, cmap.sections["projects"])
+            if header is None or S.PROJECT_ID not in header.fields.values():
+                continue
+            found = True
+            accepted, problems, notes, rows_in, rejected = _project_rows(
+                sheet, header, cmap, unit=unit
+            )
+            frames.append(accepted)
+            report = report.extend(
+                ValidationReport(
+                    problems,
+                    _source_row(sheet, header, "项目库", notes, rows_in, len(accepted), rejected),
+                )
+            )
+        if not found:
+            names = "、".join(s.sheet or s.file for s in sheets)
+            raise LedgerError(
+                f"{sheets[0].file if sheets else src}: no sheet ({names}) has a ledger header "
+                "with 项目编号 and at least one other known column in its first 20 rows; "
+                f"add your header names to {cmap.path}"
+            )
+    table = (
+        pd.concat(frames) if frames else pd.DataFrame(columns=[*S.PROJECT_COLUMNS, "lon", "lat"])
+    )
+    table, report = _dedupe_across_sheets(table, report)
+    return ImportResult(_to_projects(table, gcj02=gcj02), report)
+
+
+def _dedupe_across_sheets(
+    table: pd.DataFrame, report: ValidationReport
+) -> tuple[pd.DataFrame, ValidationReport]:
+    if table.empty:
+        return table, report
+    dup = table[S.PROJECT_ID].duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return table, report
+    firsts = table[~dup].set_index(S.PROJECT_ID)
+    d = table[dup]
+    where = firsts.loc[d[S.PROJECT_ID], ["_file", "_sheet", "_row"]]
+    problems = pd.DataFrame(
+        {
+            FILE: d["_file"].to_numpy(),
+            SHEET: d["_sheet"].to_numpy(),
+            ROW: pd.array(d["_row"].to_numpy(), dtype="Int64"),
+            COLUMN: S.PROJECT_ID,
+            VALUE: d[S.PROJECT_ID].to_numpy(),
+            PROBLEM: (
+                "项目编号重复（首次出现在 "
+                + where["_file"].astype(str).to_numpy()
+                + " "
+                + where["_sheet"].astype(str).to_numpy()
+                + " 第 "
+                + where["_row"].astype(str).to_numpy()
+                + " 行）"
+            ),
+            ACTION: "rejected",
+        }
+    )
+    sources = report.sources.copy()
+    counts = d.groupby(["_file", "_sheet"]).size()
+    for (f, s), n in counts.items():
+        m = (sources[FILE] == f) & (sources[SHEET] == s)
+        sources.loc[m, "accepted"] = sources.loc[m, "accepted"].astype(int) - n
+        sources.loc[m, "rejected"] = sources.loc[m, "rejected"].astype(int) + n
+    merged = ValidationReport(report.problems, sources).extend(
+        ValidationReport(
+            problems.astype({c: "str" for c in REPORT_COLUMNS if c != ROW}),
+            pd.DataFrame(columns=list(SOURCE_COLUMNS)),
+        )
+    )
+    return table[~dup], merged
+
+
+def _source_row(
+    sheet: RawSheet,
+    header: Header,
+    kind: str,
+    notes: Mapping[str, str],
+    rows_in: int,
+    accepted: int,
+    rejected: int,
+) -> pd.DataFrame:
+    mapping = "; ".join(f"{header.label(c)}→{f}" for c, f in sorted(header.fields.items()))
+    ignored = [header.label(c) for c in sorted(header.labels) if c not in header.fields]
+    if ignored:
+        mapping += "; 未使用: " + ", ".join(ignored)
+    return pd.DataFrame(
+        {
+            FILE: [sheet.file],
+            SHEET: [sheet.sheet],
+            "kind": [kind],
+            "header_rows": [
+                "-".join(map(str, (header.rows[0], header.rows[-1])))
+                if len(header.rows) > 1
+                else str(header.rows[0])
+            ],
+            "encoding": [sheet.encoding or ("xlsx" if sheet.sheet else "")],
+            "unit": [notes.get("unit", "")],
+            "columns": [mapping],
+            "rows_in": [rows_in],
+            "accepted": [accepted],
+            "rejected": [rejected],
+            "notes": ["; ".join(v for k, v in notes.items() if k != "unit")],
+        }
+    )
+
+
+def _to_projects(table: pd.DataFrame, *, gcj02: bool) -> gpd.GeoDataFrame:
+    """Accepted rows → the store's projects schema (types as the store keeps them)."""
+    out = pd.DataFrame(index=range(len(table)))
+    t = table.reset_index(drop=True)
+    for c in S.PROJECT_COLUMNS:
+        out[c] = t[c] if c in t.columns else np.nan
+    for c in (
+        S.PROJECT_ID,
+        S.PROJECT_NAME,
+        S.COUNTY_CODE,
+        S.TOWNSHIP_CODE,
+        S.VILLAGE_CODE,
+        S.SECTOR,
+        S.STATUS,
+        S.FUND_SOURCE,
+        S.RESPONSIBLE_UNIT,
+        S.APPROVAL_REF,
+        S.INSPECTION_RESULT,
+    ):
+        out[c] = (
+            out[c].astype("str").where(out[c].notna(), None) if len(out) else out[c].astype("str")
+        )
+    for c in (S.START_DATE, S.COMPLETION_DATE, S.PUBLIC_NOTICE_DATE):
+        out[c] = pd.to_datetime(out[c])
+    out[S.PLAN_YEAR] = pd.to_numeric(out[S.PLAN_YEAR]).astype("int64")
+    for c in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
+        out[c] = pd.to_numeric(out[c]).astype("float64")
+    for c in (S.BENEFICIARY_HOUSEHOLDS, S.BENEFICIARY_POOR_POPULATION):
+        out[c] = pd.to_numeric(out[c]).astype("Int64")
+    lon = pd.to_numeric(t.get("lon", pd.Series(np.nan, index=t.index)))
+    lat = pd.to_numeric(t.get("lat", pd.Series(np.nan, index=t.index)))
+    has = lon.notna() & lat.notna()
+    geom = gpd.GeoSeries(gpd.points_from_xy(lon.fillna(0), lat.fillna(0)), crs=STORAGE_CRS).where(
+        has.to_numpy(), None
+    )
+    gdf = gpd.GeoDataFrame(out, geometry=geom.values, crs=STORAGE_CRS)
+    if gcj02 and has.any():
+        from geo.crs import gcj02_to_wgs84
+
+        gdf = gcj02_to_wgs84(gdf)
+    return gdf
+
+
+# --- office layout (template download, round-trip tests) ---------------------------------------
+_OFFICE_COLUMNS: tuple[tuple[str, str | None], ...] = (
+    ("项目编号", S.PROJECT_ID),
+    ("项目名称", S.PROJECT_NAME),
+    ("县代码", S.COUNTY_CODE),
+    ("乡镇代码", S.TOWNSHIP_CODE),
+    ("村代码", S.VILLAGE_CODE),
+    ("项目类别", S.SECTOR),
+    ("计划年度", S.PLAN_YEAR),
+    ("项目状态", S.STATUS),
+    ("开工日期", S.START_DATE),
+    ("完工日期", S.COMPLETION_DATE),
+    ("计划投资", S.FUNDS_PLANNED),
+    ("已下达资金", S.FUNDS_ALLOCATED),
+    ("已支出资金", S.FUNDS_SPENT),
+    ("资金来源", S.FUND_SOURCE),
+    ("受益户数", S.BENEFICIARY_HOUSEHOLDS),
+    ("受益贫困人口", S.BENEFICIARY_POOR_POPULATION),
+    ("责任单位", S.RESPONSIBLE_UNIT),
+    ("批复文号", S.APPROVAL_REF),
+    ("公示日期", S.PUBLIC_NOTICE_DATE),
+    ("验收结果", S.INSPECTION_RESULT),
+    ("经度", "lon"),
+    ("纬度", "lat"),
+)
+_FUNDS_GROUP = (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT)
+
+
+def office_ledger_workbook(
+    projects: pd.DataFrame,
+    *,
+    title: str = "脱贫攻坚项目库",
+    sheet_by: str | None = S.COUNTY_CODE,
+    codes_as_numbers: bool = True,
+) -> bytes:
+    """Lay a projects table out as county offices do and return the XLSX bytes.
+
+    A title row, a "单位：万元" row, a two-row header with 资金（万元） merged over 计划投资 /
+    已下达资金 / 已支出资金 (the other headers merged down over both rows), Chinese category
+    labels, codes stored as numbers (as Excel makes them), real Excel dates, a 合计 row and a
+    填表说明 note at the bottom; one sheet per value of ``sheet_by`` (None: one sheet).
+    Used for the import page's template and the round-trip tests.
+    """
+    import io
+
+    import openpyxl
+    from openpyxl.styles import Alignment, Font
+
+    labels = {
+        S.SECTOR: S.SECTOR_LABELS_ZH,
+        S.STATUS: S.STATUS_LABELS_ZH,
+        S.FUND_SOURCE: S.FUND_SOURCE_LABELS_ZH,
+    }
+    df = pd.DataFrame(projects).copy()
+    if isinstance(projects, gpd.GeoDataFrame):
+        geom = projects.geometry
+        pts = geom.notna() & (geom.geom_type == "Point")
+        df["lon"] = np.where(pts, geom.x.where(pts), np.nan) if len(df) else []
+        df["lat"] = np.where(pts, geom.y.where(pts), np.nan) if len(df) else []
+    for f, lab in labels.items():
+        df[f] = df[f].map(lab)
+    groups = [("项目库", df)] if sheet_by is None else list(df.groupby(sheet_by, sort=True))
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    ncol = len(_OFFICE_COLUMNS) + 1
+    for key, part in groups:
+        ws = wb.create_sheet(str(key)[:31])
+        ws.cell(1, 1, f"{key}{title}" if sheet_by else title).font = Font(bold=True, size=14)
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncol)
+        ws.cell(2, 1, "单位：万元")
+        ws.cell(3, 1, "序号")
+        ws.merge_cells(start_row=3, start_column=1, end_row=4, end_column=1)
+        first_fund = None
+        for j, (zh, f) in enumerate(_OFFICE_COLUMNS, start=2):
+            if f in _FUNDS_GROUP:
+                first_fund = first_fund or j
+                ws.cell(4, j, zh)
+            else:
+                ws.cell(3, j, zh)
+                ws.merge_cells(start_row=3, start_column=j, end_row=4, end_column=j)
+        ws.cell(3, first_fund, "资金（万元）")
+        ws.merge_cells(start_row=3, start_column=first_fund, end_row=3, end_column=first_fund + 2)
+        values = part.reset_index(drop=True)
+        for i in range(len(values)):
+            r = 5 + i
+            ws.cell(r, 1, i + 1)
+            for j, (_, f) in enumerate(_OFFICE_COLUMNS, start=2):
+                v = values.at[i, f] if f in values.columns else None
+                if v is None or (not isinstance(v, str) and pd.isna(v)):
+                    continue
+                if f in (S.COUNTY_CODE, S.TOWNSHIP_CODE, S.VILLAGE_CODE) and codes_as_numbers:
+                    v = int(str(v))
+                elif isinstance(v, pd.Timestamp):
+                    v = v.to_pydatetime()
+                elif isinstance(v, np.generic):
+                    v = v.item()
+                ws.cell(r, j, v)
+        total_row = 5 + len(values)
+        ws.cell(total_row, 1, "合计")
+        for j, (_, f) in enumerate(_OFFICE_COLUMNS, start=2):
+            if f in _FUNDS_GROUP:
+                ws.cell(total_row, j, float(pd.to_numeric(values[f]).sum()))
+        ws.cell(total_row + 2, 1, "填表说明：金额单位为万元；代码为统计用区划代码。")
+        for row in ws.iter_rows(min_row=3, max_row=4):
+            for cell in row:
+                cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
