@@ -195,14 +195,25 @@ class MapLayers:
     extras: dict[str, object] = field(default_factory=dict)
 
 
-def _project(gdf: gpd.GeoDataFrame | None, crs: str) -> gpd.GeoDataFrame | None:
+def _project(
+    gdf: gpd.GeoDataFrame | None, crs: str, *, clip: Sequence[float] | None = None
+) -> gpd.GeoDataFrame | None:
+    """Project to ``crs``; with ``clip`` (minx, miny, maxx, maxy) keep only what shows there,
+    simplified below a print pixel (1/4000 of the clip width)."""
     if gdf is None:
         return None
     if gdf.crs is None:
         raise ValueError(
             "a frame passed to the static map has no CRS; set one with `gdf.set_crs(...)`"
         )
-    return gdf.to_crs(crs)
+    out = gdf.to_crs(crs)
+    if clip is not None and not out.empty:
+        out = out.clip_by_rect(*clip).to_frame("geometry").join(out.drop(columns=out.geometry.name))
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+        out = out[~out.geometry.is_empty]
+        tol = (clip[2] - clip[0]) / 4000
+        out = out.set_geometry(shapely.simplify(out.geometry.values, tol, preserve_topology=True))
+    return out
 
 
 def class_colors(n: int, cmap: str | Colormap = "RdYlGn") -> list[str]:
@@ -222,20 +233,28 @@ def draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, obj
     crs = layers.metric_crs
     units = _project(layers.units, crs)
     assert units is not None
+    units = units.set_geometry(
+        shapely.simplify(
+            units.geometry.values, _span(units.total_bounds) / 4000, preserve_topology=True
+        )
+    )
     breaks = np.asarray(layers.breaks, dtype=float)
     values = units[layers.column].to_numpy(dtype=float, na_value=np.nan)
     classes = assign_classes(values, breaks)
     colors = class_colors(len(breaks), layers.cmap)
-    face = np.where(classes >= 0, np.array(colors, dtype=object)[np.maximum(classes, 0)], NO_DATA_COLOR)
+    face = np.where(
+        classes >= 0, np.array(colors, dtype=object)[np.maximum(classes, 0)], NO_DATA_COLOR
+    )
 
-    context = _project(layers.context, crs)
+    view = _view_box(units.total_bounds)
+    context = _project(layers.context, crs, clip=view)
     if context is not None and not context.empty:
         context.plot(ax=ax, color="#f2f2f2", edgecolor="#bdbdbd", linewidth=0.4, zorder=1)
     units.plot(ax=ax, color=list(face), edgecolor="white", linewidth=0.6, zorder=2)
-    frame = _project(layers.frame, crs)
+    frame = _project(layers.frame, crs, clip=view)
     if frame is not None and not frame.empty:
         frame.boundary.plot(ax=ax, color="#252525", linewidth=1.2, zorder=4)
-    outlines = _project(layers.outlines, crs)
+    outlines = _project(layers.outlines, crs, clip=view)
     if outlines is not None and not outlines.empty:
         outlines.boundary.plot(ax=ax, color="#6a3d9a", linewidth=1.6, linestyle="--", zorder=5)
 
@@ -265,6 +284,17 @@ def draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, obj
         "labels_hidden": hidden,
         "has_outlines": outlines is not None and not outlines.empty,
     }
+
+
+def _span(bounds: Sequence[float]) -> float:
+    return float(max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1.0))
+
+
+def _view_box(bounds: Sequence[float]) -> tuple[float, float, float, float]:
+    """A square box around ``bounds`` large enough for any page layout (for clipping context)."""
+    cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    r = _span(bounds) * 1.5
+    return (cx - r, cy - r, cx + r, cy + r)
 
 
 def fit_extent(ax: Axes, bounds: Sequence[float], *, pad: float = 0.04) -> None:
@@ -464,7 +494,9 @@ def add_legend(
         for c, lab, n in zip(reversed(colors), reversed(labels), reversed(counts), strict=True)
     ]
     if summary.get("has_nan"):
-        handles.append(Patch(facecolor=NO_DATA_COLOR, edgecolor="#636363", label=text.no_data_label))
+        handles.append(
+            Patch(facecolor=NO_DATA_COLOR, edgecolor="#636363", label=text.no_data_label)
+        )
     if summary.get("has_outlines"):
         handles.append(
             Patch(facecolor="none", edgecolor="#6a3d9a", linestyle="--", label=text.outline_label)
@@ -483,7 +515,9 @@ def add_legend(
     leg.set_zorder(9)
 
 
-def draw_locator(ax: Axes, locator: gpd.GeoDataFrame, highlight: gpd.GeoDataFrame, crs: str) -> None:
+def draw_locator(
+    ax: Axes, locator: gpd.GeoDataFrame, highlight: gpd.GeoDataFrame, crs: str
+) -> None:
     """Draw a small inset: ``locator`` in grey with ``highlight`` in red."""
     loc = _project(locator, crs)
     hi = _project(highlight, crs)
@@ -510,7 +544,9 @@ def map_figure(
         FigureCanvasAgg(fig)
         scale = size[0] / paper_inches("A4", orientation)[0]
         tx, ty, tw, th = layout["title"]
-        fig.text(tx, ty + th * 0.55, text.title, fontsize=18 * scale, fontweight="bold", va="center")
+        fig.text(
+            tx, ty + th * 0.55, text.title, fontsize=18 * scale, fontweight="bold", va="center"
+        )
         if text.subtitle:
             fig.text(tx, ty + th * 0.05, text.subtitle, fontsize=10 * scale, color="#404040")
         ax = fig.add_axes(layout["map"])
@@ -573,5 +609,11 @@ def save_figure(
     if fmt not in FORMATS:
         raise ValueError(f"`fmt` was {fmt!r} but is expected to be one of {list(FORMATS)}")
     rc = font_rc(font) if font is not None else {}
-    with mpl.rc_context(rc):
-        fig.savefig(out, format=fmt, dpi=dpi, facecolor="white")
+    size = fig.get_size_inches().copy()
+    if fmt == "png":  # whole pixels: matplotlib truncates, print sizes are rounded (A4 → 3508 px)
+        fig.set_size_inches(np.round(size * dpi) / dpi + 1e-6)
+    try:
+        with mpl.rc_context(rc):
+            fig.savefig(out, format=fmt, dpi=dpi, facecolor="white")
+    finally:
+        fig.set_size_inches(size)
