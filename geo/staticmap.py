@@ -543,7 +543,7 @@ def map_figure(
         fig = Figure(figsize=size, facecolor="white")
         FigureCanvasAgg(fig)
         scale = size[0] / paper_inches("A4", orientation)[0]
-        tx, ty, tw, th = layout["title"]
+        tx, ty, _tw, th = layout["title"]
         fig.text(
             tx, ty + th * 0.55, text.title, fontsize=18 * scale, fontweight="bold", va="center"
         )
