@@ -1,0 +1,266 @@
+"""数据质量: the checks that fill ``quality_issues`` (one row per entity per problem).
+
+Checks on the ledger (duplicate ids, 六定 gaps listed per project, completed without a date,
+spent above allocated, beneficiaries above the village's poor population), on the registry
+(unknown or duplicate villages, covered above poor) and the locating step's code and point
+checks. Severity: ``error`` (the figures are wrong until fixed), ``warning`` (probably wrong),
+``info`` (worth a look). All vectorised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layers import metrics as M
+from layers import schema as S
+
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+SEVERITY_LABELS_ZH: dict[str, str] = {"error": "错误", "warning": "警告", "info": "提示"}
+
+QUALITY_COLUMNS: tuple[str, ...] = (
+    S.QI_CHECK,
+    S.QI_SEVERITY,
+    S.QI_ENTITY,
+    S.QI_ENTITY_ID,
+    S.QI_CODE,
+    S.QI_MESSAGE,
+    S.QI_VALUE,
+)
+#: located_by values
+BY_CODE, BY_POINT, BY_COUNTY = "code", "point", "county"
+
+
+def issues_frame(
+    check: str,
+    severity: str,
+    entity: str,
+    entity_id: pd.Series | np.ndarray,
+    code: pd.Series | np.ndarray,
+    message: pd.Series | np.ndarray,
+    value: pd.Series | np.ndarray | str = "",
+) -> pd.DataFrame:
+    """Return quality_issues rows for one check (vectorised; every argument aligned)."""
+    entity_id = np.asarray(entity_id, dtype=object)
+    n = len(entity_id)
+    value = np.full(n, value, dtype=object) if isinstance(value, str) else np.asarray(value)
+    return pd.DataFrame(
+        {
+            S.QI_CHECK: np.full(n, check, dtype=object),
+            S.QI_SEVERITY: np.full(n, severity, dtype=object),
+            S.QI_ENTITY: np.full(n, entity, dtype=object),
+            S.QI_ENTITY_ID: entity_id,
+            S.QI_CODE: np.asarray(code, dtype=object),
+            S.QI_MESSAGE: np.asarray(message, dtype=object),
+            S.QI_VALUE: value.astype("str").astype(object),
+        }
+    ).astype("str")
+
+
+def empty_issues() -> pd.DataFrame:
+    """An empty quality_issues frame with the right columns."""
+    return pd.DataFrame({c: pd.Series([], dtype="str") for c in QUALITY_COLUMNS})
+
+
+def _project_code(projects: pd.DataFrame) -> pd.Series:
+    """The smallest unit a project names: village, else township, else county (12-digit)."""
+    code = projects[S.VILLAGE_CODE].astype("str")
+    code = code.fillna(projects[S.TOWNSHIP_CODE].astype("str"))
+    return code.fillna(projects[S.COUNTY_CODE].astype("str")).fillna("")
+
+
+def _fmt(values: pd.Series | np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype="float64")).map("{:,.2f}".format).to_numpy()
+
+
+def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """Ledger checks (see the module docstring); ``projects`` should be located."""
+    pid = projects[S.PROJECT_ID].astype("str")
+    code = _project_code(projects)
+    parts = []
+
+    dup = pid.duplicated(keep=False).to_numpy()
+    parts.append(
+        issues_frame(
+            "duplicate_project_id",
+            "error",
+            "project",
+            pid[dup],
+            code[dup],
+            "项目编号 " + pid[dup] + " 重复；每个项目须有唯一的 project_id",
+            pid[dup],
+        )
+    )
+
+    missing = M.six_fixes_missing(projects)
+    any_missing = missing.any(axis=1).to_numpy()
+    labels = np.full(len(projects), "", dtype=object)
+    keys = np.full(len(projects), "", dtype=object)
+    for fix in S.SIX_FIXES:
+        m = missing[fix].to_numpy()
+        labels = labels + np.where(m, S.SIX_FIXES_LABELS_ZH[fix] + "、", "")
+        keys = keys + np.where(m, fix + ";", "")
+    labels = pd.Series(labels[any_missing]).str.rstrip("、").to_numpy()
+    keys = pd.Series(keys[any_missing]).str.rstrip(";").to_numpy()
+    parts.append(
+        issues_frame(
+            "six_fixes_missing",
+            "warning",
+            "project",
+            pid[any_missing],
+            code[any_missing],
+            "项目 " + pid[any_missing] + " 六定缺项：" + labels,
+            keys,
+        )
+    )
+
+    done = projects[S.STATUS].isin(S.COMPLETED_STATUSES).to_numpy()
+    no_date = projects[S.COMPLETION_DATE].isna().to_numpy()
+    bad = done & no_date
+    parts.append(
+        issues_frame(
+            "completed_without_date",
+            "warning",
+            "project",
+            pid[bad],
+            code[bad],
+            "项目 " + pid[bad] + " 状态为已完工/已验收，但没有完工日期；请补填 completion_date",
+            projects.loc[bad, S.STATUS].astype("str"),
+        )
+    )
+
+    spent = pd.to_numeric(projects[S.FUNDS_SPENT], errors="coerce").to_numpy(dtype="float64")
+    alloc = pd.to_numeric(projects[S.FUNDS_ALLOCATED], errors="coerce").to_numpy(dtype="float64")
+    bad = spent > alloc + 1e-9
+    parts.append(
+        issues_frame(
+            "spent_over_allocated",
+            "error",
+            "project",
+            pid[bad],
+            code[bad],
+            "项目 "
+            + pid[bad]
+            + " 已支出 "
+            + _fmt(spent[bad])
+            + " 万元，超过已拨付 "
+            + _fmt(alloc[bad])
+            + " 万元（账账不符）",
+            np.round(spent[bad] - alloc[bad], 4),
+        )
+    )
+
+    poor = pd.Series(
+        pd.to_numeric(registry[S.POOR_POPULATION], errors="coerce").to_numpy(),
+        index=registry[S.VILLAGE_CODE].astype("str").to_numpy(),
+    )
+    poor = poor[~poor.index.duplicated()]
+    village_poor = projects[S.VILLAGE_CODE].astype("str").map(poor).to_numpy(dtype="float64")
+    benef = pd.to_numeric(projects[S.BENEFICIARY_POOR_POPULATION], errors="coerce").to_numpy(
+        dtype="float64"
+    )
+    bad = benef > village_poor
+    parts.append(
+        issues_frame(
+            "beneficiaries_over_poor",
+            "warning",
+            "project",
+            pid[bad],
+            code[bad],
+            "项目 "
+            + pid[bad]
+            + " 受益贫困人口 "
+            + benef[bad].astype("int64").astype("str")
+            + " 人，超过所在村建档立卡贫困人口 "
+            + village_poor[bad].astype("int64").astype("str")
+            + " 人",
+            benef[bad] - village_poor[bad],
+        )
+    )
+    return pd.concat(parts, ignore_index=True)
+
+
+def audit_registry(admin_units: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """Registry checks: unknown or duplicate villages, covered population above the poor."""
+    vcode = registry[S.VILLAGE_CODE].astype("str")
+    villages = admin_units.loc[admin_units[S.LEVEL] == "village", S.CODE].astype("str")
+    parts = []
+    bad = (~vcode.isin(villages)).to_numpy()
+    parts.append(
+        issues_frame(
+            "unknown_registry_village",
+            "error",
+            "village",
+            vcode[bad].fillna(""),
+            vcode[bad].fillna(""),
+            "建档立卡名册中的村代码 " + vcode[bad].fillna("（空）") + " 不在行政区划中；请更正",
+            vcode[bad].fillna(""),
+        )
+    )
+    bad = vcode.duplicated(keep="first").to_numpy()
+    parts.append(
+        issues_frame(
+            "duplicate_registry_village",
+            "error",
+            "village",
+            vcode[bad],
+            vcode[bad],
+            "建档立卡名册中村 " + vcode[bad] + " 出现多次；每村只能一行",
+            vcode[bad],
+        )
+    )
+    poor = pd.to_numeric(registry[S.POOR_POPULATION], errors="coerce").to_numpy(dtype="float64")
+    cov = pd.to_numeric(registry[S.COVERED_POPULATION], errors="coerce").to_numpy(dtype="float64")
+    bad = cov > poor
+    parts.append(
+        issues_frame(
+            "covered_over_poor",
+            "info",
+            "village",
+            vcode[bad],
+            vcode[bad],
+            "村 "
+            + vcode[bad]
+            + " 覆盖人口 "
+            + cov[bad].astype("int64").astype("str")
+            + " 人多于贫困人口 "
+            + poor[bad].astype("int64").astype("str")
+            + " 人；覆盖率计算时按贫困人口封顶",
+            cov[bad] - poor[bad],
+        )
+    )
+    return pd.concat(parts, ignore_index=True)
+
+
+def audit(
+    admin_units: pd.DataFrame,
+    registry: pd.DataFrame,
+    projects: pd.DataFrame,
+    *,
+    locate_issues: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return ``quality_issues`` for the inputs, errors first.
+
+    ``projects`` may be raw or located; pass the issues of ``build.locate_projects`` as
+    ``locate_issues`` when it already ran, otherwise it runs here (codes and points are checked
+    either way).
+    """
+    if locate_issues is None:
+        from layers.build import locate_projects  # build imports this module
+
+        projects, locate_issues = locate_projects(admin_units, projects)
+    frames = [
+        f
+        for f in (
+            locate_issues,
+            audit_projects(projects, registry),
+            audit_registry(admin_units, registry),
+        )
+        if len(f)
+    ]
+    if not frames:
+        return empty_issues()
+    out = pd.concat(frames, ignore_index=True)[list(QUALITY_COLUMNS)]
+    rank = out[S.QI_SEVERITY].map({s: i for i, s in enumerate(SEVERITIES)})
+    order = np.lexsort((out[S.QI_ENTITY_ID].to_numpy(), out[S.QI_CHECK].to_numpy(), rank))
+    return out.iloc[order].reset_index(drop=True).astype("str")
