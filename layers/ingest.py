@@ -14,7 +14,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -380,7 +380,7 @@ def find_header(cells: pd.DataFrame, lookup: Mapping[str, str]) -> Header | None
         for rows, labels in options:
             mapped = _map_row(labels, lookup)
             score = len(set(mapped.values()))
-            if best is None or score > best[0]:
+            if best is None or (score, -len(rows)) > best[:2]:
                 best = (score, -len(rows), rows, labels, mapped)
     if best is None or best[0] < 2:
         return None
@@ -1175,3 +1175,265 @@ def office_ledger_workbook(
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+# --- registry (village rows, or household rows aggregated to villages) ------------------------
+_ID_NUMBER = r"^\d{17}[\dXx]$"
+_YES = {"是", "y", "yes", "1", "true", "√", "搬迁", "已搬迁"}
+_COUNT_FIELDS = (
+    S.POOR_HOUSEHOLDS,
+    S.POOR_POPULATION,
+    S.COVERED_POPULATION,
+    S.RELOCATED_POPULATION,
+    *S.CAUSE_COLUMNS,
+)
+
+
+def _personal_columns(data: pd.DataFrame, header: Header, personal: Mapping[str, str]) -> set[int]:
+    """Columns holding personal data: mapped by the [personal] list, or mostly ID numbers."""
+    cols = {c for c, lab in header.labels.items() if _match(lab, personal) is not None}
+    for c in data.columns:
+        text = _as_text(data[c]).dropna().astype(str)
+        if len(text) and text.str.fullmatch(_ID_NUMBER).mean() >= 0.5:
+            cols.add(c)
+    return cols
+
+
+def read_registry(
+    sources: Source | Sequence[Source],
+    *,
+    encoding: str | None = None,
+    column_map: ColumnMap | None = None,
+) -> ImportResult:
+    """Read a poverty registry: one row per village, or household/person rows (建档立卡户).
+
+    Household rows are aggregated to villages (households, people, households by main cause,
+    relocated people); names, ID numbers, phones and similar columns are dropped on reading and
+    never appear in the result or the report (their header is listed as 个人信息，未导入).
+
+    Returns
+    -------
+    ImportResult
+        ``table`` has ``REGISTRY_COLUMNS``; a column the file does not give is all-null so that
+        merging keeps the store's values for it.
+    """
+    cmap = column_map if column_map is not None else load_column_map()
+    srcs = [sources] if isinstance(sources, str | os.PathLike | tuple) else list(sources)
+    if not srcs:
+        raise LedgerError("no registry file given; pass an .xlsx or .csv file")
+    village_lookup = cmap.sections["registry"]
+    household_lookup = {**cmap.sections["household"], **cmap.sections["personal"]}
+    report = ValidationReport()
+    frames: list[pd.DataFrame] = []
+    for src in srcs:
+        sheets = read_sheets(src, encoding=encoding)
+        found = False
+        for sheet in sheets:
+            hv = find_header(sheet.cells, village_lookup)
+            hh = find_header(sheet.cells, household_lookup)
+            sv = len(set(hv.fields.values())) if hv else 0
+            sh = len(set(hh.fields.values())) if hh else 0
+            personal_hit = hh is not None and any(
+                f in cmap.sections["personal"].values() for f in hh.fields.values()
+            )
+            if (
+                hh is not None
+                and S.VILLAGE_CODE in hh.fields.values()
+                and (personal_hit or sh > sv)
+            ):
+                table, problems, notes, n_in, n_rej, n_acc = _household_rows(sheet, hh, cmap)
+                kind = "建档立卡户（已汇总到村）"
+                hidden = set(cmap.sections["personal"].values())
+                hh = replace(
+                    hh,
+                    fields={
+                        c: "个人信息(未导入)" if f in hidden else f for c, f in hh.fields.items()
+                    },
+                )
+            elif hv is not None and S.VILLAGE_CODE in hv.fields.values():
+                table, problems, notes, n_in, n_rej, n_acc = _village_rows(sheet, hv)
+                kind = "贫困村台账"
+                hh = hv
+            else:
+                continue
+            found = True
+            frames.append(table)
+            report = report.extend(
+                ValidationReport(problems, _source_row(sheet, hh, kind, notes, n_in, n_acc, n_rej))
+            )
+        if not found:
+            raise LedgerError(
+                f"{sheets[0].file if sheets else src}: no sheet has a registry header with a "
+                f"village code column (行政村代码/村代码) in its first 20 rows; "
+                f"add your header names to {cmap.path}"
+            )
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(table) and table[S.VILLAGE_CODE].duplicated().any():
+        # the same village in several sheets/files: household counts add up
+        sums = table.groupby(S.VILLAGE_CODE, sort=False)[list(_COUNT_FIELDS)].sum(min_count=1)
+        firsts = table.groupby(S.VILLAGE_CODE, sort=False)[
+            [S.PLANNED_EXIT_YEAR, S.EXIT_YEAR]
+        ].first()
+        table = sums.join(firsts).reset_index()
+    return ImportResult(_to_registry(table), report)
+
+
+def _to_registry(table: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=range(len(table)))
+    t = table.reset_index(drop=True)
+    out[S.VILLAGE_CODE] = t[S.VILLAGE_CODE].astype("str") if len(t) else pd.Series(dtype="str")
+    for c in S.REGISTRY_COLUMNS[1:]:
+        vals = pd.to_numeric(t[c]) if c in t.columns else pd.Series(np.nan, index=out.index)
+        out[c] = vals.round().astype("Int64")
+    return out
+
+
+def _village_rows(
+    sheet: RawSheet, header: Header
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], int, int, int]:
+    data = _data_rows(sheet, header)
+    rep = _Collector(sheet, header, data)
+    col = rep.col_of
+    totals, notes_rows = _special_rows(data, header, [col[S.VILLAGE_CODE]])
+    first = data.columns[0]
+    rep.add(totals, first, "合计/小计行，不是村", "rejected")
+    rep.add(notes_rows, first, "表尾说明或备注行，不是村", "rejected")
+    special = totals | notes_rows
+    parsed = _parse_codes(data[col[S.VILLAGE_CODE]], lengths=(12,))
+    codes = parsed.codes
+    rep.add(
+        parsed.sci_fixed & ~special,
+        S.VILLAGE_CODE,
+        "科学计数法显示的代码，位数完整，已转为文本",
+        "fixed",
+    )
+    rep.add(
+        parsed.sci_lost & ~special,
+        S.VILLAGE_CODE,
+        "代码被 Excel 存成科学计数法，位数已丢失；请把该列设为文本格式后重新导出",
+        "rejected",
+    )
+    bad = (parsed.invalid | (codes.notna() & (_code_level(codes) != "village"))) & ~special
+    rep.add(
+        bad & ~parsed.sci_lost, S.VILLAGE_CODE, "不是有效的行政村代码（应为 12 位数字）", "rejected"
+    )
+    out = pd.DataFrame({S.VILLAGE_CODE: codes.where(~bad)}, index=data.index)
+    for f in (*_COUNT_FIELDS,):
+        if f not in col:
+            continue
+        nums, _, badn = _parse_numbers(data[col[f]])
+        badn = badn | (nums < 0) | (nums.notna() & (nums != np.floor(nums)))
+        rep.add(badn & ~special, f, "不是非负整数，已置空", "cleared")
+        out[f] = nums.where(~badn)
+    for f in (S.PLANNED_EXIT_YEAR, S.EXIT_YEAR):
+        if f not in col:
+            continue
+        years, bady = _parse_year(data[col[f]])
+        rep.add(bady & ~special, f, "无法识别的年度，已置空", "cleared")
+        out[f] = years
+    dup = out[S.VILLAGE_CODE].notna() & out[S.VILLAGE_CODE].duplicated() & ~rep.reject
+    rep.add(dup & ~special, S.VILLAGE_CODE, "同一村重复出现，保留第一行", "rejected")
+    rejected = rep.reject | special
+    return (
+        out[~rejected],
+        rep.problems(),
+        {},
+        len(data),
+        int(rejected.sum()),
+        int((~rejected).sum()),
+    )
+
+
+def _household_rows(
+    sheet: RawSheet, header: Header, cmap: ColumnMap
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], int, int, int]:
+    """Aggregate household (or person) rows to villages; personal columns are never read out."""
+    data = _data_rows(sheet, header)
+    personal = _personal_columns(data, header, cmap.sections["personal"])
+    # personal values never leave this function: drop them from the frame the report reads
+    visible = data.drop(columns=[c for c in personal if c != header_col(header, "relationship")])
+    rep = _Collector(sheet, header, visible)
+    col = rep.col_of
+    key = [col[S.VILLAGE_CODE]]
+    totals, notes_rows = _special_rows(visible, header, key)
+    first = visible.columns[0]
+    rep.add(totals, first, "合计/小计行，不是农户", "rejected", value=MASK)
+    rep.add(notes_rows, first, "表尾说明或备注行，不是农户", "rejected", value=MASK)
+    special = totals | notes_rows
+    parsed = _parse_codes(data[col[S.VILLAGE_CODE]], lengths=(12,))
+    codes = parsed.codes
+    rep.add(
+        parsed.sci_lost & ~special,
+        S.VILLAGE_CODE,
+        "代码被 Excel 存成科学计数法，位数已丢失；请把该列设为文本格式后重新导出",
+        "rejected",
+    )
+    bad = (parsed.invalid | (codes.notna() & (_code_level(codes) != "village"))) & ~special
+    rep.add(
+        bad & ~parsed.sci_lost, S.VILLAGE_CODE, "不是有效的行政村代码（应为 12 位数字）", "rejected"
+    )
+    ok = ~(rep.reject | special)
+    rel_col = header_col(header, "relationship")
+    hid = _as_text(data[col["household_id"]]) if "household_id" in col else None
+    person_rows = rel_col is not None or (hid is not None and hid[ok].duplicated().any())
+    if person_rows:
+        if rel_col is not None:
+            head = _as_text(data[rel_col]).fillna("").str.contains("户主|本人")
+        else:
+            head = ~hid.duplicated()
+        size = pd.Series(1.0, index=data.index)
+    else:
+        head = pd.Series(True, index=data.index)
+        if "household_size" in col:
+            size, _, bads = _parse_numbers(data[col["household_size"]])
+            bads = bads | size.isna() | (size < 1) | (size != np.floor(size))
+            rep.add(bads & ok, "household_size", "家庭人口数不是正整数", "rejected")
+            ok &= ~bads
+        else:
+            size = pd.Series(1.0, index=data.index)
+    frame = pd.DataFrame({S.VILLAGE_CODE: codes, "size": size, "head": head}, index=data.index)
+    cause_lookup = {
+        k: v for k, v in cmap.sections["registry"].items() if v.startswith("cause_")
+    } | {normalise_label(zh): f"cause_{c}" for c, zh in S.CAUSE_LABELS_ZH.items()}
+    if "main_cause" in col:
+        cause, badc = _parse_category(data[col["main_cause"]], cause_lookup)
+        rep.add(badc & ok & head, "main_cause", "无法识别的致贫原因，已计入“其他”", "fixed")
+        frame["cause"] = cause.where(~badc, "cause_other")
+    if "relocated" in col:
+        moved = _as_text(data[col["relocated"]]).map(normalise_label).isin(_YES)
+        if person_rows and hid is not None:  # the household's answer applies to its members
+            moved = moved.groupby(hid.fillna("")).transform("max")
+        frame["relocated"] = moved
+    frame = frame[ok]
+    g = frame.groupby(S.VILLAGE_CODE, sort=True)
+    out = pd.DataFrame({S.POOR_POPULATION: g["size"].sum()})
+    out[S.POOR_HOUSEHOLDS] = g["head"].sum()
+    heads = frame[frame["head"]]
+    if "cause" in frame.columns:
+        counts = heads.groupby([S.VILLAGE_CODE, "cause"]).size().unstack(fill_value=0)
+        for c in S.CAUSE_COLUMNS:
+            out[c] = counts[c].reindex(out.index).fillna(0) if c in counts else 0
+    if "relocated" in frame.columns:
+        out[S.RELOCATED_POPULATION] = (
+            frame["size"].where(frame["relocated"], 0).groupby(frame[S.VILLAGE_CODE]).sum()
+        )
+    out[S.PLANNED_EXIT_YEAR] = np.nan
+    out[S.EXIT_YEAR] = np.nan
+    notes = {
+        "privacy": f"个人信息列 {len(personal)} 列未导入；"
+        f"{'人员' if person_rows else '农户'}行已汇总为 {len(out)} 个村"
+    }
+    rejected = ~ok
+    return (
+        out.reset_index(),
+        rep.problems(),
+        notes,
+        len(data),
+        int(rejected.sum()),
+        int(ok.sum()),
+    )
+
+
+def header_col(header: Header, field_name: str) -> int | None:
+    """Column number mapped to ``field_name`` in ``header`` (None if absent)."""
+    return next((c for c, f in header.fields.items() if f == field_name), None)
