@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from layers import fmt
@@ -532,3 +533,54 @@ def exit_timeline_chart(
         )
         .properties(height=280)
     )
+
+
+# --- route map played forward to a year ------------------------------------------------------
+NOT_PLANNED_COLOUR = "#d9d9d9"
+
+
+def completion_year(projects: pd.DataFrame) -> pd.Series:
+    """Year each project was completed (``completion_date``, else ``plan_year``); NA if not done.
+
+    The same rule ``roadmap_years`` counts completed projects by.
+    """
+    _require(projects, [s.STATUS, s.PLAN_YEAR], "completion_year(projects)")
+    done = projects[s.STATUS].isin(s.COMPLETED_STATUSES)
+    plan = pd.to_numeric(projects[s.PLAN_YEAR], errors="coerce").astype("Float64")
+    if s.COMPLETION_DATE in projects:
+        year = pd.to_datetime(projects[s.COMPLETION_DATE]).dt.year.astype("Float64")
+        year = year.fillna(plan)
+    else:
+        year = plan
+    return year.where(done).astype("Int64").rename("completion_year")
+
+
+def villages_at_year(villages: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Route-map state of villages at ``year``: colour by planned exit year, exited or not.
+
+    Adds ``exit_colour`` (``EXIT_YEAR_COLOURS``), ``exited_by`` (bool: ``exit_year`` ≤ year),
+    ``due_by`` (bool: planned exit ≤ year) and ``exit_text`` (Chinese status); a copy.
+    """
+    _require(villages, [s.PLANNED_EXIT_YEAR, s.EXIT_YEAR], "villages_at_year(villages)")
+    out = villages.copy()
+    planned = pd.to_numeric(out[s.PLANNED_EXIT_YEAR], errors="coerce").astype("Int64")
+    exited = pd.to_numeric(out[s.EXIT_YEAR], errors="coerce").astype("Int64")
+    out["exit_colour"] = (
+        planned.astype("float64").map(EXIT_YEAR_COLOURS).fillna(NOT_PLANNED_COLOUR).to_numpy()
+    )
+    out["exited_by"] = exited.le(year).fillna(False).astype(bool).to_numpy()
+    out["due_by"] = planned.le(year).fillna(False).astype(bool).to_numpy()
+    planned_text = planned.astype("string").fillna("—") + "年计划"
+    status = pd.Series(
+        np.select(
+            [out["exited_by"], out["due_by"]],
+            ["已出列", "应出列未出列"],
+            "未到计划年份",
+        ),
+        index=out.index,
+    )
+    status = status.where(planned.notna() | out["exited_by"], "无出列任务")
+    out["exit_text"] = (
+        planned_text.where(planned.notna(), "无计划").astype("object") + " · " + status
+    ).to_numpy()
+    return out

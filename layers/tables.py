@@ -246,3 +246,45 @@ def to_xlsx_bytes(table: pd.DataFrame, *, sheet_name: str = "项目库") -> byte
             width = min(40, max(8, len(str(col)) * 2 + 2))
             sheet.column_dimensions[sheet.cell(row=1, column=i).column_letter].width = width
     return buf.getvalue()
+
+
+def unit_options(
+    units: pd.DataFrame,
+    *,
+    level: str,
+    within: str = s.PROVINCE_CODE,
+    only: pd.Series | list[str] | None = None,
+) -> pd.DataFrame:
+    """Units of ``level`` inside region ``within`` for a picker: ``code`` and a ``label``.
+
+    The label names the unit after its ancestors below ``within`` (``怒江州 · 泸水市 · 六库镇``
+    when picking a township from the province), so same-named units stay distinguishable.
+    ``only`` keeps the listed codes (e.g. the units that carry a plan). Sorted by code.
+    """
+    _require(units, [s.CODE, s.NAME, s.LEVEL], "unit_options(units)")
+    if level not in s.LEVELS:
+        raise OneMapError(f"unit_options: `level` was {level!r} but must be one of {s.LEVELS}")
+    top = s.level_of(within)
+    if s.LEVELS.index(level) <= s.LEVELS.index(top):
+        raise OneMapError(
+            f"unit_options: `level` {level!r} must lie below the level of `within` "
+            f"{within} ({top!r})"
+        )
+    codes = units[s.CODE].astype("string")
+    prefix = within[: s.LEVEL_DIGITS[top]]
+    keep = units[s.LEVEL].eq(level) & codes.str.startswith(prefix).fillna(False)
+    if only is not None:
+        keep &= codes.isin(pd.Series(only, dtype="string"))
+    picked = pd.DataFrame({s.CODE: codes[keep].astype("object")}).sort_values(s.CODE)
+    names = pd.Series(units[s.NAME].to_numpy(), index=codes.to_numpy())
+    names = names[~names.index.duplicated()]
+    parts = []
+    for lv in s.LEVELS[s.LEVELS.index(top) + 1 : s.LEVELS.index(level) + 1]:
+        n = s.LEVEL_DIGITS[lv]
+        anc = picked[s.CODE].str[:n].str.ljust(12, "0")
+        parts.append(anc.map(names).fillna(anc))
+    label = parts[0].astype("object")
+    for part in parts[1:]:
+        label = label + " · " + part
+    picked["label"] = label
+    return picked.reset_index(drop=True)

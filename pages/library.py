@@ -1,0 +1,140 @@
+"""县级项目库: one county's projects (sortable, searchable, downloadable) and their breakdowns."""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import streamlit as st
+
+from layers import charts, fmt, query, tables
+from layers import schema as S
+from layers.errors import OneMapError
+from pages import common
+
+LEVEL = "county"
+
+
+def _pick(view: common.ViewState, only: pd.Series) -> str | None:
+    """The county of the view, or a picker of the counties with libraries inside the region."""
+    if S.LEVELS.index(view.level) >= S.LEVELS.index(LEVEL):
+        return S.truncate(view.region, LEVEL)
+    options = tables.unit_options(common.units_index(), level=LEVEL, within=view.region, only=only)
+    if options.empty:
+        st.info("所选区域内没有县级项目库。")
+        return None
+    labels = dict(zip(options[S.CODE], options["label"], strict=True))
+    st.selectbox(
+        "选择县（市、区）",
+        [None, *options[S.CODE]],
+        format_func=lambda c: "— 请选择 —" if c is None else labels[c],
+        key="library_pick",
+        on_change=lambda: common.set_region(st.session_state["library_pick"]),
+    )
+    st.caption("也可在左侧边栏逐级选择州/市和县，或在总览地图上点击进入。")
+    return None
+
+
+def _kpis(row: pd.Series) -> None:
+    cols = st.columns(6)
+    cols[0].metric("项目数", fmt.fmt_count(row[S.N_PROJECTS], unit="个"))
+    cols[1].metric("完工率", fmt.fmt_pct(row[S.COMPLETION]))
+    cols[2].metric("贫困人口覆盖率", fmt.fmt_pct(row[S.COVERAGE]))
+    cols[3].metric("计划资金", fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED]))
+    cols[4].metric("已支付资金", fmt.fmt_wan_yuan(row[S.FUNDS_SPENT]))
+    cols[5].metric("六定完整率", fmt.fmt_pct(row[S.SIX_FIXES_RATE]))
+
+
+def render() -> None:
+    """Draw the page for the current view."""
+    view = common.current_view()
+    st.title("县级项目库")
+    library = common.load_table(S.LAYER_COUNTY_LIBRARY)
+    county = _pick(view, library[S.CODE])
+    if county is None:
+        return
+    if not library[S.CODE].eq(county).any():
+        st.info(f"{common.unit_name(county)} 没有县级项目库（无脱贫攻坚任务）。")
+        return
+    flt = common.project_filter(view)
+    summary = common.load_region_summary()
+    projects = common.load_projects()
+    mine = projects[projects[S.COUNTY_CODE].eq(county).to_numpy()]
+    mine = query.filter_projects(mine, flt)
+    name = common.unit_name(county)
+    st.subheader(f"{name} · {flt.describe_zh()}")
+    _kpis(query.summarise_region(summary, mine, county, flt))
+
+    tab_table, tab_mix, tab_towns, tab_years = st.tabs(
+        ["项目清单", "行业与资金来源", "乡镇完工率与覆盖率", "年度项目与资金"]
+    )
+    with tab_table:
+        names = common.units_index().set_index(S.CODE)[S.NAME]
+        table = tables.project_table(mine, names=names, with_missing_fixes=True)
+        needle = st.text_input(
+            "搜索项目",
+            key="library_search",
+            placeholder="名称、编号、乡镇、村、责任单位…（空格分隔多个词）",
+        )
+        shown = tables.search(table, needle)
+        st.caption(f"共 {fmt.fmt_int(len(shown))} 个项目（全县 {fmt.fmt_int(len(table))} 个）")
+        st.dataframe(
+            shown,
+            hide_index=True,
+            height=420,
+            column_config={
+                tables.HEADERS_ZH[c]: st.column_config.NumberColumn(format="%.1f")
+                for c in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT)
+            },
+        )
+        stem = f"{name}_县级项目库"
+        c1, c2 = st.columns(2)
+        c1.download_button(
+            "下载 Excel（XLSX）",
+            functools.partial(tables.to_xlsx_bytes, shown, sheet_name="县级项目库"),
+            file_name=f"{stem}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            on_click="ignore",
+            key="library_xlsx",
+        )
+        c2.download_button(
+            "下载 CSV（UTF-8）",
+            functools.partial(tables.to_csv_bytes, shown),
+            file_name=f"{stem}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="library_csv",
+        )
+    with tab_mix:
+        if mine.empty:
+            st.info(common.t("no_data"))
+        else:
+            left, right = st.columns(2)
+            left.altair_chart(charts.breakdown_chart(mine, S.SECTOR), width="stretch")
+            right.altair_chart(charts.breakdown_chart(mine, S.FUND_SOURCE), width="stretch")
+    with tab_towns:
+        towns = query.summarise_children(summary, mine, county, flt)
+        if towns.empty:
+            st.info(common.t("no_data"))
+        else:
+            left, right = st.columns(2)
+            left.altair_chart(
+                charts.rate_by_region_chart(towns, S.COMPLETION, title="各乡镇完工率（由低到高）"),
+                width="stretch",
+            )
+            right.altair_chart(
+                charts.rate_by_region_chart(towns, S.COVERAGE, title="各乡镇覆盖率（由低到高）"),
+                width="stretch",
+            )
+            st.dataframe(tables.summary_table(towns), hide_index=True)
+    with tab_years:
+        if mine.empty:
+            st.info(common.t("no_data"))
+        else:
+            st.altair_chart(charts.by_year_chart(mine), width="stretch")
+
+
+try:
+    render()
+except OneMapError as e:
+    st.error(str(e))

@@ -1,0 +1,198 @@
+"""乡级路线图: one township's villages by planned exit year, played forward year by year."""
+
+from __future__ import annotations
+
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import webmap
+from layers import charts, fmt, query, tables
+from layers import schema as S
+from layers.errors import OneMapError
+from layers.settings import EXIT_YEAR_RANGE
+from pages import common
+
+LEVEL = "township"
+YEAR_KEY = "roadmap_year"
+
+
+def _pick(view: common.ViewState, only: pd.Series) -> str | None:
+    """The township of the view, or a picker of the townships with route maps in the region."""
+    if S.LEVELS.index(view.level) >= S.LEVELS.index(LEVEL):
+        return S.truncate(view.region, LEVEL)
+    options = tables.unit_options(common.units_index(), level=LEVEL, within=view.region, only=only)
+    if options.empty:
+        st.info("所选区域内没有乡级路线图。")
+        return None
+    labels = dict(zip(options[S.CODE], options["label"], strict=True))
+    st.selectbox(
+        "选择乡（镇）",
+        [None, *options[S.CODE]],
+        format_func=lambda c: "— 请选择 —" if c is None else labels[c],
+        key="roadmap_pick",
+        on_change=lambda: common.set_region(st.session_state["roadmap_pick"]),
+    )
+    st.caption("可输入名称搜索；也可在左侧边栏逐级选择州/市、县和乡镇。")
+    return None
+
+
+def _basemap(view: common.ViewState) -> tuple[str, str | None]:
+    """The view's basemap and its token; 天地图 without ``$TIANDITU_TOKEN`` falls back to none."""
+    token = os.environ.get("TIANDITU_TOKEN") or None
+    if view.basemap == "tianditu" and not token:
+        st.warning("天地图需要设置环境变量 TIANDITU_TOKEN（天地图密钥）；已改用无底图。")
+        return "none", None
+    return view.basemap, token
+
+
+def _step_year() -> None:
+    """▶: move the slider one year on (back to the first year after the last)."""
+    year = int(st.session_state.get(YEAR_KEY, EXIT_YEAR_RANGE[1]))
+    st.session_state[YEAR_KEY] = EXIT_YEAR_RANGE[0] if year >= EXIT_YEAR_RANGE[1] else year + 1
+
+
+def _map(
+    villages: gpd.GeoDataFrame, points: gpd.GeoDataFrame, done: np.ndarray, view: common.ViewState
+) -> None:
+    """Villages coloured by planned exit year (faded until exited), projects as points."""
+    basemap, token = _basemap(view)
+    vil = webmap.to_basemap_crs(villages, basemap)
+    m = webmap.make_map(
+        vil.total_bounds, asset_base_url=common.asset_base_url(), basemap=basemap, token=token
+    )
+    tooltip = {S.NAME: "行政村", "exit_text": "出列", "poor_text": "贫困人口"}
+    for exited, opacity, name in ((True, 0.85, "已出列"), (False, 0.25, "未出列")):
+        part = vil[vil["exited_by"] == exited]
+        if len(part):
+            webmap.choropleth_layer(
+                part,
+                fill_colors=part["exit_colour"].to_numpy(),
+                tooltip=tooltip,
+                properties=[S.CODE],
+                name=name,
+                fill_opacity=opacity,
+            ).add_to(m)
+    if isinstance(points, gpd.GeoDataFrame) and len(points):
+        pts = webmap.to_basemap_crs(points, basemap)
+        colours = np.where(
+            done, pts[S.SECTOR].map(charts.SECTOR_COLOURS).fillna("#bdbdbd").to_numpy(), "#ffffff"
+        )
+        webmap.points_layer(
+            pts,
+            colors=colours,
+            asset_base_url=common.asset_base_url(),
+            name="项目",
+            popup={
+                S.PROJECT_NAME: "项目",
+                "sector_zh": "行业",
+                "status_zh": "状态",
+                "funds_text": "计划资金",
+                S.RESPONSIBLE_UNIT: "责任单位",
+            },
+        ).add_to(m)
+    years = list(charts.EXIT_YEAR_COLOURS)
+    webmap.add_legend(
+        m,
+        title="计划出列年份",
+        labels=[f"{y}年" for y in years],
+        colors=[charts.EXIT_YEAR_COLOURS[y] for y in years],
+        no_data_label="无出列任务",
+        extra={"已完工项目（按行业着色）": "#3182bd", "未完工项目": "#ffffff"},
+    )
+    st_folium(m, key="roadmap_map", height=480, use_container_width=True, returned_objects=[])
+
+
+def render() -> None:
+    """Draw the page for the current view."""
+    view = common.current_view()
+    st.title("乡级路线图")
+    roadmaps = common.load_table(S.LAYER_TOWNSHIP_ROADMAP)
+    town = _pick(view, roadmaps[S.CODE])
+    if town is None:
+        return
+    row = roadmaps[roadmaps[S.CODE].eq(town).to_numpy()]
+    if row.empty:
+        st.info(f"{common.unit_name(town)} 没有乡级路线图。")
+        return
+    row = row.iloc[0]
+    flt = common.project_filter(view)
+    county = common.unit_name(S.truncate(town, "county"))
+    st.subheader(f"{county} · {row[S.NAME]} · {flt.describe_zh()}")
+
+    if YEAR_KEY not in st.session_state:
+        st.session_state[YEAR_KEY] = EXIT_YEAR_RANGE[1]
+    c_slider, c_play = st.columns([6, 1])
+    year = c_slider.slider("路线图年份（拖动或点 ▶ 逐年推进）", *EXIT_YEAR_RANGE, key=YEAR_KEY)
+    c_play.button("▶ 下一年", on_click=_step_year, key="roadmap_play")
+
+    plans = common.load_table(S.LAYER_VILLAGE_PLAN)
+    villages = charts.villages_at_year(plans[plans[S.PARENT_CODE].eq(town).to_numpy()], year)
+    villages["poor_text"] = fmt.fmt_count_series(villages[S.POOR_POPULATION], unit="人")
+    projects = common.load_projects()
+    mine = projects[projects[S.TOWNSHIP_CODE].eq(town).fillna(False).to_numpy()]
+    mine = query.filter_projects(mine, flt)
+    done_year = charts.completion_year(mine)
+    done = done_year.le(year).fillna(False).to_numpy(dtype=bool)
+
+    poverty = villages[S.PLANNED_EXIT_YEAR].notna()
+    cols = st.columns(5)
+    cols[0].metric("有施工图的村", fmt.fmt_int(len(villages)))
+    cols[1].metric(
+        f"至{year}年已出列", f"{int(villages['exited_by'].sum())} / {int(poverty.sum())}"
+    )
+    cols[2].metric(f"至{year}年应出列", fmt.fmt_int(int(villages["due_by"].sum())))
+    cols[3].metric(
+        f"至{year}年完工项目", f"{fmt.fmt_int(int(done.sum()))} / {fmt.fmt_int(len(mine))}"
+    )
+    cols[4].metric("计划资金", fmt.fmt_wan_yuan(mine[S.FUNDS_PLANNED].sum()))
+
+    left, right = st.columns([3, 2])
+    with left:
+        points = mine.assign(
+            sector_zh=mine[S.SECTOR].map(S.SECTOR_LABELS_ZH),
+            status_zh=np.where(done, "已完工", "未完工（截至该年）"),
+            funds_text=fmt.fmt_wan_yuan_series(mine[S.FUNDS_PLANNED]),
+        )
+        _map(villages, points, done, view)
+    with right:
+        table = pd.DataFrame(
+            {
+                "行政村": villages[S.NAME],
+                "计划出列": villages[S.PLANNED_EXIT_YEAR],
+                "实际出列": villages[S.EXIT_YEAR],
+                f"{year}年状态": villages["exit_text"].str.split(" · ").str[-1],
+                "贫困人口": villages[S.POOR_POPULATION],
+            }
+        ).sort_values(["计划出列", "行政村"])
+        st.dataframe(table, hide_index=True, height=480)
+
+    ry = common.load_table(S.TABLE_ROADMAP_YEARS)
+    if flt.is_empty:
+        st.altair_chart(charts.roadmap_years_chart(ry, [town], year=year), width="stretch")
+    else:
+        st.caption("出列村数来自贫困人口登记；项目数按当前筛选重新统计。")
+        st.altair_chart(
+            charts.roadmap_years_chart(_filtered_years(ry, town, mine), [town], year=year),
+            width="stretch",
+        )
+
+
+def _filtered_years(ry: pd.DataFrame, town: str, projects: pd.DataFrame) -> pd.DataFrame:
+    """``roadmap_years`` of ``town`` with project counts recomputed from filtered projects."""
+    out = ry[ry[S.CODE].eq(town).to_numpy()].copy()
+    plan = pd.to_numeric(projects[S.PLAN_YEAR], errors="coerce").value_counts()
+    done = charts.completion_year(projects).value_counts()
+    out[S.PROJECTS_PLANNED] = out[S.YEAR].map(plan).fillna(0).astype("int64").to_numpy()
+    out[S.N_COMPLETED] = out[S.YEAR].map(done).fillna(0).astype("int64").to_numpy()
+    return out
+
+
+try:
+    render()
+except OneMapError as e:
+    st.error(str(e))

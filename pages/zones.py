@@ -1,0 +1,107 @@
+"""重点区域: the five action-plan zones against the province, and the laggard counties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from layers import charts, fmt, query, tables
+from layers import schema as S
+from layers.errors import OneMapError
+from pages import common
+
+#: the two deep-poverty prefectures planners look for first (zone name fragment → prefecture)
+SPOTLIGHT: dict[str, str] = {"怒江": "533300000000", "迪庆": "533400000000"}
+OVERVIEW = Path(__file__).with_name("overview.py")
+
+
+def _spotlight(zones: pd.DataFrame) -> None:
+    """A card for 怒江州 and 迪庆州 each: completion, coverage, funds, link to its map."""
+    cols = st.columns(len(SPOTLIGHT))
+    for col, (fragment, code) in zip(cols, SPOTLIGHT.items(), strict=True):
+        hit = zones[zones[S.ZONE].astype("string").str.contains(fragment).fillna(False)]
+        with col.container(border=True):
+            st.markdown(f"#### {common.unit_name(code)}")
+            if hit.empty:
+                st.caption("数据库中没有该区域。")
+                continue
+            row = hit.iloc[0]
+            a, b, c = st.columns(3)
+            a.metric("完工率", fmt.fmt_pct(row[S.COMPLETION]))
+            b.metric("覆盖率", fmt.fmt_pct(row[S.COVERAGE]))
+            c.metric("计划资金", fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED]))
+            if OVERVIEW.exists():
+                st.page_link(
+                    "pages/overview.py",
+                    label=f"在地图上打开{common.unit_name(code)}",
+                    icon=":material/map:",
+                    query_params={"region": code},
+                )
+
+
+def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None) -> None:
+    """Ranking of the counties with the lowest completion / most uncovered poor population."""
+    scope = counties
+    if zone:
+        scope = counties[counties[S.CODE].isin(members.loc[members[S.ZONE] == zone, S.CODE])]
+    st.subheader(f"落后县排名{f'（{zone}）' if zone else '（全省）'}")
+    n = st.slider("显示前几名", 5, 30, 10, key="zones_top_n")
+    by_completion, by_uncovered = st.tabs(["完工率最低", "未覆盖贫困人口最多"])
+    for tab, key in ((by_completion, S.COMPLETION), (by_uncovered, tables.UNCOVERED)):
+        with tab:
+            ranked = tables.laggards(scope, by=key, n=n)
+            ranked.insert(0, "排名", range(1, len(ranked) + 1))
+            prefecture = (
+                ranked[S.CODE]
+                .str[:4]
+                .str.ljust(12, "0")
+                .map(common.units_index().set_index(S.CODE)[S.NAME])
+            )
+            st.dataframe(
+                tables.summary_table(ranked.assign(州市=prefecture), extra=("排名", "州市")),
+                hide_index=True,
+            )
+
+
+def render() -> None:
+    """Draw the page for the current view."""
+    view = common.current_view()
+    st.title("重点区域")
+    flt = common.project_filter(view)
+    summary = common.load_region_summary()
+    members = common.zone_members()
+    prepared = None if flt.is_empty else common.prepared_projects()
+    if flt.is_empty or members.empty:
+        zones = common.load_table(S.TABLE_ZONE_SUMMARY)
+    else:
+        zones = query.summarise_zones(summary, prepared, members, flt)
+    province = query.summarise_region(summary, prepared, S.PROVINCE_CODE, flt)
+    st.caption(f"五大行动计划区域与全省对比 · {flt.describe_zh()}")
+
+    _spotlight(zones)
+    st.altair_chart(charts.zones_compare_chart(zones, province), width="stretch")
+    both = pd.concat(
+        [zones, province.to_frame().T.assign(**{S.ZONE: charts.PROVINCE_LABEL})],
+        ignore_index=True,
+    )
+    st.dataframe(tables.summary_table(both), hide_index=True)
+
+    if not members.empty:
+        ry = common.load_table(S.TABLE_ROADMAP_YEARS)
+        highlight = tuple(z for z in zones[S.ZONE].astype(str) if any(f in z for f in SPOTLIGHT))
+        st.altair_chart(
+            charts.exit_timeline_chart(ry, members, highlight=highlight), width="stretch"
+        )
+
+    counties = query.summarise_children(summary, prepared, S.PROVINCE_CODE, flt, level="county")
+    if S.COUNTY_LIBRARIES in counties:
+        counties = counties[counties[S.COUNTY_LIBRARIES].fillna(0).astype(int) > 0]
+    _laggards(counties, members, view.zone)
+
+
+try:
+    render()
+except OneMapError as e:
+    st.error(str(e))
