@@ -65,18 +65,27 @@ def onemap_version() -> str:
         return "0+unknown"
 
 
-def build_tables(inputs: store.Inputs) -> dict[str, pd.DataFrame]:
-    """Build every output layer from ``inputs`` and return all store tables (inputs + outputs)."""
-    from layers import build, zones
+def build_tables(
+    inputs: store.Inputs, *, zone_members: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """Build every output layer from ``inputs`` and return all store tables (inputs + outputs).
 
-    members = zones.zone_members(zones.load_zones(), inputs.admin_units)
-    built = build.build_layers(inputs.admin_units, inputs.registry, inputs.projects, members)
+    ``zone_members`` defaults to the zones of ``data/zones.toml`` matched to the admin units.
+    """
+    from layers import build
+
+    if zone_members is None:
+        from layers import zones
+
+        zone_members = zones.zone_members(zones.load_zones(), inputs.admin_units)
+    built = build.build_layers(inputs.admin_units, inputs.registry, inputs.projects, zone_members)
     tables: dict[str, pd.DataFrame] = {
         S.LAYER_ADMIN_UNITS: inputs.admin_units,
         S.LAYER_REGISTRY: inputs.registry,
-        S.LAYER_PROJECTS: inputs.projects,
     }
-    tables.update(built)  # the build may return the located projects
+    located = built.pop(S.LAYER_PROJECTS)
+    tables.update(store.ledger_tables(inputs.projects, located))
+    tables.update(built)
     return tables
 
 

@@ -209,3 +209,38 @@ def test_empty_point_layer_round_trips(tmp_path: Path) -> None:
     back = store.read_layer(path, S.LAYER_PROJECTS)
     assert len(back) == 0
     assert list(back.columns) == list(empty.columns)
+
+
+def test_rebuild_inputs_are_the_ledger_as_ingested(tmp_path: Path) -> None:
+    """The pipeline fills P12's codes from its point; read_inputs gives the codeless row back."""
+    from layers.cli import build_tables
+    from tests.conftest import make_zone_members
+
+    inputs = store.Inputs(make_units(), make_registry(), make_projects())
+    tables = build_tables(inputs, zone_members=make_zone_members())
+    located = tables[S.LAYER_PROJECTS]
+    assert located.loc[located[S.PROJECT_ID] == "P12", S.LOCATED_BY].item() == "point"
+    assert store.TABLE_PROJECTS_INPUT_CHANGES in tables
+    path = store.write_store(tmp_path / "s.gpkg", tables, {})
+    back = store.read_inputs(path)
+    assert_geodataframe_equal(back.projects, make_projects())
+    assert back.projects.loc[11, S.VILLAGE_CODE] is None or pd.isna(
+        back.projects.loc[11, S.VILLAGE_CODE]
+    )
+    stored = store.read_layer(path, S.LAYER_PROJECTS)
+    assert stored.loc[11, S.VILLAGE_CODE] == "530103001001"
+
+
+def test_ledger_with_dropped_rows_is_kept_whole() -> None:
+    ledger = make_projects()
+    located = ledger.iloc[1:].copy()
+    tables = store.ledger_tables(ledger, located)
+    assert tables[store.TABLE_PROJECTS_INPUT] is not None
+    assert len(tables[store.TABLE_PROJECTS_INPUT]) == 13
+    assert store.TABLE_PROJECTS_INPUT_CHANGES not in tables
+
+
+def test_write_leaves_gdal_settings_as_they_were(tmp_path: Path) -> None:
+    before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    store.write_store(tmp_path / "s.gpkg", {S.LAYER_REGISTRY: make_registry()}, {})
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == before
