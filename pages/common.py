@@ -164,12 +164,23 @@ class ViewState:
 _VIEW_KEY = "onemap_view"
 
 
-def current_view() -> ViewState:
-    """The ViewState of this run (set by ``sidebar``; parsed from the URL before that)."""
+def current_view(*, page: str | None = None) -> ViewState:
+    """The ViewState of this run (set by ``sidebar``; parsed from the URL before that).
+
+    ``page`` overrides the page (``app.py`` passes the navigation's current page).
+    """
     view = st.session_state.get(_VIEW_KEY)
-    if isinstance(view, ViewState):
-        return view
-    return ViewState.from_query_params(st.query_params.to_dict())
+    if not isinstance(view, ViewState):
+        view = ViewState.from_query_params(st.query_params.to_dict())
+    if page is not None and page != view.page:
+        view = dataclasses.replace(view, page=page)
+    return view
+
+
+def current_lang() -> str:
+    """The language chosen in the sidebar (before the sidebar is drawn: from the URL)."""
+    lang = st.session_state.get(_K["lang"])
+    return lang if lang in LANGS else current_view().lang
 
 
 # --------------------------------------------------------------------------------------
@@ -403,6 +414,118 @@ def zone_names() -> list[str]:
             return list(zones_mod.load_zones())
         except Exception:
             return []
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _cached_prepared(path: str, mtime: float) -> pd.DataFrame:
+    from layers import metrics
+
+    return metrics.prepare_projects(_cached_table(path, S.LAYER_PROJECTS, mtime))
+
+
+def prepared_projects(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Projects prepared once by ``layers.metrics.prepare_projects`` (for ``layers.query``)."""
+    p = settings.store_path(path)
+    return _cached_prepared(str(p), _mtime(p))
+
+
+@st.cache_data(show_spinner=False)
+def _cached_zone_members(path: str, mtime: float) -> pd.DataFrame:
+    try:
+        from layers import zones as zones_mod
+    except ImportError:
+        return pd.DataFrame({S.ZONE: [], S.CODE: []}, dtype="str")
+    from layers.errors import OneMapError
+
+    units = _cached_table(path, S.LAYER_ADMIN_UNITS, mtime)
+    zones = zones_mod.load_zones()
+    try:
+        return zones_mod.zone_members(zones, units)
+    except OneMapError:
+        # a store whose units lack some members (a small or partial province): keep the
+        # zones that it holds entirely
+        parts = []
+        for name, zone in zones.items():
+            try:
+                parts.append(zones_mod.zone_members({name: zone}, units))
+            except OneMapError:
+                continue
+        if not parts:
+            return pd.DataFrame({S.ZONE: [], S.CODE: []}, dtype="str")
+        return pd.concat(parts, ignore_index=True)
+
+
+def zone_members(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """County codes of each action-plan zone (``zone, code``), empty if zones are unknown."""
+    p = settings.store_path(path)
+    return _cached_zone_members(str(p), _mtime(p))
+
+
+# --------------------------------------------------------------------------------------
+# start-up: offline map assets and the store
+# --------------------------------------------------------------------------------------
+STATIC_DIR: Path = settings.PROJECT_ROOT / "static" / "leaflet"
+
+
+@st.cache_resource(show_spinner=False)
+def _write_assets(static_dir: str) -> tuple[str, ...]:
+    from geo import webmap
+
+    return tuple(str(p) for p in webmap.write_offline_assets(static_dir))
+
+
+def ensure_offline_assets() -> None:
+    """Write Leaflet's scripts and styles under ``static/leaflet/`` once per server."""
+    _write_assets(str(STATIC_DIR))
+
+
+def asset_base_url() -> str | None:
+    """URL prefix of the local Leaflet assets, or None when static serving is off.
+
+    None makes ``geo.webmap`` inline the assets as data: URLs (still offline, but heavier).
+    """
+    if not st.get_option("server.enableStaticServing"):
+        return None
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/app/static/leaflet/" if base else "/app/static/leaflet/"
+
+
+def ensure_store() -> bool:
+    """Make sure the store exists; build the demo store with a progress bar if it does not.
+
+    Returns True when the store is ready. The demo scale is ``$ONEMAP_DEMO_SCALE`` (default 1).
+    """
+    path = store_file()
+    if path.exists():
+        return True
+    lang = current_lang()
+    st.info(f"{t('store_missing', lang)}`{path}`")
+    try:
+        from layers import cli, demo, store
+    except ImportError as e:
+        st.error(f"{t('store_missing', lang)}{path} — `onemap demo` ({e})")
+        return False
+    scale = float(os.environ.get("ONEMAP_DEMO_SCALE", "1"))
+    stages = (*demo.DEMO_STAGES, "build", "write")
+    bar = st.progress(0.0, text=t("building_demo", lang))
+
+    def report(stage: str) -> None:
+        i = stages.index(stage) if stage in stages else 0
+        bar.progress(i / len(stages), text=f"{t('building_demo', lang)} · {stage}")
+
+    inputs = demo.generate_demo(seed=settings.DEFAULT_SEED, scale=scale, progress=report)
+    report("build")
+    tables = cli.build_tables(inputs)
+    report("write")
+    info = cli.make_build_info(
+        inputs, demo=True, seed=settings.DEFAULT_SEED, scale=scale, source=demo.DEMO_SOURCE
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store.write_store(path, tables, info)
+    bar.progress(1.0, text="✓")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    return True
 
 
 # --------------------------------------------------------------------------------------
