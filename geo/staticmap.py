@@ -22,11 +22,11 @@ import shapely
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import Colormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrow, Patch, Rectangle
 from matplotlib.patheffects import withStroke
 
+from geo import webmap
 from geo.classify import assign_classes, class_labels
 
 #: Simplified-Chinese font families, in order of preference (DESIGN §8).
@@ -45,7 +45,7 @@ FONT_INSTALL_HINT = "sudo apt-get install fonts-noto-cjk"
 PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 ORIENTATIONS: tuple[str, ...] = ("landscape", "portrait")
 FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
-NO_DATA_COLOR = "#d9d9d9"
+NO_DATA_COLOR = webmap.NO_DATA_COLOR
 MM_PER_INCH = 25.4
 
 # Page regions as figure fractions (left, bottom, width, height); tests look for ink in them.
@@ -191,7 +191,7 @@ class MapLayers:
     context: gpd.GeoDataFrame | None = None  # e.g. neighbouring regions, drawn pale
     frame: gpd.GeoDataFrame | None = None  # e.g. the parent region's outline, drawn dark
     locator: gpd.GeoDataFrame | None = None  # the whole province for the inset map
-    cmap: str | Colormap = "RdYlGn"
+    palette: Sequence[str] = webmap.PALETTE_GREENS  # the dashboard's palette: same colours
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -216,12 +216,9 @@ def _project(
     return out
 
 
-def class_colors(n: int, cmap: str | Colormap = "RdYlGn") -> list[str]:
-    """Return ``n`` hex colours spread over ``cmap`` (low class first)."""
-    cm = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
-    if n == 1:
-        return [to_hex(cm(0.75))]
-    return [to_hex(cm(x)) for x in np.linspace(0.08, 0.92, n)]
+def legend_colors(breaks: Sequence[float], palette: Sequence[str]) -> list[str]:
+    """Colour of each class (low first), picked from ``palette`` exactly as the web map does."""
+    return [str(c) for c in webmap.class_colors(breaks, breaks, palette)]
 
 
 def draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, object]:
@@ -241,16 +238,14 @@ def draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, obj
     breaks = np.asarray(layers.breaks, dtype=float)
     values = units[layers.column].to_numpy(dtype=float, na_value=np.nan)
     classes = assign_classes(values, breaks)
-    colors = class_colors(len(breaks), layers.cmap)
-    face = np.where(
-        classes >= 0, np.array(colors, dtype=object)[np.maximum(classes, 0)], NO_DATA_COLOR
-    )
+    colors = legend_colors(breaks, layers.palette)
+    face = webmap.class_colors(values, breaks, layers.palette, no_data=NO_DATA_COLOR)
 
     view = _view_box(units.total_bounds)
     context = _project(layers.context, crs, clip=view)
     if context is not None and not context.empty:
         context.plot(ax=ax, color="#f2f2f2", edgecolor="#bdbdbd", linewidth=0.4, zorder=1)
-    units.plot(ax=ax, color=list(face), edgecolor="white", linewidth=0.6, zorder=2)
+    units.plot(ax=ax, color=list(face), edgecolor="#737373", linewidth=0.5, zorder=2)
     frame = _project(layers.frame, crs, clip=view)
     if frame is not None and not frame.empty:
         frame.boundary.plot(ax=ax, color="#252525", linewidth=1.2, zorder=4)
