@@ -9,6 +9,8 @@ want_test=0
 
 apt_pkgs=(fonts-noto-cjk fontconfig)
 if (( want_test )); then apt_pkgs+=(chromium poppler-utils); fi
+# a fresh Debian has python3 but maybe not pip
+python3 -m pip --version >/dev/null 2>&1 || apt_pkgs+=(python3-pip)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,6 +23,11 @@ if (( ${#missing[@]} )); then
   fc-cache -f >/dev/null 2>&1 || true
 fi
 
+# Debian's own python3 is "externally managed" (PEP 668): install into it on purpose, as the
+# README's commands expect `streamlit`, `onemap` and `pytest` on the PATH without a venv.
+if python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))' && [[ -z "${VIRTUAL_ENV:-}" ]]; then
+  export PIP_BREAK_SYSTEM_PACKAGES=1
+fi
 if (( want_test )); then
   python3 -m pip install -q -e ".[test]"
 else
