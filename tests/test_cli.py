@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from layers import cli, store
 from layers import schema as S
@@ -191,3 +192,35 @@ def test_bad_arguments_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     out, err = capsys.readouterr()
     _one_line_error(exc.value.code, out, err)
     assert "invalid float value: 'abc'" in err
+
+
+def test_build_rewrites_every_layer_from_the_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from layers import zones
+    from tests.conftest import make_zone_members
+
+    inputs = store.Inputs(make_units(), make_registry(), make_projects())
+    tables = cli.build_tables(inputs, zone_members=make_zone_members())
+    info = cli.make_build_info(inputs, demo=True, seed=5, scale=0.5, source="测试")
+    path = store.write_store(tmp_path / "s.gpkg", tables, info)
+    before = {name: store.read_layer(path, name) for name in store.list_layers(path)}
+    # stale outputs: the build must replace them, not keep them
+    stale = dict(tables, region_summary=tables["region_summary"].iloc[:1])
+    store.write_store(path, stale, info)
+    monkeypatch.setattr(zones, "zone_members", lambda _z, _u: make_zone_members())
+
+    code, out, err = run(["build", "--store", str(path)], capsys)
+    assert code == 0, err
+    assert "layers rebuilt" in out and "云南省" in out
+    after = {name: store.read_layer(path, name) for name in store.list_layers(path)}
+    assert after.keys() == before.keys()
+    for name in before:
+        if name == S.TABLE_BUILD_INFO:
+            continue
+        assert_frame_equal(after[name], before[name], obj=name)
+    new_info, old_info = after[S.TABLE_BUILD_INFO], before[S.TABLE_BUILD_INFO]
+    new, old = dict(new_info.values.tolist()), dict(old_info.values.tolist())
+    assert new["inputs"] == old["inputs"]
+    assert (new["demo"], new["seed"], new["scale"], new["source"]) == ("true", "5", "0.5", "测试")
+    assert json.loads(new["inputs"]).keys() == {"admin_units", "registry", "projects"}
