@@ -240,23 +240,58 @@ def format_summary(record: Mapping[str, Any]) -> str:
 # --- commands -----------------------------------------------------------------------------------
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def run_demo(
+    path: str | Path | None = None,
+    *,
+    seed: int = DEFAULT_SEED,
+    scale: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Generate the demo province, build every layer and write the store; return its path.
+
+    ``progress`` is called with each stage name as it starts: ``demo.DEMO_STAGES`` then
+    ``"build"`` and ``"write"`` (``DEMO_RUN_STAGES``).
+    """
     from layers import demo
 
-    scale = demo.check_scale(args.scale)
-    out = store_path(args.out)
-    stages = (*demo.DEMO_STAGES, "build", "write")
-    bar = _StageBar(stages, desc="onemap demo")
+    scale = demo.check_scale(scale)
+    out = store_path(path)
+    report = progress or (lambda _stage: None)
+    inputs = demo.generate_demo(seed=seed, scale=scale, progress=report)
+    report("build")
+    tables = build_tables(inputs)
+    report("write")
+    info = make_build_info(inputs, demo=True, seed=seed, scale=scale, source=demo.DEMO_SOURCE)
+    return store.write_store(out, tables, info)
+
+
+#: the stages ``run_demo`` reports
+DEMO_RUN_STAGES: tuple[str, ...] = ("boundaries", "units", "registry", "projects", "build", "write")
+#: the stages ``run_build`` reports
+BUILD_RUN_STAGES: tuple[str, ...] = ("read", "build", "write")
+
+
+def run_build(
+    path: str | Path | None = None, *, progress: Callable[[str], None] | None = None
+) -> Path:
+    """Rebuild every output layer of the store from its inputs; keep its demo/seed/scale/source."""
+    path = store_path(path)
+    report = progress or (lambda _stage: None)
+    previous = store.read_build_info(path)
+    keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
+    report("read")
+    inputs = store.read_inputs(path)
+    report("build")
+    tables = build_tables(inputs)
+    report("write")
+    return store.write_store(path, tables, make_build_info(inputs, **keep))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    bar = _StageBar(DEMO_RUN_STAGES, desc="onemap demo")
     t0 = time.perf_counter()
     try:
-        inputs = demo.generate_demo(seed=args.seed, scale=scale, progress=bar)
-        bar("build")
-        tables = build_tables(inputs)
-        bar("write")
-        info = make_build_info(
-            inputs, demo=True, seed=args.seed, scale=scale, source=demo.DEMO_SOURCE
-        )
-        store.write_store(out, tables, info)
+        out = run_demo(args.out, seed=args.seed, scale=args.scale, progress=bar)
     finally:
         bar.close()
     print(f"演示数据已生成 demo store written: {out} ({time.perf_counter() - t0:.1f} s)")
@@ -265,18 +300,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    path = store_path(args.store)
-    previous = store.read_build_info(path)
-    keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
-    bar = _StageBar(("read", "build", "write"), desc="onemap build")
+    bar = _StageBar(BUILD_RUN_STAGES, desc="onemap build")
     t0 = time.perf_counter()
     try:
-        bar("read")
-        inputs = store.read_inputs(path)
-        bar("build")
-        tables = build_tables(inputs)
-        bar("write")
-        store.write_store(path, tables, make_build_info(inputs, **keep))
+        path = run_build(args.store, progress=bar)
     finally:
         bar.close()
     print(f"图层已重建 layers rebuilt: {path} ({time.perf_counter() - t0:.1f} s)")
