@@ -274,7 +274,11 @@ def registry_counts(
     matched_households, poverty_villages, villages_exited``; index: 12-digit code.
     """
     _level_check(level)
-    v = village_counts(registry, exit_by=exit_by, projects=projects)
+    return _group_villages(village_counts(registry, exit_by=exit_by, projects=projects), level)
+
+
+def _group_villages(v: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Sum per-village counts (index: village code) per unit of ``level``."""
     matched_known = v[S.MATCHED_HOUSEHOLDS].notna().all()
     key = pd.Series(v.index, index=v.index).str.slice(0, S.LEVEL_DIGITS[level])
     key = key.str.pad(12, side="right", fillchar="0")
@@ -342,11 +346,12 @@ def aggregate(
     units[S.CODE] = units[S.CODE].astype("str")
     reg = _with_poverty_flag(registry, admin_units)
     p = prepare_projects(projects)
+    villages = village_counts(reg, exit_by=exit_by, projects=p)
     parts = []
     for level in S.LEVELS:
         codes = units.loc[units[S.LEVEL] == level, S.CODE]
         pc = project_counts(p, level=level)
-        rc = registry_counts(reg, level=level, exit_by=exit_by, projects=p)
+        rc = _group_villages(villages, level)
         block = pd.concat([pc, rc], axis=1).reindex(codes.to_numpy())
         parts.append(block)
     counts = pd.concat(parts)
