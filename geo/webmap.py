@@ -11,6 +11,7 @@ The builders are domain-free: callers pass column names, colours and labels.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import urllib.error
@@ -106,8 +107,19 @@ def write_offline_assets(static_dir: str | Path) -> list[Path]:
     return paths
 
 
-def offline_asset_urls(base_url: str) -> dict[str, str]:
-    """URL of each offline asset under ``base_url`` (e.g. ``/app/static/leaflet/``)."""
+def offline_asset_urls(base_url: str | None) -> dict[str, str]:
+    """URL of each offline asset under ``base_url`` (e.g. ``/app/static/leaflet/``).
+
+    ``None`` inlines every asset as a ``data:`` URL: still offline, for servers that cannot
+    serve static files, at the cost of ~0.2 MB more per view.
+    """
+    if base_url is None:
+        kinds = {".js": "text/javascript", ".css": "text/css"}
+        return {
+            name: f"data:{kinds[Path(name).suffix]};base64,"
+            + base64.b64encode(text.encode("utf-8")).decode("ascii")
+            for name, text in _embedded_assets().items()
+        }
     base = base_url if base_url.endswith("/") else base_url + "/"
     return {name: base + name for name in OFFLINE_ASSETS}
 
@@ -220,15 +232,18 @@ def to_basemap_crs(gdf: gpd.GeoDataFrame, basemap: str) -> gpd.GeoDataFrame:
 def make_map(
     bounds: Sequence[float],
     *,
-    asset_base_url: str,
+    asset_base_url: str | None,
     basemap: str = "none",
     token: str | None = None,
+    prefer_canvas: bool = False,
     background: str = "#f4f1ea",
 ) -> folium.Map:
     """A folium Map fitted to ``bounds`` (minx, miny, maxx, maxy in lon/lat), offline-ready.
 
-    Leaflet is loaded from ``asset_base_url`` (see ``write_offline_assets``); vector layers
-    draw on a canvas (``prefer_canvas``) so thousands of polygons pan smoothly.
+    Leaflet is loaded from ``asset_base_url`` (see ``write_offline_assets``). Pass
+    ``prefer_canvas=True`` for views with thousands of polygons (they pan smoothly on a
+    canvas); SVG (the default) keeps one ``path`` element per feature, which browsers and
+    tests can address.
     """
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     if not (np.isfinite([minx, miny, maxx, maxy]).all() and minx <= maxx and miny <= maxy):
@@ -238,7 +253,7 @@ def make_map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=6,
         tiles=None,
-        prefer_canvas=True,
+        prefer_canvas=prefer_canvas,
         control_scale=True,
         zoom_snap=0.25,
     )
@@ -420,7 +435,7 @@ def points_layer(
     *,
     colors: Sequence[str] | np.ndarray,
     popup: Mapping[str, str],
-    asset_base_url: str,
+    asset_base_url: str | None,
     name: str = "points",
     radius: float = 6,
     cluster: bool = True,

@@ -383,7 +383,7 @@ def is_demo() -> bool:
 def demo_banner() -> None:
     """Show the demo-data warning when the store is the generated demo (every page)."""
     if is_demo():
-        st.warning(t("demo_banner"), icon="🧪")
+        st.warning(t("demo_banner"), icon=":material/science:")
 
 
 def unit_name(code: str, lang: str | None = None) -> str:
@@ -501,27 +501,19 @@ def ensure_store() -> bool:
     lang = current_lang()
     st.info(f"{t('store_missing', lang)}`{path}`")
     try:
-        from layers import cli, demo, store
+        from layers import cli
     except ImportError as e:
-        st.error(f"{t('store_missing', lang)}{path} — `onemap demo` ({e})")
+        st.error(f"{t('store_missing', lang)}{path} — run `onemap demo` ({e})")
         return False
     scale = float(os.environ.get("ONEMAP_DEMO_SCALE", "1"))
-    stages = (*demo.DEMO_STAGES, "build", "write")
+    stages = cli.DEMO_RUN_STAGES
     bar = st.progress(0.0, text=t("building_demo", lang))
 
     def report(stage: str) -> None:
         i = stages.index(stage) if stage in stages else 0
         bar.progress(i / len(stages), text=f"{t('building_demo', lang)} · {stage}")
 
-    inputs = demo.generate_demo(seed=settings.DEFAULT_SEED, scale=scale, progress=report)
-    report("build")
-    tables = cli.build_tables(inputs)
-    report("write")
-    info = cli.make_build_info(
-        inputs, demo=True, seed=settings.DEFAULT_SEED, scale=scale, source=demo.DEMO_SOURCE
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    store.write_store(path, tables, info)
+    cli.run_demo(path, seed=settings.DEFAULT_SEED, scale=scale, progress=report)
     bar.progress(1.0, text="✓")
     st.cache_resource.clear()
     st.cache_data.clear()

@@ -31,6 +31,8 @@ TOLERANCE: dict[str, float] = {
     "village": 0.0004,
 }
 ZONE_TOLERANCE = 0.01
+#: above this many polygons the map draws on a canvas (smooth panning, no per-feature SVG)
+CANVAS_THRESHOLD = 400
 SECTOR_COLORS: dict[str, str] = dict(
     zip(
         S.SECTORS,
@@ -162,8 +164,10 @@ def kpi_cards(kpi: pd.Series, lang: str) -> None:
             ),
         ),
     ]
-    for col, (label, value) in zip(st.columns(len(cards)), cards, strict=True):
-        col.metric(label, value)
+    top, bottom = cards[:4], cards[4:]
+    for row in (top, bottom):
+        for col, (label, value) in zip(st.columns(4), row, strict=False):
+            col.metric(label, value)
 
 
 def breadcrumb(state: common.ViewState) -> None:
@@ -174,11 +178,12 @@ def breadcrumb(state: common.ViewState) -> None:
         name = common.unit_name(code, state.lang)
         last = i == len(chain) - 1
         col.button(
-            ("📍 " if last else "") + name + ("" if last else " ›"),
+            name + ("" if last else " ›"),
             key=f"crumb_{code}",
             on_click=common.set_region,
             args=(code,),
             disabled=last,
+            icon=":material/location_on:" if last else None,
             use_container_width=True,
         )
 
@@ -295,7 +300,13 @@ def build_map(
     token = os.environ.get("TIANDITU_TOKEN")
     basemap = state.basemap if (state.basemap != "tianditu" or token) else "none"
     base = common.asset_base_url()
-    m = webmap.make_map(data.total_bounds, asset_base_url=base, basemap=basemap, token=token)
+    m = webmap.make_map(
+        data.total_bounds,
+        asset_base_url=base,
+        basemap=basemap,
+        token=token,
+        prefer_canvas=len(data) > CANVAS_THRESHOLD,
+    )
     webmap.choropleth_layer(
         data, fill_colors=colors, tooltip=tooltip, properties=[S.CODE], name="units"
     ).add_to(m)
