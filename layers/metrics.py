@@ -107,7 +107,8 @@ def is_prepared(projects: pd.DataFrame) -> bool:
 def prepare_projects(projects: pd.DataFrame) -> pd.DataFrame:
     """Return a light, geometry-free copy of the projects with the unit code of every level.
 
-    Adds categorical key columns (prefecture, county, township, village codes; township and
+    Row ``i`` is row ``i`` of the input (the result has a fresh RangeIndex). Adds
+    categorical key columns (prefecture, county, township, village codes; township and
     village are NA for county-wide projects) and 0/1 completed and six-fixes flags. Keep the
     result in memory and pass it to :mod:`layers.query` so a filter change is one groupby.
     """
@@ -134,7 +135,7 @@ def prepare_projects(projects: pd.DataFrame) -> pd.DataFrame:
         )
         if c in projects.columns
     ]
-    out = pd.DataFrame({c: projects[c].to_numpy(copy=True) for c in keep}, index=projects.index)
+    out = pd.DataFrame({c: projects[c].to_numpy(copy=True) for c in keep})
     county = out[S.COUNTY_CODE].astype("str")
     village = out[S.VILLAGE_CODE].astype("str") if S.VILLAGE_CODE in out else None
     township = out[S.TOWNSHIP_CODE].astype("str") if S.TOWNSHIP_CODE in out else None
@@ -151,7 +152,7 @@ def prepare_projects(projects: pd.DataFrame) -> pd.DataFrame:
         if col in out:
             out[col] = out[col].astype("category")
     out[_DONE] = out[S.STATUS].isin(S.COMPLETED_STATUSES).to_numpy().astype("int64")
-    out[_SIX] = (~six_fixes_missing(projects).any(axis=1)).to_numpy().astype("int64")
+    out[_SIX] = (~six_fixes_missing(projects).to_numpy().any(axis=1)).astype("int64")
     for col in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
     out[_PREPARED_MARK] = True
@@ -204,8 +205,9 @@ def matched_households(registry: pd.DataFrame, projects: pd.DataFrame) -> pd.Ser
     """
     p = prepare_projects(projects)
     village = p[_KEY["village"]]
-    has = village.notna()
-    present = pd.crosstab(village[has].astype("str"), p.loc[has, S.SECTOR].astype("str")) > 0
+    has = village.notna().to_numpy()
+    sector = p[S.SECTOR].astype("str").to_numpy()[has]
+    present = pd.crosstab(village.astype("str").to_numpy()[has], sector) > 0
     present = present.reindex(
         index=registry[S.VILLAGE_CODE].astype("str"), columns=list(S.SECTORS), fill_value=False
     )

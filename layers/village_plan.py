@@ -40,9 +40,14 @@ def sector_mix(projects: pd.DataFrame, *, level: str) -> pd.Series:
     """Per unit of ``level``: ``"sector:n;…"`` by descending count (ties in SECTORS order)."""
     p = M.prepare_projects(projects)
     key = M.project_key(p, level)
-    has = key.notna()
+    has = key.notna().to_numpy()
     counts = (
-        pd.DataFrame({"k": key[has].astype("str"), "s": p.loc[has, S.SECTOR].astype("str")})
+        pd.DataFrame(
+            {
+                "k": key.astype("str").to_numpy()[has],
+                "s": p[S.SECTOR].astype("str").to_numpy()[has],
+            }
+        )
         .value_counts()
         .rename("n")
         .reset_index()
