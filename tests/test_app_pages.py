@@ -1,0 +1,178 @@
+"""AppTests of the 县级项目库, 乡级路线图, 村级施工图 and 重点区域 pages on the tiny store.
+
+The store is built from the hand-countable fixture province of ``conftest.py`` by the real
+pipeline (``cli.build_tables`` → ``store.write_store``), so the figures below are checked
+against the counts in the conftest docstring.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from layers import cli, store
+from tests.conftest import (
+    COUNTY_A,
+    TOWN_A1,
+    V1,
+    V3,
+    make_projects,
+    make_registry,
+    make_units,
+    make_zone_members,
+)
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ("pages/library.py", "pages/roadmap.py", "pages/village.py", "pages/zones.py")
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    inputs = store.Inputs(make_units(), make_registry(), make_projects())
+    tables = cli.build_tables(inputs, zone_members=make_zone_members())
+    info = cli.make_build_info(inputs, demo=True, seed=0, scale=0, source="tiny fixture")
+    path = tmp_path_factory.mktemp("store") / "tiny.gpkg"
+    store.write_store(path, tables, info)
+    return path
+
+
+@pytest.fixture
+def open_page(tiny_store: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run ``app.py`` with ``query`` in the URL, switch to ``page`` and return the AppTest."""
+    monkeypatch.setenv("ONEMAP_STORE", str(tiny_store))
+
+    def _open(page: str, **query: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        return at
+
+    return _open
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.main.metric}
+
+
+def _text(at: AppTest) -> str:
+    parts = [
+        e.value for kind in ("title", "subheader", "markdown", "caption") for e in at.get(kind)
+    ]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_a_region(open_page, page: str) -> None:
+    at = open_page(page)
+    assert at.title[0].value in {"县级项目库", "乡级路线图", "村级施工图", "重点区域"}
+
+
+@pytest.mark.parametrize(
+    ("page", "region", "label"),
+    [
+        ("pages/library.py", COUNTY_A, "甲县"),
+        ("pages/roadmap.py", TOWN_A1, "一乡"),
+        ("pages/village.py", V1, "一村"),
+    ],
+)
+def test_region_in_query_string_opens_it(open_page, page: str, region: str, label: str) -> None:
+    at = open_page(page, region=region)
+    assert label in at.subheader[0].value
+    assert _metrics(at)  # the unit's figures are shown, not the picker
+    assert not [s for s in at.main.selectbox if s.label.startswith("选择")]
+
+
+def test_library_figures_and_downloads(open_page) -> None:
+    at = open_page("pages/library.py", region=COUNTY_A)
+    kpis = _metrics(at)
+    # 甲县: P01–P08, county-wide P11 and P13 → 10 projects, 8 completed, planned 780万元
+    assert kpis["项目数"] == "10个"
+    assert kpis["完工率"] == "80.0%"
+    assert kpis["计划资金"] == "780万元"
+    table = at.main.dataframe[0].value
+    assert len(table) == 10 and "六定缺项" in table.columns
+    labels = [b.label for b in at.get("download_button")]
+    assert any("XLSX" in lab for lab in labels) and any("CSV" in lab for lab in labels)
+
+
+def test_library_search_narrows_the_table(open_page) -> None:
+    at = open_page("pages/library.py", region=COUNTY_A)
+    at.text_input(key="library_search").input("饮水").run()
+    table = at.main.dataframe[0].value
+    assert set(table["项目编号"]) == {"P02"}  # P10 (饮水) lies in 乙县
+    assert "共 1 个项目" in _text(at)
+
+
+def test_sector_filter_changes_the_figures(open_page) -> None:
+    # AppTest.switch_page runs the page file alone (no app.py sidebar), so the filter comes
+    # through the URL, exactly as a copied link carries it
+    plain = open_page("pages/library.py", region=COUNTY_A)
+    at = open_page("pages/library.py", region=COUNTY_A, sectors="industry")
+    assert _metrics(plain)["项目数"] == "10个"
+    kpis = _metrics(at)
+    assert kpis["项目数"] == "2个"  # P01, P07
+    assert kpis["计划资金"] == "160万元"
+    assert "行业：特色产业" in at.subheader[0].value
+    assert set(at.main.dataframe[0].value["项目编号"]) == {"P01", "P07"}
+
+
+def test_sector_filter_in_url_changes_the_zone_ranking(open_page) -> None:
+    plain = open_page("pages/zones.py")
+    filtered = open_page("pages/zones.py", sectors="water")
+    before = plain.main.dataframe[-2].value.set_index("名称")
+    after = filtered.main.dataframe[-2].value.set_index("名称")
+    assert before.loc["甲县", "项目数"] == 10
+    assert after.loc["甲县", "项目数"] == 1  # P02 is 甲县's only water project
+    assert after.loc["乙县", "项目数"] == 1  # P10
+
+
+def test_picker_opens_the_county_and_writes_the_url(open_page) -> None:
+    at = open_page("pages/library.py")
+    assert not _metrics(at)
+    at.selectbox(key="library_pick").select(COUNTY_A).run()
+    assert "甲县" in at.subheader[0].value
+    assert _metrics(at)["项目数"] == "10个"
+    assert at.session_state["onemap_view"].region == COUNTY_A  # app.py writes it to the URL
+
+
+def test_roadmap_year_slider_plays_forward(open_page) -> None:
+    at = open_page("pages/roadmap.py", region=TOWN_A1)
+    kpis = _metrics(at)
+    assert kpis["至2020年已出列"] == "2 / 2"  # 一村 2017, 二村 2019
+    assert kpis["至2020年完工项目"] == "3 / 5"  # P01 2016, P02 2017, P04 2018
+    at.slider(key="roadmap_year").set_value(2017).run()
+    kpis = _metrics(at)
+    assert kpis["至2017年已出列"] == "1 / 2"
+    assert kpis["至2017年完工项目"] == "2 / 5"
+    at.button(key="roadmap_play").click().run()
+    assert at.slider(key="roadmap_year").value == 2018
+    assert _metrics(at)["至2018年完工项目"] == "3 / 5"
+
+
+def test_village_plan_shows_registry_and_missing_fixes(open_page) -> None:
+    at = open_page("pages/village.py", region=V3)
+    kpis = _metrics(at)
+    assert kpis["贫困人口"] == "20人"
+    assert kpis["覆盖率"] == "100.0%"  # covered 25 is capped at the 20 poor
+    assert kpis["实际出列"] == "未出列"
+    table = at.main.dataframe[0].value
+    by_id = dict(zip(table["项目编号"], table["六定缺项"], strict=True))
+    assert by_id["P06"] == ""  # only completion_date missing: not one of the six fixes
+    assert "项目 " in _text(at)
+
+
+def test_zones_page_compares_zones_and_ranks_laggards(open_page) -> None:
+    at = open_page("pages/zones.py")
+    frames = [d.value for d in at.main.dataframe]
+    zones = frames[0]
+    assert set(zones["区域"]) == {"深度区", "边境地区", "全省"}
+    ranking = frames[-2]  # 完工率最低 tab: 乙县 2/3 completed, 甲县 8/10
+    assert ranking["名称"].tolist() == ["乙县", "甲县"]
+    assert ranking["排名"].tolist() == [1, 2]
