@@ -47,7 +47,7 @@ def run() -> None:
         common.ensure_offline_assets()
         if not common.ensure_store():
             st.stop()
-        common.sidebar(common.current_view(page=page.url_path or "overview"))
+        common.sidebar(common.current_view(page=page.url_path or "overview", draw=False))
         common.demo_banner()
         page.run()
     except OneMapError as e:

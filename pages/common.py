@@ -164,11 +164,32 @@ class ViewState:
 _VIEW_KEY = "onemap_view"
 
 
-def current_view(*, page: str | None = None) -> ViewState:
+def _sidebar_drawn_this_run() -> bool:
+    """True when ``sidebar`` already ran in this script run (or when that cannot be known)."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is None:
+            return True
+        return _K["metric"] in ctx.shared.widget_user_keys_this_run
+    except Exception:  # internal API moved: assume app.py drew it
+        return True
+
+
+def current_view(*, page: str | None = None, draw: bool = True) -> ViewState:
     """The ViewState of this run (set by ``sidebar``; parsed from the URL before that).
 
-    ``page`` overrides the page (``app.py`` passes the navigation's current page).
+    ``page`` overrides the page (``app.py`` passes the navigation's current page). A page run
+    without ``app.py`` (Streamlit's legacy ``pages/`` mode: AppTest reruns, or a fresh server
+    opened at a page URL) gets the shared sidebar and demo banner drawn here, unless
+    ``draw=False``.
     """
+    if draw and not _sidebar_drawn_this_run():
+        ensure_offline_assets()
+        view = sidebar(current_view(page=page, draw=False))
+        demo_banner()
+        return view
     view = st.session_state.get(_VIEW_KEY)
     if not isinstance(view, ViewState):
         view = ViewState.from_query_params(st.query_params.to_dict())
@@ -180,7 +201,7 @@ def current_view(*, page: str | None = None) -> ViewState:
 def current_lang() -> str:
     """The language chosen in the sidebar (before the sidebar is drawn: from the URL)."""
     lang = st.session_state.get(_K["lang"])
-    return lang if lang in LANGS else current_view().lang
+    return lang if lang in LANGS else current_view(draw=False).lang
 
 
 # --------------------------------------------------------------------------------------
@@ -245,14 +266,14 @@ TEXT: dict[str, tuple[str, str]] = {
 
 def t(key: str, lang: str | None = None) -> str:
     """UI string for ``key`` in ``lang`` (default: the current view's language)."""
-    lang = lang or current_view().lang
+    lang = lang or current_lang()
     zh, en = TEXT.get(key, (key, key))
     return en if lang == "en" else zh
 
 
 def metric_label(metric: str, lang: str | None = None) -> str:
     """Label of a metric in the chosen language."""
-    lang = lang or current_view().lang
+    lang = lang or current_lang()
     labels = S.METRIC_LABELS_EN if lang == "en" else S.METRIC_LABELS_ZH
     return labels.get(metric, metric)
 
@@ -563,7 +584,7 @@ def _seed_widgets(state: ViewState) -> None:
 
 def set_region(code: str) -> None:
     """Move the view to region ``code`` (12-digit); safe inside widget/map callbacks."""
-    view = dataclasses.replace(current_view(), region=S.pad_code(code))
+    view = dataclasses.replace(current_view(draw=False), region=S.pad_code(code))
     st.session_state[_VIEW_KEY] = view
     chain = ancestors(view.region)
     for lv in _LEVEL_KEYS:
@@ -599,7 +620,7 @@ def sidebar(state: ViewState | None = None) -> ViewState:
     widgets on the first run of a session. Pages read the result with ``current_view()``.
     """
     if state is None:
-        state = current_view()
+        state = current_view(draw=False)
     if _K["metric"] not in st.session_state:
         _seed_widgets(state)
     sb = st.sidebar

@@ -207,7 +207,7 @@ def clicked_code(value: Any, current_region: str) -> str | None:
 
 def _on_map_click() -> None:
     """Drill down: the clicked feature's ``code`` becomes the region (widget callback)."""
-    code = clicked_code(st.session_state.get(MAP_KEY), common.current_view().region)
+    code = clicked_code(st.session_state.get(MAP_KEY), common.current_view(draw=False).region)
     if code:
         common.set_region(code)
 
