@@ -69,8 +69,9 @@ def _project_code(projects: pd.DataFrame) -> pd.Series:
     return code.fillna(projects[S.COUNTY_CODE].astype("str")).fillna("")
 
 
-def _fmt(values: pd.Series | np.ndarray) -> pd.Series:
-    return pd.Series(np.asarray(values, dtype="float64")).map("{:,.2f}".format).to_numpy()
+def _fmt(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Amounts as text with two decimals (万元)."""
+    return np.char.mod("%.2f", np.asarray(values, dtype="float64")).astype(object)
 
 
 def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
@@ -100,8 +101,8 @@ def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFra
         m = missing[fix].to_numpy()
         labels = labels + np.where(m, S.SIX_FIXES_LABELS_ZH[fix] + "、", "")
         keys = keys + np.where(m, fix + ";", "")
-    labels = pd.Series(labels[any_missing]).str.rstrip("、").to_numpy()
-    keys = pd.Series(keys[any_missing]).str.rstrip(";").to_numpy()
+    labels = pd.Series(labels[any_missing], dtype="str").str.rstrip("、").to_numpy()
+    keys = pd.Series(keys[any_missing], dtype="str").str.rstrip(";").to_numpy()
     parts.append(
         issues_frame(
             "six_fixes_missing",
