@@ -202,7 +202,7 @@ def generate_registry(
     county_exit = v[S.COUNTY_EXIT_YEAR].to_numpy(dtype="float64", na_value=np.nan)
     non_poverty_county_year = rng.choice(_YEARS[:-1], size=n, p=[0.2, 0.3, 0.3, 0.2])
     anchor = np.where(np.isnan(county_exit), non_poverty_county_year, county_exit).astype(int)
-    ratio = np.where(lag, 0.3, np.where(deep, 0.45, 0.6))
+    ratio = np.where(lag, 0.2, np.where(deep, 0.45, 0.6))
     probs = np.where(_YEARS[None, :] <= anchor[:, None], 1.0, 0.0)
     probs *= ratio[:, None] ** np.clip(anchor[:, None] - _YEARS[None, :], 0, None)
     # the last batch (2020) held few villages: most of its counties' villages left in 2019
@@ -445,7 +445,9 @@ def generate_projects(
     a = take(vl_done, counts["completed_without_date"])
     completion[a] = nat
     a = take(started & ~done, counts["date_without_completion"])
-    completion[a] = start[a] + rng.integers(30, 200, len(a)).astype("timedelta64[D]")
+    completion[a] = np.minimum(
+        start[a] + rng.integers(30, 200, len(a)).astype("timedelta64[D]"), SNAPSHOT_DATE
+    )
     a = take(vl_done & (unit_poor > 0), counts["beneficiaries_over_poor"])
     ben_poor[a] = unit_poor[a] + 1 + np.floor(unit_poor[a] * rng.uniform(0.1, 1.0, len(a)))
     a = take(~is_cw, counts["codeless_point"])
