@@ -366,27 +366,35 @@ def find_header(cells: pd.DataFrame, lookup: Mapping[str, str]) -> Header | None
     """Find the header row(s) of a sheet: the one row, or two rows (a merged parent over sub
     headers), among the first 20 whose labels map to the most distinct schema fields.
 
-    Returns None when no candidate maps at least two fields.
+    Two rows win a tie only when the upper row is itself header-like (maps two fields), so a
+    title row is never taken for a parent header. Units (元/万元) are read from the parent and
+    sub header text together. Returns None when no candidate maps at least two fields.
     """
-    best: tuple[int, int, tuple[int, ...], dict[int, str], dict[int, str]] | None = None
+    best: tuple | None = None
     top = list(cells.index[:_HEADER_SCAN_ROWS])
     for i, r in enumerate(top):
         single = {c: _text(v) for c, v in cells.loc[r].items()}
-        options = [((r,), single)]
+        single_mapped = _map_row(single, lookup)
+        options = [((r,), single, single, single_mapped, 0)]
         if i + 1 < len(cells.index):
             r2 = cells.index[i + 1]
             parent = cells.loc[r].ffill()
             combined: dict[int, str] = {}
+            full: dict[int, str] = {}
+            from_lower = 0  # columns whose meaning comes from the lower row
             for c, v in cells.loc[r2].items():
                 sub, par = _text(v), _text(parent[c])
                 cands = [sub, par + sub, par] if sub and sub != par else [par]
                 combined[c] = next((x for x in cands if x and _match(x, lookup)), cands[0])
-            options.append(((r, r2), combined))
-        for rows, labels in options:
-            mapped = _map_row(labels, lookup)
+                from_lower += combined[c] != par and _match(combined[c], lookup) is not None
+                full[c] = f"{par}/{sub}" if sub and par and sub != par else (sub or par)
+            header_like = len(set(single_mapped.values())) >= 2 and from_lower > 0
+            upper = 1 if header_like else -1
+            options.append(((r, r2), combined, full, _map_row(combined, lookup), upper))
+        for rows, _labels, full, mapped, tie in options:
             score = len(set(mapped.values()))
-            if best is None or (score, -len(rows)) > best[:2]:
-                best = (score, -len(rows), rows, labels, mapped)
+            if best is None or (score, tie) > best[:2]:
+                best = (score, tie, rows, full, mapped)
     if best is None or best[0] < 2:
         return None
     _, _, rows, labels, mapped = best
@@ -613,19 +621,27 @@ def _frame_text(data: pd.DataFrame, cols: Iterable[int]) -> pd.DataFrame:
     return pd.DataFrame({c: _as_text(data[c]) for c in cols}, index=data.index)
 
 
+def _row_gist(data: pd.DataFrame) -> pd.Series:
+    """The first non-empty text of each row (to show a totals or note row in the report)."""
+    text = _frame_text(data, data.columns)
+    return text.bfill(axis=1).iloc[:, 0].fillna("").astype(str) if len(text.columns) else ""
+
+
 def _special_rows(
     data: pd.DataFrame, header: Header, key_cols: Sequence[int]
 ) -> tuple[pd.Series, pd.Series]:
     """Totals rows (合计/小计 in any of the first columns or the key columns) and note rows."""
-    first = [c for c in data.columns[:4]]
+    first = list(data.columns[:4])
     look = _frame_text(data, dict.fromkeys([*first, *key_cols]))
+    filled = look.fillna("").astype(str)
     totals = pd.Series(False, index=data.index)
-    for c in look.columns:
-        totals |= look[c].fillna("").str.replace(r"\s", "", regex=True).str.contains(_TOTALS)
+    for c in filled.columns:
+        totals |= filled[c].str.replace(r"\s", "", regex=True).str.contains(_TOTALS)
     nonempty = _nonempty(data).sum(axis=1)
     keys_empty = look[[c for c in key_cols if c in look.columns]].isna().all(axis=1)
-    first_text = look[first].bfill(axis=1).iloc[:, 0].fillna("") if first else ""
-    notes = ~totals & keys_empty & ((nonempty <= 2) | first_text.str.match(_NOTE))
+    first_text = look[first].bfill(axis=1).iloc[:, 0].fillna("").astype(str)
+    noted = first_text.str.replace(r"\s", "", regex=True).str.match(_NOTE)
+    notes = ~totals & ((keys_empty & (nonempty <= 2)) | (noted & (nonempty <= 3)))
     return totals, notes
 
 
@@ -646,8 +662,9 @@ def _project_rows(
     key_cols = [col[f] for f in (S.PROJECT_ID, S.PROJECT_NAME) if f in col]
     totals, note_rows = _special_rows(data, header, key_cols)
     first_col = data.columns[0]
-    rep.add(totals, first_col, "合计/小计行，不是项目", "rejected")
-    rep.add(note_rows, first_col, "表尾说明或备注行，不是项目", "rejected")
+    gist = _row_gist(data)
+    rep.add(totals, first_col, "合计/小计行，不是项目", "rejected", value=gist)
+    rep.add(note_rows, first_col, "表尾说明或备注行，不是项目", "rejected", value=gist)
     special = totals | note_rows
 
     out = pd.DataFrame(index=data.index)
@@ -671,7 +688,7 @@ def _project_rows(
     out[S.PROJECT_ID] = pid
     out[S.PROJECT_NAME] = _as_text(raw(S.PROJECT_NAME))
     rep.add(
-        out[S.PROJECT_NAME].isna() & pid.notna() & ~special,
+        out[S.PROJECT_NAME].isna() & pid.notna() & ~special & (S.PROJECT_NAME in col),
         S.PROJECT_NAME,
         "缺少项目名称",
         "warning",
@@ -795,7 +812,9 @@ def _project_rows(
         col_unit = header.units.get(col[f]) if f in col else None
         u = col_unit or header.title_unit or unit or "万元"
         units_used[f] = u + ("（表头）" if col_unit else "（标题）" if header.title_unit else "")
-        factor = cell_unit.map({"元": 1e-4, "万元": 1.0}).fillna(1e-4 if u == "元" else 1.0)
+        cu = cell_unit.astype(object)
+        default = 1e-4 if u == "元" else 1.0
+        factor = np.where(cu == "元", 1e-4, np.where(cu == "万元", 1.0, default))
         rep.add(
             cell_unit.notna() & (cell_unit != u) & ~special,
             f,
@@ -1301,8 +1320,9 @@ def _village_rows(
     col = rep.col_of
     totals, notes_rows = _special_rows(data, header, [col[S.VILLAGE_CODE]])
     first = data.columns[0]
-    rep.add(totals, first, "合计/小计行，不是村", "rejected")
-    rep.add(notes_rows, first, "表尾说明或备注行，不是村", "rejected")
+    gist = _row_gist(data)
+    rep.add(totals, first, "合计/小计行，不是村", "rejected", value=gist)
+    rep.add(notes_rows, first, "表尾说明或备注行，不是村", "rejected", value=gist)
     special = totals | notes_rows
     parsed = _parse_codes(data[col[S.VILLAGE_CODE]], lengths=(12,))
     codes = parsed.codes
