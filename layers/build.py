@@ -151,7 +151,9 @@ def locate_projects(
     new_town = M._pad(village, 9).where(v_ok, town.where(t_ok))
     located_by = np.where(v_ok | t_ok, BY_CODE, BY_COUNTY).astype(object)
 
-    geom = out.geometry if out.geometry.name in out.columns else None
+    geom = None
+    if isinstance(out, gpd.GeoDataFrame) and out.active_geometry_name in out.columns:
+        geom = out.geometry
     if geom is not None and len(out):
         has_point = (~geom.isna() & ~geom.is_empty).to_numpy()
         vill_units = admin_units[admin_units[S.LEVEL] == "village"]
