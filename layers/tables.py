@@ -114,7 +114,8 @@ def project_table(
     projects
         Rows of the ``projects`` store layer (geometry, if any, is dropped).
     names
-        Code → name of admin units; region code columns show the name when known.
+        Code → name of admin units; region code columns show the name when known and
+        "—" where a county-wide project has no township or village.
     with_missing_fixes
         Add a ``六定缺项`` column listing the six fixes each project lacks.
     """
@@ -131,7 +132,7 @@ def project_table(
         lookup = pd.Series(names, dtype="object") if not isinstance(names, pd.Series) else names
         for col in (s.COUNTY_CODE, s.TOWNSHIP_CODE, s.VILLAGE_CODE):
             if col in out:
-                out[col] = out[col].map(lookup).fillna(out[col])
+                out[col] = out[col].map(lookup).fillna(out[col]).fillna("—")
     for col in (s.START_DATE, s.COMPLETION_DATE, s.PUBLIC_NOTICE_DATE):
         if col in out and pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d").astype("object")

@@ -61,6 +61,8 @@ def test_project_table_has_chinese_headers_labels_and_names(
     assert row["资金来源"] == "中央财政专项"
     assert row["开工日期"] == "2016-03-01"
     assert out["计划资金(万元)"].sum() == pytest.approx(1175)
+    county_wide = out[out["项目编号"] == "P11"].iloc[0]
+    assert (county_wide["乡/镇"], county_wide["行政村"]) == ("—", "—")
 
 
 def test_project_table_names_the_missing_columns() -> None:
