@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import partition
 from layers import schema as S
 from layers.errors import BoundaryError, LedgerError
 from layers.settings import EXIT_YEAR_RANGE, STORAGE_CRS
@@ -420,10 +421,10 @@ def generate_projects(
     )
 
     # points inside the village polygon
-    geoms = v.geometry.to_numpy()
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
-    x[:n_village], y[:n_village] = sample_points_in(geoms[vi], rng)
+    # points inside the village polygons (vi is grouped by village, as sample_points returns)
+    xy, _owner = partition.sample_points(v.geometry.to_numpy(), per_village, rng)
+    x = np.r_[xy[:, 0], np.full(len(ci_cw), np.nan)]
+    y = np.r_[xy[:, 1], np.full(len(ci_cw), np.nan)]
 
     county_code = county_codes[ci_all]
     township_code = np.r_[v["_township"].to_numpy(object)[vi], np.full(len(ci_cw), None)]
@@ -502,36 +503,6 @@ def generate_projects(
         frame[list(S.PROJECT_COLUMNS)], geometry=frame["_geometry"].to_numpy(), crs=STORAGE_CRS
     )
     return gdf
-
-
-def sample_points_in(
-    polygons: np.ndarray, rng: np.random.Generator, *, max_rounds: int = 60
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return x, y arrays of one random point inside each polygon (uniform by area).
-
-    Vectorised rejection sampling: draw in each bounding box, keep the points that
-    ``shapely.contains_xy`` accepts, redraw only the misses; after ``max_rounds`` a polygon still
-    without a point gets ``shapely.point_on_surface``.
-    """
-    polygons = np.asarray(polygons, dtype=object)
-    shapely.prepare(polygons)
-    bounds = shapely.bounds(polygons)
-    x = np.full(len(polygons), np.nan)
-    y = np.full(len(polygons), np.nan)
-    todo = np.arange(len(polygons))
-    for _ in range(max_rounds):
-        if not len(todo):
-            break
-        b = bounds[todo]
-        px = rng.uniform(b[:, 0], b[:, 2])
-        py = rng.uniform(b[:, 1], b[:, 3])
-        hit = shapely.contains_xy(polygons[todo], px, py)
-        x[todo[hit]], y[todo[hit]] = px[hit], py[hit]
-        todo = todo[~hit]
-    if len(todo):
-        fallback = shapely.point_on_surface(polygons[todo])
-        x[todo], y[todo] = shapely.get_x(fallback), shapely.get_y(fallback)
-    return x, y
 
 
 # --- helpers ---------------------------------------------------------------------------------

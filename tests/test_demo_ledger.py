@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -397,16 +396,6 @@ def test_inputs_are_not_mutated(units, registry):
     D.generate_projects(units, registry, seed=1, scale=0.01)
     pd.testing.assert_frame_equal(units, before_u)
     pd.testing.assert_frame_equal(registry, before_r)
-
-
-def test_sample_points_in_concave_polygon_with_hole():
-    ring = Polygon([(0, 0), (4, 0), (4, 1), (1, 1), (1, 4), (0, 4)])  # an L
-    holed = Polygon(
-        [(0, 0), (3, 0), (3, 3), (0, 3)], [[(0.2, 0.2), (2.8, 0.2), (2.8, 2.8), (0.2, 2.8)]]
-    )
-    polys = np.array([ring, holed] * 500, dtype=object)
-    x, y = D.sample_points_in(polys, np.random.default_rng(0))
-    assert shapely.contains_xy(polys, x, y).all()
 
 
 @pytest.mark.parametrize("scale", [0, -0.5, 1.5, "1"])
