@@ -1,0 +1,143 @@
+"""Property tests: mutated ledgers never crash the import and every row is accounted for."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pandas as pd
+from conftest import make_projects
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from layers import ingest
+from layers import schema as S
+
+HEADER = [
+    "项目编号",
+    "项目名称",
+    "县代码",
+    "村代码",
+    "项目类别",
+    "计划年度",
+    "项目状态",
+    "完工日期",
+    "计划投资（万元）",
+    "已支出资金",
+    "受益户数",
+    "经度",
+    "纬度",
+]
+
+
+def base_rows() -> list[list[object]]:
+    p = make_projects()
+    rows = []
+    for _, r in p.iterrows():
+        rows.append(
+            [
+                r[S.PROJECT_ID],
+                r[S.PROJECT_NAME],
+                r[S.COUNTY_CODE][:6],
+                r[S.VILLAGE_CODE],
+                S.SECTOR_LABELS_ZH[r[S.SECTOR]],
+                int(r[S.PLAN_YEAR]),
+                S.STATUS_LABELS_ZH[r[S.STATUS]],
+                None
+                if pd.isna(r[S.COMPLETION_DATE])
+                else r[S.COMPLETION_DATE].strftime("%Y.%m.%d"),
+                float(r[S.FUNDS_PLANNED]),
+                float(r[S.FUNDS_SPENT]),
+                int(r[S.BENEFICIARY_HOUSEHOLDS]),
+                None if r.geometry is None else r.geometry.x,
+                None if r.geometry is None else r.geometry.y,
+            ]
+        )
+    return rows
+
+
+BASE = base_rows()
+
+cjk = st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), max_size=6)
+junk = st.one_of(
+    st.none(),
+    st.just(""),
+    cjk,
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+    st.integers(-(10**13), 10**13),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.sampled_from(
+        [
+            "合计",
+            "小计",
+            "5.33E+11",
+            "5.30102001001E+11",
+            "５３０１０２００１００１",
+            "２０１９",
+            "2019年5月3日",
+            "2019.5.3",
+            "43588",
+            "12万元",
+            "3500元",
+            "=SUM(A1:A3)",
+            "已完工",
+            "在建",
+            "P01",
+            "530102",
+            "注：本表金额单位为万元",
+        ]
+    ),
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> list[list[object]]:
+    rows = [list(r) for r in BASE]
+    n = draw(st.integers(0, 25))
+    for _ in range(n):
+        i = draw(st.integers(0, len(rows) - 1))
+        j = draw(st.integers(0, len(HEADER) - 1))
+        rows[i][j] = draw(junk)
+    if draw(st.booleans()):
+        rows.insert(draw(st.integers(0, len(rows))), ["合计", None, None, None, None, None, None])
+    if draw(st.booleans()):
+        del rows[draw(st.integers(0, len(rows) - 1))]
+    if draw(st.booleans()):
+        rows.append([draw(junk)])
+    return rows
+
+
+def as_file(rows: list[list[object]], kind: str) -> tuple[str, bytes]:
+    table = [["某县项目库"], HEADER, *rows]
+    if kind == "xlsx":
+        wb = openpyxl.Workbook()
+        for r in table:
+            wb.active.append(r)
+        buf = io.BytesIO()
+        wb.save(buf)
+        return "m.xlsx", buf.getvalue()
+    buf = io.StringIO()
+    csv.writer(buf).writerows(table)
+    return "m.csv", buf.getvalue().encode("gbk" if kind == "gbk" else "utf-8-sig")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=mutated(), kind=st.sampled_from(["xlsx", "gbk", "utf8"]))
+def test_mutated_ledgers_are_accounted_for(rows: list[list[object]], kind: str) -> None:
+    res = ingest.read_ledger(as_file(rows, kind))
+    rep = res.report
+    assert rep.rows_in == rep.accepted + rep.rejected
+    assert len(res.table) == rep.accepted
+    assert res.table[S.PROJECT_ID].is_unique
+    assert res.table[S.COUNTY_CODE].str.fullmatch(r"\d{12}").all()
+    assert res.table[S.STATUS].isin(S.STATUSES).all()
+    assert res.table[S.SECTOR].isin(S.SECTORS).all()
+    rejected = rep.problems[rep.problems[ingest.ACTION] == "rejected"]
+    # every rejection names a row and a column, and each rejected row is named at least once
+    assert rejected[ingest.ROW].notna().all()
+    assert (rejected[ingest.COLUMN].str.len() > 0).all()
+    assert rejected[ingest.ROW].nunique() == rep.rejected
+    assert set(rep.problems[ingest.ACTION]) <= set(ingest.ACTIONS)
+    # rows named in the report lie in the data area (below the two rows above the data)
+    assert (rep.problems[ingest.ROW].dropna() >= 3).all()
