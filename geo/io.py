@@ -154,7 +154,7 @@ def _zone_shift(gdf: gpd.GeoDataFrame, crs: CRS, name: str) -> tuple[gpd.GeoData
         if abs(zone_cm - cm) > 1e-9:
             raise BoundaryError(
                 f"{name}: eastings carry zone number {zone} ({width}° zone, CM {zone_cm}°E) but "
-                f"the .prj says CM {cm}°E; pass --crs GK{width}:{zone}"
+                f"the .prj says CM {cm:g}°E; pass --crs GK{width}:{zone}"
             )
         shift = -zone * 1e6
         note = f"东坐标带有带号 {zone}，与 .prj（中央经线 {cm:g}°E、无带号）不符，已去掉带号"
