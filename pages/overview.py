@@ -173,9 +173,10 @@ def kpi_cards(kpi: pd.Series, lang: str) -> None:
 def breadcrumb(state: common.ViewState) -> None:
     """Buttons from the province down to the region; each goes back up to that level."""
     chain = common.ancestors(state.region)
-    cols = st.columns([1] * len(chain) + [max(1, 8 - len(chain))])
-    for i, (col, code) in enumerate(zip(cols, chain, strict=False)):
-        name = common.unit_name(code, state.lang)
+    names = [common.unit_name(code, state.lang) for code in chain]
+    widths = [len(n) + 4 for n in names]
+    cols = st.columns([*widths, max(4, 60 - sum(widths))])
+    for i, (col, code, name) in enumerate(zip(cols, chain, names, strict=False)):
         last = i == len(chain) - 1
         col.button(
             name + ("" if last else " ›"),
