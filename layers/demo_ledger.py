@@ -68,6 +68,8 @@ _SECTOR_BASE = np.array([0.27, 0.07, 0.05, 0.05, 0.12, 0.08, 0.03, 0.23, 0.05, 0
 _SECTOR_MOUNTAIN = np.array([0.9, 1.0, 1.0, 1.0, 1.2, 1.3, 2.5, 1.4, 1.2, 1.0])
 _SECTOR_COUNTY_WIDE = np.array([0.10, 0.15, 0.12, 0.12, 0.0, 0.04, 0.12, 0.25, 0.05, 0.05])
 _CAUSE_SHARE_OF_SECTOR_MIX = 0.45
+#: share of a village's projects planned after its exit year (consolidation), where possible
+_CONSOLIDATION_SHARE = 0.15
 # median funds per project in 万元 by sector (log-normal, sigma below)
 _FUNDS_MEDIAN = np.array([45.0, 12.0, 60.0, 25.0, 30.0, 35.0, 450.0, 120.0, 25.0, 10.0])
 _FUNDS_SIGMA = 0.9
@@ -201,13 +203,13 @@ def generate_registry(
 
     # exit years (poverty villages only)
     county_exit = v[S.COUNTY_EXIT_YEAR].to_numpy(dtype="float64", na_value=np.nan)
-    non_poverty_county_year = rng.choice(_YEARS[:-1], size=n, p=[0.2, 0.3, 0.3, 0.2])
+    non_poverty_county_year = rng.choice(_YEARS[:-1], size=n, p=[0.1, 0.2, 0.35, 0.35])
     anchor = np.where(np.isnan(county_exit), non_poverty_county_year, county_exit).astype(int)
-    ratio = np.where(lag, 0.2, np.where(deep, 0.45, 0.6))
+    ratio = np.where(lag, 0.2, np.where(deep, 0.3, 0.4))
     probs = np.where(_YEARS[None, :] <= anchor[:, None], 1.0, 0.0)
     probs *= ratio[:, None] ** np.clip(anchor[:, None] - _YEARS[None, :], 0, None)
     # the last batch (2020) held few villages: most of its counties' villages left in 2019
-    probs[:, -1] *= np.where(anchor == _LAST, 0.35, 1.0)
+    probs[:, -1] *= np.where(anchor == _LAST, 0.5, 1.0)
     planned = _draw_categorical(rng, probs, _YEARS)
     late = (rng.random(n) < 0.03) & (planned < _LAST)
     exited = planned + late
@@ -217,8 +219,8 @@ def generate_registry(
     exit_col[~poverty_village] = pd.NA
 
     # relocation (易地扶贫搬迁): some villages, more in the mountains
-    has_relocation = rng.random(n) < np.where(mountain, 0.7, np.where(deep | lag, 0.4, 0.25))
-    share = rng.uniform(0.02, np.where(mountain, 0.45, 0.25))
+    has_relocation = rng.random(n) < np.where(mountain, 0.8, np.where(deep | lag, 0.6, 0.5))
+    share = rng.uniform(0.02, np.where(mountain, 0.6, 0.45))
     relocated = np.where(has_relocation, rng.binomial(poor, share), 0)
 
     out = pd.DataFrame(
@@ -647,7 +649,7 @@ def _plan_years(
     ci_cw: np.ndarray,
     lag: np.ndarray,
 ) -> np.ndarray:
-    """Plan years 2016–2020: mostly at or before the anchor exit year, ~8% consolidation after."""
+    """Plan years 2016–2020: mostly at or before the anchor exit year, 15% consolidation after."""
     county_exit = v[S.COUNTY_EXIT_YEAR].to_numpy(dtype="float64", na_value=np.nan)
     village_exit = reg[S.PLANNED_EXIT_YEAR].to_numpy(dtype="float64", na_value=np.nan)
     anchor_v = np.where(np.isnan(village_exit), county_exit, village_exit)
@@ -659,10 +661,10 @@ def _plan_years(
     years = _YEARS[None, :]
     before = np.where(years <= anchor, ratio ** np.clip(anchor - years, 0, None), 0.0)
     before /= before.sum(axis=1, keepdims=True)
-    after = np.where(years > anchor, 0.5 ** np.clip(years - anchor - 1, 0, None), 0.0)
+    after = np.where(years > anchor, 0.7 ** np.clip(years - anchor - 1, 0, None), 0.0)
     after_sum = after.sum(axis=1, keepdims=True)
     after = np.divide(after, after_sum, out=np.zeros_like(after), where=after_sum > 0)
-    tail = np.where(after_sum > 0, 0.08, 0.0)
+    tail = np.where(after_sum > 0, _CONSOLIDATION_SHARE, 0.0)
     return _draw_categorical(rng, (1 - tail) * before + tail * after, _YEARS)
 
 
@@ -677,7 +679,7 @@ def _statuses(
     n = len(plan_year)
     n_open = n_total - round(PUBLISHED_COMPLETION * n_total)
     year_factor = np.array([0.03, 0.08, 0.3, 1.0, 4.0])[plan_year - _FIRST]
-    w = year_factor * np.where(lag, 5.0, 1.0) * np.where(is_cw, 1.5, 1.0)
+    w = year_factor * np.where(lag, 3.0, 1.0) * np.where(is_cw, 1.5, 1.0)
     # weighted sampling without replacement: the n_open smallest exponential keys (Efraimidis)
     keys = rng.exponential(size=n) / w
     open_ = np.zeros(n, bool)

@@ -306,7 +306,7 @@ def test_plan_years_in_range_and_mostly_by_exit(units, registry, projects):
     )
     known = planned_exit.notna()
     after = village.loc[known, S.PLAN_YEAR] > planned_exit[known]
-    assert 0 < after.mean() < 0.15  # a tail of consolidation projects after exit
+    assert 0.03 < after.mean() < 0.2  # a tail of consolidation projects after exit
 
 
 def test_unfinished_projects_concentrate_late_and_in_lagging_areas(projects):
