@@ -1,0 +1,309 @@
+"""Exports on the tiny fixture province: maps, packs, tables, layers, HTML and rasters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import rasterio
+from PIL import Image
+from pptx import Presentation
+
+from geo import staticmap as sm
+from layers import build, query, store
+from layers import export as E
+from layers import schema as S
+from layers.errors import ExportError
+from tests.conftest import (
+    COUNTY_A,
+    PREF_A,
+    PROVINCE,
+    V1,
+    make_projects,
+    make_registry,
+    make_units,
+    make_zone_members,
+)
+
+NOW = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture province built and written as a demo store (one project name is a formula)."""
+    units, registry, projects = make_units(), make_registry(), make_projects()
+    projects.loc[projects[S.PROJECT_ID] == "P02", S.PROJECT_NAME] = '=HYPERLINK("x")'
+    tables = build.build_layers(units, registry, projects, make_zone_members())
+    tables.update({S.LAYER_ADMIN_UNITS: units, S.LAYER_REGISTRY: registry})
+    path = tmp_path_factory.mktemp("store") / "tiny.gpkg"
+    info = {"built_at": "2025-12-31T08:00:00+00:00", "demo": "true", "source": "测试数据"}
+    return store.write_store(path, tables, info)
+
+
+@pytest.fixture(scope="module")
+def snap(tiny_store: Path) -> E.Snapshot:
+    return E.read_snapshot(
+        tiny_store, levels=S.LEVELS, with_projects=True, zone_members=make_zone_members()
+    )
+
+
+def _png(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=float)
+
+
+def test_map_of_a_prefecture_shows_its_counties_with_words(snap: E.Snapshot) -> None:
+    data = E.prepare_map(snap, E.MapRequest(region=PREF_A), now=NOW)
+    assert sorted(data.layers.units[S.NAME]) == ["乙县", "甲县"]
+    assert data.text.title == "甲市 · 各县（市、区）完工率 2016–2020"
+    # 甲县: 8 of 10 projects done (P11 county-wide counts for the county); 乙县: 2 of 3
+    values = data.layers.units.set_index(S.NAME)[S.COMPLETION]
+    assert values["甲县"] == pytest.approx(0.8) and values["乙县"] == pytest.approx(2 / 3)
+    assert data.text.footer[0] == "筛选：全部项目"
+    assert data.text.footer[1] == "数据来源：测试数据 · 数据日期：2025-12-31"
+    assert data.text.footer[2].startswith("生成时间：2026-01-02 03:04 UTC")
+    assert data.text.stamp == E.DEMO_MARK
+    assert data.layers.locator is not None and data.layers.context is not None
+
+
+def test_filters_recount_and_are_described(snap: E.Snapshot) -> None:
+    flt = query.ProjectFilter(sectors=("water",))
+    data = E.prepare_map(snap, E.MapRequest(region=PREF_A, flt=flt, fixed_breaks=False))
+    values = data.layers.units.set_index(S.NAME)
+    # water projects: P02 accepted, P10 approved
+    assert values.loc["甲县", S.N_PROJECTS] == 1 and values.loc["甲县", S.COMPLETION] == 1.0
+    assert values.loc["乙县", S.N_PROJECTS] == 1 and values.loc["乙县", S.COMPLETION] == 0.0
+    assert data.text.footer[0] == "筛选：行业：饮水安全"
+
+
+def test_fixed_breaks_come_from_every_unfiltered_unit_of_the_level(snap: E.Snapshot) -> None:
+    flt = query.ProjectFilter(sectors=("water",))
+    rows = E.view_rows(snap, E.MapRequest(region=PREF_A, flt=flt))
+    fixed = E.view_breaks(snap, E.MapRequest(region=PREF_A, flt=flt), rows)
+    rs = snap.region_summary
+    expected = E.classify.class_breaks(rs.loc[rs[S.LEVEL] == "county", S.COMPLETION])
+    np.testing.assert_allclose(fixed, expected)
+    given = E.view_breaks(snap, E.MapRequest(region=PREF_A, breaks=(0.5, 1.0)), rows)
+    assert given.tolist() == [0.5, 1.0]
+
+
+def test_zone_view_colours_the_zone_counties(snap: E.Snapshot) -> None:
+    data = E.prepare_map(snap, E.MapRequest(zone="边境地区"))
+    assert sorted(data.layers.units[S.CODE]) == ["530103000000", "530201000000"]
+    assert "边境地区" in data.text.title
+    with pytest.raises(ExportError, match="zone '无此区' is unknown"):
+        E.prepare_map(snap, E.MapRequest(zone="无此区"))
+
+
+def test_village_view_shows_the_village_itself(snap: E.Snapshot) -> None:
+    data = E.prepare_map(snap, E.MapRequest(region=V1))
+    assert data.layers.units[S.CODE].tolist() == [V1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"metric": "speed"}, "`metric` was 'speed'"),
+        ({"region": "53x"}, "`region` '53x'"),
+        ({"region": PREF_A, "level": "prefecture"}, "`level` was 'prefecture'"),
+        ({"scheme": "rainbow"}, "`scheme` was 'rainbow'"),
+    ],
+)
+def test_bad_requests_are_named(kwargs: dict, message: str) -> None:
+    with pytest.raises(ExportError, match=message):
+        E.MapRequest(**kwargs)
+
+
+def test_unknown_region_is_named(snap: E.Snapshot) -> None:
+    with pytest.raises(ExportError, match="539900000000"):
+        E.prepare_map(snap, E.MapRequest(region="539900"))
+
+
+def test_png_export_has_size_ink_title_and_legend(snap: E.Snapshot) -> None:
+    data = E.prepare_map(snap, E.MapRequest(region=PREF_A))
+    img = _png(E.map_bytes(data, fmt="png", dpi=72))
+    h, w = img.shape
+    assert (w, h) == sm.pixel_size("A4", "landscape", 72)
+    assert img.std() > 20
+    for region in ("title", "legend", "map", "footer"):
+        x, y, rw, rh = sm.LAYOUTS["landscape"][region]
+        crop = img[int((1 - y - rh) * h) : int((1 - y) * h), int(x * w) : int((x + rw) * w)]
+        assert (crop < 200).mean() > 0.002, region
+
+
+def test_same_view_same_picture(snap: E.Snapshot) -> None:
+    """The page and the CLI call the same function: equal requests draw identical PNGs."""
+    req = E.MapRequest(region=PREF_A, metric=S.COVERAGE)
+    a = E.map_bytes(E.prepare_map(snap, req, now=NOW), dpi=50)
+    b = E.map_bytes(
+        E.prepare_map(snap, E.MapRequest(region=PREF_A, metric=S.COVERAGE), now=NOW), dpi=50
+    )
+    c = E.map_bytes(E.prepare_map(snap, E.MapRequest(region=PREF_A), now=NOW), dpi=50)
+    assert np.array_equal(_png(a), _png(b))
+    assert not np.array_equal(_png(a), _png(c))
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "svg"])
+def test_vector_map_files(snap: E.Snapshot, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"m.{fmt}"
+    E.write_map(E.prepare_map(snap, E.MapRequest()), out)
+    head = out.read_bytes()[:400]
+    assert head.startswith(b"%PDF") if fmt == "pdf" else b"<svg" in head
+
+
+def test_format_must_be_known(snap: E.Snapshot, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="format 'gif'"):
+        E.write_map(E.prepare_map(snap, E.MapRequest()), tmp_path / "m.gif")
+
+
+def test_pdf_pack_has_cover_plus_one_page_per_region(snap: E.Snapshot, tmp_path: Path) -> None:
+    out = tmp_path / "pack.pdf"
+    n = E.export_pack(out, snap=snap, by="prefecture")
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert n == 3
+    assert "Pages:           3" in info
+    text = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", str(out), "-"], capture_output=True, text=True
+    ).stdout
+    for word in ("甲市", "主要指标", "完工率最低的县", "贫困村出列时间线", "演示数据"):
+        assert word in text, word
+
+
+def test_county_and_zone_packs(snap: E.Snapshot, tmp_path: Path) -> None:
+    assert E.export_pack(tmp_path / "c.pdf", snap=snap, by="county") == 1 + 2  # counties with tasks
+    assert E.export_pack(tmp_path / "z.pdf", snap=snap, by="zone") == 1 + 2
+    with pytest.raises(ExportError, match="--by prefecture must be below"):
+        E.export_pack(tmp_path / "x.pdf", snap=snap, by="prefecture", within=PREF_A)
+
+
+def test_pptx_pack_has_one_slide_per_page(snap: E.Snapshot, tmp_path: Path) -> None:
+    out = tmp_path / "pack.pptx"
+    assert E.export_pack(out, snap=snap, dpi=40) == 3
+    prs = Presentation(str(out))
+    assert len(prs.slides) == 3
+    assert "甲市" in prs.slides[1].notes_slide.notes_text_frame.text
+
+
+def test_exit_timeline_sums_townships_of_the_region(snap: E.Snapshot) -> None:
+    tl = E.exit_timeline(snap, [PREF_A]).set_index(S.YEAR)
+    # actual exits: 一村 2017, 二村 2019, 五村 2020
+    assert tl[S.VILLAGES_ACTUAL_EXIT].to_dict() == {2016: 0, 2017: 1, 2018: 0, 2019: 1, 2020: 1}
+
+
+def test_xlsx_reopens_with_same_rows_and_escaped_formula(snap: E.Snapshot, tmp_path: Path) -> None:
+    table = E.view_table(snap, E.MapRequest(region=COUNTY_A), kind="projects")
+    out = E.write_table(table, tmp_path / "p.xlsx")
+    ws = openpyxl.load_workbook(out).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert len(rows) == 1 + len(table) == 1 + 10  # 甲县: P01–P08, county-wide P11, P13
+    names = [r[1] for r in rows[1:]]
+    assert '\'=HYPERLINK("x")' in names
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_csv_has_bom_and_summary_rows(snap: E.Snapshot, tmp_path: Path) -> None:
+    out = E.write_table(E.view_table(snap, E.MapRequest()), tmp_path / "s.csv")
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    df = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig")
+    assert df["名称"].tolist() == ["甲市", "乙市"]
+
+
+def test_geopackage_reopens_with_same_features(snap: E.Snapshot, tmp_path: Path) -> None:
+    layers = E.view_layers(snap, E.MapRequest(region=PREF_A))
+    out = E.write_layers(layers, tmp_path / "v.gpkg")
+    back = gpd.read_file(out, layer="units")
+    assert len(back) == len(layers["units"]) == 2
+    assert back.crs.to_epsg() == 4326
+    assert back.set_index(S.CODE)[S.COMPLETION].round(6).to_dict() == (
+        layers["units"].set_index(S.CODE)[S.COMPLETION].round(6).to_dict()
+    )
+    np.testing.assert_allclose(back.total_bounds, layers["units"].total_bounds)
+    assert len(gpd.read_file(out, layer="projects")) == len(layers["projects"]) > 0
+
+
+def test_geojson_single_layer(snap: E.Snapshot, tmp_path: Path) -> None:
+    units = E.view_layers(snap, E.MapRequest(region=PREF_A))["units"]
+    out = E.write_layers({"units": units}, tmp_path / "u.geojson")
+    assert sorted(gpd.read_file(out)[S.NAME]) == ["乙县", "甲县"]
+
+
+def test_zipped_shapefile_in_gbk(snap: E.Snapshot, tmp_path: Path) -> None:
+    layers = E.view_layers(snap, E.MapRequest(region=PREF_A))
+    out = E.write_layers(layers, tmp_path / "v.zip", fmt="shp", encoding="GBK")
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        assert {"units.shp", "units.dbf", "units.shx", "units.prj", "units.cpg"} <= set(names)
+        assert z.read("units.cpg").decode() == "GBK"
+        assert "甲县".encode("gbk") in z.read("units.dbf")
+        fields = pd.read_csv(io.BytesIO(z.read("units_fields.csv")), encoding="utf-8-sig")
+        assert fields["field"].str.len().max() <= 10 and fields["field"].is_unique
+        z.extractall(tmp_path / "shp")
+    back = gpd.read_file(tmp_path / "shp" / "units.shp")
+    assert sorted(back[S.NAME]) == ["乙县", "甲县"]
+
+
+def test_html_map_is_self_contained(snap: E.Snapshot, tmp_path: Path) -> None:
+    out = E.write_html(E.prepare_map(snap, E.MapRequest(region=PREF_A)), tmp_path / "m.html")
+    html = out.read_text(encoding="utf-8")
+    assert "L.map(" in html and "演示数据" in html
+    assert "甲县" in html or "\\u7532\\u53bf" in html  # names may be JSON-escaped
+    # nothing is fetched: no script or stylesheet by URL (only the attribution link remains)
+    assert re.findall(r"<script[^>]*\bsrc=", html) == []
+    assert re.findall(r"<link[^>]*stylesheet", html) == []
+    assert set(E.webmap.external_urls(html)) <= {"https://leafletjs.com"}
+
+
+def test_metric_raster_has_crs_transform_and_values(snap: E.Snapshot, tmp_path: Path) -> None:
+    surface = E.metric_raster(snap, E.MapRequest(metric=S.COMPLETION), resolution=0.1)
+    path = E.raster.write_geotiff(surface, tmp_path / "c.tif")
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 4326
+        assert src.transform.a == pytest.approx(0.1) and src.transform.e == pytest.approx(-0.1)
+        band = src.read(1)
+    values = band[np.isfinite(band)]
+    assert values.size > 0
+    # plan villages: 一村 2/3, 二村 1/2, 三村 3/3, 四村 1/1 (P13), 五村 1/2
+    assert set(np.round(np.unique(values).astype(float), 3)) <= {0.667, 0.5, 1.0}
+
+
+def test_village_terrain_and_hillshade(snap: E.Snapshot) -> None:
+    au = snap.admin_units
+    villages = au[au[S.LEVEL] == "village"]
+    out = E.village_terrain(villages)
+    assert out["elevation_mean"].notna().all() and (out["elevation_mean"] > 500).all()
+    assert "elevation_mean" not in villages.columns
+    hs = E.hillshade_raster(bounds=(100, 25, 103, 26))
+    minx, miny, maxx, maxy = hs.bounds
+    assert minx <= 100 and miny <= 25 and maxx >= 103 and maxy >= 26
+    assert hs.array.shape[1] <= 3 / 0.2 + 2 and np.nanmax(hs.array) <= 255
+
+
+def test_default_filename_is_predictable() -> None:
+    name = E.default_filename(
+        "533300000000", "怒江 州/x", "coverage", "pdf", kind="pack", day=dt.date(2026, 3, 4)
+    )
+    assert name == "533300000000_怒江-州-x_coverage_pack_20260304.pdf"
+
+
+def test_missing_font_becomes_an_export_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = sm.find_cjk_font
+    monkeypatch.setattr(sm, "find_cjk_font", lambda: real(("No Such Font OneMap",)))
+    with pytest.raises(ExportError, match="apt-get install fonts-noto-cjk"):
+        E.cjk_font()
+
+
+def test_filtered_export_without_projects_is_refused(tiny_store: Path) -> None:
+    bare = E.read_snapshot(tiny_store, zone_members=make_zone_members())
+    req = E.MapRequest(flt=query.ProjectFilter(statuses=("planned",)))
+    with pytest.raises(ExportError, match="with_projects=True"):
+        E.prepare_map(bare, req)
+    assert PROVINCE in set(bare.region_summary[S.CODE])
