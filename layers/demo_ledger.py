@@ -42,8 +42,9 @@ MOUNTAIN_PREFECTURES: tuple[str, ...] = ("5333", "5334")
 #: deliberate data-quality anomalies at scale 1 (scaled, at least 1 each, at scale < 1)
 ANOMALY_COUNTS: dict[str, int] = {
     # one of approval_ref / public_notice_date / responsible_unit / inspection_result blanked
-    # on a completed project (≈2% of projects; planned projects also lack approval and notice)
-    "six_fixes_missing": 3_840,
+    # on a completed project (1.2%); with the not-yet-started projects, which lack approval,
+    # notice or inspection by nature, about 2% of projects miss a six-fixes field
+    "six_fixes_missing": 2_304,
     # point placed in a neighbouring village, not the declared one
     "point_outside_village": 36,
     # village_code (and township_code) blank, point inside the true village
@@ -285,11 +286,12 @@ def generate_projects(
     spent consistent with status; dates up to 2020-12-31.
 
     Deliberate anomalies (counts at scale 1, see ``ANOMALY_COUNTS`` / ``anomaly_counts(scale)``):
-    3,840 completed projects (2%) miss one six-fixes field (planned projects also lack approval and
-    notice, unfinished ones inspection); 36 points lie in a neighbouring village; 36 rows have no
-    village/township code but a point inside their village; 24 spent > allocated; 24 completed
-    without completion_date; 12 unfinished with a completion_date; 24 beneficiary_poor_population
-    > the village's poor population. The anomaly sets are disjoint.
+    2,304 completed projects (1.2%) miss one six-fixes field (with the planned/approved projects,
+    which lack approval, notice or inspection by nature, ≈2% of all projects); 36 points lie in
+    a neighbouring village; 36 rows have no village/township code but a point inside their
+    village; 24 spent > allocated; 24 completed without completion_date; 12 unfinished with a
+    completion_date; 24 beneficiary_poor_population > the village's poor population. The
+    anomaly sets are disjoint. The registry carries no planted anomaly.
 
     Parameters
     ----------
@@ -419,7 +421,7 @@ def generate_projects(
     inspection = np.where(
         done,
         _INSPECTION_RESULTS[_draw_categorical(rng, np.broadcast_to(_INSPECTION_WEIGHTS, (n, 3)))],
-        None,
+        np.where(started, "中期检查合格", None),  # under construction: mid-term inspection
     )
 
     # points inside the village polygon

@@ -350,7 +350,9 @@ def test_six_fixes_gaps_are_small(projects):
     done = projects[_done(projects)]
     missing = done[fields].isna().any(axis=1)
     assert missing.sum() == D.anomaly_counts(0.05)["six_fixes_missing"]
-    assert 0.015 < missing.mean() < 0.025
+    everywhere = projects[fields].isna().any(axis=1)
+    assert 0.015 < everywhere.mean() < 0.025  # ≈2% of all projects
+    assert missing.sum() < everywhere.sum()  # the rest are projects not started yet
 
 
 def test_text_fields_read_like_a_ledger(units, projects):
@@ -362,7 +364,12 @@ def test_text_fields_read_like_a_ledger(units, projects):
     assert (pd.Series(by_county, index=unit.index) | by_township).all()
     assert 0.1 < by_township.mean() < 0.5
     assert projects[S.APPROVAL_REF].dropna().str.fullmatch(r".{2}扶办〔20\d\d〕\d+号").all()
-    assert projects[S.INSPECTION_RESULT].dropna().isin(["合格", "基本合格", "整改后合格"]).all()
+    assert (
+        projects[S.INSPECTION_RESULT]
+        .dropna()
+        .isin(["合格", "基本合格", "整改后合格", "中期检查合格"])
+        .all()
+    )
 
 
 def test_matched_remedy_is_high_but_not_total(units):
