@@ -7,9 +7,10 @@ and the north arrow is rotated to true north at the map centre. Figures are plai
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -221,12 +222,29 @@ def legend_colors(breaks: Sequence[float], palette: Sequence[str]) -> list[str]:
     return [str(c) for c in webmap.class_colors(breaks, breaks, palette)]
 
 
+@contextlib.contextmanager
+def _no_redraw(fig: Figure) -> Iterator[None]:
+    """Skip the full redraw geopandas asks for after each ``plot`` (one draw at save time)."""
+    canvas = fig.canvas
+    canvas.draw_idle = lambda *a, **k: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del canvas.draw_idle
+
+
 def draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, object]:
     """Draw units coloured by class, outlines, frame and labels on ``ax`` (in the metric CRS).
 
     Returns a summary for the legend: colours, labels, per-class counts, whether NaN occurs and
     how many labels were placed/hidden.
     """
+    ax.set_axis_off()
+    with _no_redraw(ax.figure):
+        return _draw_choropleth(ax, layers, text)
+
+
+def _draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, object]:
     crs = layers.metric_crs
     units = _project(layers.units, crs)
     assert units is not None
@@ -477,7 +495,7 @@ def add_north_arrow(ax: Axes, crs: str) -> float:
 
 
 def add_legend(
-    ax: Axes, summary: dict[str, object], text: MapText, *, loc: str = "upper left"
+    ax: Axes, summary: dict[str, object], text: MapText, *, loc: str = "upper left", ncol: int = 1
 ) -> None:
     """Draw the class legend (colour, range, unit count) on a blank axes ``ax``."""
     ax.set_axis_off()
@@ -506,6 +524,7 @@ def add_legend(
         alignment="left",
         handlelength=2.2,
         handleheight=1.3,
+        ncol=ncol,
     )
     leg.set_zorder(9)
 
@@ -517,10 +536,13 @@ def draw_locator(
     loc = _project(locator, crs)
     hi = _project(highlight, crs)
     assert loc is not None and hi is not None
-    loc.plot(ax=ax, color="#f0f0f0", edgecolor="#969696", linewidth=0.3)
-    hi.dissolve().plot(ax=ax, color="#e31a1c", edgecolor="#99000d", linewidth=0.5, alpha=0.8)
-    ax.set_aspect("equal")
     ax.set_axis_off()
+    tol = _span(loc.total_bounds) / 1000
+    loc = loc.set_geometry(shapely.simplify(loc.geometry.values, tol))
+    with _no_redraw(ax.figure):
+        loc.plot(ax=ax, color="#f0f0f0", edgecolor="#969696", linewidth=0.3)
+        hi.dissolve().plot(ax=ax, color="#e31a1c", edgecolor="#99000d", linewidth=0.5, alpha=0.8)
+    ax.set_aspect("equal")
 
 
 def map_figure(
