@@ -21,7 +21,7 @@ import shapely
 
 from geo import partition
 from layers import schema as S
-from layers.errors import BoundaryError, LedgerError
+from layers.errors import BoundaryError, LedgerError, OneMapError
 from layers.settings import EXIT_YEAR_RANGE, STORAGE_CRS
 
 # --- published totals and calibration assumptions ------------------------------------------
@@ -512,8 +512,9 @@ def generate_projects(
 # --- helpers ---------------------------------------------------------------------------------
 def _check_scale(scale: float) -> None:
     if not (isinstance(scale, int | float) and 0 < scale <= 1):
-        raise ValueError(
-            f"scale must be a number in (0, 1], got {scale!r}; use e.g. 0.05 for tests"
+        raise OneMapError(
+            f"scale must be a number in (0, 1], got {scale!r}: 1 reproduces the published "
+            "totals, e.g. 0.05 makes a small province for tests"
         )
 
 

@@ -10,7 +10,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 
 from layers import demo_ledger as D
 from layers import schema as S
-from layers.errors import BoundaryError, LedgerError
+from layers.errors import BoundaryError, LedgerError, OneMapError
 
 CRS = "EPSG:4326"
 SEED = 7
@@ -407,7 +407,7 @@ def test_inputs_are_not_mutated(units, registry):
 
 @pytest.mark.parametrize("scale", [0, -0.5, 1.5, "1"])
 def test_bad_scale_is_refused(units, scale):
-    with pytest.raises(ValueError, match="scale must be a number in"):
+    with pytest.raises(OneMapError, match="scale must be a number in"):
         D.generate_registry(units, seed=1, scale=scale)
 
 
