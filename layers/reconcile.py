@@ -1,0 +1,214 @@
+"""账账相符: ledger totals per county against a county funds table, as quality issues.
+
+A county finance or poverty-alleviation office keeps its own table of funds planned, allocated
+and spent per county. ``reconcile_funds`` compares the ledger's sums with it and returns
+``quality_issues`` rows (check ``ledger_vs_funds``) that ``onemap audit --funds-table`` and the
+数据质量 page show beside the audit's own checks. Also holds the Chinese labels of every check.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from layers import schema as S
+from layers.errors import LedgerError
+
+__all__ = [
+    "CHECK_LABELS_ZH",
+    "FUND_COLUMNS",
+    "filter_region",
+    "read_funds_table",
+    "reconcile_funds",
+]
+
+FUND_COLUMNS: tuple[str, ...] = (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT)
+FUND_LABELS_ZH: dict[str, str] = {
+    S.FUNDS_PLANNED: "计划投资",
+    S.FUNDS_ALLOCATED: "已下达资金",
+    S.FUNDS_SPENT: "已支出资金",
+}
+#: Chinese names of the quality checks (audit, locating, reconciliation)
+CHECK_LABELS_ZH: dict[str, str] = {
+    "duplicate_project_id": "项目编号重复",
+    "six_fixes_missing": "六定不全",
+    "completed_without_date": "已完工但无完工日期",
+    "spent_over_allocated": "支出超过下达资金",
+    "beneficiaries_over_poor": "受益贫困人口超过村贫困人口",
+    "unknown_registry_village": "名册中的村不在区划中",
+    "duplicate_registry_village": "名册中村重复",
+    "covered_over_poor": "覆盖人口超过贫困人口",
+    "unknown_county_code": "县代码不存在",
+    "unknown_township_code": "乡镇代码不存在",
+    "inconsistent_township_code": "乡镇代码与县不符",
+    "unknown_village_code": "村代码不存在",
+    "inconsistent_village_code": "村代码与乡镇不符",
+    "point_outside_county": "坐标不在县内任何村",
+    "point_outside_village": "坐标不在所填村内（账实不符）",
+    "ledger_vs_funds": "项目库与资金表不符（账账不符）",
+    "funds_table_county_without_projects": "资金表中的县在项目库中没有项目",
+    "county_missing_from_funds_table": "项目库中的县不在资金表中",
+}
+#: differences up to this share of the funds table's figure (or 0.01 万元) are rounding
+DEFAULT_TOLERANCE = 0.005
+
+
+def read_funds_table(
+    source: str | os.PathLike[str] | tuple[str, bytes],
+    *,
+    encoding: str | None = None,
+    unit: str | None = None,
+    admin_units: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Read a county funds table (XLSX/CSV; title rows, merged headers, 合计 rows as in ledgers).
+
+    Counties are identified by a code column, or by name when ``admin_units`` is given.
+    Amounts are converted to 万元 (unit from the header, the title, or ``unit``).
+
+    Returns
+    -------
+    DataFrame with ``county_code`` (12 digits) and the fund columns the table has (万元).
+    """
+    from layers import ingest
+    from layers._excel import read_sheets, source_name
+
+    cmap = ingest.load_column_map()
+    lookup = cmap.sections.get("funds", {})
+    sheets = read_sheets(source, encoding=encoding)
+    frames = []
+    name = source_name(source)
+    for sheet in sheets:
+        header = ingest.find_header(sheet.cells, lookup)
+        if header is None:
+            continue
+        fields = set(header.fields.values())
+        if not fields & set(FUND_COLUMNS) or not fields & {S.COUNTY_CODE, "county_name"}:
+            continue
+        data = ingest._data_rows(sheet, header)
+        col = {f: c for c, f in header.fields.items()}
+        out = pd.DataFrame(index=data.index)
+        if S.COUNTY_CODE in col:
+            parsed = ingest._parse_codes(data[col[S.COUNTY_CODE]], lengths=(6, 12))
+            out[S.COUNTY_CODE] = parsed.codes
+        else:
+            out[S.COUNTY_CODE] = pd.Series(np.nan, index=data.index, dtype=object)
+        if "county_name" in col and admin_units is not None:
+            counties = admin_units[admin_units[S.LEVEL] == "county"]
+            by_name = dict(zip(counties[S.NAME], counties[S.CODE], strict=True))
+            names = ingest._as_text(data[col["county_name"]])
+            out[S.COUNTY_CODE] = out[S.COUNTY_CODE].astype(object).fillna(names.map(by_name))
+        for f in FUND_COLUMNS:
+            if f in col:
+                nums, cell_unit, _ = ingest._parse_numbers(data[col[f]])
+                u = header.units.get(col[f]) or header.title_unit or unit or "万元"
+                cu = cell_unit.astype(object)
+                default = 1e-4 if u == "元" else 1.0
+                factor = np.where(cu == "元", 1e-4, np.where(cu == "万元", 1.0, default))
+                out[f] = nums * factor
+        frames.append(out[out[S.COUNTY_CODE].notna()])
+    if not frames:
+        raise LedgerError(
+            f"{name}: no sheet has a funds table header (县代码 or 县名 and 计划投资/已下达资金/"
+            f"已支出资金) in its first 20 rows; add your header names to [funds] in {cmap.path}"
+        )
+    table = pd.concat(frames, ignore_index=True)
+    return table.groupby(S.COUNTY_CODE, as_index=False).sum(min_count=1)
+
+
+def reconcile_funds(
+    projects: pd.DataFrame,
+    funds: pd.DataFrame,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    counties: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Compare the ledger's fund totals per county with ``funds`` (from ``read_funds_table``).
+
+    Returns ``quality_issues`` rows: ``ledger_vs_funds`` (error) per county and fund column whose
+    totals differ by more than ``tolerance`` of the table's figure (and 0.01 万元), and warnings
+    for counties present on one side only (``counties`` limits the check to those codes).
+    """
+    from layers.audit import empty_issues, issues_frame
+
+    present = [f for f in FUND_COLUMNS if f in funds.columns]
+    ledger = projects.groupby(S.COUNTY_CODE)[present].sum(min_count=1)
+    table = funds.set_index(S.COUNTY_CODE)[present]
+    if counties is not None:
+        keep = set(counties)
+        ledger = ledger[ledger.index.isin(keep)]
+        table = table[table.index.isin(keep)]
+    frames = []
+    both = ledger.index.intersection(table.index)
+    for f in present:
+        a = ledger.loc[both, f].fillna(0.0)
+        b = table.loc[both, f]
+        b_ok = b.notna()
+        diff = (a - b)[b_ok]
+        bad = diff.abs() > np.maximum(tolerance * b[b_ok].abs(), 0.01)
+        if bad.any():
+            codes = diff.index[bad]
+            label = FUND_LABELS_ZH[f]
+            msg = (
+                "县 "
+                + codes.str.slice(0, 6)
+                + f" 项目库{label}合计 "
+                + a[codes].map("{:,.2f}".format)
+                + " 万元，资金表为 "
+                + b[codes].map("{:,.2f}".format)
+                + " 万元，相差 "
+                + diff[codes].map("{:+,.2f}".format)
+                + " 万元"
+            )
+            frames.append(
+                issues_frame(
+                    "ledger_vs_funds",
+                    "error",
+                    "county",
+                    codes.to_numpy(),
+                    codes.to_numpy(),
+                    msg.to_numpy(),
+                    diff[codes].round(2).astype(str).to_numpy(),
+                )
+            )
+    only_table = table.index.difference(ledger.index)
+    if len(only_table):
+        frames.append(
+            issues_frame(
+                "funds_table_county_without_projects",
+                "warning",
+                "county",
+                only_table.to_numpy(),
+                only_table.to_numpy(),
+                (
+                    "资金表列出县 " + only_table.str.slice(0, 6) + "，但项目库中没有它的项目"
+                ).to_numpy(),
+            )
+        )
+    only_ledger = ledger.index.difference(table.index)
+    if len(only_ledger):
+        frames.append(
+            issues_frame(
+                "county_missing_from_funds_table",
+                "warning",
+                "county",
+                only_ledger.to_numpy(),
+                only_ledger.to_numpy(),
+                ("项目库中的县 " + only_ledger.str.slice(0, 6) + " 不在资金表中").to_numpy(),
+            )
+        )
+    if not frames:
+        return empty_issues()
+    return pd.concat(frames, ignore_index=True)
+
+
+def filter_region(issues: pd.DataFrame, region: str | None) -> pd.DataFrame:
+    """Issues whose unit lies in ``region`` (a 2–12 digit code; None: all)."""
+    if region is None:
+        return issues
+    code = S.pad_code(region)
+    level = S.level_of(code)
+    prefix = code[: S.LEVEL_DIGITS[level]]
+    return issues[issues[S.QI_CODE].astype(str).str.startswith(prefix)]
