@@ -424,3 +424,15 @@ def test_admin_units_missing_a_column_are_refused(units):
 def test_registry_missing_a_village_is_refused(units, registry):
     with pytest.raises(LedgerError, match=r"plan village.*have no row"):
         D.generate_projects(units, registry.iloc[1:], seed=1, scale=0.01)
+
+
+def test_tiny_province_with_few_villages_and_projects(tiny_units):
+    """The shared hand-made province (5 plan villages) at a scale of 192 projects."""
+    reg = D.generate_registry(tiny_units, seed=1, scale=0.001)
+    assert len(reg) == 5 and reg[S.POOR_POPULATION].sum() == 6_600
+    prj = D.generate_projects(tiny_units, reg, seed=1, scale=0.001)
+    assert len(prj) == 192
+    # 97.7% of 192 is 187.6: the nearest integer is as close as 192 projects allow
+    assert _done(prj).sum() == 188
+    assert prj[S.COUNTY_CODE].isin(["530102000000", "530103000000"]).all()
+    assert set(prj[S.VILLAGE_CODE].dropna()) == set(reg[S.VILLAGE_CODE])
