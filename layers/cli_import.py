@@ -87,8 +87,6 @@ def _boundary_pairs(files: list[str], levels: list[str]) -> list[tuple[str, str]
 
 def run(args: argparse.Namespace) -> int:
     """Run ``onemap import`` (see ``register``)."""
-    from layers.cli import build_tables, make_build_info
-
     t0 = time.perf_counter()
     path = store_path(args.store)
     pairs = _boundary_pairs(args.boundaries, args.level)
@@ -122,14 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("试运行 dry run: the store was not changed")
         return 0
-    keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
-    imported = ", ".join(prepared.sources)
-    source = (
-        f"{previous['source']} + 导入 {imported}" if previous.get("source") else f"导入 {imported}"
-    )
-    tables = build_tables(prepared.inputs)
-    info = make_build_info(prepared.inputs, **keep, source=source, imported=prepared.sources)
-    store.write_store(path, tables, info)
+    ingest.commit_import(path, prepared, previous_info=previous)
     if prepared.replaced_counties:
         print(
             f"替换了 {len(prepared.replaced_counties)} 个县的项目库 replaced county libraries: "

@@ -1944,3 +1944,27 @@ def _source_label(src: Source) -> str:
 
 def _no_sources() -> pd.DataFrame:
     return pd.DataFrame(columns=list(SOURCE_COLUMNS))
+
+
+def commit_import(
+    path: str | os.PathLike[str],
+    prepared: PreparedImport,
+    *,
+    previous_info: Mapping[str, str] | None = None,
+) -> Path:
+    """Rebuild every layer from ``prepared.inputs`` and write the store atomically.
+
+    ``build_info`` keeps the previous store's ``demo``/``seed``/``scale`` (demo data stay marked
+    while any remain), appends the imported files to ``source`` and records their hashes under
+    ``imported``. On any failure the previous store is left byte-identical.
+    """
+    from layers import store
+    from layers.cli import build_tables, make_build_info
+
+    previous = dict(previous_info or {})
+    keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
+    names = ", ".join(prepared.sources)
+    source = f"{previous['source']} + 导入 {names}" if previous.get("source") else f"导入 {names}"
+    tables = build_tables(prepared.inputs)
+    info = make_build_info(prepared.inputs, **keep, source=source, imported=prepared.sources)
+    return store.write_store(path, tables, info)
