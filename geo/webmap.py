@@ -229,6 +229,18 @@ def to_basemap_crs(gdf: gpd.GeoDataFrame, basemap: str) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------------------
 # the map
 # --------------------------------------------------------------------------------------
+class _Map(folium.Map):
+    """folium.Map that knows its bounds: ``get_bounds`` would walk every vertex in Python
+    (streamlit-folium calls it on every render)."""
+
+    view_bounds: list[list[float]] | None = None
+
+    def get_bounds(self) -> list[list[float | None]]:
+        if self.view_bounds is not None:
+            return [list(b) for b in self.view_bounds]
+        return super().get_bounds()
+
+
 def make_map(
     bounds: Sequence[float],
     *,
@@ -249,7 +261,7 @@ def make_map(
     if not (np.isfinite([minx, miny, maxx, maxy]).all() and minx <= maxx and miny <= maxy):
         raise ValueError(f"`bounds` must be finite (minx, miny, maxx, maxy), got {bounds!r}")
     urls = offline_asset_urls(asset_base_url)
-    m = folium.Map(
+    m = _Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=6,
         tiles=None,
@@ -274,6 +286,7 @@ def make_map(
         )
     )
     m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.view_bounds = [[miny, minx], [maxy, maxx]]
     return m
 
 
@@ -344,6 +357,22 @@ def _geojson_frame(
     return out
 
 
+def _feature_collection(frame: gpd.GeoDataFrame) -> dict:
+    """GeoJSON FeatureCollection of ``frame`` built with vectorised ``shapely.to_geojson``
+    (``__geo_interface__`` walks every vertex in Python)."""
+    geoms = shapely.to_geojson(frame.geometry.to_numpy())
+    text = ",".join("null" if g is None else g for g in geoms)
+    geometries = json.loads(f"[{text}]")
+    props = pd.DataFrame(frame.drop(columns=frame.geometry.name)).to_dict("records")
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": p, "geometry": g}
+            for p, g in zip(props, geometries, strict=True)
+        ],
+    }
+
+
 def choropleth_layer(
     gdf: gpd.GeoDataFrame,
     *,
@@ -379,7 +408,7 @@ def choropleth_layer(
     data["_fill"] = colors
     style = {"color": line_color, "weight": weight, "fillOpacity": fill_opacity}
     return folium.GeoJson(
-        data,
+        _feature_collection(data),
         name=name,
         style_function=lambda f: {**style, "fillColor": f["properties"]["_fill"]},
         highlight_function=lambda f: {"weight": weight * 3, "color": "#222222"},
@@ -405,7 +434,11 @@ def outline_layer(
     data = _geojson_frame(gdf, [], decimals)
     style = {"color": color, "weight": weight, "fill": False, "dashArray": dash}
     return folium.GeoJson(
-        data, name=name, style_function=lambda f: style, interactive=False, control=False
+        _feature_collection(data),
+        name=name,
+        style_function=lambda f: style,
+        interactive=False,
+        control=False,
     )
 
 
@@ -465,7 +498,7 @@ def points_layer(
         group = folium.FeatureGroup(name=name, control=False)
     if len(data):
         folium.GeoJson(
-            data,
+            _feature_collection(data),
             name=f"{name}_data",
             marker=folium.CircleMarker(radius=radius, weight=1, color="#333333", fill=True),
             style_function=lambda f: {
