@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -448,6 +449,22 @@ def prepared_projects(path: str | os.PathLike[str] | None = None) -> pd.DataFram
     """Projects prepared once by ``layers.metrics.prepare_projects`` (for ``layers.query``)."""
     p = settings.store_path(path)
     return _cached_prepared(str(p), _mtime(p))
+
+
+_WARM_LOCK = threading.Lock()
+_warmed: set[tuple[str, float]] = set()
+
+
+def warm_up() -> None:
+    """Load the projects in a background thread once per store version, so the first filter
+    change does not pay for reading them (call after the first view is drawn)."""
+    p = store_file()
+    key = (str(p), _mtime(p))
+    with _WARM_LOCK:
+        if key in _warmed or key[1] < 0:
+            return
+        _warmed.add(key)
+    threading.Thread(target=_cached_prepared, args=key, name="onemap-warm-up", daemon=True).start()
 
 
 @st.cache_data(show_spinner=False)

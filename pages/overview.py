@@ -108,8 +108,10 @@ def child_level(region: str) -> str | None:
 def view_numbers(state: common.ViewState) -> tuple[pd.Series, pd.DataFrame, str]:
     """KPI row, the map's unit rows (counts and rates under the filters) and their level."""
     summary = common.load_region_summary()
-    projects = common.prepared_projects()
     flt = common.project_filter(state)
+    # unfiltered views come straight from region_summary: the 192,000 projects are read only
+    # when a filter needs them (``common.warm_up`` preloads them after the first view)
+    projects = None if flt.is_empty else common.prepared_projects()
     members = common.zone_members()
     zone_codes: list[str] | None = None
     if state.zone and not members.empty:
@@ -393,6 +395,7 @@ def main() -> None:
     if not flt.is_empty and not state.fixed_breaks:
         caption.append("分级随筛选变化" if lang == "zh" else "Breaks follow the filters")
     st.caption(" · ".join(caption))
+    common.warm_up()
     if level != "village" or state.level != "village":
         with st.expander(
             "下级区域明细（按指标由低到高）" if lang == "zh" else "Units (lowest first)",
