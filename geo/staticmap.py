@@ -259,7 +259,10 @@ def _draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, ob
     colors = legend_colors(breaks, layers.palette)
     face = webmap.class_colors(values, breaks, layers.palette, no_data=NO_DATA_COLOR)
 
-    view = _view_box(units.total_bounds)
+    fit_extent(ax, units.total_bounds)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    m = 0.02 * max(x1 - x0, y1 - y0)
+    view = (x0 - m, y0 - m, x1 + m, y1 + m)  # what the page shows: clip the rest away
     context = _project(layers.context, crs, clip=view)
     if context is not None and not context.empty:
         context.plot(ax=ax, color="#f2f2f2", edgecolor="#bdbdbd", linewidth=0.4, zorder=1)
@@ -270,8 +273,8 @@ def _draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, ob
     outlines = _project(layers.outlines, crs, clip=view)
     if outlines is not None and not outlines.empty:
         outlines.boundary.plot(ax=ax, color="#6a3d9a", linewidth=1.6, linestyle="--", zorder=5)
-
-    fit_extent(ax, units.total_bounds)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_axis_off()
     ax.set_facecolor("white")
 
@@ -301,13 +304,6 @@ def _draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, ob
 
 def _span(bounds: Sequence[float]) -> float:
     return float(max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1.0))
-
-
-def _view_box(bounds: Sequence[float]) -> tuple[float, float, float, float]:
-    """A square box around ``bounds`` large enough for any page layout (for clipping context)."""
-    cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
-    r = _span(bounds) * 1.5
-    return (cx - r, cy - r, cx + r, cy + r)
 
 
 def fit_extent(ax: Axes, bounds: Sequence[float], *, pad: float = 0.04) -> None:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from geo import classify, raster, webmap
 from geo import staticmap as sm
@@ -567,6 +568,7 @@ def _timeline(ax: Any, tl: pd.DataFrame) -> None:
     ax.bar(x + 0.2, tl[S.VILLAGES_ACTUAL_EXIT], width=0.4, color="#31a354", label="实际出列")
     ax.set_xticks(x, [f"{int(y)}" for y in tl[S.YEAR]], fontsize=8)
     ax.tick_params(axis="y", labelsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7.5, frameon=False, loc="upper left")
 
@@ -640,7 +642,7 @@ def cover_page(
         FigureCanvasAgg(fig)
         subtitle = f"{data.text.title} · 共 {n_pages} 页 · 数据日期：{_built_date(snap.build_info)}"
         _page_frame(fig, title, subtitle, data.text.footer, data.text.stamp, f"1 / {n_pages}")
-        _table(fig.add_axes((0.03, 0.30, 0.30, 0.56)), kpi_table(kpi_row), "主要指标（全域）")
+        _table(fig.add_axes((0.03, 0.28, 0.30, 0.55)), kpi_table(kpi_row), "主要指标（全域）")
         _map_block(fig, (0.36, 0.17, 0.62, 0.70), data)
     return fig
 
@@ -703,7 +705,7 @@ def pack_figures(
         cover_req = dataclasses.replace(cover_req, level=by)
     cover_data = prepare_map(snap, cover_req, now=now)
     scope = unit_name(snap, within)
-    by_zh = {"prefecture": "按州（市）", "county": "按县（市、区）", "zone": "按重点区域"}[by]
+    by_zh = {"prefecture": "按州市", "county": "按县市区", "zone": "按重点区域"}[by]
     kpi_row = query.summarise_region(snap.region_summary, snap.prepared, within, base.flt)
     yield cover_page(
         snap, cover_data, kpi_row, title=f"{scope}脱贫攻坚项目简报（{by_zh}）", n_pages=n, font=font
