@@ -67,8 +67,7 @@ def generate_demo(
     report("boundaries")
     base = boundaries.read_cnmaps_units()
     report("units")
-    children = demo_units.generate_units(base, seed=seed, scale=scale)
-    admin_units = _stack_units(base, children)
+    admin_units = _stack_units(base, demo_units.generate_units(base, seed=seed, scale=scale))
     report("registry")
     registry = demo_ledger.generate_registry(admin_units, seed=seed, scale=scale)
     report("projects")
@@ -76,13 +75,22 @@ def generate_demo(
     return Inputs(admin_units=admin_units, registry=registry, projects=projects)
 
 
-def _stack_units(base: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
-    """Province, prefectures and counties followed by the generated townships and villages."""
-    stacked = pd.concat([base, children[list(base.columns)]], ignore_index=True)
+def _stack_units(base: pd.DataFrame, generated: pd.DataFrame) -> pd.DataFrame:
+    """All levels in one frame: ``generated`` if it already holds ``base``, else both stacked."""
+    has_base = generated[S.CODE].isin(base[S.CODE])
+    if has_base.all() or has_base.sum() == len(base):
+        stacked = generated.reset_index(drop=True)
+    elif not has_base.any():
+        stacked = pd.concat([base, generated[list(base.columns)]], ignore_index=True)
+    else:
+        raise OneMapError(
+            f"generate_units returned {int(has_base.sum())} of the {len(base)} boundary units; "
+            "it must return either all of them or none"
+        )
     dupes = stacked.loc[stacked[S.CODE].duplicated(), S.CODE]
     if len(dupes):
         raise OneMapError(
-            f"demo units repeat {len(dupes)} code(s) of the boundaries, e.g. {dupes.iloc[0]}; "
-            "generate_units must return townships and villages only"
+            f"demo admin units repeat {len(dupes)} code(s), e.g. {dupes.iloc[0]}; "
+            "every unit code must be unique"
         )
     return stacked
