@@ -142,32 +142,34 @@ def _cmd_pack(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     base = dataclasses.replace(request_from_args(args), region=S.PROVINCE_CODE, zone=None)
     within = S.pad_code(args.within)
-    with tqdm(total=None, desc="onemap export pack", unit="page", leave=False) as bar:
+    bars: list[tqdm] = []
 
-        def progress(i: int, n: int) -> None:
-            bar.total = n
-            bar.update(1)
+    def progress(i: int, n: int) -> None:  # the bar starts with the first finished page
+        if not bars:
+            bars.append(tqdm(total=n, desc="onemap export pack", unit="page", leave=False))
+        bars[0].update(1)
 
-        snap = E.read_snapshot(
-            args.store,
-            levels=("province", "prefecture", "county", "township")
-            if args.by == "county"
-            else ("province", "prefecture", "county"),
-            with_projects=not base.flt.is_empty,
-        )
-        out = (
-            Path(args.out)
-            if args.out
-            else Path(
-                E.default_filename(
-                    within,
-                    E.unit_name(snap, within),
-                    base.metric,
-                    args.format or "pdf",
-                    kind=f"pack-{args.by}",
-                )
+    snap = E.read_snapshot(
+        args.store,
+        levels=("province", "prefecture", "county", "township")
+        if args.by == "county"
+        else ("province", "prefecture", "county"),
+        with_projects=not base.flt.is_empty,
+    )
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(
+            E.default_filename(
+                within,
+                E.unit_name(snap, within),
+                base.metric,
+                args.format or "pdf",
+                kind=f"pack-{args.by}",
             )
         )
+    )
+    try:
         n = E.export_pack(
             out,
             by=args.by,
@@ -178,6 +180,9 @@ def _cmd_pack(args: argparse.Namespace) -> int:
             snap=snap,
             progress=progress,
         )
+    finally:
+        for bar in bars:
+            bar.close()
     return _done(out, t0, f" · {n} 页 pages")
 
 

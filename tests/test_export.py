@@ -37,16 +37,19 @@ from tests.conftest import (
 NOW = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def write_tiny_store(path: Path) -> Path:
     """The fixture province built and written as a demo store (one project name is a formula)."""
     units, registry, projects = make_units(), make_registry(), make_projects()
     projects.loc[projects[S.PROJECT_ID] == "P02", S.PROJECT_NAME] = '=HYPERLINK("x")'
     tables = build.build_layers(units, registry, projects, make_zone_members())
     tables.update({S.LAYER_ADMIN_UNITS: units, S.LAYER_REGISTRY: registry})
-    path = tmp_path_factory.mktemp("store") / "tiny.gpkg"
     info = {"built_at": "2025-12-31T08:00:00+00:00", "demo": "true", "source": "测试数据"}
     return store.write_store(path, tables, info)
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_store(tmp_path_factory.mktemp("store") / "tiny.gpkg")
 
 
 @pytest.fixture(scope="module")
