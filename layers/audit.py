@@ -95,14 +95,14 @@ def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFra
 
     missing = M.six_fixes_missing(projects)
     any_missing = missing.any(axis=1).to_numpy()
-    labels = np.full(len(projects), "", dtype=object)
-    keys = np.full(len(projects), "", dtype=object)
-    for fix in S.SIX_FIXES:
-        m = missing[fix].to_numpy()
-        labels = labels + np.where(m, S.SIX_FIXES_LABELS_ZH[fix] + "、", "")
-        keys = keys + np.where(m, fix + ";", "")
-    labels = pd.Series(labels[any_missing], dtype="str").str.rstrip("、").to_numpy()
-    keys = pd.Series(keys[any_missing], dtype="str").str.rstrip(";").to_numpy()
+    gaps = missing.to_numpy()[any_missing]
+    labels = np.full(len(gaps), "", dtype=object)
+    keys = np.full(len(gaps), "", dtype=object)
+    for i, fix in enumerate(S.SIX_FIXES):
+        labels = labels + np.where(gaps[:, i], S.SIX_FIXES_LABELS_ZH[fix] + "、", "")
+        keys = keys + np.where(gaps[:, i], fix + ";", "")
+    labels = pd.Series(labels, dtype="str").str.rstrip("、").to_numpy()
+    keys = pd.Series(keys, dtype="str").str.rstrip(";").to_numpy()
     parts.append(
         issues_frame(
             "six_fixes_missing",

@@ -217,6 +217,7 @@ def locate_projects(
         check = has_point & v_ok
         if check.any():
             polys = vill_units.set_index(vill_units[S.CODE].astype("str")).geometry
+            shapely.prepare(polys.to_numpy())  # the reindexed array shares these objects
             declared = polys.reindex(village[check].to_numpy())
             points = geom[check].to_numpy()
             inside = shapely.covers(declared.to_numpy(), points)
@@ -269,20 +270,17 @@ def build_layers(
     """
     located, locate_issues = locate_projects(admin_units, projects)
     prepared = M.prepare_projects(located)
-    township_roadmap, years = build_township_roadmap(
-        admin_units, registry, prepared, exit_by=exit_by
-    )
-    region_summary = M.aggregate(admin_units, registry, prepared, exit_by=exit_by)
+    summary = M.aggregate(admin_units, registry, prepared, exit_by=exit_by)
+    shared = {"exit_by": exit_by, "summary": summary}
+    roadmap, years = build_township_roadmap(admin_units, registry, prepared, **shared)
     return {
         S.LAYER_PROJECTS: located,
-        S.LAYER_VILLAGE_PLAN: build_village_plan(admin_units, registry, prepared, exit_by=exit_by),
-        S.LAYER_TOWNSHIP_ROADMAP: township_roadmap,
+        S.LAYER_VILLAGE_PLAN: build_village_plan(admin_units, registry, prepared, **shared),
+        S.LAYER_TOWNSHIP_ROADMAP: roadmap,
         S.TABLE_ROADMAP_YEARS: years,
-        S.LAYER_COUNTY_LIBRARY: build_county_library(
-            admin_units, registry, prepared, exit_by=exit_by
-        ),
-        S.TABLE_REGION_SUMMARY: region_summary,
-        S.TABLE_ZONE_SUMMARY: M.aggregate_zones(region_summary, zone_members),
+        S.LAYER_COUNTY_LIBRARY: build_county_library(admin_units, registry, prepared, **shared),
+        S.TABLE_REGION_SUMMARY: summary,
+        S.TABLE_ZONE_SUMMARY: M.aggregate_zones(summary, zone_members),
         S.TABLE_QUALITY_ISSUES: audit_mod.audit(
             admin_units, registry, located, locate_issues=locate_issues
         ),

@@ -29,9 +29,11 @@ def build_county_library(
     projects: pd.DataFrame,
     *,
     exit_by: int = 2020,
+    summary: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Return ``county_library``: counties with tasks, their flags, counts, rates and
-    ``projects_<sector>`` counts (county-wide projects included).
+    ``projects_<sector>`` counts (county-wide projects included). ``summary``
+    (``metrics.aggregate`` of the same inputs) saves recounting.
     """
     missing = [
         c
@@ -56,24 +58,19 @@ def build_county_library(
     )
     out[S.COUNTY_EXIT_YEAR] = pd.array(out[S.COUNTY_EXIT_YEAR], dtype="Int64")
     p = M.prepare_projects(projects)
-    counts = pd.concat(
-        [
-            M.project_counts(p, level="county"),
-            M.registry_counts(
-                M._with_poverty_flag(registry, admin_units),
-                level="county",
-                exit_by=exit_by,
-                projects=p,
-            ),
-        ],
-        axis=1,
-    ).reindex(codes)
+    counts = M.unit_counts(
+        admin_units,
+        registry,
+        p,
+        level="county",
+        codes=codes,
+        exit_by=exit_by,
+        summary=summary,
+    )
     for col in M.COUNT_COLUMNS:
-        values = counts[col].fillna(0)
-        out[col] = values.to_numpy().astype("float64" if values.dtype.kind == "f" else "int64")
+        out[col] = counts[col].to_numpy()
     out = M.add_rates(out)
-    by_sector = pd.crosstab(p[M._KEY["county"]].astype("str"), p[S.SECTOR].astype("str"))
-    by_sector = by_sector.reindex(index=codes, columns=list(S.SECTORS), fill_value=0)
+    by_sector = M.crosstab(p[M._KEY["county"]], p[S.SECTOR], index=codes, columns=S.SECTORS)
     for sector in S.SECTORS:
         out[sector_column(sector)] = by_sector[sector].fillna(0).to_numpy().astype("int64")
     return out

@@ -42,6 +42,7 @@ REGISTRY_COUNT_COLUMNS: tuple[str, ...] = (
     S.VILLAGES_EXITED,
 )
 COUNT_COLUMNS: tuple[str, ...] = PROJECT_COUNT_COLUMNS + REGISTRY_COUNT_COLUMNS
+_FLOAT_COUNTS = frozenset({S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT, S.MATCHED_HOUSEHOLDS})
 PLAN_COUNT_COLUMNS: tuple[str, ...] = (S.COUNTY_LIBRARIES, S.TOWNSHIP_ROUTE_MAPS, S.VILLAGE_PLANS)
 #: rate → (numerator, denominator)
 RATE_DEFINITIONS: dict[str, tuple[str, str]] = {
@@ -197,6 +198,41 @@ def project_counts(projects: pd.DataFrame, *, level: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # registry
 # --------------------------------------------------------------------------------------
+def _positions(values: pd.Series | np.ndarray, index: pd.Index) -> np.ndarray:
+    """Position of each value in ``index`` (-1 if absent or NA); fast for categoricals."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        where = index.get_indexer(values.cat.categories.astype(index.dtype, copy=False))
+        # code -1 (NA) picks the appended -1
+        return np.append(where, -1)[values.cat.codes.to_numpy()].astype("int64")
+    return index.get_indexer(pd.Index(values)).astype("int64")
+
+
+def crosstab(
+    rows: pd.Series | np.ndarray,
+    cols: pd.Series | np.ndarray,
+    *,
+    index: pd.Index | list,
+    columns: pd.Index | list,
+    weights: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Count (or sum ``weights``) per (row, column) pair into a dense ``index × columns`` frame.
+
+    Values outside ``index``/``columns`` (or NA) are ignored. ``index`` must be unique. One
+    ``bincount`` — ``pandas.crosstab`` on string keys is orders of magnitude slower.
+    """
+    index = pd.Index(index)
+    columns = pd.Index(columns)
+    r = _positions(rows, index)
+    c = _positions(cols, columns)
+    ok = (r >= 0) & (c >= 0)
+    flat = r[ok] * len(columns) + c[ok]
+    w = None if weights is None else np.asarray(weights, dtype="float64")[ok]
+    counts = np.bincount(flat, weights=w, minlength=len(index) * len(columns))
+    if weights is None:
+        counts = counts.astype("int64")
+    return pd.DataFrame(counts.reshape(len(index), len(columns)), index=index, columns=columns)
+
+
 def matched_households(registry: pd.DataFrame, projects: pd.DataFrame) -> pd.Series:
     """Poor households per village whose main cause has a project of a remedying sector there.
 
@@ -204,16 +240,13 @@ def matched_households(registry: pd.DataFrame, projects: pd.DataFrame) -> pd.Ser
     registry's index.
     """
     p = prepare_projects(projects)
-    village = p[_KEY["village"]]
-    has = village.notna().to_numpy()
-    sector = p[S.SECTOR].astype("str").to_numpy()[has]
-    present = pd.crosstab(village.astype("str").to_numpy()[has], sector) > 0
-    present = present.reindex(
-        index=registry[S.VILLAGE_CODE].astype("str"), columns=list(S.SECTORS), fill_value=False
-    )
+    villages = registry[S.VILLAGE_CODE].astype("str")
+    unique = pd.Index(villages.dropna().unique())
+    present = crosstab(p[_KEY["village"]], p[S.SECTOR], index=unique, columns=S.SECTORS)
+    present = present.reindex(villages.to_numpy(), fill_value=0) > 0
     total = np.zeros(len(registry), dtype="int64")
     for cause, sectors in S.CAUSE_REMEDY_SECTORS.items():
-        matched = present[sorted(sectors)].any(axis=1).to_numpy()
+        matched = present[sorted(sectors)].to_numpy().any(axis=1)
         hh = pd.to_numeric(registry[f"cause_{cause}"], errors="coerce").fillna(0).to_numpy()
         total += np.where(matched, hh, 0).astype("int64")
     return pd.Series(total, index=registry.index, name=S.MATCHED_HOUSEHOLDS)
@@ -371,6 +404,43 @@ def aggregate(
     order = pd.Categorical(out[S.LEVEL], categories=list(S.LEVELS), ordered=True)
     out = out.assign(_order=order).sort_values(["_order", S.CODE]).drop(columns="_order")
     return out.reset_index(drop=True)
+
+
+def unit_counts(
+    admin_units: pd.DataFrame,
+    registry: pd.DataFrame,
+    projects: pd.DataFrame,
+    *,
+    level: str,
+    codes: pd.Index | np.ndarray,
+    exit_by: int = 2020,
+    summary: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return ``COUNT_COLUMNS`` for the units ``codes`` of ``level`` (0 where nothing counts).
+
+    With ``summary`` (the ``region_summary`` of :func:`aggregate` for the same inputs) the
+    counts are looked up there instead of being recomputed — the layer builders share one pass.
+    """
+    codes = pd.Index(np.asarray(codes, dtype=object)).astype("str")
+    if summary is not None:
+        found = summary.drop_duplicates(S.CODE).set_index(S.CODE)
+        counts = found.reindex(codes)[list(COUNT_COLUMNS)]
+    else:
+        p = prepare_projects(projects)
+        reg = _with_poverty_flag(registry, admin_units)
+        counts = pd.concat(
+            [
+                project_counts(p, level=level),
+                registry_counts(reg, level=level, exit_by=exit_by, projects=p),
+            ],
+            axis=1,
+        ).reindex(codes)
+    out = pd.DataFrame(index=codes)
+    for col in COUNT_COLUMNS:
+        values = pd.to_numeric(counts[col]).fillna(0).to_numpy()
+        kind = "float64" if col in _FLOAT_COUNTS else "int64"
+        out[col] = values.astype(kind)
+    return out
 
 
 def _with_poverty_flag(registry: pd.DataFrame, admin_units: pd.DataFrame) -> pd.DataFrame:

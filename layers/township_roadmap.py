@@ -100,24 +100,27 @@ def build_township_roadmap(
     projects: pd.DataFrame,
     *,
     exit_by: int = 2020,
+    summary: pd.DataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Return ``(township_roadmap, roadmap_years)`` for the townships with a route map.
 
     ``township_roadmap`` holds ``villages`` (plans), ``poverty_villages``, ``villages_exited``,
     ``first_exit_year``/``last_exit_year`` of its villages, the additive counts and rates.
-    ``projects`` must be located (``build.locate_projects``).
+    ``projects`` must be located (``build.locate_projects``); ``summary``
+    (``metrics.aggregate`` of the same inputs) saves recounting.
     """
     towns = plan_units(admin_units, "township")
     codes = towns[S.CODE].to_numpy()
     p = M.prepare_projects(projects)
-    reg = M._with_poverty_flag(registry, admin_units)
-    counts = pd.concat(
-        [
-            M.project_counts(p, level="township"),
-            M.registry_counts(reg, level="township", exit_by=exit_by, projects=p),
-        ],
-        axis=1,
-    ).reindex(codes)
+    counts = M.unit_counts(
+        admin_units,
+        registry,
+        p,
+        level="township",
+        codes=codes,
+        exit_by=exit_by,
+        summary=summary,
+    )
     town_of = _township_of_village(registry[S.VILLAGE_CODE])
     exit_year = pd.to_numeric(registry[S.EXIT_YEAR], errors="coerce").to_numpy()
     villages_with_plan = plan_units(admin_units, "village")
@@ -127,8 +130,7 @@ def build_township_roadmap(
     out = towns.copy()
     out["villages"] = n_plans.reindex(codes, fill_value=0).to_numpy().astype("int64")
     for col in M.COUNT_COLUMNS:
-        values = counts[col].fillna(0)
-        out[col] = values.to_numpy().astype("float64" if values.dtype.kind == "f" else "int64")
+        out[col] = counts[col].to_numpy()
     out["first_exit_year"] = pd.array(exits["min"].to_numpy(), dtype="Int64")
     out["last_exit_year"] = pd.array(exits["max"].to_numpy(), dtype="Int64")
     out = M.add_rates(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers import metrics as M
@@ -36,27 +37,27 @@ def plan_units(admin_units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
     return out.sort_values(S.CODE, ignore_index=True)
 
 
-def sector_mix(projects: pd.DataFrame, *, level: str) -> pd.Series:
-    """Per unit of ``level``: ``"sector:n;…"`` by descending count (ties in SECTORS order)."""
+def sector_mix(projects: pd.DataFrame, *, level: str, codes: pd.Index | None = None) -> pd.Series:
+    """Per unit of ``level``: ``"sector:n;…"`` by descending count (ties in SECTORS order).
+
+    ``codes`` fixes the units (default: those with projects); units without projects get "".
+    """
     p = M.prepare_projects(projects)
     key = M.project_key(p, level)
-    has = key.notna().to_numpy()
-    counts = (
-        pd.DataFrame(
-            {
-                "k": key.astype("str").to_numpy()[has],
-                "s": p[S.SECTOR].astype("str").to_numpy()[has],
-            }
-        )
-        .value_counts()
-        .rename("n")
-        .reset_index()
-    )
-    order = {s: i for i, s in enumerate(S.SECTORS)}
-    counts["o"] = counts["s"].map(order).fillna(len(order))
-    counts = counts.sort_values(["k", "n", "o"], ascending=[True, False, True])
-    label = counts["s"] + ":" + counts["n"].astype("str")
-    return label.groupby(counts["k"].to_numpy(), sort=True).agg(SECTORS_SEPARATOR.join)
+    if codes is None:
+        codes = pd.Index(key.dropna().astype("str").unique()).sort_values()
+    counts = M.crosstab(key, p[S.SECTOR], index=codes, columns=S.SECTORS).to_numpy()
+    # stable sort on the negated counts keeps SECTORS order among ties
+    order = np.argsort(-counts, axis=1, kind="stable")
+    ranked = np.take_along_axis(counts, order, axis=1)
+    names = np.asarray(S.SECTORS, dtype=object)[order]
+    text = np.full(len(codes), "", dtype=object)
+    for j in range(len(S.SECTORS)):
+        n = ranked[:, j]
+        sep = SECTORS_SEPARATOR if j else ""
+        piece = sep + names[:, j] + ":" + n.astype("str").astype(object)
+        text = text + np.where(n > 0, piece, "")
+    return pd.Series(text, index=codes, name="sectors")
 
 
 def build_village_plan(
@@ -65,9 +66,11 @@ def build_village_plan(
     projects: pd.DataFrame,
     *,
     exit_by: int = 2020,
+    summary: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Return ``village_plan``: villages with a plan, their registry figures, project counts,
-    rates and ``sectors`` mix. ``projects`` must be located (``build.locate_projects``).
+    rates and ``sectors`` mix. ``projects`` must be located (``build.locate_projects``);
+    ``summary`` (``metrics.aggregate`` of the same inputs) saves recounting.
     """
     villages = plan_units(admin_units, "village")
     reg = registry.drop_duplicates(S.VILLAGE_CODE).set_index(
@@ -76,25 +79,21 @@ def build_village_plan(
     reg_cols = [c for c in S.REGISTRY_COLUMNS if c != S.VILLAGE_CODE and c in reg.columns]
     figures = reg[reg_cols].reindex(villages[S.CODE].to_numpy())
     p = M.prepare_projects(projects)
-    counts = pd.concat(
-        [
-            M.project_counts(p, level="village"),
-            M.registry_counts(
-                M._with_poverty_flag(registry, admin_units),
-                level="village",
-                exit_by=exit_by,
-                projects=p,
-            ),
-        ],
-        axis=1,
-    ).reindex(villages[S.CODE].to_numpy())
+    counts = M.unit_counts(
+        admin_units,
+        registry,
+        p,
+        level="village",
+        codes=villages[S.CODE].to_numpy(),
+        exit_by=exit_by,
+        summary=summary,
+    )
     out = villages.copy()
     for col in reg_cols:
         out[col] = figures[col].array
     for col in M.COUNT_COLUMNS:
-        values = counts[col].fillna(0)
-        out[col] = values.to_numpy().astype("float64" if values.dtype.kind == "f" else "int64")
+        out[col] = counts[col].to_numpy()
     out = M.add_rates(out)
-    mix = sector_mix(p, level="village")
-    out["sectors"] = mix.reindex(out[S.CODE].to_numpy()).fillna("").to_numpy()
+    mix = sector_mix(p, level="village", codes=pd.Index(out[S.CODE].to_numpy()))
+    out["sectors"] = mix.to_numpy()
     return out

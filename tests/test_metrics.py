@@ -191,3 +191,21 @@ def test_prepare_projects_does_not_mutate(tiny_projects):
 def test_prepare_projects_names_missing_column(tiny_projects):
     with pytest.raises(LedgerError, match="lack column 'status'"):
         M.prepare_projects(tiny_projects.drop(columns=S.STATUS))
+
+
+@pytest.mark.parametrize("as_category", [False, True])
+def test_crosstab_counts_and_ignores_unknown(as_category):
+    rows = pd.Series(["a", "b", "a", None, "z", "a"])
+    cols = pd.Series(["x", "y", "x", "x", "x", "q"])
+    if as_category:
+        rows, cols = rows.astype("category"), cols.astype("category")
+    out = M.crosstab(rows, cols, index=["a", "b", "c"], columns=["x", "y"])
+    assert out.to_numpy().tolist() == [[2, 0], [0, 1], [0, 0]]
+    weighted = M.crosstab(rows, cols, index=["a"], columns=["x"], weights=np.arange(6.0))
+    assert weighted.iloc[0, 0] == 0.0 + 2.0
+
+
+def test_crosstab_of_empty_categorical():
+    rows = pd.Series([None, None], dtype="str").astype("category")
+    out = M.crosstab(rows, pd.Series(["x", "x"]), index=["a"], columns=["x"])
+    assert out.iloc[0, 0] == 0
