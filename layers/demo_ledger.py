@@ -409,14 +409,14 @@ def generate_projects(
         county_name + _BUREAU[sector],
     )
     approval_year = plan_year - (rng.random(n) < 0.3)
+    county_prefix = np.array([f"{c[:2]}扶办〔" for c in counties[S.NAME]], dtype=object)
     approval = (
-        pd.Series(county_name).str.slice(0, 2)
-        + "扶办〔"
-        + pd.Series(approval_year).astype(str)
+        county_prefix[ci_all]
+        + _int_strings(approval_year)
         + "〕"
-        + pd.Series(rng.integers(1, 400, n)).astype(str)
+        + _int_strings(rng.integers(1, 400, n))
         + "号"
-    ).to_numpy(object)
+    )
     approval = np.where(status == S.STATUSES.index("planned"), None, approval)
     inspection = np.where(
         done,
@@ -470,46 +470,52 @@ def generate_projects(
 
     geometry = np.full(n, None, dtype=object)  # county-wide projects have no point
     geometry[~is_cw] = shapely.points(x[~is_cw], y[~is_cw])
-    frame = pd.DataFrame(
-        {
-            S.COUNTY_CODE: county_code,
-            S.TOWNSHIP_CODE: township_code,
-            S.VILLAGE_CODE: village_code,
-            S.PROJECT_NAME: name,
-            S.SECTOR: np.asarray(S.SECTORS, dtype=object)[sector],
-            S.PLAN_YEAR: plan_year.astype(np.int64),
-            S.STATUS: np.asarray(S.STATUSES, dtype=object)[status],
-            S.START_DATE: start.astype("datetime64[ns]"),
-            S.COMPLETION_DATE: completion.astype("datetime64[ns]"),
-            S.FUNDS_PLANNED: planned_funds,
-            S.FUNDS_ALLOCATED: allocated,
-            S.FUNDS_SPENT: spent,
-            S.FUND_SOURCE: np.asarray(S.FUND_SOURCES, dtype=object)[fund_source],
-            S.BENEFICIARY_HOUSEHOLDS: ben_households.astype(np.int64),
-            S.BENEFICIARY_POOR_POPULATION: ben_poor.astype(np.int64),
-            S.RESPONSIBLE_UNIT: responsible,
-            S.APPROVAL_REF: approval,
-            S.PUBLIC_NOTICE_DATE: notice.astype("datetime64[ns]"),
-            S.INSPECTION_RESULT: inspection,
-            "_geometry": geometry,
-        }
+    columns = {
+        S.COUNTY_CODE: county_code,
+        S.TOWNSHIP_CODE: township_code,
+        S.VILLAGE_CODE: village_code,
+        S.PROJECT_NAME: name,
+        S.SECTOR: np.asarray(S.SECTORS, dtype=object)[sector],
+        S.PLAN_YEAR: plan_year.astype(np.int64),
+        S.STATUS: np.asarray(S.STATUSES, dtype=object)[status],
+        S.START_DATE: start.astype("datetime64[ns]"),
+        S.COMPLETION_DATE: completion.astype("datetime64[ns]"),
+        S.FUNDS_PLANNED: planned_funds,
+        S.FUNDS_ALLOCATED: allocated,
+        S.FUNDS_SPENT: spent,
+        S.FUND_SOURCE: np.asarray(S.FUND_SOURCES, dtype=object)[fund_source],
+        S.BENEFICIARY_HOUSEHOLDS: ben_households.astype(np.int64),
+        S.BENEFICIARY_POOR_POPULATION: ben_poor.astype(np.int64),
+        S.RESPONSIBLE_UNIT: responsible,
+        S.APPROVAL_REF: approval,
+        S.PUBLIC_NOTICE_DATE: notice.astype("datetime64[ns]"),
+        S.INSPECTION_RESULT: inspection,
+    }
+    # rows ordered by county, then plan year; ids number the projects of a county-year
+    order = np.lexsort((plan_year, ci_all))
+    columns = {k: col[order] for k, col in columns.items()}
+    key = ci_all[order] * 10_000 + plan_year[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    seq = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0)) + 1
+    county6 = np.array([c[:6] + "-" for c in county_codes], dtype=object)
+    project_id = (
+        county6[ci_all[order]] + _int_strings(plan_year[order]) + "-" + _int_strings(seq, 5)
     )
-    frame = frame.sort_values([S.COUNTY_CODE, S.PLAN_YEAR], kind="stable", ignore_index=True)
-    seq = frame.groupby([S.COUNTY_CODE, S.PLAN_YEAR], sort=False).cumcount() + 1
-    frame[S.PROJECT_ID] = (
-        frame[S.COUNTY_CODE].str.slice(0, 6)
-        + "-"
-        + frame[S.PLAN_YEAR].astype(str)
-        + "-"
-        + seq.astype(str).str.zfill(5)
-    )
+    frame = pd.DataFrame({S.PROJECT_ID: project_id, **columns})
     gdf = gpd.GeoDataFrame(
-        frame[list(S.PROJECT_COLUMNS)], geometry=frame["_geometry"].to_numpy(), crs=STORAGE_CRS
+        frame[list(S.PROJECT_COLUMNS)], geometry=geometry[order], crs=STORAGE_CRS
     )
     return gdf
 
 
 # --- helpers ---------------------------------------------------------------------------------
+def _int_strings(values: np.ndarray, width: int = 0) -> np.ndarray:
+    """Decimal strings of non-negative integers (zero-padded to ``width``) via a lookup table."""
+    values = np.asarray(values, dtype=np.int64)
+    table = np.array([str(i).zfill(width) for i in range(int(values.max(initial=0)) + 1)], object)
+    return table[values]
+
+
 def _check_scale(scale: float) -> None:
     if not (isinstance(scale, int | float) and 0 < scale <= 1):
         raise OneMapError(
