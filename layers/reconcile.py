@@ -21,6 +21,7 @@ __all__ = [
     "CHECK_LABELS_ZH",
     "FUND_COLUMNS",
     "filter_region",
+    "issues_per_unit",
     "read_funds_table",
     "reconcile_funds",
 ]
@@ -212,3 +213,21 @@ def filter_region(issues: pd.DataFrame, region: str | None) -> pd.DataFrame:
     level = S.level_of(code)
     prefix = code[: S.LEVEL_DIGITS[level]]
     return issues[issues[S.QI_CODE].astype(str).str.startswith(prefix)]
+
+
+def issues_per_unit(issues: pd.DataFrame, units: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Count issues (and errors) per unit of ``level``, by the prefix of each issue's code.
+
+    Returns ``units``' code and name with ``issues`` and ``errors`` columns (0 where none).
+    """
+    digits = S.LEVEL_DIGITS[level]
+    codes = issues[S.QI_CODE].astype(str)
+    valid = codes.str.fullmatch(r"\d{12}").to_numpy()
+    key = codes[valid].str.slice(0, digits).str.ljust(12, "0")
+    errors = issues[S.QI_SEVERITY].to_numpy()[valid] == "error"
+    counts = pd.DataFrame({"issues": key.value_counts(), "errors": key[errors].value_counts()})
+    out = pd.DataFrame(units[[S.CODE, S.NAME]]).merge(
+        counts, left_on=S.CODE, right_index=True, how="left"
+    )
+    out[["issues", "errors"]] = out[["issues", "errors"]].fillna(0).astype("int64")
+    return out.reset_index(drop=True)
