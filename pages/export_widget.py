@@ -1,0 +1,132 @@
+"""Export button for the map pages, and the cached calls the 导出 page shares with it.
+
+Every picture comes from ``layers.export`` (the CLI's code path) fed with the dashboard's own
+cached store tables, so the download of a view is the CLI's map of the same view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from layers import export as E
+from layers import query
+from layers import schema as S
+from pages import common
+
+FORMAT_MIME: dict[str, str] = {
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "svg": "image/svg+xml",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+    "gpkg": "application/geopackage+sqlite3",
+    "geojson": "application/geo+json",
+    "zip": "application/zip",
+    "html": "text/html",
+    "tif": "image/tiff",
+}
+
+
+def request_from_view(state: common.ViewState, **overrides: Any) -> E.MapRequest:
+    """The ``MapRequest`` of a dashboard view (region, metric, filters, zone, breaks mode)."""
+    flt = query.ProjectFilter(
+        sectors=state.sectors or None,
+        years=state.years,
+        statuses=state.statuses or None,
+        fund_sources=state.fund_sources or None,
+    )
+    req = E.MapRequest(
+        region=state.region,
+        metric=state.metric,
+        flt=flt,
+        zone=state.zone,
+        show_zones=state.show_zones,
+        fixed_breaks=state.fixed_breaks,
+    )
+    return dataclasses.replace(req, **overrides) if overrides else req
+
+
+def snapshot(*, with_projects: bool) -> E.Snapshot:
+    """A ``layers.export.Snapshot`` built from the dashboard's cached store tables."""
+    path = common.store_file()
+    try:
+        years = common.load_table(S.TABLE_ROADMAP_YEARS)
+    except Exception:  # a store without route maps still exports maps
+        years = pd.DataFrame(columns=[S.CODE, S.YEAR, S.VILLAGES_PLANNED_EXIT])
+    return E.Snapshot(
+        path=path,
+        admin_units=common.load_admin_units(),
+        region_summary=common.load_region_summary(),
+        roadmap_years=years,
+        zone_members=common.zone_members(),
+        build_info=common.build_info(),
+        projects=common.load_projects() if with_projects else None,
+        prepared=common.prepared_projects() if with_projects else None,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _map_bytes(
+    key: str, mtime: float, _request: E.MapRequest, fmt: str, paper: str, orientation: str, dpi: int
+) -> bytes:
+    del key, mtime  # cache key only (the request's repr and the store's modification time)
+    snap = snapshot(with_projects=not _request.flt.is_empty)
+    data = E.prepare_map(snap, _request)
+    return E.map_bytes(data, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi)
+
+
+def map_bytes(
+    request: E.MapRequest,
+    *,
+    fmt: str = "png",
+    paper: str = "A4",
+    orientation: str = "landscape",
+    dpi: int = 150,
+) -> bytes:
+    """The exported map of ``request`` (cached per view, format, paper and store version)."""
+    p = common.store_file()
+    return _map_bytes(repr(request), common._mtime(p), request, fmt, paper, orientation, dpi)
+
+
+def file_name(request: E.MapRequest, ext: str, kind: str = "map") -> str:
+    """Predictable download name ``{code}_{name}_{metric}_{kind}_{date}.{ext}``."""
+    name = common.unit_name(request.region, "zh")
+    return E.default_filename(request.region, name, request.metric, ext, kind=kind)
+
+
+def export_button(state: common.ViewState | None = None, *, key: str = "export") -> None:
+    """A 导出 popover for a map page: paper, orientation, DPI, format, then a download."""
+    state = state or common.current_view()
+    request = request_from_view(state)
+    with st.popover("导出地图", icon=":material/download:"):
+        c1, c2 = st.columns(2)
+        fmt = c1.selectbox("格式", E.MAP_FORMATS, key=f"{key}_fmt", format_func=str.upper)
+        paper = c2.selectbox("纸张", tuple(E.sm.PAPER_MM), key=f"{key}_paper")
+        orientation = c1.selectbox(
+            "方向",
+            E.sm.ORIENTATIONS,
+            key=f"{key}_orient",
+            format_func=lambda o: "横向" if o == "landscape" else "纵向",
+        )
+        dpi = c2.selectbox("分辨率 DPI", (150, 300), key=f"{key}_dpi", disabled=fmt != "png")
+        if st.button("生成", key=f"{key}_go", icon=":material/image:"):
+            with st.spinner("正在生成地图……"):
+                st.session_state[f"{key}_bytes"] = (
+                    repr((request, fmt, paper, orientation, dpi)),
+                    map_bytes(request, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi),
+                )
+        made = st.session_state.get(f"{key}_bytes")
+        if made and made[0] == repr((request, fmt, paper, orientation, dpi)):
+            st.download_button(
+                f"下载 {fmt.upper()}",
+                made[1],
+                file_name=file_name(request, fmt),
+                mime=FORMAT_MIME[fmt],
+                key=f"{key}_dl",
+                icon=":material/download:",
+            )
