@@ -62,6 +62,12 @@ def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
         )
 
 
+def _bar_height(rows: int, *, step: int = 28) -> int:
+    """Whole-figure height of a horizontal bar chart: Streamlit fits the spec's height to the
+    figure including its title and axis, so leave room for them beside ``step`` px per bar."""
+    return 90 + step * max(rows, 1)
+
+
 def _rate_label(metric: str) -> str:
     if metric not in s.METRIC_LABELS_ZH:
         raise OneMapError(f"`metric` was {metric!r} but must be one of {list(s.METRIC_LABELS_ZH)}")
@@ -110,7 +116,7 @@ def rate_by_region_chart(summary: pd.DataFrame, metric: str, *, title: str = "")
     text = base.mark_text(align="left", dx=3, fontSize=11).encode(
         x=alt.X(f"{VALUE}:Q", scale=alt.Scale(domain=domain, clamp=True)), y=y, text=f"{TEXT}:N"
     )
-    height = max(120, 22 * len(data))
+    height = _bar_height(len(data), step=24)
     return (bars + text).properties(height=height)
 
 
@@ -181,7 +187,9 @@ def breakdown_chart(projects: pd.DataFrame, by: str, *, title: str = "") -> alt.
         colour = alt.value("#3182bd")
     base = alt.Chart(data, title=title or titles[by])
     bars = base.mark_bar().encode(
-        x=alt.X(f"{s.N_PROJECTS}:Q", title="项目数", axis=alt.Axis(labelExpr=COUNT_AXIS)),
+        x=alt.X(
+            f"{s.N_PROJECTS}:Q", title="项目数", axis=alt.Axis(labelExpr=COUNT_AXIS, tickMinStep=1)
+        ),
         y=y,
         color=colour,
         tooltip=[
@@ -194,7 +202,7 @@ def breakdown_chart(projects: pd.DataFrame, by: str, *, title: str = "") -> alt.
     text = base.mark_text(align="left", dx=3, fontSize=11).encode(
         x=f"{s.N_PROJECTS}:Q", y=y, text=f"{TEXT}:N"
     )
-    return (bars + text).properties(height=max(120, 26 * len(data)))
+    return (bars + text).properties(height=_bar_height(len(data)))
 
 
 # --- projects and funds by year --------------------------------------------------------------
@@ -241,13 +249,17 @@ def by_year_chart(projects: pd.DataFrame, *, title: str = "项目与资金（按
     )
     funds[SERIES] = funds[SERIES].map({s.FUNDS_PLANNED: "计划资金", s.FUNDS_SPENT: "已支付资金"})
     funds[TEXT] = fmt.fmt_wan_yuan_series(funds[VALUE])
-    x = alt.X("year_label:O", title="年度")
+    x = alt.X("year_label:O", title="年度", axis=alt.Axis(labelAngle=0))
     bars = (
         alt.Chart(data)
         .mark_bar(color="#9ecae1")
         .encode(
             x=x,
-            y=alt.Y(f"{s.N_PROJECTS}:Q", title="项目数", axis=alt.Axis(labelExpr=COUNT_AXIS)),
+            y=alt.Y(
+                f"{s.N_PROJECTS}:Q",
+                title="项目数",
+                axis=alt.Axis(labelExpr=COUNT_AXIS, tickMinStep=1),
+            ),
             tooltip=[
                 alt.Tooltip("year_label:O", title="年度"),
                 alt.Tooltip("projects_text:N", title="项目数"),
@@ -326,9 +338,11 @@ def roadmap_years_chart(
             alt.Chart(part, title=f"{kind}：计划与实际")
             .mark_bar()
             .encode(
-                x=alt.X("year_label:O", title="年度"),
+                x=alt.X("year_label:O", title="年度", axis=alt.Axis(labelAngle=0)),
                 xOffset=alt.XOffset(f"{SERIES}:N", sort=domain),
-                y=alt.Y(f"{VALUE}:Q", title="数量", axis=alt.Axis(labelExpr=COUNT_AXIS)),
+                y=alt.Y(
+                    f"{VALUE}:Q", title="数量", axis=alt.Axis(labelExpr=COUNT_AXIS, tickMinStep=1)
+                ),
                 color=alt.Color(
                     f"{SERIES}:N",
                     title=None,
@@ -379,7 +393,7 @@ def causes_chart(registry: pd.DataFrame, *, title: str = "致贫原因（户）"
     y = alt.Y(f"{LABEL}:N", sort=None, title=None)
     base = alt.Chart(data, title=title)
     bars = base.mark_bar(color="#d6604d").encode(
-        x=alt.X(f"{VALUE}:Q", title="贫困户数", axis=alt.Axis(labelExpr=COUNT_AXIS)),
+        x=alt.X(f"{VALUE}:Q", title="贫困户数", axis=alt.Axis(labelExpr=COUNT_AXIS, tickMinStep=1)),
         y=y,
         tooltip=[
             alt.Tooltip(f"{LABEL}:N", title="致贫原因"),
@@ -389,7 +403,7 @@ def causes_chart(registry: pd.DataFrame, *, title: str = "致贫原因（户）"
     text = base.mark_text(align="left", dx=3, fontSize=11).encode(
         x=f"{VALUE}:Q", y=y, text=f"{TEXT}:N"
     )
-    return (bars + text).properties(height=max(100, 26 * len(data)))
+    return (bars + text).properties(height=_bar_height(len(data)))
 
 
 # --- zones against the province ---------------------------------------------------------------
@@ -516,7 +530,7 @@ def exit_timeline_chart(
         alt.Chart(data, title="村出列进度（累计）")
         .mark_line(point=True)
         .encode(
-            x=alt.X("year_label:O", title="年度"),
+            x=alt.X("year_label:O", title="年度", axis=alt.Axis(labelAngle=0)),
             y=alt.Y(
                 f"{VALUE}:Q",
                 title="累计出列比例",

@@ -87,6 +87,7 @@ def _map(
             colors=colours,
             asset_base_url=common.asset_base_url(),
             name="项目",
+            cluster=False,  # webmap's MarkerCluster leaves the st_folium frame at height 0
             popup={
                 S.PROJECT_NAME: "项目",
                 "sector_zh": "行业",
@@ -169,7 +170,7 @@ def render() -> None:
                 "贫困人口": villages[S.POOR_POPULATION],
             }
         ).sort_values(["计划出列", "行政村"])
-        st.dataframe(table, hide_index=True, height=480)
+        st.dataframe(table, hide_index=True, height=min(480, 35 * (len(table) + 1) + 3))
 
     ry = common.load_table(S.TABLE_ROADMAP_YEARS)
     if flt.is_empty:

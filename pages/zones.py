@@ -12,18 +12,21 @@ from layers import schema as S
 from layers.errors import OneMapError
 from pages import common
 
-#: the two deep-poverty prefectures planners look for first (zone name fragment → prefecture)
-SPOTLIGHT: dict[str, str] = {"怒江": "533300000000", "迪庆": "533400000000"}
+#: the two deep-poverty prefectures planners look for first: zone name fragment → (name, code)
+SPOTLIGHT: dict[str, tuple[str, str]] = {
+    "怒江": ("怒江州", "533300000000"),
+    "迪庆": ("迪庆州", "533400000000"),
+}
 OVERVIEW = Path(__file__).with_name("overview.py")
 
 
 def _spotlight(zones: pd.DataFrame) -> None:
     """A card for 怒江州 and 迪庆州 each: completion, coverage, funds, link to its map."""
     cols = st.columns(len(SPOTLIGHT))
-    for col, (fragment, code) in zip(cols, SPOTLIGHT.items(), strict=True):
+    for col, (fragment, (name, code)) in zip(cols, SPOTLIGHT.items(), strict=True):
         hit = zones[zones[S.ZONE].astype("string").str.contains(fragment).fillna(False)]
         with col.container(border=True):
-            st.markdown(f"#### {common.unit_name(code)}")
+            st.markdown(f"#### {name}")
             if hit.empty:
                 st.caption("数据库中没有该区域。")
                 continue
@@ -35,7 +38,7 @@ def _spotlight(zones: pd.DataFrame) -> None:
             if OVERVIEW.exists():
                 st.page_link(
                     "pages/overview.py",
-                    label=f"在地图上打开{common.unit_name(code)}",
+                    label=f"在地图上打开{name}",
                     icon=":material/map:",
                     query_params={"region": code},
                 )

@@ -45,10 +45,9 @@ def open_page(tiny_store: Path, monkeypatch: pytest.MonkeyPatch):
 
     def _open(page: str, **query: str) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
+        at.switch_page(page)
         for key, value in query.items():
             at.query_params[key] = value
-        at.run()
-        at.switch_page(page)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         assert not at.error, [e.value for e in at.error]
@@ -84,7 +83,7 @@ def test_every_page_renders_without_a_region(open_page, page: str) -> None:
 )
 def test_region_in_query_string_opens_it(open_page, page: str, region: str, label: str) -> None:
     at = open_page(page, region=region)
-    assert label in at.subheader[0].value
+    assert label in at.main.subheader[0].value
     assert _metrics(at)  # the unit's figures are shown, not the picker
     assert not [s for s in at.main.selectbox if s.label.startswith("选择")]
 
@@ -119,8 +118,19 @@ def test_sector_filter_changes_the_figures(open_page) -> None:
     kpis = _metrics(at)
     assert kpis["项目数"] == "2个"  # P01, P07
     assert kpis["计划资金"] == "160万元"
-    assert "行业：特色产业" in at.subheader[0].value
+    assert "行业：特色产业" in at.main.subheader[0].value
     assert set(at.main.dataframe[0].value["项目编号"]) == {"P01", "P07"}
+
+
+def test_sidebar_filter_changes_the_figures_and_the_url(open_page) -> None:
+    at = open_page("pages/library.py", region=COUNTY_A)
+    at.sidebar.multiselect(key="sb_sectors").select("water").run()
+    assert not at.exception
+    kpis = _metrics(at)
+    assert kpis["项目数"] == "1个"  # P02
+    assert kpis["完工率"] == "100.0%"
+    assert at.query_params["sectors"] == "water"
+    assert at.query_params["region"] == COUNTY_A
 
 
 def test_sector_filter_in_url_changes_the_zone_ranking(open_page) -> None:
@@ -137,9 +147,9 @@ def test_picker_opens_the_county_and_writes_the_url(open_page) -> None:
     at = open_page("pages/library.py")
     assert not _metrics(at)
     at.selectbox(key="library_pick").select(COUNTY_A).run()
-    assert "甲县" in at.subheader[0].value
+    assert "甲县" in at.main.subheader[0].value
     assert _metrics(at)["项目数"] == "10个"
-    assert at.session_state["onemap_view"].region == COUNTY_A  # app.py writes it to the URL
+    assert at.query_params["region"] == COUNTY_A  # a copied link reopens the county
 
 
 def test_roadmap_year_slider_plays_forward(open_page) -> None:
