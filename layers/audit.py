@@ -186,7 +186,7 @@ def audit_registry(admin_units: pd.DataFrame, registry: pd.DataFrame) -> pd.Data
     vcode = registry[S.VILLAGE_CODE].astype("str")
     villages = admin_units.loc[admin_units[S.LEVEL] == "village", S.CODE].astype("str")
     parts = []
-    bad = (~vcode.isin(villages)).to_numpy()
+    bad = ~M.isin_index(vcode, pd.Index(villages.unique()))
     parts.append(
         issues_frame(
             "unknown_registry_village",

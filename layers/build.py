@@ -61,12 +61,12 @@ def locate_projects(
     villages = _units_of(admin_units, "village")
     issues = []
 
-    c_ok = county.isin(counties).to_numpy()
+    c_ok = M.isin_index(county, counties)
     t_given = town.notna().to_numpy()
-    t_known = town.isin(towns).to_numpy()
+    t_known = M.isin_index(town, towns)
     t_ok = t_given & t_known & _prefix_eq(town, county, 6)
     v_given = village.notna().to_numpy()
-    v_known = village.isin(villages).to_numpy()
+    v_known = M.isin_index(village, villages)
     v_in_county = _prefix_eq(village, county, 6)
     v_in_town = ~t_given | _prefix_eq(village, town, 9)
     v_ok = v_given & v_known & v_in_county & v_in_town

@@ -72,6 +72,11 @@ def _level_check(level: str, *, allowed: tuple[str, ...] = S.LEVELS) -> None:
         raise LedgerError(f"level was {level!r} but is expected to be one of {list(allowed)}")
 
 
+def isin_index(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Elementwise membership in a unique ``index`` (hash lookup; NA is never a member)."""
+    return index.get_indexer(pd.Index(values)) >= 0
+
+
 def _pad(codes: pd.Series, n: int) -> pd.Series:
     """First ``n`` digits of 12-digit codes, right-padded with zeros (NA stays NA)."""
     return codes.str.slice(0, n).str.pad(12, side="right", fillchar="0")
@@ -136,7 +141,7 @@ def prepare_projects(projects: pd.DataFrame) -> pd.DataFrame:
         )
         if c in projects.columns
     ]
-    out = pd.DataFrame({c: projects[c].to_numpy(copy=True) for c in keep})
+    out = pd.DataFrame(projects[keep]).reset_index(drop=True)  # a copy (copy-on-write)
     county = out[S.COUNTY_CODE].astype("str")
     village = out[S.VILLAGE_CODE].astype("str") if S.VILLAGE_CODE in out else None
     township = out[S.TOWNSHIP_CODE].astype("str") if S.TOWNSHIP_CODE in out else None
