@@ -269,6 +269,8 @@ def make_map(
         control_scale=True,
         zoom_snap=0.25,
     )
+    # with no tile layer folium drops max_zoom, but MarkerCluster needs the map's maxZoom
+    m.options.update(maxZoom=18, minZoom=4)
     # instance attributes: never mutate folium's class-level CDN lists
     m.default_js = [(n, urls[n]) for n in _MAP_JS]
     m.default_css = [(n, urls[n]) for n in _MAP_CSS]
