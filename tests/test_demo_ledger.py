@@ -261,6 +261,16 @@ def test_project_totals_are_exact(units, scale):
         assert completed == 187_584
 
 
+def test_expected_totals_match_the_generated_frames(registry, projects):
+    want = D.expected_totals(int(registry[S.POOR_POPULATION].sum()), scale=0.05)
+    capped = registry[S.COVERED_POPULATION].clip(upper=registry[S.POOR_POPULATION]).sum()
+    assert want == {
+        "projects": len(projects),
+        "projects_completed": int(_done(projects).sum()),
+        "covered_population_capped": int(capped),
+    }
+
+
 def test_village_points_lie_inside_their_village_except_planted_anomalies(units, projects):
     counts = D.anomaly_counts(0.05)
     geoms = _plan_villages(units).set_index(S.CODE).geometry
