@@ -322,10 +322,12 @@ def build_map(
             labels["geometry"] = labels.geometry.representative_point()
             webmap.labels_layer(labels, label_column=S.ZONE, name="zone_labels").add_to(m)
     n_points = 0
+    sectors_shown: set[str] = set()
     if state.level in ("township", "village"):
         points = project_points(state)
         points = points[~(points.geometry.is_empty | points.geometry.isna())]
         n_points = len(points)
+        sectors_shown = set(points[S.SECTOR].dropna().unique())
         if n_points:
             _points_layer(points, state, base).add_to(m)
     if breaks is not None:
@@ -333,11 +335,11 @@ def build_map(
         pick = np.round(np.linspace(0, len(palette) - 1, k)).astype(int) if k > 1 else [-1]
         lower = pd.to_numeric(rows[state.metric], errors="coerce").min()
         labels_ = classify.class_labels(breaks, lower=None if pd.isna(lower) else float(lower))
-        extra = (
-            {(s if lang == "en" else S.SECTOR_LABELS_ZH[s]): SECTOR_COLORS[s] for s in S.SECTORS}
-            if n_points
-            else None
-        )
+        extra = {
+            (s if lang == "en" else S.SECTOR_LABELS_ZH[s]): SECTOR_COLORS[s]
+            for s in S.SECTORS
+            if s in sectors_shown
+        }
         webmap.add_legend(
             m,
             title=common.metric_label(state.metric, lang),

@@ -69,6 +69,8 @@ def test_map_loads_only_local_assets(units: gpd.GeoDataFrame) -> None:
     srcs = re.findall(r'<script src="([^"]+)"', html) + re.findall(r'href="([^"]+\.css)"', html)
     assert srcs and all(s.startswith(BASE) for s in srcs)
     assert f"{BASE}leaflet.markercluster.js" in srcs
+    # without a tile layer MarkerCluster throws "Map has no maxZoom specified" (map height 0)
+    assert '"maxZoom": 18' in html
     assert "cdn.jsdelivr" not in html and "cdnjs" not in html
     # folium's class-level CDN lists are untouched for other users of folium
     assert folium.Map.default_js[0][1].startswith("https://")
