@@ -88,3 +88,23 @@ def test_copied_link_reopens_nujiang(page: Page, server: str) -> None:
     page.goto(f"{server}/?region={NUJIANG}&metric=coverage")
     expect(page.frame_locator(MAP_IFRAME).last.locator(SHAPES)).to_have_count(4, timeout=120_000)
     expect(page.get_by_role("heading", name="总览 · 怒江")).to_be_visible()
+
+
+def test_township_map_shows_clustered_projects(page: Page, server: str, demo_store: Path) -> None:
+    projects = store.read_layer(demo_store, S.LAYER_PROJECTS, columns=[S.TOWNSHIP_CODE])
+    counts = projects[S.TOWNSHIP_CODE].dropna().value_counts()
+    if counts.empty:
+        pytest.skip(f"{demo_store} has no township projects")
+    township = str(counts.index[0])
+    page.goto(f"{server}/?region={township}")
+    frame = page.frame_locator(MAP_IFRAME).last
+    expect(frame.locator(SHAPES).first).to_be_attached(timeout=120_000)
+    # villages as polygons, projects as clusters (numbers) or single circle markers
+    expect(frame.locator(".marker-cluster").first).to_be_visible(timeout=30_000)
+    total = sum(
+        int(t) for t in frame.locator(".marker-cluster span").all_inner_texts() if t.isdigit()
+    )
+    singles = frame.locator("path.leaflet-interactive").count()
+    assert total + singles >= int(counts.iloc[0])
+    page.wait_for_timeout(500)
+    page.screenshot(path=ARTIFACTS / "e2e_township_projects.png", full_page=True)
