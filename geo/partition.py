@@ -108,8 +108,10 @@ def _voronoi_cells(xy: np.ndarray, owner: np.ndarray, extents: np.ndarray) -> np
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep only polygon parts, returned as MultiPolygons (empty where nothing is left)."""
-    geoms = shapely.make_valid(geoms)
+    """Keep only polygon parts, returned as MultiPolygons (empty where nothing is left).
+
+    Overlay results are valid by construction (GEOS OverlayNG), so no ``make_valid`` here.
+    """
     parts, idx = shapely.get_parts(geoms, return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
     out = np.empty(len(geoms), dtype=object)
@@ -245,7 +247,7 @@ def partition_units(
     seed: int | np.random.Generator,
     lloyd_steps: int = 2,
     metric_crs: str | None = None,
-    max_segment: float = 500.0,
+    max_segment: float = 2000.0,
 ) -> gpd.GeoDataFrame:
     """Split each parent polygon into ``counts[i]`` contiguous cells that tile it.
 

