@@ -329,8 +329,16 @@ def _add_store(p: argparse.ArgumentParser) -> None:
     )
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The ``onemap`` parser with the built-in and the registered sub-commands."""
+#: sub-commands defined here; running one of them skips importing the optional modules
+BUILTIN_COMMANDS: frozenset[str] = frozenset({"demo", "build", "summary"})
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def make_parser(*, optional: bool = True) -> argparse.ArgumentParser:
+    """The ``onemap`` parser with the built-in and (``optional``) the registered sub-commands."""
     parser = _Parser(
         prog="onemap", description="脱贫攻坚精准指挥“一张图” OneMap: build and query the store."
     )
@@ -356,7 +364,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_summary)
 
-    for name in OPTIONAL_COMMANDS:
+    for name in OPTIONAL_COMMANDS if optional else ():
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
@@ -369,7 +377,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``onemap``; return the exit status (2 with one line on stderr for a OneMapError)."""
-    parser = make_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # the plug-ins import heavy libraries (maps, rasters): only load them when they may be needed
+    parser = make_parser(optional=_command_of(argv) not in BUILTIN_COMMANDS)
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int | None] = args.func
     try:
