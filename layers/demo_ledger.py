@@ -161,7 +161,8 @@ def generate_registry(
     allows); households ≈ population / 3.5–4; household counts by main cause (``cause_*``, summing
     to ``poor_households``; illness and lack of skills dominant, transport/water/housing higher in
     怒江/迪庆); ``covered_population`` ≤ ``poor_population`` with Σ covered = round(98.9% · Σ poor),
-    the uncovered concentrated in lagging areas and late villages. Poverty villages get
+    the uncovered concentrated in lagging areas and, elsewhere, in villages that are not poverty
+    villages (scattered poor households that village projects reach less). Poverty villages get
     ``planned_exit_year`` ≤ the county's exit year (2016–2019 in non-poverty counties; lagging
     areas exit late) and an ``exit_year`` (all by 2020, ~3% one year after plan); villages that are
     not poverty villages have neither (null). ``relocated_population`` ≤ poor population.
