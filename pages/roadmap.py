@@ -87,7 +87,6 @@ def _map(
             colors=colours,
             asset_base_url=common.asset_base_url(),
             name="项目",
-            cluster=False,  # webmap's MarkerCluster leaves the st_folium frame at height 0
             popup={
                 S.PROJECT_NAME: "项目",
                 "sector_zh": "行业",

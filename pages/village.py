@@ -79,7 +79,7 @@ def _map(village: gpd.GeoDataFrame, projects: pd.DataFrame, view: common.ViewSta
             colors=pts[S.SECTOR].map(charts.SECTOR_COLOURS).fillna("#bdbdbd").to_numpy(),
             asset_base_url=common.asset_base_url(),
             name="项目",
-            cluster=False,  # webmap's MarkerCluster leaves the st_folium frame at height 0
+            cluster=len(pts) > 60,
             popup={
                 S.PROJECT_NAME: "项目",
                 "sector_zh": "行业",
@@ -156,10 +156,10 @@ def render() -> None:
             S.SECTOR,
             S.PLAN_YEAR,
             S.STATUS,
+            tables.MISSING_FIXES,
             S.FUNDS_PLANNED,
             S.FUNDS_SPENT,
             S.RESPONSIBLE_UNIT,
-            tables.MISSING_FIXES,
         )
         if tables.HEADERS_ZH[c] in table.columns
     ]

@@ -17,6 +17,11 @@ SPOTLIGHT: dict[str, tuple[str, str]] = {
     "怒江": ("怒江州", "533300000000"),
     "迪庆": ("迪庆州", "533400000000"),
 }
+#: funds (万元) with thousands separators in display tables
+FUNDS_FORMAT = {
+    tables.HEADERS_ZH[c]: st.column_config.NumberColumn(format="localized")
+    for c in (S.FUNDS_PLANNED, S.FUNDS_SPENT)
+}
 OVERVIEW = Path(__file__).with_name("overview.py")
 
 
@@ -34,7 +39,13 @@ def _spotlight(zones: pd.DataFrame) -> None:
             a, b, c = st.columns(3)
             a.metric("完工率", fmt.fmt_pct(row[S.COMPLETION]))
             b.metric("覆盖率", fmt.fmt_pct(row[S.COVERAGE]))
-            c.metric("计划资金", fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED]))
+            c.metric("资金执行率", fmt.fmt_pct(row[S.FUNDS_EXECUTION]))
+            st.caption(
+                f"项目 {fmt.fmt_count(row[S.N_PROJECTS], unit='个')} · 计划资金 "
+                f"{fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED])} · 已支付 "
+                f"{fmt.fmt_wan_yuan(row[S.FUNDS_SPENT])} · 未覆盖贫困人口 "
+                f"{fmt.fmt_count(row[S.POOR_POPULATION] - row[S.COVERED_CAPPED], unit='人')}"
+            )
             if OVERVIEW.exists():
                 st.page_link(
                     "pages/overview.py",
@@ -62,10 +73,9 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None) -
                 .str.ljust(12, "0")
                 .map(common.units_index().set_index(S.CODE)[S.NAME])
             )
-            st.dataframe(
-                tables.summary_table(ranked.assign(州市=prefecture), extra=("排名", "州市")),
-                hide_index=True,
-            )
+            shown = tables.summary_table(ranked.assign(州市=prefecture), extra=("排名", "州市"))
+            shown = shown[["排名", *[c for c in shown.columns if c != "排名"]]]
+            st.dataframe(shown, hide_index=True, column_config=FUNDS_FORMAT)
 
 
 def render() -> None:
@@ -89,7 +99,7 @@ def render() -> None:
         [zones, province.to_frame().T.assign(**{S.ZONE: charts.PROVINCE_LABEL})],
         ignore_index=True,
     )
-    st.dataframe(tables.summary_table(both), hide_index=True)
+    st.dataframe(tables.summary_table(both), hide_index=True, column_config=FUNDS_FORMAT)
 
     if not members.empty:
         ry = common.load_table(S.TABLE_ROADMAP_YEARS)
