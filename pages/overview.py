@@ -132,8 +132,14 @@ def view_numbers(state: common.ViewState) -> tuple[pd.Series, pd.DataFrame, str]
     return kpi, rows, level
 
 
-def class_breaks_for(state: common.ViewState, rows: pd.DataFrame, level: str) -> np.ndarray | None:
-    """Class breaks: from all unfiltered units of ``level`` (fixed) or from the view's rows."""
+def class_breaks_for(
+    state: common.ViewState, rows: pd.DataFrame, level: str
+) -> tuple[np.ndarray | None, float | None]:
+    """Class breaks and the lowest value they start from.
+
+    Fixed (default): from every unfiltered unit of ``level`` in the province, so colours mean
+    the same across years, filters and drill-down; otherwise from the view's own rows.
+    """
     if state.fixed_breaks:
         summary = common.load_region_summary()
         values = summary.loc[summary[S.LEVEL] == level, state.metric]
@@ -141,8 +147,8 @@ def class_breaks_for(state: common.ViewState, rows: pd.DataFrame, level: str) ->
         values = rows[state.metric]
     values = pd.to_numeric(values, errors="coerce")
     if values.notna().sum() == 0:
-        return None
-    return classify.class_breaks(values, k=5, scheme="quantiles")
+        return None, None
+    return classify.class_breaks(values, k=5, scheme="quantiles"), float(values.min())
 
 
 # --------------------------------------------------------------------------------------
@@ -283,7 +289,11 @@ def _points_layer(points: gpd.GeoDataFrame, state: common.ViewState, base: str |
 
 
 def build_map(
-    state: common.ViewState, rows: pd.DataFrame, level: str, breaks: np.ndarray | None
+    state: common.ViewState,
+    rows: pd.DataFrame,
+    level: str,
+    breaks: np.ndarray | None,
+    lower: float | None = None,
 ) -> tuple[Any, int]:
     """The folium map of the view (built every run) and the number of project points."""
     lang = state.lang
@@ -333,8 +343,7 @@ def build_map(
     if breaks is not None:
         k = len(breaks)
         pick = np.round(np.linspace(0, len(palette) - 1, k)).astype(int) if k > 1 else [-1]
-        lower = pd.to_numeric(rows[state.metric], errors="coerce").min()
-        labels_ = classify.class_labels(breaks, lower=None if pd.isna(lower) else float(lower))
+        labels_ = classify.class_labels(breaks, lower=lower)
         extra = {
             (s if lang == "en" else S.SECTOR_LABELS_ZH[s]): SECTOR_COLORS[s]
             for s in S.SECTORS
@@ -378,8 +387,8 @@ def main() -> None:
     kpi, rows, level = view_numbers(state)
     kpi_cards(kpi, lang)
     breadcrumb(state)
-    breaks = class_breaks_for(state, rows, level)
-    m, n_points = build_map(state, rows, level, breaks)
+    breaks, lower = class_breaks_for(state, rows, level)
+    m, n_points = build_map(state, rows, level, breaks, lower)
     st_folium(
         m,
         key=MAP_KEY,

@@ -245,3 +245,23 @@ def test_nujiang_link_opens_its_four_counties(
     assert at.title[0].value == "总览 · 怒江傈僳族自治州"
     codes = feature_codes(map_script(at))
     assert len(codes) == 4 and all(c.startswith("5333") for c in codes)
+
+
+def _legend(script: str) -> str:
+    import re
+
+    found = re.findall(r"div\.innerHTML = (\".*?\");", script)
+    assert len(found) == 1, "one legend on the map"
+    return json.loads(found[0])
+
+
+def test_class_breaks_stay_fixed_across_filters_unless_asked(app) -> None:
+    at = app()
+    fixed = _legend(map_script(at))
+    assert "完工率" in fixed
+    at.sidebar.multiselect(key="sb_sectors").set_value(["industry"]).run()
+    assert _legend(map_script(at)) == fixed  # same classes under a filter
+    at.sidebar.checkbox(key="sb_fixed_breaks").uncheck().run()
+    _ok(at)
+    assert query(at)["fixed"] == "0"
+    assert _legend(map_script(at)) != fixed  # classes now follow the filtered values
