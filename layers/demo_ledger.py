@@ -425,7 +425,6 @@ def generate_projects(
         np.where(started, "中期检查合格", None),  # under construction: mid-term inspection
     )
 
-    # points inside the village polygon
     # points inside the village polygons (vi is grouped by village, as sample_points returns)
     xy, _owner = partition.sample_points(v.geometry.to_numpy(), per_village, rng)
     x = np.r_[xy[:, 0], np.full(len(ci_cw), np.nan)]
