@@ -12,6 +12,7 @@ The builders are domain-free: callers pass column names, colours and labels.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import urllib.error
@@ -359,12 +360,19 @@ def _geojson_frame(
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _parse_geometries(text: str) -> list:
+    """Parsed GeoJSON geometries, cached: a view redrawn after a filter change has the same
+    shapes, and parsing ~0.3 MB of coordinates costs more than the rest of the map. The
+    dicts are shared between maps and must not be mutated (folium only serialises them)."""
+    return json.loads(f"[{text}]")
+
+
 def _feature_collection(frame: gpd.GeoDataFrame) -> dict:
     """GeoJSON FeatureCollection of ``frame`` built with vectorised ``shapely.to_geojson``
     (``__geo_interface__`` walks every vertex in Python)."""
     geoms = shapely.to_geojson(frame.geometry.to_numpy())
-    text = ",".join("null" if g is None else g for g in geoms)
-    geometries = json.loads(f"[{text}]")
+    geometries = _parse_geometries(",".join("null" if g is None else g for g in geoms))
     props = pd.DataFrame(frame.drop(columns=frame.geometry.name)).to_dict("records")
     return {
         "type": "FeatureCollection",
