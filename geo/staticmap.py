@@ -134,8 +134,9 @@ def _weight(w: int | str) -> int:
 def font_rc(font: CJKFont) -> dict[str, object]:
     """Return matplotlib rc settings that draw text with ``font`` (for ``mpl.rc_context``)."""
     return {
-        "font.family": "sans-serif",
-        "font.sans-serif": [font.family, "DejaVu Sans"],
+        # the family itself, not the generic "sans-serif": text made in this context keeps
+        # the CJK font even when the figure is saved outside it
+        "font.family": [font.family, "DejaVu Sans"],
         "axes.unicode_minus": False,
         "pdf.fonttype": 42,
         "ps.fonttype": 42,

@@ -309,8 +309,27 @@ class MapData:
     text: sm.MapText
 
 
-def prepare_map(snap: Snapshot, request: MapRequest, *, now: dt.datetime | None = None) -> MapData:
-    """Join the view's numbers to unit polygons and compose title, legend and footer."""
+def zone_outlines(snap: Snapshot) -> gpd.GeoDataFrame:
+    """Each zone as the union of its counties (``zone``, geometry)."""
+    au = snap.admin_units
+    counties = au[au[S.LEVEL] == "county"][[S.CODE, "geometry"]]
+    joined = gpd.GeoDataFrame(
+        snap.zone_members.merge(counties, on=S.CODE), geometry="geometry", crs=au.crs
+    )
+    return joined.dissolve(by=S.ZONE, as_index=False)[[S.ZONE, "geometry"]]
+
+
+def prepare_map(
+    snap: Snapshot,
+    request: MapRequest,
+    *,
+    now: dt.datetime | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+) -> MapData:
+    """Join the view's numbers to unit polygons and compose title, legend and footer.
+
+    ``zones`` (from ``zone_outlines``) saves recomputing the zone unions for every page.
+    """
     rows = view_rows(snap, request)
     breaks = view_breaks(snap, request, rows)
     au = snap.admin_units
@@ -336,14 +355,10 @@ def prepare_map(snap: Snapshot, request: MapRequest, *, now: dt.datetime | None 
     locator = au[au[S.LEVEL] == "prefecture"] if rl != "province" else None
     outlines = None
     if request.show_zones and rl in ("province", "prefecture") and len(snap.zone_members):
-        counties = au[au[S.LEVEL] == "county"][[S.CODE, "geometry"]]
-        joined = gpd.GeoDataFrame(
-            snap.zone_members.merge(counties, on=S.CODE), geometry="geometry", crs=au.crs
-        )
+        outlines = zone_outlines(snap) if zones is None else zones
         if request.zone:
-            joined = joined[joined[S.ZONE] == request.zone]
-        if len(joined):
-            outlines = joined.dissolve(by=S.ZONE, as_index=False)[[S.ZONE, "geometry"]]
+            outlines = outlines[outlines[S.ZONE] == request.zone]
+        outlines = outlines if len(outlines) else None
     name = unit_name(snap, request.region)
     metric_zh = S.METRIC_LABELS_ZH[request.metric]
     scope = f"{name}（{request.zone}）" if request.zone else name
@@ -703,7 +718,8 @@ def pack_figures(
     cover_req = dataclasses.replace(base, region=within, zone=None, level=None)
     if by != "zone":
         cover_req = dataclasses.replace(cover_req, level=by)
-    cover_data = prepare_map(snap, cover_req, now=now)
+    zones = zone_outlines(snap) if len(snap.zone_members) else None
+    cover_data = prepare_map(snap, cover_req, now=now, zones=zones)
     scope = unit_name(snap, within)
     by_zh = {"prefecture": "按州市", "county": "按县市区", "zone": "按重点区域"}[by]
     kpi_row = query.summarise_region(snap.region_summary, snap.prepared, within, base.flt)
@@ -713,7 +729,7 @@ def pack_figures(
     if progress:
         progress(1, n)
     for i, pg in enumerate(pages, start=2):
-        data = prepare_map(snap, pg.request, now=now)
+        data = prepare_map(snap, pg.request, now=now, zones=zones)
         if by == "zone":
             members = snap.zone_members[snap.zone_members[S.ZONE] == pg.name]
             row = query.summarise_zone(
