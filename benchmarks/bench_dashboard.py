@@ -24,6 +24,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -138,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     # first load: cold process, then a new session on the warm "server"
     at = AppTest.from_file(entry, default_timeout=600)
     cold = _run(at, "first load (cold)")
+    # the page preloads the projects in a background thread after the first view
+    t0 = time.perf_counter()
+    for th in threading.enumerate():
+        if th.name == "onemap-warm-up":
+            th.join()
+    results["projects_warm_up_s"] = time.perf_counter() - t0
     warm_at = AppTest.from_file(entry, default_timeout=600)
     warm = _run(warm_at, "first load (new session)")
     results["first_load_cold_s"] = cold
@@ -201,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"store: {store_path}")
     print(f"first load, cold process     : {cold:6.2f} s  (budget {BUDGET_FIRST_S} s)")
+    print(f"projects preload (background): {results['projects_warm_up_s']:6.2f} s after it")
     print(f"first load, new session      : {warm:6.2f} s")
     f = results["filter_change_s"]
     print(
