@@ -86,6 +86,7 @@ class ViewState:
     lang: str = "zh"
     show_zones: bool = True
     fixed_breaks: bool = True
+    year: int | None = None  # 乡级路线图's year slider (URL ``year=``); None = the last year
 
     @property
     def level(self) -> str:
@@ -131,6 +132,7 @@ class ViewState:
             lang=lang if lang in LANGS else d.lang,
             show_zones=_truthy(qp.get("zones"), d.show_zones),
             fixed_breaks=_truthy(qp.get("fixed"), d.fixed_breaks),
+            year=int(y) if (y := _one(qp.get("year"))) and y.isdigit() else None,
         )
 
     def to_query_params(self) -> dict[str, str]:
@@ -159,6 +161,8 @@ class ViewState:
             out["zones"] = "1" if self.show_zones else "0"
         if self.fixed_breaks != d.fixed_breaks:
             out["fixed"] = "1" if self.fixed_breaks else "0"
+        if self.year is not None:
+            out["year"] = str(self.year)
         return out
 
 
@@ -353,6 +357,32 @@ def load_table(name: str, path: str | os.PathLike[str] | None = None) -> pd.Data
     return _cached_table(str(p), name, _mtime(p))
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_units_where(path: str, mtime: float, where: str) -> pd.DataFrame:
+    del mtime
+    from layers import store
+
+    return store.read_layer(path, S.LAYER_ADMIN_UNITS, where=where)
+
+
+def units_by_code(codes: Sequence[str], path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """``admin_units`` rows (with geometry) of the given 12-digit codes only."""
+    clean = sorted({S.pad_code(c) for c in codes})
+    if not clean:
+        return load_admin_units(path).iloc[:0]
+    p = settings.store_path(path)
+    where = f"{S.CODE} IN ({', '.join(repr(c) for c in clean)})"
+    return _cached_units_where(str(p), _mtime(p), where)
+
+
+def units_of_level(level: str, path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """``admin_units`` rows (with geometry) of one level (avoid for villages: 14,000 rows)."""
+    if level not in S.LEVELS:
+        raise ValueError(f"`level` was {level!r} but must be one of {S.LEVELS}")
+    p = settings.store_path(path)
+    return _cached_units_where(str(p), _mtime(p), f"{S.LEVEL} = '{level}'")
+
+
 def load_admin_units(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """``admin_units`` (GeoDataFrame, all levels)."""
     return load_table(S.LAYER_ADMIN_UNITS, path)
@@ -370,8 +400,16 @@ def load_region_summary(path: str | os.PathLike[str] | None = None) -> pd.DataFr
 
 @st.cache_data(show_spinner=False)
 def _cached_units_index(path: str, mtime: float) -> pd.DataFrame:
-    units = _cached_table(path, S.LAYER_ADMIN_UNITS, mtime)
+    del mtime
+    import pyogrio
+
     cols = [S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE]
+    # attributes only: reading every village polygon for the selectors costs ~0.4 s
+    units = pyogrio.read_dataframe(
+        path, layer=S.LAYER_ADMIN_UNITS, columns=cols, read_geometry=False, use_arrow=True
+    )
+    for c in cols:
+        units[c] = units[c].astype("str")
     return pd.DataFrame(units[cols]).sort_values(S.CODE).reset_index(drop=True)
 
 
@@ -475,7 +513,7 @@ def _cached_zone_members(path: str, mtime: float) -> pd.DataFrame:
         return pd.DataFrame({S.ZONE: [], S.CODE: []}, dtype="str")
     from layers.errors import OneMapError
 
-    units = _cached_table(path, S.LAYER_ADMIN_UNITS, mtime)
+    units = _cached_units_index(path, mtime)  # codes, levels and parents suffice
     zones = zones_mod.load_zones()
     try:
         return zones_mod.zone_members(zones, units)
@@ -608,6 +646,11 @@ def set_region(code: str) -> None:
         st.session_state[_K[lv]] = next((c for c in chain if S.level_of(c) == lv), _NONE)
 
 
+def set_view(**changes: Any) -> None:
+    """Change fields of the view (e.g. ``year=2018``); safe inside widget callbacks."""
+    st.session_state[_VIEW_KEY] = dataclasses.replace(current_view(draw=False), **changes)
+
+
 def _clear_below(level: str) -> None:
     for lv in _LEVEL_KEYS[_LEVEL_KEYS.index(level) + 1 :]:
         st.session_state[_K[lv]] = _NONE
@@ -730,6 +773,7 @@ def sidebar(state: ViewState | None = None) -> ViewState:
         lang=lang,
         show_zones=bool(show_zones),
         fixed_breaks=bool(fixed),
+        year=state.year,
     )
     st.session_state[_VIEW_KEY] = view
     qp = view.to_query_params()
