@@ -50,10 +50,20 @@ def _basemap(view: common.ViewState) -> tuple[str, str | None]:
     return view.basemap, token
 
 
+def _view_year(view: common.ViewState) -> int:
+    """The route-map year of the view, clamped to the exit years (default: the last)."""
+    first, last = EXIT_YEAR_RANGE
+    return last if view.year is None else min(max(int(view.year), first), last)
+
+
+def _on_slider() -> None:
+    common.set_view(year=int(st.session_state[YEAR_KEY]))
+
+
 def _step_year() -> None:
-    """▶: move the slider one year on (back to the first year after the last)."""
-    year = int(st.session_state.get(YEAR_KEY, EXIT_YEAR_RANGE[1]))
-    st.session_state[YEAR_KEY] = EXIT_YEAR_RANGE[0] if year >= EXIT_YEAR_RANGE[1] else year + 1
+    """▶: move one year on (back to the first year after the last)."""
+    year = _view_year(common.current_view(draw=False))
+    common.set_view(year=EXIT_YEAR_RANGE[0] if year >= EXIT_YEAR_RANGE[1] else year + 1)
 
 
 def _map(
@@ -124,10 +134,11 @@ def render() -> None:
     county = common.unit_name(S.truncate(town, "county"))
     st.subheader(f"{county} · {row[S.NAME]} · {flt.describe_zh()}")
 
-    if YEAR_KEY not in st.session_state:
-        st.session_state[YEAR_KEY] = EXIT_YEAR_RANGE[1]
+    st.session_state[YEAR_KEY] = _view_year(view)  # the URL's year= drives the slider
     c_slider, c_play = st.columns([6, 1])
-    year = c_slider.slider("路线图年份（拖动或点 ▶ 逐年推进）", *EXIT_YEAR_RANGE, key=YEAR_KEY)
+    year = c_slider.slider(
+        "路线图年份（拖动或点 ▶ 逐年推进）", *EXIT_YEAR_RANGE, key=YEAR_KEY, on_change=_on_slider
+    )
     c_play.button("▶ 下一年", on_click=_step_year, key="roadmap_play")
 
     plans = common.load_table(S.LAYER_VILLAGE_PLAN)

@@ -161,9 +161,18 @@ def test_roadmap_year_slider_plays_forward(open_page) -> None:
     kpis = _metrics(at)
     assert kpis["至2017年已出列"] == "1 / 2"
     assert kpis["至2017年完工项目"] == "2 / 5"
+    assert at.query_params["year"] == "2017"  # a copied link reopens the same year
     at.button(key="roadmap_play").click().run()
     assert at.slider(key="roadmap_year").value == 2018
     assert _metrics(at)["至2018年完工项目"] == "3 / 5"
+    assert at.query_params["year"] == "2018"
+
+
+def test_roadmap_year_from_the_url(open_page) -> None:
+    at = open_page("pages/roadmap.py", region=TOWN_A1, year="2016")
+    assert at.slider(key="roadmap_year").value == 2016
+    assert _metrics(at)["至2016年已出列"] == "0 / 2"
+    assert _metrics(at)["至2016年完工项目"] == "1 / 5"  # P01
 
 
 def test_village_plan_shows_registry_and_missing_fixes(open_page) -> None:
