@@ -58,8 +58,8 @@ SECTOR_COLORS: dict[str, str] = dict(
 # --------------------------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=256)
 def _shapes(path: str, mtime: float, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFrame:
-    units = common._cached_table(path, S.LAYER_ADMIN_UNITS, mtime)
-    sel = units[(units[S.LEVEL] == level) & units[S.CODE].isin(codes)]
+    units = common.units_by_code(codes, path)
+    sel = units[units[S.LEVEL] == level]
     gdf = gpd.GeoDataFrame(
         sel[[S.CODE, S.NAME]].reset_index(drop=True),
         geometry=sel.geometry.to_numpy(),
@@ -80,10 +80,10 @@ def unit_shapes(level: str, codes: list[str]) -> gpd.GeoDataFrame:
 @st.cache_data(show_spinner=False)
 def _zone_shapes(path: str, mtime: float) -> gpd.GeoDataFrame:
     members = common._cached_zone_members(path, mtime)
-    units = common._cached_table(path, S.LAYER_ADMIN_UNITS, mtime)
+    units = common.units_of_level("county", path)
     if members.empty:
         return gpd.GeoDataFrame({S.ZONE: []}, geometry=[], crs=units.crs)
-    counties = units[units[S.LEVEL] == "county"][[S.CODE, "geometry"]]
+    counties = units[[S.CODE, "geometry"]]
     joined = gpd.GeoDataFrame(members.merge(counties, on=S.CODE), crs=units.crs)
     zones = joined.dissolve(by=S.ZONE, as_index=False)[[S.ZONE, "geometry"]]
     zones["geometry"] = zones.geometry.simplify(ZONE_TOLERANCE)
