@@ -294,6 +294,12 @@ def partition_units(
     children, parent_pos = _partition(
         geoms.to_numpy(), metric.to_numpy(), counts, rng, lloyd_steps, transformer, max_segment
     )
+    empty = np.flatnonzero(shapely.is_empty(children))
+    if len(empty):  # a seed's cell always holds the seed, so this means degenerate input
+        raise ValueError(
+            f"parents at positions {np.unique(parent_pos[empty])[:5].tolist()} produced empty "
+            "cells; check that they are valid polygons with area"
+        )
     part = pd.Series(parent_pos).groupby(parent_pos).cumcount().to_numpy()
     return gpd.GeoDataFrame({PARENT: parent_pos, PART: part}, geometry=children, crs=geoms.crs)
 

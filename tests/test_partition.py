@@ -7,6 +7,8 @@ import geopandas.testing
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
 from geo import crs as geocrs
@@ -144,3 +146,26 @@ def test_bad_arguments_are_named():
         partition.partition_units(gpd.GeoDataFrame(geometry=[C_SHAPE]), [2], seed=0)
     with pytest.raises(ValueError, match="n must be ≥ 1"):
         partition.partition_polygon(C_SHAPE, 0, rng=np.random.default_rng(0))
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=30),
+    width=st.floats(min_value=0.5, max_value=12.0),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_property_buffered_zigzags_tile(n, width, seed):
+    """Concave, possibly narrow shapes: a zigzag line buffered by ``width`` km, near 100°E 25°N."""
+    rng = np.random.default_rng(seed)
+    xs = np.linspace(0, 60_000, 7)
+    ys = rng.uniform(-20_000, 20_000, 7)
+    line = shapely.LineString(np.column_stack([xs, ys]))
+    anchor = geocrs.to_metric(gpd.GeoSeries([shapely.Point(100.0, 25.0)], crs="EPSG:4326"))
+    shape = shapely.affinity.translate(
+        line.buffer(width * 1000), anchor.iloc[0].x, anchor.iloc[0].y
+    )
+    parent = geocrs.to_web(gpd.GeoSeries([shape], crs=anchor.crs))
+    assert 99.0 < parent.iloc[0].centroid.x < 101.5
+    cells = partition.partition_units(parent, [n], seed=seed)
+    assert len(cells) == n
+    assert_tiles(parent.iloc[0], cells.geometry.to_numpy(), "EPSG:4326")
