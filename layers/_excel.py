@@ -10,9 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
+import python_calamine
 from openpyxl.utils import get_column_letter
+from python_calamine import SheetVisibleEnum
 
 from layers.errors import LedgerError
 
@@ -88,27 +89,31 @@ def read_sheets(source: Source, *, encoding: str | None = None) -> list[RawSheet
 
 
 def _read_xlsx(name: str, data: bytes) -> list[RawSheet]:
+    """Every visible sheet, read with calamine (about 10x faster than openpyxl); merged
+    ranges carry their top-left value into every cell they cover."""
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as e:  # openpyxl raises many types for damaged files
+        wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        visible = {m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible}
+        sheets = []
+        for title in wb.sheet_names:
+            if title not in visible:
+                continue
+            ws = wb.get_sheet_by_name(title)
+            rows = ws.to_python(skip_empty_area=False)
+            width = max((len(r) for r in rows), default=0)
+            cells = pd.DataFrame(
+                rows, index=range(1, len(rows) + 1), columns=range(1, width + 1), dtype=object
+            )
+            cells = cells.where(cells != "", None)
+            for (r1, c1), (r2, c2) in ws.merged_cell_ranges or []:
+                if r1 < len(rows) and c1 < width:
+                    cells.loc[r1 + 1 : r2 + 1, c1 + 1 : c2 + 1] = cells.at[r1 + 1, c1 + 1]
+            sheets.append(RawSheet(name, title, cells))
+    except (python_calamine.CalamineError, ValueError, OSError) as e:
         raise LedgerError(
             f"{name}: not a readable .xlsx workbook ({type(e).__name__}: {e}); "
             "re-save it from Excel or WPS as .xlsx"
         ) from e
-    sheets = []
-    for ws in wb.worksheets:
-        if ws.sheet_state != "visible":
-            continue
-        rows = list(ws.iter_rows(values_only=True))
-        width = max((len(r) for r in rows), default=0)
-        cells = pd.DataFrame(
-            rows, index=range(1, len(rows) + 1), columns=range(1, width + 1), dtype=object
-        )
-        for rng in ws.merged_cells.ranges:
-            value = cells.at[rng.min_row, rng.min_col] if rng.min_row <= len(rows) else None
-            cells.loc[rng.min_row : rng.max_row, rng.min_col : rng.max_col] = value
-        sheets.append(RawSheet(name, ws.title, cells))
-    wb.close()
     return sheets
 
 

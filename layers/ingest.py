@@ -447,7 +447,7 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 def _fullwidth(values: pd.Series) -> pd.Series:
     """True where a text cell held full-width digits or letters (changed by NFKC)."""
-    s = values.where(values.map(lambda v: isinstance(v, str)).astype(bool))
+    s = values.where(values.map(type).eq(str).to_numpy())
     raw = s.dropna().astype(str)
     changed = raw.str.contains(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0e]", regex=True)
     return changed.reindex(values.index, fill_value=False)
@@ -519,9 +519,10 @@ def _parse_year(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _parse_category(values: pd.Series, lookup: Mapping[str, str]) -> tuple[pd.Series, pd.Series]:
-    text = _as_text(values)
-    norm = text.dropna().map(normalise_label)
-    mapped = norm.map(lookup)
+    text = _as_text(values).dropna()
+    uniques = pd.unique(text.to_numpy())  # few distinct categories: normalise each once
+    table = {u: lookup.get(normalise_label(u)) for u in uniques}
+    mapped = text.map(table)
     out = pd.Series(np.nan, index=values.index, dtype=object)
     out[mapped.index] = mapped
     bad = mapped.isna().reindex(values.index, fill_value=False)
@@ -621,10 +622,14 @@ def _frame_text(data: pd.DataFrame, cols: Iterable[int]) -> pd.DataFrame:
     return pd.DataFrame({c: _as_text(data[c]) for c in cols}, index=data.index)
 
 
-def _row_gist(data: pd.DataFrame) -> pd.Series:
-    """The first non-empty text of each row (to show a totals or note row in the report)."""
-    text = _frame_text(data, data.columns)
-    return text.bfill(axis=1).iloc[:, 0].fillna("").astype(str) if len(text.columns) else ""
+def _row_gist(data: pd.DataFrame, rows: pd.Series) -> pd.Series:
+    """The first non-empty text of the ``rows`` (a mask) — to show totals and note rows."""
+    out = pd.Series("", index=data.index, dtype=object)
+    picked = data[rows.to_numpy()]
+    if len(picked) and len(picked.columns):
+        text = _frame_text(picked, picked.columns)
+        out[picked.index] = text.bfill(axis=1).iloc[:, 0].fillna("").astype(str)
+    return out
 
 
 def _special_rows(
@@ -662,7 +667,7 @@ def _project_rows(
     key_cols = [col[f] for f in (S.PROJECT_ID, S.PROJECT_NAME) if f in col]
     totals, note_rows = _special_rows(data, header, key_cols)
     first_col = data.columns[0]
-    gist = _row_gist(data)
+    gist = _row_gist(data, totals | note_rows)
     rep.add(totals, first_col, "合计/小计行，不是项目", "rejected", value=gist)
     rep.add(note_rows, first_col, "表尾说明或备注行，不是项目", "rejected", value=gist)
     special = totals | note_rows
@@ -866,7 +871,7 @@ def _project_rows(
 
 def _date_input(values: pd.Series) -> pd.Series:
     """Dates as typed: datetimes and serial numbers kept, text NFKC-normalised."""
-    is_text = values.map(lambda v: isinstance(v, str)).astype(bool)
+    is_text = values.map(type).eq(str)
     out = values.copy().astype(object)
     if is_text.any():
         out[is_text] = values[is_text].astype(str).str.normalize("NFKC").str.strip()
@@ -1320,7 +1325,7 @@ def _village_rows(
     col = rep.col_of
     totals, notes_rows = _special_rows(data, header, [col[S.VILLAGE_CODE]])
     first = data.columns[0]
-    gist = _row_gist(data)
+    gist = _row_gist(data, totals | notes_rows)
     rep.add(totals, first, "合计/小计行，不是村", "rejected", value=gist)
     rep.add(notes_rows, first, "表尾说明或备注行，不是村", "rejected", value=gist)
     special = totals | notes_rows
