@@ -285,7 +285,7 @@ def by_year_chart(projects: pd.DataFrame, *, title: str = "项目与资金（按
             ],
         )
     )
-    return alt.layer(bars, lines, title=title).resolve_scale(y="independent").properties(height=280)
+    return alt.layer(bars, lines, title=title).resolve_scale(y="independent").properties(height=360)
 
 
 # --- route map: planned vs actual per year ---------------------------------------------------
