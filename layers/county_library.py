@@ -8,6 +8,7 @@ import pandas as pd
 from layers import metrics as M
 from layers import schema as S
 from layers.errors import LedgerError
+from layers.village_plan import geometry_last
 
 COUNTY_FLAGS: tuple[str, ...] = (
     S.HAS_TASKS,
@@ -73,4 +74,4 @@ def build_county_library(
     by_sector = M.crosstab(p[M._KEY["county"]], p[S.SECTOR], index=codes, columns=S.SECTORS)
     for sector in S.SECTORS:
         out[sector_column(sector)] = by_sector[sector].fillna(0).to_numpy().astype("int64")
-    return out
+    return geometry_last(out)

@@ -9,7 +9,7 @@ import pandas as pd
 from layers import metrics as M
 from layers import schema as S
 from layers.settings import EXIT_YEAR_RANGE
-from layers.village_plan import plan_units
+from layers.village_plan import geometry_last, plan_units
 
 ROADMAP_YEARS_COLUMNS: tuple[str, ...] = (
     S.CODE,
@@ -134,4 +134,4 @@ def build_township_roadmap(
     out["first_exit_year"] = pd.array(exits["min"].to_numpy(), dtype="Int64")
     out["last_exit_year"] = pd.array(exits["max"].to_numpy(), dtype="Int64")
     out = M.add_rates(out)
-    return out, roadmap_years(towns[S.CODE], registry, p)
+    return geometry_last(out), roadmap_years(towns[S.CODE], registry, p)

@@ -37,6 +37,12 @@ def plan_units(admin_units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
     return out.sort_values(S.CODE, ignore_index=True)
 
 
+def geometry_last(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The same frame with its geometry column moved to the end (as GIS tools list it)."""
+    name = gdf.geometry.name
+    return gdf[[c for c in gdf.columns if c != name] + [name]]
+
+
 def sector_mix(projects: pd.DataFrame, *, level: str, codes: pd.Index | None = None) -> pd.Series:
     """Per unit of ``level``: ``"sector:n;…"`` by descending count (ties in SECTORS order).
 
@@ -96,4 +102,4 @@ def build_village_plan(
     out = M.add_rates(out)
     mix = sector_mix(p, level="village", codes=pd.Index(out[S.CODE].to_numpy()))
     out["sectors"] = mix.to_numpy()
-    return out
+    return geometry_last(out)

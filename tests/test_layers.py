@@ -6,6 +6,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from layers import metrics as M
 from layers import schema as S
 from layers.build import locate_projects
 from layers.county_library import build_county_library, sector_column
@@ -107,3 +108,16 @@ def test_builders_do_not_mutate_inputs(builder, tiny_units, tiny_registry, locat
 def test_builder_names_missing_column(tiny_units, tiny_registry, located):
     with pytest.raises(LedgerError, match="admin_units lack column 'has_tasks'"):
         build_village_plan(tiny_units.drop(columns=S.HAS_TASKS), tiny_registry, located)
+
+
+@pytest.mark.parametrize(
+    "builder", [build_village_plan, build_township_roadmap, build_county_library]
+)
+def test_builders_reuse_the_summary_exactly(builder, tiny_units, tiny_registry, located):
+    summary = M.aggregate(tiny_units, tiny_registry, located)
+    alone = builder(tiny_units, tiny_registry, located)
+    shared = builder(tiny_units, tiny_registry, located, summary=summary)
+    if isinstance(alone, tuple):
+        alone, shared = alone[0], shared[0]
+    assert alone.columns[-1] == "geometry"
+    pd.testing.assert_frame_equal(pd.DataFrame(alone), pd.DataFrame(shared))
