@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -587,13 +588,15 @@ def map_figure(
             iax = fig.add_axes(layout["locator"])
             draw_locator(iax, layers.locator, layers.units, layers.metric_crs)
         fx, fy, fw, fh = layout["footer"]
-        n = max(len(text.footer), 1)
-        for i, line in enumerate(text.footer):
-            fig.text(fx, fy + fh * (1 - (i + 0.7) / n), line, fontsize=8 * scale, color="#303030")
+        cols = int(fw * size[0] * MM_PER_INCH / (8 * scale * 0.3528 * 0.5))  # 8 pt half-width
+        lines = [part for line in text.footer for part in wrap_columns(line, cols)]
+        step = min(fh / max(len(lines), 1), 0.035)
+        for i, line in enumerate(lines):
+            fig.text(fx, fy + fh - step * (i + 0.8), line, fontsize=8 * scale, color="#303030")
         if text.stamp:
             fig.text(
-                fx + fw,
-                fy + fh * 0.3,
+                tx + _tw,
+                ty + th * 0.1,
                 text.stamp,
                 ha="right",
                 fontsize=11 * scale,
@@ -606,6 +609,25 @@ def map_figure(
         )
         fig.onemap_summary = summary  # type: ignore[attr-defined]
     return fig
+
+
+def _columns(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def wrap_columns(text: str, width: int) -> list[str]:
+    """Split ``text`` into lines of at most ``width`` columns (CJK characters count two)."""
+    lines, current, used = [], "", 0
+    for ch in text:
+        w = _columns(ch)
+        if used + w > width and current:
+            lines.append(current)
+            current, used = "", 0
+        current += ch
+        used += w
+    if current or not lines:
+        lines.append(current)
+    return lines
 
 
 def save_figure(

@@ -285,7 +285,7 @@ def footer_lines(
     version = snap.build_info.get("onemap_version", "")
     return (
         f"筛选：{flt}",
-        f"数据来源：{source} · 数据日期：{_built_date(snap.build_info)}",
+        f"数据日期：{_built_date(snap.build_info)} · 数据来源：{source}",
         f"生成时间：{now:%Y-%m-%d %H:%M} UTC · OneMap {version}".rstrip(),
     )
 
@@ -593,7 +593,11 @@ def _page_frame(
 ) -> None:
     fig.text(0.03, 0.945, title, fontsize=17, fontweight="bold", va="center")
     fig.text(0.03, 0.905, subtitle, fontsize=9.5, color="#404040", va="center")
-    fig.text(0.03, 0.015, "　".join(footer), fontsize=7, color="#303030")
+    width_mm = 0.86 * fig.get_size_inches()[0] * 25.4
+    cols = int(width_mm / (6.5 * 0.3528 * 0.5))  # columns of 6.5 pt half-width characters
+    lines = [part for line in footer for part in sm.wrap_columns(line, cols)]
+    for i, line in enumerate(reversed(lines)):
+        fig.text(0.03, 0.012 + 0.015 * i, line, fontsize=6.5, color="#303030")
     fig.text(0.97, 0.015, page, fontsize=8, ha="right")
     if stamp:
         fig.text(
@@ -615,7 +619,7 @@ def _map_block(fig: Figure, rect: tuple[float, float, float, float], data: MapDa
     sm.add_scale_bar(ax)
     sm.add_north_arrow(ax, METRIC_CRS)
     lx, ly, lw, _ = rect
-    lax = fig.add_axes((lx, 0.05, lw, ly - 0.05))
+    lax = fig.add_axes((lx, 0.065, lw, ly - 0.065))
     sm.add_legend(lax, summary, data.text, ncol=3)
 
 

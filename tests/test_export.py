@@ -71,7 +71,7 @@ def test_map_of_a_prefecture_shows_its_counties_with_words(snap: E.Snapshot) -> 
     values = data.layers.units.set_index(S.NAME)[S.COMPLETION]
     assert values["甲县"] == pytest.approx(0.8) and values["乙县"] == pytest.approx(2 / 3)
     assert data.text.footer[0] == "筛选：全部项目"
-    assert data.text.footer[1] == "数据来源：测试数据 · 数据日期：2025-12-31"
+    assert data.text.footer[1] == "数据日期：2025-12-31 · 数据来源：测试数据"
     assert data.text.footer[2].startswith("生成时间：2026-01-02 03:04 UTC")
     assert data.text.stamp == E.DEMO_MARK
     assert data.layers.locator is not None and data.layers.context is not None
