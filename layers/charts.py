@@ -366,6 +366,24 @@ def roadmap_years_chart(
     return alt.hconcat(*panels).resolve_scale(color="independent")
 
 
+def refilter_roadmap_years(
+    roadmap_years: pd.DataFrame, code: str, projects: pd.DataFrame
+) -> pd.DataFrame:
+    """``roadmap_years`` rows of township ``code`` with the project counts recomputed from
+    ``projects`` (the township's projects under a filter); village exits stay as stored.
+
+    Projects planned count by ``plan_year``, completed by :func:`completion_year`.
+    """
+    _require(roadmap_years, [s.CODE, s.YEAR], "refilter_roadmap_years(roadmap_years)")
+    out = roadmap_years[roadmap_years[s.CODE].eq(code).to_numpy()].copy()
+    planned = pd.to_numeric(projects[s.PLAN_YEAR], errors="coerce").value_counts()
+    done = completion_year(projects).value_counts()
+    year = out[s.YEAR].astype("int64")
+    out[s.PROJECTS_PLANNED] = year.map(planned).fillna(0).astype("int64").to_numpy()
+    out[s.N_COMPLETED] = year.map(done).fillna(0).astype("int64").to_numpy()
+    return out
+
+
 # --- registry: causes of poverty ---------------------------------------------------------------
 def causes_data(registry: pd.DataFrame) -> pd.DataFrame:
     """Poor households by main cause, summed over registry rows: ``label``, ``value``, ``text``."""

@@ -188,19 +188,11 @@ def render() -> None:
     else:
         st.caption("出列村数来自贫困人口登记；项目数按当前筛选重新统计。")
         st.altair_chart(
-            charts.roadmap_years_chart(_filtered_years(ry, town, mine), [town], year=year),
+            charts.roadmap_years_chart(
+                charts.refilter_roadmap_years(ry, town, mine), [town], year=year
+            ),
             width="stretch",
         )
-
-
-def _filtered_years(ry: pd.DataFrame, town: str, projects: pd.DataFrame) -> pd.DataFrame:
-    """``roadmap_years`` of ``town`` with project counts recomputed from filtered projects."""
-    out = ry[ry[S.CODE].eq(town).to_numpy()].copy()
-    plan = pd.to_numeric(projects[S.PLAN_YEAR], errors="coerce").value_counts()
-    done = charts.completion_year(projects).value_counts()
-    out[S.PROJECTS_PLANNED] = out[S.YEAR].map(plan).fillna(0).astype("int64").to_numpy()
-    out[S.N_COMPLETED] = out[S.YEAR].map(done).fillna(0).astype("int64").to_numpy()
-    return out
 
 
 try:

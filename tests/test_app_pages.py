@@ -195,3 +195,11 @@ def test_zones_page_compares_zones_and_ranks_laggards(open_page) -> None:
     ranking = frames[-2]  # 完工率最低 tab: 乙县 2/3 completed, 甲县 8/10
     assert ranking["名称"].tolist() == ["乙县", "甲县"]
     assert ranking["排名"].tolist() == [1, 2]
+
+
+def test_roadmap_follows_the_sector_filter(open_page) -> None:
+    at = open_page("pages/roadmap.py", region=TOWN_A1, sectors="industry")
+    kpis = _metrics(at)
+    assert kpis["至2020年完工项目"] == "1 / 1"  # P01 is 一乡's only industry project
+    assert kpis["至2020年已出列"] == "2 / 2"  # village exits do not depend on project filters
+    assert kpis["计划资金"] == "100万元"

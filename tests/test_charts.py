@@ -161,3 +161,36 @@ def test_exit_timeline_is_cumulative_per_zone(tiny_zone_members: pd.DataFrame) -
     )
     assert "累计出列比例" in spec
     assert set(data["group"]) == {"深度区", "边境地区", charts.PROVINCE_LABEL}
+
+
+def test_refilter_roadmap_years_recounts_projects_only(tiny_projects: pd.DataFrame) -> None:
+    ry = _roadmap_years()
+    town = tiny_projects[tiny_projects[S.TOWNSHIP_CODE].eq(TOWN_A1).fillna(False)]
+    industry = town[town[S.SECTOR] == "industry"]  # P01: planned and completed in 2016
+    out = charts.refilter_roadmap_years(ry, TOWN_A1, industry).set_index(S.YEAR)
+    assert out[S.PROJECTS_PLANNED].tolist() == [1, 0, 0, 0, 0]
+    assert out[S.N_COMPLETED].tolist() == [1, 0, 0, 0, 0]
+    stored = ry[ry[S.CODE] == TOWN_A1].set_index(S.YEAR)
+    assert out[S.VILLAGES_ACTUAL_EXIT].tolist() == stored[S.VILLAGES_ACTUAL_EXIT].tolist()
+    everything = charts.refilter_roadmap_years(ry, TOWN_A1, town).set_index(S.YEAR)
+    assert everything[S.PROJECTS_PLANNED].sum() == 5  # P01–P05
+    assert everything[S.N_COMPLETED].tolist() == [1, 1, 1, 0, 0]  # P01 2016, P02 2017, P04 2018
+
+
+def test_completion_year_uses_the_date_else_the_plan_year(tiny_projects: pd.DataFrame) -> None:
+    done = charts.completion_year(tiny_projects)
+    years = dict(zip(tiny_projects[S.PROJECT_ID], done, strict=True))
+    assert years["P04"] == 2018  # planned 2017, completed 2018-06
+    assert years["P06"] == 2018  # completed, no completion_date: plan year
+    assert pd.isna(years["P03"])  # in progress
+
+
+def test_villages_at_year_marks_exits_and_colours(tiny_registry: pd.DataFrame) -> None:
+    before = tiny_registry.copy()
+    out = charts.villages_at_year(tiny_registry, 2018).set_index(S.VILLAGE_CODE)
+    pd.testing.assert_frame_equal(tiny_registry, before)
+    assert out["exited_by"].tolist() == [True, False, False, False, False]
+    assert out["due_by"].tolist() == [True, True, False, False, False]
+    assert out["exit_text"].iloc[1] == "2018年计划 · 应出列未出列"
+    assert out["exit_colour"].iloc[0] == charts.EXIT_YEAR_COLOURS[2017]
+    assert out["exit_colour"].iloc[3] == charts.NOT_PLANNED_COLOUR
