@@ -255,12 +255,14 @@ def unit_options(
     level: str,
     within: str = s.PROVINCE_CODE,
     only: pd.Series | list[str] | None = None,
+    counties: pd.Series | list[str] | None = None,
 ) -> pd.DataFrame:
     """Units of ``level`` inside region ``within`` for a picker: ``code`` and a ``label``.
 
     The label names the unit after its ancestors below ``within`` (``怒江州 · 泸水市 · 六库镇``
     when picking a township from the province), so same-named units stay distinguishable.
-    ``only`` keeps the listed codes (e.g. the units that carry a plan). Sorted by code.
+    ``only`` keeps the listed codes (e.g. the units that carry a plan); ``counties`` keeps the
+    units inside the listed county codes (e.g. a zone's members). Sorted by code.
     """
     _require(units, [s.CODE, s.NAME, s.LEVEL], "unit_options(units)")
     if level not in s.LEVELS:
@@ -276,6 +278,9 @@ def unit_options(
     keep = units[s.LEVEL].eq(level) & codes.str.startswith(prefix).fillna(False)
     if only is not None:
         keep &= codes.isin(pd.Series(only, dtype="string"))
+    if counties is not None and s.LEVELS.index(level) >= s.LEVELS.index("county"):
+        county = codes.str[: s.LEVEL_DIGITS["county"]].str.ljust(12, "0")
+        keep &= county.isin(pd.Series(counties, dtype="string")).fillna(False)
     picked = pd.DataFrame({s.CODE: codes[keep].astype("object")}).sort_values(s.CODE)
     names = pd.Series(units[s.NAME].to_numpy(), index=codes.to_numpy())
     names = names[~names.index.duplicated()]

@@ -19,7 +19,11 @@ def _pick(view: common.ViewState, only: pd.Series) -> str | None:
     """The county of the view, or a picker of the counties with libraries inside the region."""
     if S.LEVELS.index(view.level) >= S.LEVELS.index(LEVEL):
         return S.truncate(view.region, LEVEL)
-    options = tables.unit_options(common.units_index(), level=LEVEL, within=view.region, only=only)
+    members = common.zone_members()
+    zone_counties = members.loc[members[S.ZONE] == view.zone, S.CODE] if view.zone else None
+    options = tables.unit_options(
+        common.units_index(), level=LEVEL, within=view.region, only=only, counties=zone_counties
+    )
     if options.empty:
         st.info("所选区域内没有县级项目库。")
         return None

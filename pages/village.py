@@ -24,7 +24,11 @@ def _pick(view: common.ViewState, only: pd.Series) -> str | None:
     """The village of the view, or a picker of the villages with plans inside the region."""
     if view.level == LEVEL:
         return view.region
-    options = tables.unit_options(common.units_index(), level=LEVEL, within=view.region, only=only)
+    members = common.zone_members()
+    zone_counties = members.loc[members[S.ZONE] == view.zone, S.CODE] if view.zone else None
+    options = tables.unit_options(
+        common.units_index(), level=LEVEL, within=view.region, only=only, counties=zone_counties
+    )
     if options.empty:
         st.info("所选区域内没有村级施工图。")
         return None

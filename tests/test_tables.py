@@ -170,3 +170,24 @@ def test_csv_bytes_are_utf8_bom_and_escaped(tiny_projects: pd.DataFrame) -> None
     assert back.columns[0] == "项目编号"
     assert back.loc[1, "项目名称"] == "'@cmd"
     assert len(back) == len(table)
+
+
+def test_unit_options_label_with_ancestors(tiny_units: pd.DataFrame) -> None:
+    out = tables.unit_options(tiny_units, level="township")
+    assert out[S.CODE].tolist() == ["530102001000", "530102002000", "530103001000", "530201001000"]
+    assert out["label"].iloc[0] == "甲市 · 甲县 · 一乡"
+    inside = tables.unit_options(tiny_units, level="village", within="530102000000")
+    assert inside["label"].iloc[0] == "一乡 · 一村"
+    assert len(inside) == 4
+
+
+def test_unit_options_only_and_counties(tiny_units: pd.DataFrame) -> None:
+    plans = ["530102001001", "530102002001", "530103001001"]
+    out = tables.unit_options(tiny_units, level="village", only=plans, counties=["530103000000"])
+    assert out[S.CODE].tolist() == ["530103001001"]
+    assert tables.unit_options(tiny_units, level="county", counties=[]).empty
+
+
+def test_unit_options_rejects_a_level_above_the_region(tiny_units: pd.DataFrame) -> None:
+    with pytest.raises(OneMapError, match=r"`level` 'county' must lie below"):
+        tables.unit_options(tiny_units, level="county", within="530102000000")
