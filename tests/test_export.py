@@ -310,3 +310,31 @@ def test_filtered_export_without_projects_is_refused(tiny_store: Path) -> None:
     with pytest.raises(ExportError, match="with_projects=True"):
         E.prepare_map(bare, req)
     assert PROVINCE in set(bare.region_summary[S.CODE])
+
+
+def test_export_page_offers_the_cli_picture(
+    tiny_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 导出 page previews and downloads through ``layers.export``: same view, same PNG."""
+    from streamlit.testing.v1 import AppTest
+
+    from pages import export_widget
+
+    monkeypatch.setenv("ONEMAP_STORE", str(tiny_store))
+    at = AppTest.from_file("../pages/export.py", default_timeout=180)
+    at.query_params["region"] = PREF_A
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "导出 · 甲市"
+    assert len(at.get("image")) == 1  # the preview
+    at.button(key="ex_make_png").click().run()
+    assert "下载 PNG" in [d.proto.label for d in at.get("download_button")]
+
+    req = E.MapRequest(region=PREF_A)
+    page = export_widget.map_bytes(req, dpi=60)
+    snap = E.read_snapshot(tiny_store, levels=E.levels_for(req))
+    cli = E.map_bytes(E.prepare_map(snap, req), dpi=60)
+    a, b = _png(page), _png(cli)
+    h = a.shape[0]
+    assert a.shape == b.shape
+    assert np.array_equal(a[: int(h * 0.85)], b[: int(h * 0.85)])  # all but the clock line
