@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -21,13 +20,23 @@ SCHEMES: tuple[str, ...] = (
     "equal_interval",
     "jenks_caspall",
 )
-_CLASSIFIERS = {
-    "quantiles": mapclassify.Quantiles,
-    "natural_breaks": mapclassify.NaturalBreaks,
-    "fisher_jenks": mapclassify.FisherJenks,
-    "equal_interval": mapclassify.EqualInterval,
-    "jenks_caspall": mapclassify.JenksCaspall,
+_CLASSIFIERS = {  # mapclassify class names, imported on first use (it pulls in sklearn,
+    # scipy.stats and matplotlib: ~3 s of the dashboard's first load)
+    "quantiles": "Quantiles",
+    "natural_breaks": "NaturalBreaks",
+    "fisher_jenks": "FisherJenks",
+    "equal_interval": "EqualInterval",
+    "jenks_caspall": "JenksCaspall",
 }
+
+
+def _quantile_bins(arr: np.ndarray, k: int) -> np.ndarray:
+    """``mapclassify.Quantiles(arr, k).bins`` computed the same way with numpy alone."""
+    w = 100.0 / k
+    p = np.arange(w, 100 + w, w)
+    if p[-1] > 100.0:
+        p[-1] = 100.0
+    return np.unique(np.percentile(arr, p))
 
 
 def class_breaks(
@@ -69,7 +78,13 @@ def class_breaks(
     with warnings.catch_warnings():
         # mapclassify warns when ties make it return fewer classes; we de-duplicate below
         warnings.simplefilter("ignore", UserWarning)
-        bins = np.asarray(_CLASSIFIERS[scheme](arr, k=k).bins, dtype=float)
+        if scheme == "quantiles":
+            bins = _quantile_bins(arr, k)
+        else:
+            import mapclassify
+
+            classifier = getattr(mapclassify, _CLASSIFIERS[scheme])
+            bins = np.asarray(classifier(arr, k=k).bins, dtype=float)
     bins = np.unique(np.round(bins, 12))
     bins[-1] = max(bins[-1], distinct[-1])
     return bins

@@ -60,3 +60,17 @@ def test_bad_arguments_are_named(kwargs: dict, message: str) -> None:
 def test_breaks_must_ascend() -> None:
     with pytest.raises(ValueError, match="strictly ascending"):
         assign_classes([1.0], [1.0, 0.5])
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 7, 8])
+def test_numpy_quantiles_match_mapclassify(k: int) -> None:
+    import warnings
+
+    import mapclassify
+
+    rng = np.random.default_rng(k)
+    values = np.round(rng.random(298) * 100, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = mapclassify.Quantiles(values, k=k).bins
+    np.testing.assert_allclose(class_breaks(values, k=k), expected, rtol=0, atol=1e-12)
