@@ -5,6 +5,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from layers import audit as audit_mod
@@ -21,14 +23,34 @@ from layers.village_plan import build_village_plan
 BY_CODE, BY_POINT, BY_COUNTY = "code", "point", "county"
 
 
-def _units_of(admin_units: pd.DataFrame, level: str) -> pd.Index:
-    codes = admin_units.loc[admin_units[S.LEVEL] == level, S.CODE].astype("str")
-    return pd.Index(codes.unique())
+def code_ints(codes: pd.Series | np.ndarray) -> np.ndarray:
+    """12-digit codes as int64 (one Arrow cast): -1 where missing, -2 where not 1–12 digits."""
+    arr = pa.array(pd.Series(codes).astype("str").array)
+    valid = pc.fill_null(pc.match_substring_regex(arr, r"^[0-9]{1,12}$"), False)
+    ints = pc.cast(pc.if_else(valid, arr, pa.scalar(None, pa.string())), pa.int64())
+    out = pc.fill_null(ints, -1).to_numpy(zero_copy_only=False).astype("int64")
+    out[~valid.to_numpy(zero_copy_only=False) & arr.is_valid().to_numpy(zero_copy_only=False)] = -2
+    return out
 
 
-def _prefix_eq(a: pd.Series, b: pd.Series, n: int) -> np.ndarray:
-    """Elementwise: first ``n`` digits equal (False where either is NA)."""
-    return (a.str.slice(0, n) == b.str.slice(0, n)).fillna(False).to_numpy(dtype=bool)
+def code_strings(ints: np.ndarray) -> pd.Series:
+    """Inverse of :func:`code_ints` for valid codes (negative → NA); 12-digit strings."""
+    ints = np.asarray(ints, dtype="int64")
+    arr = pc.utf8_lpad(pc.cast(pa.array(ints, mask=ints < 0), pa.string()), 12, "0")
+    return pd.Series(pd.array(arr, dtype="str"))
+
+
+def _members(values: np.ndarray, universe: np.ndarray) -> np.ndarray:
+    """Elementwise membership of int codes in ``universe`` (negative values never belong)."""
+    universe = np.unique(universe[universe >= 0])
+    if not len(universe):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.searchsorted(universe, values).clip(0, len(universe) - 1)
+    return (universe[pos] == values) & (values >= 0)
+
+
+def _units_of(admin_units: pd.DataFrame, level: str) -> np.ndarray:
+    return code_ints(admin_units.loc[admin_units[S.LEVEL] == level, S.CODE])
 
 
 def locate_projects(
@@ -61,15 +83,17 @@ def locate_projects(
     villages = _units_of(admin_units, "village")
     issues = []
 
-    c_ok = M.isin_index(county, counties)
-    t_given = town.notna().to_numpy()
-    t_known = M.isin_index(town, towns)
-    t_ok = t_given & t_known & _prefix_eq(town, county, 6)
-    v_given = village.notna().to_numpy()
-    v_known = M.isin_index(village, villages)
-    v_in_county = _prefix_eq(village, county, 6)
-    v_in_town = ~t_given | _prefix_eq(village, town, 9)
-    v_ok = v_given & v_known & v_in_county & v_in_town
+    county_i, town_i, village_i = code_ints(county), code_ints(town), code_ints(village)
+    county_of = 10**6  # the last 6 digits are township + village
+    c_ok = _members(county_i, counties)
+    t_given = town_i != -1
+    t_known = _members(town_i, towns)
+    t_ok = t_known & (town_i // county_of == county_i // county_of)
+    v_given = village_i != -1
+    v_known = _members(village_i, villages)
+    v_in_county = village_i // county_of == county_i // county_of
+    v_in_town = ~t_given | (village_i // 1000 == town_i // 1000)
+    v_ok = v_known & v_in_county & v_in_town
 
     bad = ~c_ok
     issues.append(
@@ -147,8 +171,8 @@ def locate_projects(
         )
     )
 
-    new_village = village.where(v_ok)
-    new_town = M._pad(village, 9).where(v_ok, town.where(t_ok))
+    new_village = np.where(v_ok, village_i, -1)
+    new_town = np.where(v_ok, village_i // 1000 * 1000, np.where(t_ok, town_i, -1))
     located_by = np.where(v_ok | t_ok, BY_CODE, BY_COUNTY).astype(object)
 
     geom = None
@@ -167,33 +191,27 @@ def locate_projects(
             pts = gpd.GeoDataFrame(
                 {
                     "_row": np.flatnonzero(need),
-                    "_county": county[need].to_numpy(),
-                    "_town": new_town[need].to_numpy(),
+                    "_county": county_i[need] // county_of,
+                    "_town": new_town[need] // 1000,
                 },
                 geometry=geom[need].to_numpy(),
                 crs=out.crs,
             )
             polys = gpd.GeoDataFrame(
-                {"_vcode": vill_units[S.CODE].astype("str").to_numpy()},
+                {"_vcode": code_ints(vill_units[S.CODE])},
                 geometry=vill_units.geometry.to_numpy(),
                 crs=vill_units.crs,
             )
             hit = gpd.sjoin(pts, polys, how="inner", predicate="intersects")
-            vcode = hit["_vcode"].astype("str")
-            same = (vcode.str.slice(0, 6) == hit["_county"].str.slice(0, 6)).to_numpy().copy()
-            town_known = hit["_town"].notna().to_numpy()
-            same &= (
-                ~town_known
-                | (vcode.str.slice(0, 9) == hit["_town"].str.slice(0, 9)).fillna(False).to_numpy()
+            vcode = hit["_vcode"].to_numpy()
+            hit_town = hit["_town"].to_numpy()
+            same = (vcode // county_of == hit["_county"].to_numpy()) & (
+                (hit_town < 0) | (vcode // 1000 == hit_town)
             )
             hit = hit[same].sort_values(["_row", "_vcode"]).drop_duplicates("_row")
             rows = hit["_row"].to_numpy()
-            nv = new_village.to_numpy(dtype=object, na_value=None)
-            nt = new_town.to_numpy(dtype=object, na_value=None)
-            nv[rows] = hit["_vcode"].to_numpy()
-            nt[rows] = M._pad(hit["_vcode"].astype("str"), 9).to_numpy()
-            new_village = pd.Series(nv, index=out.index, dtype="str")
-            new_town = pd.Series(nt, index=out.index, dtype="str")
+            new_village[rows] = hit["_vcode"].to_numpy()
+            new_town[rows] = hit["_vcode"].to_numpy() // 1000 * 1000
             located_by[rows] = BY_POINT
             missed = need.copy()
             missed[rows] = False
@@ -216,17 +234,17 @@ def locate_projects(
         # 3. declared village vs point: contains, elementwise after a code join
         check = has_point & v_ok
         if check.any():
-            polys = vill_units.set_index(vill_units[S.CODE].astype("str")).geometry
-            shapely.prepare(polys.to_numpy())  # the reindexed array shares these objects
-            declared = polys.reindex(village[check].to_numpy())
+            vill_i = code_ints(vill_units[S.CODE])
+            order = np.argsort(vill_i)
+            polys = vill_units.geometry.to_numpy()[order]
+            shapely.prepare(polys)  # the taken array shares these objects
+            declared = polys[np.searchsorted(vill_i[order], village_i[check])]
             points = geom[check].to_numpy()
-            inside = shapely.covers(declared.to_numpy(), points)
+            inside = shapely.covers(declared, points)
             if (~inside).any():
                 rows = np.flatnonzero(check)[~inside]
                 far_pts = gpd.GeoSeries(points[~inside], crs=out.crs).to_crs(METRIC_CRS)
-                far_polys = gpd.GeoSeries(declared.to_numpy()[~inside], crs=vill_units.crs).to_crs(
-                    METRIC_CRS
-                )
+                far_polys = gpd.GeoSeries(declared[~inside], crs=vill_units.crs).to_crs(METRIC_CRS)
                 dist = np.round(shapely.distance(far_polys.to_numpy(), far_pts.to_numpy()), 1)
                 sel = np.zeros(len(out), dtype=bool)
                 sel[rows] = True
@@ -248,8 +266,11 @@ def locate_projects(
                     )
                 )
 
-    out[S.TOWNSHIP_CODE] = new_town.astype("str").to_numpy()
-    out[S.VILLAGE_CODE] = new_village.astype("str").to_numpy()
+    # keep the input's strings where they stand; write codes found by point or repaired
+    same_t = new_town == town_i
+    same_v = new_village == village_i
+    out[S.TOWNSHIP_CODE] = town.where(same_t, code_strings(new_town).set_axis(out.index)).array
+    out[S.VILLAGE_CODE] = village.where(same_v, code_strings(new_village).set_axis(out.index)).array
     out[S.LOCATED_BY] = located_by.astype("str")
     return out, pd.concat(issues, ignore_index=True) if issues else empty_issues()
 

@@ -9,7 +9,7 @@ from shapely.geometry import Point
 
 from layers import metrics as M
 from layers import schema as S
-from layers.build import build_layers, locate_projects
+from layers.build import build_layers, code_ints, code_strings, locate_projects
 from layers.errors import LedgerError
 from tests.conftest import COUNTY_A, COUNTY_B, TOWN_A2, TOWN_B1, V3, V4, V5
 
@@ -137,3 +137,27 @@ def test_build_layers_tolerates_a_point_on_a_shared_border(tiny_inputs):
     p = _by_id(out[S.LAYER_PROJECTS])
     assert len(out[S.LAYER_PROJECTS]) == 13
     assert p.loc["P12", S.VILLAGE_CODE] in {V5, "530103001002"}
+
+
+def test_locate_reports_malformed_codes(tiny_units, tiny_projects):
+    bad = tiny_projects.copy()
+    ids = bad[S.PROJECT_ID]
+    bad.loc[ids == "P01", S.VILLAGE_CODE] = "5301O2001001"  # letter O, not zero
+    bad.loc[ids == "P02", S.TOWNSHIP_CODE] = "530102-001"
+    located, issues = locate_projects(tiny_units, bad)
+    found = set(zip(issues[S.QI_CHECK], issues[S.QI_ENTITY_ID], strict=True))
+    assert {("unknown_village_code", "P01"), ("unknown_township_code", "P02")} <= found
+    p = _by_id(located)
+    # P01's point lies in 一村, so it is located by its point after the bad code is dropped
+    assert (p.loc["P01", S.VILLAGE_CODE], p.loc["P01", S.LOCATED_BY]) == ("530102001001", "point")
+    # P02's valid village code still places it, and its township comes from the village
+    assert p.loc["P02", S.TOWNSHIP_CODE] == "530102001000"
+
+
+def test_code_ints_round_trip():
+    codes = pd.Series(["530102001001", None, "53x", "530000000000"], dtype="str")
+    ints = code_ints(codes)
+    assert ints.tolist() == [530102001001, -1, -2, 530000000000]
+    back = code_strings(ints)
+    assert back.tolist()[0] == "530102001001" and back.tolist()[3] == "530000000000"
+    assert back.isna().tolist() == [False, True, True, False]
