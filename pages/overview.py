@@ -396,6 +396,7 @@ def main() -> None:
         use_container_width=True,
         returned_objects=["last_active_drawing"],
         on_change=_on_map_click,
+        render=False,  # st_folium renders the map once itself; True renders it twice
     )
     flt = common.project_filter(state)
     caption = [common.describe_filters(state)]
