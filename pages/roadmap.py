@@ -101,6 +101,9 @@ def _map(
             colors=colours,
             asset_base_url=common.asset_base_url(),
             name="项目",
+            # unclustered: the slider's year must show on every point (done = sector colour);
+            # a township holds a few hundred projects at most
+            cluster=False,
             popup={
                 S.PROJECT_NAME: "项目",
                 "sector_zh": "行业",
