@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo import partition
 from layers import boundaries
@@ -188,7 +189,25 @@ def _townships(
         raise BoundaryError("generated township codes collide; lower the generated code bases")
     cells = partition.partition_units(counties, n, seed=rng)
     frame = frame.drop(columns=["group", "rank"])
-    return gpd.GeoDataFrame(frame, geometry=cells.geometry.to_numpy(), crs=counties.crs)
+    # rows run towns first, then streets: streets take the cells around the county seat
+    geometry = _far_to_near(cells)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=counties.crs)
+
+
+def _far_to_near(cells: gpd.GeoDataFrame) -> np.ndarray:
+    """Each parent's cells ordered from farthest to nearest its seat (its cell ``part == 0``).
+
+    The generator lists rural units before urban ones, so urban units (街道, 社区) end up next
+    to each other around the seat instead of scattered at random.
+    """
+    parent = cells[partition.PARENT].to_numpy()
+    xy = shapely.get_coordinates(shapely.point_on_surface(cells.geometry.to_numpy()))
+    seat_row = pd.Series(np.arange(len(cells))).groupby(parent).transform("first").to_numpy()
+    lat = np.deg2rad(xy[:, 1]) if cells.crs is not None and cells.crs.is_geographic else 0.0
+    dx = (xy[:, 0] - xy[seat_row, 0]) * np.cos(lat)
+    dist = np.hypot(dx, xy[:, 1] - xy[seat_row, 1])
+    order = np.lexsort([-dist, parent])
+    return cells.geometry.to_numpy()[order]
 
 
 def _dedupe(names: pd.Series, group: pd.Series) -> pd.Series:
@@ -323,6 +342,8 @@ def _villages(
     )
     names = np.char.add(_stem_names(len(tpos), tpos, rng), kind)
     cells = partition.partition_units(townships, n, seed=rng)
+    # rows run village committees first, then communities: communities cluster at the seat
+    geometry = _far_to_near(cells)
     frame = pd.DataFrame(
         {
             s.CODE: codes,
@@ -333,7 +354,7 @@ def _villages(
             "kind": kind,
         }
     )
-    return gpd.GeoDataFrame(frame, geometry=cells.geometry.to_numpy(), crs=townships.crs)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=townships.crs)
 
 
 def _top_k(priority: pd.DataFrame, k: int) -> np.ndarray:

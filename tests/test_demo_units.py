@@ -7,6 +7,7 @@ import geopandas.testing
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from layers import boundaries, demo_units, schema
 from layers.errors import BoundaryError
@@ -132,6 +133,13 @@ def test_full_scale_totals_and_tiling(base):
     poor_counties = set(lv["county"].loc[lv["county"][schema.POVERTY_COUNTY], schema.CODE])
     share = (pov[schema.CODE].str[:6] + "000000").isin(poor_counties).mean()
     assert share > 0.75
+    # urban units cluster: a county's streets (街道), a township's communities form one piece
+    for level, suffix in (("township", "街道"), ("village", "社区")):
+        urban = lv[level][lv[level][schema.NAME].str.endswith(suffix)]
+        groups = urban.groupby(schema.PARENT_CODE).geometry
+        pieces = groups.agg(lambda g: shapely.get_num_geometries(shapely.union_all(g.to_numpy())))
+        several = groups.size() >= 2
+        assert (pieces[several] == 1).mean() > 0.85  # measured: 93% and 99% at seed 2020
     assert boundaries.check_hierarchy(units).empty
 
 
