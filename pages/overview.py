@@ -247,6 +247,35 @@ def _tooltip_frame(
     return data, tooltip
 
 
+@st.cache_data(ttl=300, show_spinner=False)
+def _tiles_answer(basemap: str, token: str | None) -> bool:
+    return webmap.probe_tiles(basemap, token=token)
+
+
+def effective_basemap(chosen: str) -> tuple[str, str | None]:
+    """The basemap to draw and the 天地图 token: ``"none"`` (offline) when the chosen tile
+    server needs a missing token or does not answer from this machine (checked every 5 min).
+    """
+    token = os.environ.get("TIANDITU_TOKEN") or None
+    if chosen == "none":
+        return "none", None
+    if chosen == "tianditu" and not token:
+        st.warning(
+            "天地图需要密钥：请设置环境变量 TIANDITU_TOKEN。已改用无底图（离线）。"
+            if common.current_lang() == "zh"
+            else "天地图 needs a key in $TIANDITU_TOKEN; showing no basemap (offline)."
+        )
+        return "none", None
+    if not _tiles_answer(chosen, token):
+        st.warning(
+            "底图服务器无响应（内网或离线），已改用无底图。"
+            if common.current_lang() == "zh"
+            else "The basemap's tile server does not answer (offline?); showing no basemap."
+        )
+        return "none", None
+    return chosen, token
+
+
 def project_points(state: common.ViewState) -> gpd.GeoDataFrame:
     """The filtered projects inside a township or village, with point geometry."""
     projects = common.load_projects()
@@ -255,7 +284,9 @@ def project_points(state: common.ViewState) -> gpd.GeoDataFrame:
     return projects[keep]
 
 
-def _points_layer(points: gpd.GeoDataFrame, state: common.ViewState, base: str | None) -> Any:
+def _points_layer(
+    points: gpd.GeoDataFrame, state: common.ViewState, base: str | None, basemap: str
+) -> Any:
     en = state.lang == "en"
     data = gpd.GeoDataFrame(
         {
@@ -274,7 +305,7 @@ def _points_layer(points: gpd.GeoDataFrame, state: common.ViewState, base: str |
         geometry=points.geometry.to_numpy(),
         crs=points.crs,
     )
-    data = webmap.to_basemap_crs(data, state.basemap)
+    data = webmap.to_basemap_crs(data, basemap)
     colors = points[S.SECTOR].map(SECTOR_COLORS).fillna("#7f7f7f").to_numpy()
     popup = {
         "_name": "Project" if en else "项目名称",
@@ -304,14 +335,13 @@ def build_map(
             f"{common.store_file()}; rebuild the store with `onemap build`"
         )
     data, tooltip = _tooltip_frame(shapes, rows, state.metric, lang)
-    data = webmap.to_basemap_crs(data, state.basemap)
+    basemap, token = effective_basemap(state.basemap)
+    data = webmap.to_basemap_crs(data, basemap)
     palette = webmap.PALETTE_GREENS
     if breaks is None:
         colors = np.full(len(data), webmap.NO_DATA_COLOR, dtype=object)
     else:
         colors = webmap.class_colors(data[state.metric], breaks, palette)
-    token = os.environ.get("TIANDITU_TOKEN")
-    basemap = state.basemap if (state.basemap != "tianditu" or token) else "none"
     base = common.asset_base_url()
     m = webmap.make_map(
         data.total_bounds,
@@ -339,7 +369,7 @@ def build_map(
         n_points = len(points)
         sectors_shown = set(points[S.SECTOR].dropna().unique())
         if n_points:
-            _points_layer(points, state, base).add_to(m)
+            _points_layer(points, state, base, basemap).add_to(m)
     if breaks is not None:
         k = len(breaks)
         pick = np.round(np.linspace(0, len(palette) - 1, k)).astype(int) if k > 1 else [-1]

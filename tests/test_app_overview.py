@@ -265,3 +265,30 @@ def test_class_breaks_stay_fixed_across_filters_unless_asked(app) -> None:
     _ok(at)
     assert query(at)["fixed"] == "0"
     assert _legend(map_script(at)) != fixed  # classes now follow the filtered values
+
+
+def test_unreachable_basemap_falls_back_to_offline(app, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo import webmap
+
+    monkeypatch.setattr(webmap, "probe_tiles", lambda *a, **k: False)
+    at = app(basemap="osm")
+    assert any("底图服务器无响应" in w.value for w in at.warning)
+    assert "openstreetmap" not in map_script(at)
+
+
+def test_amap_basemap_draws_tiles_and_shifts_overlays(app, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo import webmap
+
+    monkeypatch.setattr(webmap, "probe_tiles", lambda *a, **k: True)
+    plain = map_script(app(region=PREF_A))
+    amap = map_script(app(region=PREF_A, basemap="amap"))
+    assert "autonavi.com" in amap and "autonavi.com" not in plain
+    # 甲县 is box(100, 25, 101, 26) in WGS84; on 高德 tiles it is drawn in GCJ-02
+    assert "[100.0, 25.0]" in plain and "[100.0, 25.0]" not in amap
+
+
+def test_tianditu_without_a_token_says_so(app, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIANDITU_TOKEN", raising=False)
+    at = app(basemap="tianditu")
+    assert any("TIANDITU_TOKEN" in w.value for w in at.warning)
+    assert "tianditu" not in map_script(at)
