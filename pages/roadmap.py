@@ -21,6 +21,11 @@ LEVEL = "township"
 YEAR_KEY = "roadmap_year"
 
 
+def _t(zh: str, en: str) -> str:
+    """Interface text in the view's language (Chinese first; data labels stay Chinese)."""
+    return en if common.current_view(draw=False).lang == "en" else zh
+
+
 def _pick(view: common.ViewState, only: pd.Series) -> str | None:
     """The township of the view, or a picker of the townships with route maps in the region."""
     if S.LEVELS.index(view.level) >= S.LEVELS.index(LEVEL):
@@ -31,17 +36,22 @@ def _pick(view: common.ViewState, only: pd.Series) -> str | None:
         common.units_index(), level=LEVEL, within=view.region, only=only, counties=zone_counties
     )
     if options.empty:
-        st.info("所选区域内没有乡级路线图。")
+        st.info(_t("所选区域内没有乡级路线图。", "No township route map in this region."))
         return None
     labels = dict(zip(options[S.CODE], options["label"], strict=True))
     st.selectbox(
-        "选择乡（镇）",
+        _t("选择乡（镇）", "Choose a township"),
         [None, *options[S.CODE]],
-        format_func=lambda c: "— 请选择 —" if c is None else labels[c],
+        format_func=lambda c: _t("— 请选择 —", "— choose —") if c is None else labels[c],
         key="roadmap_pick",
         on_change=lambda: common.set_region(st.session_state["roadmap_pick"]),
     )
-    st.caption("可输入名称搜索；也可在左侧边栏逐级选择州/市、县和乡镇。")
+    st.caption(
+        _t(
+            "可输入名称搜索；也可在左侧边栏逐级选择州/市、县和乡镇。",
+            "Type to search, or pick prefecture, county and township in the sidebar.",
+        )
+    )
     return None
 
 
@@ -127,14 +137,14 @@ def _map(
 def render() -> None:
     """Draw the page for the current view."""
     view = common.current_view()
-    st.title("乡级路线图")
+    st.title(_t("乡级路线图", "Township route map"))
     roadmaps = common.load_table(S.LAYER_TOWNSHIP_ROADMAP)
     town = _pick(view, roadmaps[S.CODE])
     if town is None:
         return
     row = roadmaps[roadmaps[S.CODE].eq(town).to_numpy()]
     if row.empty:
-        st.info(f"{common.unit_name(town)} 没有乡级路线图。")
+        st.info(f"{common.unit_name(town)} " + _t("没有乡级路线图。", "has no route map."))
         return
     row = row.iloc[0]
     flt = common.project_filter(view)
@@ -144,9 +154,12 @@ def render() -> None:
     st.session_state[YEAR_KEY] = _view_year(view)  # the URL's year= drives the slider
     c_slider, c_play = st.columns([6, 1])
     year = c_slider.slider(
-        "路线图年份（拖动或点 ▶ 逐年推进）", *EXIT_YEAR_RANGE, key=YEAR_KEY, on_change=_on_slider
+        _t("路线图年份（拖动或点 ▶ 逐年推进）", "Route-map year (drag, or ▶ to step)"),
+        *EXIT_YEAR_RANGE,
+        key=YEAR_KEY,
+        on_change=_on_slider,
     )
-    c_play.button("▶ 下一年", on_click=_step_year, key="roadmap_play")
+    c_play.button(_t("▶ 下一年", "▶ Next year"), on_click=_step_year, key="roadmap_play")
 
     plans = common.load_table(S.LAYER_VILLAGE_PLAN)
     villages = charts.villages_at_year(plans[plans[S.PARENT_CODE].eq(town).to_numpy()], year)
@@ -159,15 +172,19 @@ def render() -> None:
 
     poverty = villages[S.PLANNED_EXIT_YEAR].notna()
     cols = st.columns(5)
-    cols[0].metric("有施工图的村", fmt.fmt_int(len(villages)))
+    cols[0].metric(_t("有施工图的村", "Villages with plans"), fmt.fmt_int(len(villages)))
     cols[1].metric(
-        f"至{year}年已出列", f"{int(villages['exited_by'].sum())} / {int(poverty.sum())}"
+        _t(f"至{year}年已出列", f"Exited by {year}"),
+        f"{int(villages['exited_by'].sum())} / {int(poverty.sum())}",
     )
-    cols[2].metric(f"至{year}年应出列", fmt.fmt_int(int(villages["due_by"].sum())))
+    cols[2].metric(
+        _t(f"至{year}年应出列", f"Due by {year}"), fmt.fmt_int(int(villages["due_by"].sum()))
+    )
     cols[3].metric(
-        f"至{year}年完工项目", f"{fmt.fmt_int(int(done.sum()))} / {fmt.fmt_int(len(mine))}"
+        _t(f"至{year}年完工项目", f"Projects done by {year}"),
+        f"{fmt.fmt_int(int(done.sum()))} / {fmt.fmt_int(len(mine))}",
     )
-    cols[4].metric("计划资金", fmt.fmt_wan_yuan(mine[S.FUNDS_PLANNED].sum()))
+    cols[4].metric(_t("计划资金", "Funds planned"), fmt.fmt_wan_yuan(mine[S.FUNDS_PLANNED].sum()))
 
     left, right = st.columns([3, 2])
     with left:
@@ -193,7 +210,12 @@ def render() -> None:
     if flt.is_empty:
         st.altair_chart(charts.roadmap_years_chart(ry, [town], year=year), width="stretch")
     else:
-        st.caption("出列村数来自贫困人口登记；项目数按当前筛选重新统计。")
+        st.caption(
+            _t(
+                "出列村数来自贫困人口登记；项目数按当前筛选重新统计。",
+                "Village exits come from the registry; projects are recounted under the filter.",
+            )
+        )
         st.altair_chart(
             charts.roadmap_years_chart(
                 charts.refilter_roadmap_years(ry, town, mine), [town], year=year

@@ -20,6 +20,11 @@ from pages import common
 LEVEL = "village"
 
 
+def _t(zh: str, en: str) -> str:
+    """Interface text in the view's language (Chinese first; data labels stay Chinese)."""
+    return en if common.current_view(draw=False).lang == "en" else zh
+
+
 def _pick(view: common.ViewState, only: pd.Series) -> str | None:
     """The village of the view, or a picker of the villages with plans inside the region."""
     if view.level == LEVEL:
@@ -30,20 +35,30 @@ def _pick(view: common.ViewState, only: pd.Series) -> str | None:
         common.units_index(), level=LEVEL, within=view.region, only=only, counties=zone_counties
     )
     if options.empty:
-        st.info("所选区域内没有村级施工图。")
+        st.info(_t("所选区域内没有村级施工图。", "No village construction plan in this region."))
         return None
     if len(options) > 3000:
-        st.info("村数较多：请先在左侧边栏选择州/市或县，再选择行政村。")
+        st.info(
+            _t(
+                "村数较多：请先在左侧边栏选择州/市或县，再选择行政村。",
+                "Many villages: pick a prefecture or county in the sidebar first.",
+            )
+        )
         return None
     labels = dict(zip(options[S.CODE], options["label"], strict=True))
     st.selectbox(
-        "选择行政村",
+        _t("选择行政村", "Choose a village"),
         [None, *options[S.CODE]],
-        format_func=lambda c: "— 请选择 —" if c is None else labels[c],
+        format_func=lambda c: _t("— 请选择 —", "— choose —") if c is None else labels[c],
         key="village_pick",
         on_change=lambda: common.set_region(st.session_state["village_pick"]),
     )
-    st.caption("可输入名称搜索；也可在左侧边栏逐级选择到行政村。")
+    st.caption(
+        _t(
+            "可输入名称搜索；也可在左侧边栏逐级选择到行政村。",
+            "Type to search, or pick down to the village in the sidebar.",
+        )
+    )
     return None
 
 
@@ -106,27 +121,31 @@ def _registry(row: pd.Series) -> None:
     poor = row[S.POOR_POPULATION]
     covered = row.get(S.COVERED_CAPPED, np.nan)
     cols = st.columns(6)
-    cols[0].metric("建档立卡贫困户", fmt.fmt_count(row[S.POOR_HOUSEHOLDS], unit="户"))
-    cols[1].metric("贫困人口", fmt.fmt_count(poor, unit="人"))
-    cols[2].metric("项目覆盖贫困人口", fmt.fmt_count(covered, unit="人"))
-    cols[3].metric("覆盖率", fmt.fmt_pct(row[S.COVERAGE]))
+    cols[0].metric(
+        _t("建档立卡贫困户", "Poor households"), fmt.fmt_count(row[S.POOR_HOUSEHOLDS], unit="户")
+    )
+    cols[1].metric(_t("贫困人口", "Poor population"), fmt.fmt_count(poor, unit="人"))
+    cols[2].metric(_t("项目覆盖贫困人口", "Covered by projects"), fmt.fmt_count(covered, unit="人"))
+    cols[3].metric(_t("覆盖率", "Coverage"), fmt.fmt_pct(row[S.COVERAGE]))
     planned = row[S.PLANNED_EXIT_YEAR]
     exited = row[S.EXIT_YEAR]
-    cols[4].metric("计划出列", "—" if pd.isna(planned) else f"{int(planned)}年")
-    cols[5].metric("实际出列", "未出列" if pd.isna(exited) else f"{int(exited)}年")
+    cols[4].metric(_t("计划出列", "Planned exit"), "—" if pd.isna(planned) else f"{int(planned)}年")
+    cols[5].metric(
+        _t("实际出列", "Exited"), _t("未出列", "not yet") if pd.isna(exited) else f"{int(exited)}年"
+    )
 
 
 def render() -> None:
     """Draw the page for the current view."""
     view = common.current_view()
-    st.title("村级施工图")
+    st.title(_t("村级施工图", "Village construction plan"))
     plans = common.load_table(S.LAYER_VILLAGE_PLAN)
     code = _pick(view, plans[S.CODE])
     if code is None:
         return
     hit = plans[plans[S.CODE].eq(code).to_numpy()]
     if hit.empty:
-        st.info(f"{common.unit_name(code)} 没有村级施工图。")
+        st.info(f"{common.unit_name(code)} " + _t("没有村级施工图。", "has no construction plan."))
         return
     row = hit.iloc[0]
     flt = common.project_filter(view)
@@ -149,8 +168,12 @@ def render() -> None:
     gaps = int(table[tables.HEADERS_ZH[tables.MISSING_FIXES]].ne("").sum())
     done = int(mine[S.STATUS].isin(S.COMPLETED_STATUSES).sum())
     st.markdown(
-        f"**项目 {fmt.fmt_int(len(mine))} 个**：已完工/验收 {done} 个，"
-        f"六定有缺项 {gaps} 个（缺项列于表末「六定缺项」）。"
+        _t(
+            f"**项目 {fmt.fmt_int(len(mine))} 个**：已完工/验收 {done} 个，"
+            f"六定有缺项 {gaps} 个（见「六定缺项」列）。",
+            f"**{fmt.fmt_int(len(mine))} projects**: {done} completed or accepted, "
+            f"{gaps} lack one of the six fixes (column 六定缺项).",
+        )
     )
     show = [
         tables.HEADERS_ZH[c]
@@ -169,7 +192,7 @@ def render() -> None:
     ]
     st.dataframe(table, hide_index=True, column_order=show)
     st.download_button(
-        "下载项目表（XLSX）",
+        _t("下载项目表（XLSX）", "Download projects (XLSX)"),
         functools.partial(tables.to_xlsx_bytes, table, sheet_name="村级施工图"),
         file_name=f"{row[S.NAME]}_村级施工图.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

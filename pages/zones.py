@@ -25,6 +25,11 @@ FUNDS_FORMAT = {
 OVERVIEW = Path(__file__).with_name("overview.py")
 
 
+def _t(zh: str, en: str) -> str:
+    """Interface text in the view's language (Chinese first; data labels stay Chinese)."""
+    return en if common.current_view(draw=False).lang == "en" else zh
+
+
 def _spotlight(zones: pd.DataFrame) -> None:
     """A card for 怒江州 and 迪庆州 each: completion, coverage, funds, link to its map."""
     cols = st.columns(len(SPOTLIGHT))
@@ -33,13 +38,13 @@ def _spotlight(zones: pd.DataFrame) -> None:
         with col.container(border=True):
             st.markdown(f"#### {name}")
             if hit.empty:
-                st.caption("数据库中没有该区域。")
+                st.caption(_t("数据库中没有该区域。", "Not in the store."))
                 continue
             row = hit.iloc[0]
             a, b, c = st.columns(3)
-            a.metric("完工率", fmt.fmt_pct(row[S.COMPLETION]))
-            b.metric("覆盖率", fmt.fmt_pct(row[S.COVERAGE]))
-            c.metric("资金执行率", fmt.fmt_pct(row[S.FUNDS_EXECUTION]))
+            a.metric(_t("完工率", "Completion"), fmt.fmt_pct(row[S.COMPLETION]))
+            b.metric(_t("覆盖率", "Coverage"), fmt.fmt_pct(row[S.COVERAGE]))
+            c.metric(_t("资金执行率", "Funds executed"), fmt.fmt_pct(row[S.FUNDS_EXECUTION]))
             st.caption(
                 f"项目 {fmt.fmt_count(row[S.N_PROJECTS], unit='个')} · 计划资金 "
                 f"{fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED])} · 已支付 "
@@ -49,7 +54,7 @@ def _spotlight(zones: pd.DataFrame) -> None:
             if OVERVIEW.exists():
                 st.page_link(
                     "pages/overview.py",
-                    label=f"在地图上打开{name}",
+                    label=_t(f"在地图上打开{name}", f"Open {name} on the map"),
                     icon=":material/map:",
                     query_params={"region": code},
                 )
@@ -60,9 +65,14 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None) -
     scope = counties
     if zone:
         scope = counties[counties[S.CODE].isin(members.loc[members[S.ZONE] == zone, S.CODE])]
-    st.subheader(f"落后县排名{f'（{zone}）' if zone else '（全省）'}")
-    n = st.slider("显示前几名", 5, 30, 10, key="zones_top_n")
-    by_completion, by_uncovered = st.tabs(["完工率最低", "未覆盖贫困人口最多"])
+    st.subheader(
+        _t("落后县排名", "Laggard counties")
+        + (f"（{zone}）" if zone else _t("（全省）", " (province)"))
+    )
+    n = st.slider(_t("显示前几名", "Show top"), 5, 30, 10, key="zones_top_n")
+    by_completion, by_uncovered = st.tabs(
+        [_t("完工率最低", "Lowest completion"), _t("未覆盖贫困人口最多", "Most uncovered poor")]
+    )
     for tab, key in ((by_completion, S.COMPLETION), (by_uncovered, tables.UNCOVERED)):
         with tab:
             ranked = tables.laggards(scope, by=key, n=n)
@@ -81,7 +91,7 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None) -
 def render() -> None:
     """Draw the page for the current view."""
     view = common.current_view()
-    st.title("重点区域")
+    st.title(_t("重点区域", "Priority zones"))
     flt = common.project_filter(view)
     summary = common.load_region_summary()
     members = common.zone_members()
@@ -91,7 +101,10 @@ def render() -> None:
     else:
         zones = query.summarise_zones(summary, prepared, members, flt)
     province = query.summarise_region(summary, prepared, S.PROVINCE_CODE, flt)
-    st.caption(f"五大行动计划区域与全省对比 · {flt.describe_zh()}")
+    st.caption(
+        _t("五大行动计划区域与全省对比", "The five action-plan zones against the province")
+        + f" · {flt.describe_zh()}"
+    )
 
     _spotlight(zones)
     st.altair_chart(charts.zones_compare_chart(zones, province), width="stretch")

@@ -203,3 +203,22 @@ def test_roadmap_follows_the_sector_filter(open_page) -> None:
     assert kpis["至2020年完工项目"] == "1 / 1"  # P01 is 一乡's only industry project
     assert kpis["至2020年已出列"] == "2 / 2"  # village exits do not depend on project filters
     assert kpis["计划资金"] == "100万元"
+
+
+@pytest.mark.parametrize(
+    ("page", "region", "title", "metric"),
+    [
+        ("pages/library.py", COUNTY_A, "County project library", "Projects"),
+        ("pages/roadmap.py", TOWN_A1, "Township route map", "Exited by 2020"),
+        ("pages/village.py", V1, "Village construction plan", "Poor population"),
+        ("pages/zones.py", None, "Priority zones", "Lowest completion"),
+    ],
+)
+def test_english_switch_translates_the_page(
+    open_page, page: str, region: str | None, title: str, metric: str
+) -> None:
+    query = {"lang": "en", **({"region": region} if region else {})}
+    at = open_page(page, **query)
+    assert at.title[0].value == title
+    shown = set(_metrics(at)) | {tab.label for tab in at.tabs}
+    assert metric in shown
