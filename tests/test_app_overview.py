@@ -231,20 +231,46 @@ def test_view_state_round_trips_and_tolerates_bad_links() -> None:
     assert ViewState.from_query_params({"region": "5333"}).region == "533300000000"
 
 
-@pytest.mark.slow
-def test_nujiang_link_opens_its_four_counties(
-    entry: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture(scope="module")
+def demo_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``data/demo_small.gpkg``, else a 5 % demo built once per test session."""
     path = ROOT / "data" / "demo_small.gpkg"
-    if not path.exists():
+    if path.exists():
+        return path
+    shared = tmp_path_factory.getbasetemp() / "demo_small.gpkg"
+    if not shared.exists():
         try:
-            path = cli.run_demo(tmp_path_factory.mktemp("demo") / "demo.gpkg", scale=0.05)
+            cli.run_demo(shared, scale=0.05)
         except ImportError as e:  # the demo generator is not in this checkout yet
             pytest.skip(f"demo generator unavailable: {e}")
-    at = open_app(entry, path, monkeypatch, region="533300000000")
+    return shared
+
+
+@pytest.mark.slow
+def test_nujiang_link_opens_its_four_counties(
+    entry: str, demo_small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_app(entry, demo_small, monkeypatch, region="533300000000")
     assert at.title[0].value == "总览 · 怒江傈僳族自治州"
     codes = feature_codes(map_script(at))
     assert len(codes) == 4 and all(c.startswith("5333") for c in codes)
+    assert at.sidebar.selectbox(key="sb_prefecture").value == "533300000000"
+
+
+@pytest.mark.slow
+def test_zone_filter_shows_the_zone_counties_and_its_kpis(
+    entry: str, demo_small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zones = store.read_layer(demo_small, S.TABLE_ZONE_SUMMARY).set_index(S.ZONE)
+    at = open_app(entry, demo_small, monkeypatch)
+    province = kpis(at)["项目数"]
+    at.sidebar.selectbox(key="sb_zone").set_value("迪庆州").run()
+    _ok(at)
+    codes = feature_codes(map_script(at))
+    assert len(codes) == int(zones.loc["迪庆州", "counties"])
+    assert all(c.startswith("5334") for c in codes)
+    assert kpis(at)["项目数"] == f"{int(zones.loc['迪庆州', S.N_PROJECTS]):,}" != province
+    assert query(at)["zone"] == "迪庆州"
 
 
 def _legend(script: str) -> str:

@@ -70,8 +70,11 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return small
     from layers import cli
 
+    shared = tmp_path_factory.getbasetemp() / "demo_small.gpkg"  # shared with other tests
+    if shared.exists():
+        return shared
     try:
-        return cli.run_demo(tmp_path_factory.mktemp("demo") / "demo_small.gpkg", scale=0.05)
+        return cli.run_demo(shared, scale=0.05)
     except ImportError as e:  # pragma: no cover - demo generator missing from the checkout
         pytest.skip(f"the demo generator is unavailable: {e}")
 
