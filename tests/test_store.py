@@ -249,3 +249,10 @@ def test_write_leaves_gdal_settings_as_they_were(tmp_path: Path) -> None:
     before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
     store.write_store(tmp_path / "s.gpkg", {S.LAYER_REGISTRY: make_registry()}, {})
     assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == before
+
+
+def test_unwritable_location(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("a file where the store's directory should be")
+    with pytest.raises(StoreError, match=r"cannot write the store in .*not_a_dir"):
+        store.write_store(blocker / "onemap.gpkg", {S.LAYER_REGISTRY: make_registry()}, {})
