@@ -350,7 +350,9 @@ def prepare_map(
         frame = units.dissolve()[["geometry"]]
     rl = request.region_level
     context = None
-    if rl != "province":
+    if request.zone and rl in ("province", "prefecture"):  # the other counties, pale
+        context = au[(au[S.LEVEL] == level) & ~au[S.CODE].isin(rows[S.CODE])]
+    elif rl != "province":
         context = au[(au[S.LEVEL] == rl) & (au[S.CODE] != request.region)]
     locator = au[au[S.LEVEL] == "prefecture"] if rl != "province" else None
     outlines = None
