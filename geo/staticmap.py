@@ -621,8 +621,14 @@ def wrap_columns(text: str, width: int) -> list[str]:
     for ch in text:
         w = _columns(ch)
         if used + w > width and current:
-            lines.append(current)
-            current, used = "", 0
+            cut = current.rfind(" ")
+            if ch != " " and cut > len(current) - 16 and cut > 0:  # keep Latin words whole
+                lines.append(current[:cut])
+                current = current[cut + 1 :]
+            else:
+                lines.append(current)
+                current = ""
+            used = sum(_columns(c) for c in current)
         current += ch
         used += w
     if current or not lines:

@@ -194,3 +194,12 @@ def test_frames_without_crs_are_refused(units: gpd.GeoDataFrame, font: sm.CJKFon
 def test_bad_paper_is_named() -> None:
     with pytest.raises(ValueError, match="`paper` was 'A5'"):
         sm.paper_inches("A5")
+
+
+def test_footer_wrap_counts_cjk_as_two_columns_and_keeps_words() -> None:
+    assert sm.wrap_columns("数据来源", 4) == ["数据", "来源"]
+    assert sm.wrap_columns("演示 demo data, not real records", 20) == [
+        "演示 demo data, not",
+        "real records",
+    ]
+    assert sm.wrap_columns("", 10) == [""]
