@@ -318,3 +318,17 @@ def test_tianditu_without_a_token_says_so(app, monkeypatch: pytest.MonkeyPatch) 
     at = app(basemap="tianditu")
     assert any("TIANDITU_TOKEN" in w.value for w in at.warning)
     assert "tianditu" not in map_script(at)
+
+
+@pytest.mark.slow
+def test_first_start_builds_the_demo_store_then_opens_the_overview(
+    entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "fresh" / "onemap.gpkg"
+    monkeypatch.setenv("ONEMAP_DEMO_SCALE", "0.02")
+    at = open_app(entry, target, monkeypatch)
+    assert target.exists()
+    assert any("未找到数据库" in i.value for i in at.info)
+    assert at.title[0].value == "总览 · 云南省"
+    assert feature_codes(map_script(at)) and len(feature_codes(map_script(at))) == 16
+    assert any("演示数据" in w.value for w in at.warning)
