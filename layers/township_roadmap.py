@@ -41,20 +41,14 @@ def roadmap_years(
     without a date), funds planned and spent of the projects planned that year. County-wide
     projects belong to no township and are left out.
     """
-    codes = pd.Index(pd.unique(townships.astype("str")), name=S.CODE)
-    year_index = pd.RangeIndex(years[0], years[1] + 1, name=S.YEAR)
-    full = pd.MultiIndex.from_product([codes, year_index])
-    town = _township_of_village(registry[S.VILLAGE_CODE])
-    planned_exit = pd.to_numeric(registry[S.PLANNED_EXIT_YEAR], errors="coerce")
-    actual_exit = pd.to_numeric(registry[S.EXIT_YEAR], errors="coerce")
-    v_planned = pd.Series(1, index=[town, planned_exit]).groupby(level=[0, 1]).sum()
-    v_actual = pd.Series(1, index=[town, actual_exit]).groupby(level=[0, 1]).sum()
+    codes = pd.Index(pd.unique(townships.astype("str")))
+    year_list = list(range(years[0], years[1] + 1))
+    town = pd.Series(_township_of_village(registry[S.VILLAGE_CODE]))
+    planned_exit = pd.to_numeric(registry[S.PLANNED_EXIT_YEAR], errors="coerce").to_numpy()
+    actual_exit = pd.to_numeric(registry[S.EXIT_YEAR], errors="coerce").to_numpy()
 
     p = M.prepare_projects(projects)
     key = p[M._KEY["township"]]
-    has = key.notna().to_numpy()
-    p = p[has]
-    key = key[has].astype("str").to_numpy()
     plan_year = p[S.PLAN_YEAR].to_numpy()
     done = p[M._DONE].to_numpy().astype(bool)
     if S.COMPLETION_DATE in p.columns:
@@ -62,36 +56,30 @@ def roadmap_years(
         done_year = np.where(np.isnan(done_year), plan_year, done_year)
     else:
         done_year = plan_year.astype("float64")
-    by_plan = (
-        pd.DataFrame(
-            {
-                S.PROJECTS_PLANNED: 1,
-                S.FUNDS_PLANNED_YEAR: p[S.FUNDS_PLANNED].to_numpy(),
-                S.FUNDS_SPENT_YEAR: p[S.FUNDS_SPENT].to_numpy(),
-            },
-            index=[key, plan_year],
-        )
-        .groupby(level=[0, 1])
-        .sum()
-    )
-    by_done = (
-        pd.Series(1, index=[key[done], done_year[done].astype("int64")]).groupby(level=[0, 1]).sum()
-    )
+    done_year = np.where(done, done_year, np.nan)
 
-    def _on(series: pd.Series) -> np.ndarray:
-        series.index = series.index.set_names([S.CODE, S.YEAR])
-        series = series[series.index.get_level_values(1).notna()]
-        series.index = series.index.set_levels(series.index.levels[1].astype("int64"), level=1)
-        return series.reindex(full, fill_value=0).to_numpy()
+    def table(rows: pd.Series, cols: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        cols = pd.Series(cols).astype("float64").to_numpy()
+        return M.crosstab(rows, cols, index=codes, columns=year_list, weights=weights).to_numpy()
 
-    out = pd.DataFrame(index=full)
-    out[S.VILLAGES_PLANNED_EXIT] = _on(v_planned).astype("int64")
-    out[S.VILLAGES_ACTUAL_EXIT] = _on(v_actual).astype("int64")
-    out[S.PROJECTS_PLANNED] = _on(by_plan[S.PROJECTS_PLANNED]).astype("int64")
-    out["projects_completed"] = _on(by_done).astype("int64")
-    out[S.FUNDS_PLANNED_YEAR] = _on(by_plan[S.FUNDS_PLANNED_YEAR]).astype("float64")
-    out[S.FUNDS_SPENT_YEAR] = _on(by_plan[S.FUNDS_SPENT_YEAR]).astype("float64")
-    return out.reset_index()[list(ROADMAP_YEARS_COLUMNS)]
+    blocks = {
+        S.VILLAGES_PLANNED_EXIT: table(town, planned_exit),
+        S.VILLAGES_ACTUAL_EXIT: table(town, actual_exit),
+        S.PROJECTS_PLANNED: table(key, plan_year),
+        "projects_completed": table(key, done_year),
+        S.FUNDS_PLANNED_YEAR: table(key, plan_year, p[S.FUNDS_PLANNED].fillna(0).to_numpy()),
+        S.FUNDS_SPENT_YEAR: table(key, plan_year, p[S.FUNDS_SPENT].fillna(0).to_numpy()),
+    }
+    out = pd.DataFrame(
+        {
+            S.CODE: np.repeat(codes.to_numpy(dtype=object), len(year_list)),
+            S.YEAR: np.tile(np.asarray(year_list, dtype="int64"), len(codes)),
+        }
+    )
+    out[S.CODE] = out[S.CODE].astype("str")
+    for col, values in blocks.items():
+        out[col] = values.reshape(-1)
+    return out[list(ROADMAP_YEARS_COLUMNS)]
 
 
 def build_township_roadmap(
