@@ -172,9 +172,8 @@ def kpi_cards(kpi: pd.Series, lang: str) -> None:
             ),
         ),
     ]
-    top, bottom = cards[:4], cards[4:]
-    for row in (top, bottom):
-        for col, (label, value) in zip(st.columns(4), row, strict=False):
+    for row, widths in ((cards[:4], [1, 1, 1, 1]), (cards[4:], [1, 1, 2])):
+        for col, (label, value) in zip(st.columns(widths), row, strict=True):
             col.metric(label, value)
 
 
