@@ -138,23 +138,20 @@ def breakdown_data(projects: pd.DataFrame, by: str) -> pd.DataFrame:
     if by not in _LABELS:
         raise OneMapError(f"breakdown_data: `by` was {by!r} but must be one of {list(_LABELS)}")
     _require(projects, [by, s.STATUS, s.FUNDS_PLANNED, s.FUNDS_SPENT], "breakdown_data(projects)")
-    frame = pd.DataFrame(
+    codes, keys = pd.factorize(projects[by].astype("object"), use_na_sentinel=False)
+    n = len(keys)
+    done = projects[s.STATUS].isin(s.COMPLETED_STATUSES).to_numpy(dtype="float64")
+    planned = pd.to_numeric(projects[s.FUNDS_PLANNED], errors="coerce").fillna(0).to_numpy()
+    spent = pd.to_numeric(projects[s.FUNDS_SPENT], errors="coerce").fillna(0).to_numpy()
+    out = pd.DataFrame(
         {
-            by: projects[by].astype("object"),
-            s.N_COMPLETED: projects[s.STATUS].isin(s.COMPLETED_STATUSES).astype("int64"),
-            s.FUNDS_PLANNED: projects[s.FUNDS_PLANNED].astype("float64"),
-            s.FUNDS_SPENT: projects[s.FUNDS_SPENT].astype("float64"),
+            by: pd.Series(keys, dtype="object").to_numpy(),
+            s.N_PROJECTS: np.bincount(codes, minlength=n).astype("int64"),
+            s.N_COMPLETED: np.bincount(codes, weights=done, minlength=n).astype("int64"),
+            s.FUNDS_PLANNED: np.bincount(codes, weights=planned, minlength=n),
+            s.FUNDS_SPENT: np.bincount(codes, weights=spent, minlength=n),
         }
     )
-    g = frame.groupby(by, sort=False, dropna=False)
-    out = g.agg(
-        **{
-            s.N_PROJECTS: (s.N_COMPLETED, "size"),
-            s.N_COMPLETED: (s.N_COMPLETED, "sum"),
-            s.FUNDS_PLANNED: (s.FUNDS_PLANNED, "sum"),
-            s.FUNDS_SPENT: (s.FUNDS_SPENT, "sum"),
-        }
-    ).reset_index()
     out[LABEL] = out[by].map(_LABELS[by]).fillna(out[by]).fillna("未填").astype("object")
     total = out[s.N_PROJECTS].sum()
     out[s.COMPLETION] = out[s.N_COMPLETED] / out[s.N_PROJECTS]
@@ -211,29 +208,26 @@ def by_year_data(projects: pd.DataFrame) -> pd.DataFrame:
     _require(
         projects, [s.PLAN_YEAR, s.STATUS, s.FUNDS_PLANNED, s.FUNDS_SPENT], "by_year_data(projects)"
     )
-    frame = pd.DataFrame(
+    year = pd.to_numeric(projects[s.PLAN_YEAR], errors="coerce").to_numpy(dtype="float64")
+    keep = ~np.isnan(year)
+    years, codes = np.unique(year[keep].astype("int64"), return_inverse=True)
+    n = len(years)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values[keep], minlength=n)
+
+    done = projects[s.STATUS].isin(s.COMPLETED_STATUSES).to_numpy(dtype="float64")
+    planned = pd.to_numeric(projects[s.FUNDS_PLANNED], errors="coerce").fillna(0).to_numpy()
+    spent = pd.to_numeric(projects[s.FUNDS_SPENT], errors="coerce").fillna(0).to_numpy()
+    return pd.DataFrame(
         {
-            s.YEAR: pd.to_numeric(projects[s.PLAN_YEAR], errors="coerce").astype("Int64"),
-            s.N_COMPLETED: projects[s.STATUS].isin(s.COMPLETED_STATUSES).astype("int64"),
-            s.FUNDS_PLANNED: projects[s.FUNDS_PLANNED].astype("float64"),
-            s.FUNDS_SPENT: projects[s.FUNDS_SPENT].astype("float64"),
+            s.YEAR: years,
+            s.N_PROJECTS: np.bincount(codes, minlength=n).astype("int64"),
+            s.N_COMPLETED: total(done).astype("int64"),
+            s.FUNDS_PLANNED: total(planned),
+            s.FUNDS_SPENT: total(spent),
         }
     )
-    out = (
-        frame.dropna(subset=[s.YEAR])
-        .groupby(s.YEAR)
-        .agg(
-            **{
-                s.N_PROJECTS: (s.N_COMPLETED, "size"),
-                s.N_COMPLETED: (s.N_COMPLETED, "sum"),
-                s.FUNDS_PLANNED: (s.FUNDS_PLANNED, "sum"),
-                s.FUNDS_SPENT: (s.FUNDS_SPENT, "sum"),
-            }
-        )
-        .reset_index()
-    )
-    out[s.YEAR] = out[s.YEAR].astype("int64")
-    return out
 
 
 def by_year_chart(projects: pd.DataFrame, *, title: str = "项目与资金（按计划年度）") -> alt.Chart:

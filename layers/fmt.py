@@ -33,7 +33,8 @@ def _trim(s: str) -> str:
 
 def _trim_series(s: pd.Series) -> pd.Series:
     """Vectorised :func:`_trim`."""
-    return s.str.replace(r"(\.\d*?)0+$", r"\1", regex=True).str.replace(r"\.$", "", regex=True)
+    text = s.astype("object")  # an empty Series maps to float64, which has no .str
+    return text.str.replace(r"(\.\d*?)0+$", r"\1", regex=True).str.replace(r"\.$", "", regex=True)
 
 
 def fmt_int(x: Real | None) -> str:

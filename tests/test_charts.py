@@ -194,3 +194,10 @@ def test_villages_at_year_marks_exits_and_colours(tiny_registry: pd.DataFrame) -
     assert out["exit_text"].iloc[1] == "2018年计划 · 应出列未出列"
     assert out["exit_colour"].iloc[0] == charts.EXIT_YEAR_COLOURS[2017]
     assert out["exit_colour"].iloc[3] == charts.NOT_PLANNED_COLOUR
+
+
+def test_data_functions_accept_no_projects(tiny_projects: pd.DataFrame) -> None:
+    none = tiny_projects.iloc[0:0]
+    assert charts.by_year_data(none).empty
+    assert charts.breakdown_data(none, S.SECTOR).empty
+    assert charts.by_year_chart(none).to_dict()  # an empty figure, not an error

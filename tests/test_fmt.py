@@ -118,3 +118,10 @@ def test_fmt_count_round_trips_its_magnitude(x: float) -> None:
     else:
         back = float(text)
     assert math.isclose(back, x, rel_tol=1e-2, abs_tol=0.01)
+
+
+def test_series_twins_accept_an_empty_series() -> None:
+    empty = pd.Series([], dtype="float64")
+    assert fmt.fmt_count_series(empty).empty
+    assert fmt.fmt_wan_yuan_series(empty).empty
+    assert fmt.fmt_pct_series(empty).empty
