@@ -423,6 +423,18 @@ def add_scale_bar(ax: Axes, *, fraction: float = 0.25, segments: int = 4) -> flo
     seg = length / segments
     bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
     h = (y1 - y0) * 0.012
+    pad = seg * 0.3
+    ax.add_patch(  # a white card so the bar reads over any polygon
+        Rectangle(
+            (bx - pad, by - h * 1.2),
+            length + 2 * pad,
+            h * 6.2,
+            facecolor="white",
+            edgecolor="none",
+            alpha=0.8,
+            zorder=6.5,
+        )
+    )
     for i in range(segments):
         ax.add_patch(
             Rectangle(
@@ -493,7 +505,13 @@ def add_north_arrow(ax: Axes, crs: str) -> float:
 
 
 def add_legend(
-    ax: Axes, summary: dict[str, object], text: MapText, *, loc: str = "upper left", ncol: int = 1
+    ax: Axes,
+    summary: dict[str, object],
+    text: MapText,
+    *,
+    loc: str = "upper left",
+    ncol: int = 1,
+    scale: float = 1.0,
 ) -> None:
     """Draw the class legend (colour, range, unit count) on a blank axes ``ax``."""
     ax.set_axis_off()
@@ -517,8 +535,8 @@ def add_legend(
         loc=loc,
         title=text.legend_title,
         frameon=False,
-        fontsize=8.5,
-        title_fontproperties={"weight": "bold", "size": 10},
+        fontsize=8.5 * scale,
+        title_fontproperties={"weight": "bold", "size": 10 * scale},
         alignment="left",
         handlelength=2.2,
         handleheight=1.3,
@@ -583,7 +601,7 @@ def map_figure(
                 zorder=10,
             )
         lax = fig.add_axes(layout["legend"])
-        add_legend(lax, summary, text)
+        add_legend(lax, summary, text, scale=scale)
         if layers.locator is not None:
             iax = fig.add_axes(layout["locator"])
             draw_locator(iax, layers.locator, layers.units, layers.metric_crs)
