@@ -88,80 +88,90 @@ def render() -> None:
             _t("行业与资金来源", "Sectors and fund sources"),
             _t("乡镇完工率与覆盖率", "Townships"),
             _t("年度项目与资金", "By year"),
-        ]
+        ],
+        key="library_tab",
+        on_change="rerun",  # only the open tab is computed: a filter change stays fast
     )
-    with tab_table:
-        names = common.units_index().set_index(S.CODE)[S.NAME]
-        table = tables.project_table(mine, names=names, with_missing_fixes=True)
-        needle = st.text_input(
-            _t("搜索项目", "Search projects"),
-            key="library_search",
-            placeholder=_t(
-                "名称、编号、乡镇、村、责任单位…（空格分隔多个词）",
-                "name, id, township, village, unit… (several words: all must match)",
-            ),
-        )
-        shown = tables.search(table, needle)
-        st.caption(
-            _t(
-                f"共 {fmt.fmt_int(len(shown))} 个项目（全县 {fmt.fmt_int(len(table))} 个）",
-                f"{fmt.fmt_int(len(shown))} of {fmt.fmt_int(len(table))} projects",
+    if tab_table.open:
+        with tab_table:
+            names = common.units_index().set_index(S.CODE)[S.NAME]
+            table = tables.project_table(mine, names=names, with_missing_fixes=True)
+            needle = st.text_input(
+                _t("搜索项目", "Search projects"),
+                key="library_search",
+                placeholder=_t(
+                    "名称、编号、乡镇、村、责任单位…（空格分隔多个词）",
+                    "name, id, township, village, unit… (several words: all must match)",
+                ),
             )
-        )
-        st.dataframe(
-            shown,
-            hide_index=True,
-            height=420,
-            column_config={
-                tables.HEADERS_ZH[c]: st.column_config.NumberColumn(format="%.1f")
-                for c in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT)
-            },
-        )
-        stem = f"{name}_县级项目库"
-        c1, c2 = st.columns(2)
-        c1.download_button(
-            _t("下载 Excel（XLSX）", "Download Excel (XLSX)"),
-            functools.partial(tables.to_xlsx_bytes, shown, sheet_name="县级项目库"),
-            file_name=f"{stem}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            on_click="ignore",
-            key="library_xlsx",
-        )
-        c2.download_button(
-            _t("下载 CSV（UTF-8）", "Download CSV (UTF-8)"),
-            functools.partial(tables.to_csv_bytes, shown),
-            file_name=f"{stem}.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key="library_csv",
-        )
-    with tab_mix:
-        if mine.empty:
-            st.info(common.t("no_data"))
-        else:
-            left, right = st.columns(2)
-            left.altair_chart(charts.breakdown_chart(mine, S.SECTOR), width="stretch")
-            right.altair_chart(charts.breakdown_chart(mine, S.FUND_SOURCE), width="stretch")
-    with tab_towns:
-        towns = query.summarise_children(summary, mine, county, flt)
-        if towns.empty:
-            st.info(common.t("no_data"))
-        else:
-            left, right = st.columns(2)
-            left.altair_chart(
-                charts.rate_by_region_chart(towns, S.COMPLETION, title="各乡镇完工率（由低到高）"),
-                width="stretch",
+            shown = tables.search(table, needle)
+            st.caption(
+                _t(
+                    f"共 {fmt.fmt_int(len(shown))} 个项目（全县 {fmt.fmt_int(len(table))} 个）",
+                    f"{fmt.fmt_int(len(shown))} of {fmt.fmt_int(len(table))} projects",
+                )
             )
-            right.altair_chart(
-                charts.rate_by_region_chart(towns, S.COVERAGE, title="各乡镇覆盖率（由低到高）"),
-                width="stretch",
+            st.dataframe(
+                shown,
+                hide_index=True,
+                height=420,
+                column_config={
+                    tables.HEADERS_ZH[c]: st.column_config.NumberColumn(format="%.1f")
+                    for c in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT)
+                },
             )
-            st.dataframe(tables.summary_table(towns), hide_index=True)
-    with tab_years:
-        if mine.empty:
-            st.info(common.t("no_data"))
-        else:
-            st.altair_chart(charts.by_year_chart(mine), width="stretch")
+            stem = f"{name}_县级项目库"
+            c1, c2 = st.columns(2)
+            c1.download_button(
+                _t("下载 Excel（XLSX）", "Download Excel (XLSX)"),
+                functools.partial(tables.to_xlsx_bytes, shown, sheet_name="县级项目库"),
+                file_name=f"{stem}.xlsx",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                on_click="ignore",
+                key="library_xlsx",
+            )
+            c2.download_button(
+                _t("下载 CSV（UTF-8）", "Download CSV (UTF-8)"),
+                functools.partial(tables.to_csv_bytes, shown),
+                file_name=f"{stem}.csv",
+                mime="text/csv",
+                on_click="ignore",
+                key="library_csv",
+            )
+    if tab_mix.open:
+        with tab_mix:
+            if mine.empty:
+                st.info(common.t("no_data"))
+            else:
+                left, right = st.columns(2)
+                left.altair_chart(charts.breakdown_chart(mine, S.SECTOR), width="stretch")
+                right.altair_chart(charts.breakdown_chart(mine, S.FUND_SOURCE), width="stretch")
+    if tab_towns.open:
+        with tab_towns:
+            towns = query.summarise_children(summary, mine, county, flt)
+            if towns.empty:
+                st.info(common.t("no_data"))
+            else:
+                left, right = st.columns(2)
+                left.altair_chart(
+                    charts.rate_by_region_chart(
+                        towns, S.COMPLETION, title="各乡镇完工率（由低到高）"
+                    ),
+                    width="stretch",
+                )
+                right.altair_chart(
+                    charts.rate_by_region_chart(
+                        towns, S.COVERAGE, title="各乡镇覆盖率（由低到高）"
+                    ),
+                    width="stretch",
+                )
+                st.dataframe(tables.summary_table(towns), hide_index=True)
+    if tab_years.open:
+        with tab_years:
+            if mine.empty:
+                st.info(common.t("no_data"))
+            else:
+                st.altair_chart(charts.by_year_chart(mine), width="stretch")
 
 
 try:

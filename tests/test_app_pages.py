@@ -222,3 +222,17 @@ def test_english_switch_translates_the_page(
     assert at.title[0].value == title
     shown = set(_metrics(at)) | {tab.label for tab in at.tabs}
     assert metric in shown
+
+
+def test_library_tabs_compute_only_the_open_one(open_page) -> None:
+    at = open_page("pages/library.py", region=COUNTY_A)
+    assert not at.get("vega_lite_chart")  # the project list is open: no chart built
+    at.session_state["library_tab"] = "乡镇完工率与覆盖率"
+    at.run()
+    assert len(at.get("vega_lite_chart")) == 2  # completion and coverage by township
+    towns = at.main.dataframe[0].value.set_index("名称")
+    assert towns.loc["一乡", "完工率(%)"] == 60.0  # P01, P02, P04 of P01–P05
+    assert towns.loc["二乡", "完工率(%)"] == 100.0  # P06, P07, P08, P13
+    at.session_state["library_tab"] = "行业与资金来源"
+    at.run()
+    assert len(at.get("vega_lite_chart")) == 2  # sectors and fund sources
