@@ -332,3 +332,14 @@ def test_first_start_builds_the_demo_store_then_opens_the_overview(
     assert at.title[0].value == "总览 · 云南省"
     assert feature_codes(map_script(at)) and len(feature_codes(map_script(at))) == 16
     assert any("演示数据" in w.value for w in at.warning)
+
+
+def test_village_view_shows_the_village_and_its_projects(app) -> None:
+    from tests.conftest import V1
+
+    at = app(region=V1)
+    assert at.title[0].value == "总览 · 一村"
+    script = map_script(at)
+    assert feature_codes(script) == {V1}
+    assert script.count('"_status": "') == 3  # P01, P02, P03
+    assert kpis(at)["项目数"] == "3"
