@@ -117,14 +117,20 @@ def _data_section(request: E.MapRequest) -> None:
     c2.caption(f"{len(table):,} 行；以 = + - @ 开头的单元格已转义，CSV 为带 BOM 的 UTF-8")
     cols = st.columns(2)
     for col, fmt in zip(cols, E.TABLE_FORMATS, strict=True):
-        col.download_button(
-            f"下载 {fmt.upper()}",
-            E.table_bytes(table, fmt=fmt),
-            file_name=export_widget.file_name(request, fmt, kind=f"table-{kind}"),
-            mime=export_widget.FORMAT_MIME[fmt],
-            key=f"ex_table_{fmt}",
-            use_container_width=True,
-        )
+        token = repr((request, kind, fmt))
+        if col.button(f"生成 {fmt.upper()}", key=f"ex_table_go_{fmt}", use_container_width=True):
+            with st.spinner(f"正在生成 {fmt.upper()}（{len(table):,} 行）……"):
+                st.session_state[f"ex_table_{fmt}_bytes"] = (token, E.table_bytes(table, fmt=fmt))
+        made = st.session_state.get(f"ex_table_{fmt}_bytes")
+        if made and made[0] == token:
+            col.download_button(
+                f"下载 {fmt.upper()}",
+                made[1],
+                file_name=export_widget.file_name(request, fmt, kind=f"table-{kind}"),
+                mime=export_widget.FORMAT_MIME[fmt],
+                key=f"ex_table_{fmt}",
+                use_container_width=True,
+            )
     c1, c2, c3 = st.columns(3)
     fmt = c1.selectbox(
         "图层格式",
@@ -154,14 +160,18 @@ def _data_section(request: E.MapRequest) -> None:
             mime=export_widget.FORMAT_MIME[ext],
             key="ex_layers_dl",
         )
-    map_data = E.prepare_map(snap, request)
-    st.download_button(
-        "下载交互式网页地图（HTML，离线可用）",
-        E.map_html(map_data).encode("utf-8"),
-        file_name=export_widget.file_name(request, "html"),
-        mime="text/html",
-        key="ex_html",
-    )
+    if st.button("生成交互式网页地图（HTML，离线可用）", key="ex_html_go"):
+        html = E.map_html(E.prepare_map(snap, request)).encode("utf-8")
+        st.session_state["ex_html_bytes"] = (repr(request), html)
+    made = st.session_state.get("ex_html_bytes")
+    if made and made[0] == repr(request):
+        st.download_button(
+            "下载 HTML 地图",
+            made[1],
+            file_name=export_widget.file_name(request, "html"),
+            mime="text/html",
+            key="ex_html",
+        )
 
 
 def _raster_section(request: E.MapRequest) -> None:

@@ -329,6 +329,9 @@ def test_export_page_offers_the_cli_picture(
     assert len(at.get("image")) == 1  # the preview
     at.button(key="ex_make_png").click().run()
     assert "下载 PNG" in [d.proto.label for d in at.get("download_button")]
+    at.button(key="ex_table_go_xlsx").click().run()
+    assert "下载 XLSX" in [d.proto.label for d in at.get("download_button")]
+    assert not at.exception
 
     req = E.MapRequest(region=PREF_A)
     page = export_widget.map_bytes(req, dpi=60)
