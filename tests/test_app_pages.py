@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers import cli, store
+from layers import cli, fmt, store
+from layers import schema as S
 from tests.conftest import (
     COUNTY_A,
     TOWN_A1,
@@ -236,3 +237,65 @@ def test_library_tabs_compute_only_the_open_one(open_page) -> None:
     at.session_state["library_tab"] = "行业与资金来源"
     at.run()
     assert len(at.get("vega_lite_chart")) == 2  # sectors and fund sources
+
+
+# --- on the generated demo province (slow: builds a 5% demo store) ---------------------------
+@pytest.fixture(scope="module")
+def demo_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo_small.gpkg"
+    cli.run_demo(path, scale=0.05)
+    return path
+
+
+@pytest.fixture
+def open_demo(demo_small: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ONEMAP_STORE", str(demo_small))
+
+    def _open(page: str, **query: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.switch_page(page)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        return at
+
+    return _open
+
+
+@pytest.mark.slow
+def test_demo_nujiang_pages_open_from_the_url(open_demo, demo_small: Path) -> None:
+    """泸水's library, one of its route maps and one of its village plans open from a link."""
+    towns = store.read_layer(demo_small, S.LAYER_TOWNSHIP_ROADMAP)
+    town = towns[towns[S.CODE].str.startswith("533301")].iloc[0]
+    plans = store.read_layer(demo_small, S.LAYER_VILLAGE_PLAN)
+    village = plans[plans[S.PARENT_CODE] == town[S.CODE]].iloc[0]
+    library = open_demo("pages/library.py", region="533301000000")
+    assert "泸水市" in library.main.subheader[0].value
+    assert len(library.main.dataframe[0].value) > 0
+    roadmap = open_demo("pages/roadmap.py", region=town[S.CODE])
+    assert town[S.NAME] in roadmap.main.subheader[0].value
+    assert roadmap.get("component_instance")  # the route map is drawn
+    plan = open_demo("pages/village.py", region=village[S.CODE])
+    assert village[S.NAME] in plan.main.subheader[0].value
+    assert _metrics(plan)["贫困人口"].endswith("人")
+
+
+@pytest.mark.slow
+def test_demo_zones_spotlight_nujiang_and_diqing(open_demo, demo_small: Path) -> None:
+    zones = store.read_layer(demo_small, S.TABLE_ZONE_SUMMARY).set_index(S.ZONE)
+    at = open_demo("pages/zones.py")
+    cards = [m.value for m in at.main.metric]
+    assert fmt.fmt_pct(zones.loc["怒江州", S.COMPLETION]) in cards
+    assert fmt.fmt_pct(zones.loc["迪庆州", S.COVERAGE]) in cards
+    links = {link.proto.label: link.proto.page for link in at.get("page_link")}
+    assert "在地图上打开怒江州" in links and "在地图上打开迪庆州" in links
+
+
+@pytest.mark.slow
+def test_demo_zone_filter_limits_the_county_picker(open_demo) -> None:
+    at = open_demo("pages/library.py", zone="怒江州")
+    options = at.selectbox(key="library_pick").options
+    assert len(options) == 5  # "— 请选择 —" + 怒江州's 4 counties
+    assert all("怒江" in o for o in options[1:])
