@@ -10,6 +10,8 @@ dropped before anything is returned, so they can never reach the store or the re
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import os
 import re
 import tomllib
@@ -358,6 +360,24 @@ def _match(label: str, lookup: Mapping[str, str]) -> str | None:
     return None
 
 
+class _Lookup:
+    """A hashable wrapper so a lookup table can key a cache."""
+
+    def __init__(self, table: Mapping[str, str]) -> None:
+        self.table = table
+
+    def __hash__(self) -> int:
+        return id(self.table)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Lookup) and other.table is self.table
+
+
+@functools.lru_cache(maxsize=65536)
+def _match_cached(label: str, lookup: _Lookup) -> str | None:
+    return _match(label, lookup.table)
+
+
 def _map_row(labels: Mapping[int, str], lookup: Mapping[str, str]) -> dict[int, str]:
     return {c: f for c, lab in labels.items() if lab and (f := _match(lab, lookup)) is not None}
 
@@ -371,30 +391,32 @@ def find_header(cells: pd.DataFrame, lookup: Mapping[str, str]) -> Header | None
     sub header text together. Returns None when no candidate maps at least two fields.
     """
     best: tuple | None = None
-    top = list(cells.index[:_HEADER_SCAN_ROWS])
-    for i, r in enumerate(top):
-        single = {c: _text(v) for c, v in cells.loc[r].items()}
-        single_mapped = _map_row(single, lookup)
-        options = [((r,), single, single, single_mapped, 0)]
-        if i + 1 < len(cells.index):
-            r2 = cells.index[i + 1]
-            parent = cells.loc[r].ffill()
+    top = cells.iloc[: _HEADER_SCAN_ROWS + 1]
+    index = list(top.index)
+    col_ids = list(top.columns)
+    grid = _STR(top.to_numpy(dtype=object)) if top.size else np.empty((0, 0), object)
+    match = functools.partial(_match_cached, lookup=_Lookup(lookup))
+    for i, r in enumerate(index[:_HEADER_SCAN_ROWS]):
+        single = dict(zip(col_ids, grid[i], strict=True))
+        single_mapped = {c: f for c, lab in single.items() if lab and (f := match(lab))}
+        options = [((r,), single, single_mapped, 0)]
+        if i + 1 < len(index):
+            parent = list(itertools.accumulate(grid[i], lambda prev, v: v or prev))
             combined: dict[int, str] = {}
             full: dict[int, str] = {}
             from_lower = 0  # columns whose meaning comes from the lower row
-            for c, v in cells.loc[r2].items():
-                sub, par = _text(v), _text(parent[c])
+            for c, sub, par in zip(col_ids, grid[i + 1], parent, strict=True):
                 cands = [sub, par + sub, par] if sub and sub != par else [par]
-                combined[c] = next((x for x in cands if x and _match(x, lookup)), cands[0])
-                from_lower += combined[c] != par and _match(combined[c], lookup) is not None
+                combined[c] = next((x for x in cands if x and match(x)), cands[0])
+                from_lower += combined[c] != par and match(combined[c]) is not None
                 full[c] = f"{par}/{sub}" if sub and par and sub != par else (sub or par)
+            mapped = {c: f for c, lab in combined.items() if lab and (f := match(lab))}
             header_like = len(set(single_mapped.values())) >= 2 and from_lower > 0
-            upper = 1 if header_like else -1
-            options.append(((r, r2), combined, full, _map_row(combined, lookup), upper))
-        for rows, _labels, full, mapped, tie in options:
+            options.append(((r, index[i + 1]), full, mapped, 1 if header_like else -1))
+        for rows, full_labels, mapped, tie in options:
             score = len(set(mapped.values()))
             if best is None or (score, tie) > best[:2]:
-                best = (score, tie, rows, full, mapped)
+                best = (score, tie, rows, full_labels, mapped)
     if best is None or best[0] < 2:
         return None
     _, _, rows, labels, mapped = best
@@ -608,9 +630,25 @@ class _Collector:
         return out.astype({c: "str" for c in REPORT_COLUMNS if c != ROW})
 
 
-def _nonempty(data: pd.DataFrame) -> pd.DataFrame:
-    """Boolean frame: True where a cell holds something other than blanks."""
-    return data.apply(lambda s: s.notna() & (s.astype(str).str.strip() != ""))
+def _cell_filled(v: object) -> bool:
+    if v is None or (isinstance(v, float) and v != v):
+        return False
+    return not isinstance(v, str) or v.strip() != ""
+
+
+def _cell_str(v: object) -> str:
+    return v.strip() if isinstance(v, str) else "" if not _cell_filled(v) else str(v)
+
+
+#: elementwise over object arrays (one C-level pass; a sheet has a few thousand cells)
+_FILLED = np.frompyfunc(_cell_filled, 1, 1)
+_STR = np.frompyfunc(_cell_str, 1, 1)
+
+
+def _nonempty(data: pd.DataFrame) -> np.ndarray:
+    """Boolean array: True where a cell holds something other than blanks."""
+    arr = data.to_numpy(dtype=object)
+    return _FILLED(arr).astype(bool) if arr.size else np.zeros(arr.shape, dtype=bool)
 
 
 def _data_rows(sheet: RawSheet, header: Header) -> pd.DataFrame:
@@ -622,13 +660,23 @@ def _frame_text(data: pd.DataFrame, cols: Iterable[int]) -> pd.DataFrame:
     return pd.DataFrame({c: _as_text(data[c]) for c in cols}, index=data.index)
 
 
+def _first_text(arr: np.ndarray) -> np.ndarray:
+    """The first non-blank cell of each row of an object array, as text ("" if none)."""
+    if arr.size == 0:
+        return np.full(arr.shape[0], "", dtype=object)
+    text = _STR(arr).astype(object)
+    filled = text != ""
+    first = filled.argmax(axis=1)
+    out = text[np.arange(len(text)), first]
+    return np.where(filled.any(axis=1), out, "")
+
+
 def _row_gist(data: pd.DataFrame, rows: pd.Series) -> pd.Series:
     """The first non-empty text of the ``rows`` (a mask) — to show totals and note rows."""
     out = pd.Series("", index=data.index, dtype=object)
-    picked = data[rows.to_numpy()]
-    if len(picked) and len(picked.columns):
-        text = _frame_text(picked, picked.columns)
-        out[picked.index] = text.bfill(axis=1).iloc[:, 0].fillna("").astype(str)
+    m = rows.to_numpy()
+    if m.any():
+        out[m] = _first_text(data.to_numpy(dtype=object)[m])
     return out
 
 
@@ -636,64 +684,181 @@ def _special_rows(
     data: pd.DataFrame, header: Header, key_cols: Sequence[int]
 ) -> tuple[pd.Series, pd.Series]:
     """Totals rows (合计/小计 in any of the first columns or the key columns) and note rows."""
-    first = list(data.columns[:4])
-    look = _frame_text(data, dict.fromkeys([*first, *key_cols]))
-    filled = look.fillna("").astype(str)
-    totals = pd.Series(False, index=data.index)
-    for c in filled.columns:
-        totals |= filled[c].str.replace(r"\s", "", regex=True).str.contains(_TOTALS)
-    nonempty = _nonempty(data).sum(axis=1)
-    keys_empty = look[[c for c in key_cols if c in look.columns]].isna().all(axis=1)
-    first_text = look[first].bfill(axis=1).iloc[:, 0].fillna("").astype(str)
-    noted = first_text.str.replace(r"\s", "", regex=True).str.match(_NOTE)
+    cols = list(data.columns)
+    arr = data.to_numpy(dtype=object)
+    filled = _nonempty(data)
+    look = sorted({*range(min(4, len(cols))), *(cols.index(c) for c in key_cols)})
+    text = _STR(arr[:, look]).astype(object) if arr.size else np.empty((len(arr), 0), object)
+    flat = pd.Series(text.ravel(), dtype=object).str.replace(r"\s", "", regex=True)
+    totals = flat.str.contains(_TOTALS).to_numpy(bool).reshape(text.shape).any(axis=1)
+    nonempty = filled.sum(axis=1)
+    key_idx = [cols.index(c) for c in key_cols]
+    keys_empty = ~filled[:, key_idx].any(axis=1) if key_idx else np.ones(len(arr), dtype=bool)
+    first = pd.Series(_first_text(arr[:, : min(4, len(cols))]), dtype=object)
+    noted = first.str.replace(r"\s", "", regex=True).str.match(_NOTE).to_numpy(bool)
     notes = ~totals & ((keys_empty & (nonempty <= 2)) | (noted & (nonempty <= 3)))
-    return totals, notes
+    return pd.Series(totals, index=data.index), pd.Series(notes, index=data.index)
+
+
+_FIELD_ZH: dict[str, str] = {}  # filled below from _OFFICE_COLUMNS: field → usual header
+
+
+def _absent(field_name: str) -> str:
+    """Report label for a column the sheet does not have."""
+    return f"（无此列：{_FIELD_ZH.get(field_name, field_name)}）"
+
+
+class _Rows:
+    """Collects report rows for a batch of sheets stacked into one frame (vectorised)."""
+
+    def __init__(self, batch: pd.DataFrame, labels: Mapping[str, pd.Series]) -> None:
+        self.batch = batch
+        self.labels = labels
+        self.frames: list[pd.DataFrame] = []
+        self.reject = pd.Series(False, index=batch.index)
+
+    def add(
+        self,
+        mask: pd.Series,
+        field_name: str,
+        problem: str | pd.Series,
+        action: str,
+        *,
+        value: pd.Series | None = None,
+    ) -> None:
+        mask = mask.reindex(self.batch.index, fill_value=False).astype(bool)
+        if not mask.any():
+            return
+        m = mask.to_numpy()
+        sub = self.batch[m]
+        if value is None:
+            value = self.batch.get(field_name)
+        shown = _shown(value[m]) if value is not None else ""
+        column = self.labels[field_name][m] if field_name in self.labels else _absent(field_name)
+        self.frames.append(
+            pd.DataFrame(
+                {
+                    FILE: sub["_file"].to_numpy(),
+                    SHEET: sub["_sheet"].to_numpy(),
+                    ROW: pd.array(sub["_row"].to_numpy(), dtype="Int64"),
+                    COLUMN: np.asarray(column, dtype=object)
+                    if not isinstance(column, str)
+                    else column,
+                    VALUE: np.asarray(shown, dtype=object) if not isinstance(shown, str) else "",
+                    PROBLEM: problem.reindex(self.batch.index)[m].to_numpy()
+                    if isinstance(problem, pd.Series)
+                    else problem,
+                    ACTION: action,
+                }
+            )
+        )
+        if action == "rejected":
+            self.reject |= mask
+
+    def problems(self) -> pd.DataFrame:
+        if not self.frames:
+            return _empty_problems()
+        out = pd.concat(self.frames, ignore_index=True)
+        out[ROW] = out[ROW].astype("Int64")
+        return out.astype({c: "str" for c in REPORT_COLUMNS if c != ROW})
+
+
+def _stack_sheets(
+    parts: Sequence[tuple[RawSheet, Header]], unit: str | None
+) -> tuple[pd.DataFrame, dict[str, pd.Series], list[pd.DataFrame]]:
+    """Stack the data rows of every ledger sheet into one frame keyed by schema field.
+
+    Per sheet: blank rows dropped, totals/notes rows flagged, header labels and the amount
+    unit of each funds column resolved. Returns (batch, labels per field, sheet-level problems).
+    """
+    frames, label_parts, sheet_problems = [], [], []
+    for sheet, header in parts:
+        data = _data_rows(sheet, header)
+        col = {f: c for c, f in header.fields.items()}
+        key_cols = [col[f] for f in (S.PROJECT_ID, S.PROJECT_NAME) if f in col]
+        totals, notes = _special_rows(data, header, key_cols)
+        frame = pd.DataFrame({f: data[c] for f, c in col.items()}, index=data.index)
+        frame["_totals"], frame["_notes"] = totals, notes
+        frame["_gist"] = _row_gist(data, totals | notes)
+        frame["_file"], frame["_sheet"], frame["_row"] = sheet.file, sheet.sheet, data.index
+        for f in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
+            col_unit = header.units.get(col[f]) if f in col else None
+            frame[f"_unit_{f}"] = col_unit or header.title_unit or unit or "万元"
+        frames.append(frame.reset_index(drop=True))
+        labels = {f: header.label(c) for f, c in col.items()}
+        labels["_first"] = header.label(data.columns[0]) if len(data.columns) else ""
+        label_parts.append((len(frame), labels))
+        for c, f in header.duplicates.items():
+            sheet_problems.append(
+                pd.DataFrame(
+                    {
+                        FILE: [sheet.file],
+                        SHEET: [sheet.sheet],
+                        ROW: pd.array([header.rows[0]], dtype="Int64"),
+                        COLUMN: [header.label(c)],
+                        VALUE: [""],
+                        PROBLEM: [f"第二个映射到 {f} 的列，已忽略（使用 {header.label(col[f])}）"],
+                        ACTION: ["warning"],
+                    }
+                )
+            )
+    batch = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    fields = {f for _, labels in label_parts for f in labels}
+    labels_out: dict[str, pd.Series] = {}
+    for f in fields:
+        pieces = [np.full(n, labels.get(f, _absent(f)), dtype=object) for n, labels in label_parts]
+        labels_out[f] = pd.Series(np.concatenate(pieces), index=batch.index)
+    return batch, labels_out, sheet_problems
+
+
+def _units_understood(header: Header, unit: str | None) -> str:
+    """Which unit each funds column was read in, and where that came from."""
+    out = []
+    for c, f in sorted(header.fields.items()):
+        if f in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
+            col_unit = header.units.get(c)
+            u = col_unit or header.title_unit or unit or "万元"
+            out.append(
+                f"{f}={u}" + ("（表头）" if col_unit else "（标题）" if header.title_unit else "")
+            )
+    return "; ".join(out)
 
 
 def _project_rows(
-    sheet: RawSheet, header: Header, cmap: ColumnMap, *, unit: str | None
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], int, int]:
-    """Parse one ledger sheet.
+    parts: Sequence[tuple[RawSheet, Header]], cmap: ColumnMap, *, unit: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Parse every ledger sheet at once (vectorised over the stacked rows).
 
-    Returns (accepted rows, problems, understood notes, rows in, rows rejected).
+    Returns (accepted rows with ``_file/_sheet/_row``, problems, per-sheet counts and notes).
     """
-    data = _data_rows(sheet, header)
-    col = {f: c for c, f in header.fields.items()}
-    rep = _Collector(sheet, header, data)
-    notes: dict[str, str] = {}
-    for c, f in header.duplicates.items():
-        rep.sheet_note(c, f"第二个映射到 {f} 的列，已忽略（使用 {header.label(col[f])}）")
-
-    key_cols = [col[f] for f in (S.PROJECT_ID, S.PROJECT_NAME) if f in col]
-    totals, note_rows = _special_rows(data, header, key_cols)
-    first_col = data.columns[0]
-    gist = _row_gist(data, totals | note_rows)
-    rep.add(totals, first_col, "合计/小计行，不是项目", "rejected", value=gist)
-    rep.add(note_rows, first_col, "表尾说明或备注行，不是项目", "rejected", value=gist)
+    batch, labels, sheet_problems = _stack_sheets(parts, unit)
+    rep = _Rows(batch, labels)
+    totals, note_rows = batch["_totals"].astype(bool), batch["_notes"].astype(bool)
+    rep.add(totals, "_first", "合计/小计行，不是项目", "rejected", value=batch["_gist"])
+    rep.add(note_rows, "_first", "表尾说明或备注行，不是项目", "rejected", value=batch["_gist"])
     special = totals | note_rows
-
-    out = pd.DataFrame(index=data.index)
+    out = pd.DataFrame(index=batch.index)
+    present = {f for f in labels if f != "_first"}
 
     def raw(f: str) -> pd.Series:
-        return data[col[f]] if f in col else pd.Series(None, index=data.index, dtype=object)
+        return batch[f] if f in batch else pd.Series(None, index=batch.index, dtype=object)
+
+    def has(f: str) -> pd.Series:
+        """Rows whose sheet has a column for ``f``."""
+        if f not in labels:
+            return pd.Series(False, index=batch.index)
+        return ~labels[f].str.startswith("（无此列")
 
     # full-width characters in any parsed column are normalised (reported once per cell)
-    for f in header.fields.values():
-        fw = _fullwidth(raw(f)) & ~special
-        rep.add(fw, f, "全角数字或字母，已转为半角", "fixed")
+    for f in present:
+        rep.add(_fullwidth(raw(f)) & ~special, f, "全角数字或字母，已转为半角", "fixed")
 
-    # project id
     pid = _as_text(raw(S.PROJECT_ID))
-    rep.add(
-        pid.isna() & ~special,
-        S.PROJECT_ID if S.PROJECT_ID in col else None,
-        "缺少项目编号",
-        "rejected",
-    )
+    rep.add(pid.isna() & ~special, S.PROJECT_ID, "缺少项目编号", "rejected")
     out[S.PROJECT_ID] = pid
     out[S.PROJECT_NAME] = _as_text(raw(S.PROJECT_NAME))
     rep.add(
-        out[S.PROJECT_NAME].isna() & pid.notna() & ~special & (S.PROJECT_NAME in col),
+        out[S.PROJECT_NAME].isna() & pid.notna() & ~special & has(S.PROJECT_NAME),
         S.PROJECT_NAME,
         "缺少项目名称",
         "warning",
@@ -702,11 +867,12 @@ def _project_rows(
     # codes
     lengths = {S.COUNTY_CODE: (6, 12), S.TOWNSHIP_CODE: (9, 12), S.VILLAGE_CODE: (12,)}
     levels = {S.COUNTY_CODE: "county", S.TOWNSHIP_CODE: "township", S.VILLAGE_CODE: "village"}
-    numeric_codes = 0
+    numeric_codes = pd.Series(0, index=batch.index)
     for f, lens in lengths.items():
         values = raw(f)
         parsed = _parse_codes(values, lengths=lens)
-        numeric_codes += int(_is_number(values).sum())
+        numeric_codes += _is_number(values).astype(int)
+        lvl = S.LEVEL_LABELS_ZH[levels[f]]
         rep.add(
             parsed.sci_fixed & ~special, f, "科学计数法显示的代码，位数完整，已转为文本", "fixed"
         )
@@ -719,18 +885,13 @@ def _project_rows(
         rep.add(
             parsed.invalid & ~special,
             f,
-            f"不是有效的{S.LEVEL_LABELS_ZH[levels[f]]}代码"
-            f"（应为 {'/'.join(map(str, lens))} 位数字）",
+            f"不是有效的{lvl}代码（应为 {'/'.join(map(str, lens))} 位数字）",
             "rejected",
         )
         codes = parsed.codes
         wrong_level = codes.notna() & (_code_level(codes) != levels[f])
-        rep.add(
-            wrong_level & ~special, f, f"代码层级不是{S.LEVEL_LABELS_ZH[levels[f]]}", "rejected"
-        )
+        rep.add(wrong_level & ~special, f, f"代码层级不是{lvl}", "rejected")
         out[f] = codes.where(~wrong_level)
-    if numeric_codes:
-        notes["codes"] = f"{numeric_codes} 个以数字保存的代码已按文本读取"
     # derive missing parents from the smallest unit; check consistency
     v, t, c = out[S.VILLAGE_CODE], out[S.TOWNSHIP_CODE], out[S.COUNTY_CODE]
     t_from_v = v.str.slice(0, 9).str.ljust(12, "0")
@@ -740,22 +901,11 @@ def _project_rows(
     t = t.fillna(t_from_v.where(v.notna()))
     c_derived = c.isna() & c_from_t.notna()
     bad_ct = c.notna() & t.notna() & (c != c_from_t)
-    rep.add(
-        bad_ct & ~special,
-        S.TOWNSHIP_CODE if S.TOWNSHIP_CODE in col else S.VILLAGE_CODE,
-        "乡镇/村代码不属于所填县代码",
-        "rejected",
-    )
+    where_ct = S.TOWNSHIP_CODE if S.TOWNSHIP_CODE in labels else S.VILLAGE_CODE
+    rep.add(bad_ct & ~special, where_ct, "乡镇/村代码不属于所填县代码", "rejected")
     c = c.fillna(c_from_t.where(t.notna()))
-    if c_derived.any():
-        notes["county_code"] = f"{int(c_derived.sum())} 行的县代码由村/乡镇代码推出"
     missing_county = c.isna() & pid.notna() & ~special & ~rep.reject
-    rep.add(
-        missing_county,
-        S.COUNTY_CODE if S.COUNTY_CODE in col else None,
-        "没有县、乡镇或村代码，无法归属到县",
-        "rejected",
-    )
+    rep.add(missing_county, S.COUNTY_CODE, "没有县、乡镇或村代码，无法归属到县", "rejected")
     out[S.COUNTY_CODE], out[S.TOWNSHIP_CODE], out[S.VILLAGE_CODE] = c, t, v
 
     # categories
@@ -769,12 +919,7 @@ def _project_rows(
         "无法识别的项目状态（应为 计划/已批复/在建/已完工/已验收）",
         "rejected",
     )
-    rep.add(
-        status.isna() & ~bad & pid.notna() & ~special,
-        S.STATUS if S.STATUS in col else None,
-        "缺少项目状态",
-        "rejected",
-    )
+    rep.add(status.isna() & ~bad & pid.notna() & ~special, S.STATUS, "缺少项目状态", "rejected")
     out[S.STATUS] = status
     source, bad = _parse_category(raw(S.FUND_SOURCE), cmap.values.get(S.FUND_SOURCE, {}))
     rep.add(bad & ~special, S.FUND_SOURCE, "无法识别的资金来源，已置空", "cleared")
@@ -795,33 +940,28 @@ def _project_rows(
     rep.add(bad & ~special, S.PLAN_YEAR, "无法识别的计划年度", "cleared")
     from_start = years.isna() & out[S.START_DATE].notna()
     rep.add(
-        from_start & (S.PLAN_YEAR in col) & ~special,
+        from_start & has(S.PLAN_YEAR) & ~special,
         S.PLAN_YEAR,
         "缺少计划年度，已取开工日期的年份",
         "fixed",
     )
     years = years.fillna(out[S.START_DATE].dt.year)
     rep.add(
-        years.isna() & pid.notna() & ~special,
-        S.PLAN_YEAR if S.PLAN_YEAR in col else None,
-        "缺少计划年度且无开工日期",
-        "rejected",
+        years.isna() & pid.notna() & ~special, S.PLAN_YEAR, "缺少计划年度且无开工日期", "rejected"
     )
     out[S.PLAN_YEAR] = years
 
-    # amounts (万元)
-    units_used: dict[str, str] = {}
+    # amounts (万元): the unit comes from the cell, else the column header, the title, the option
     for f in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
         nums, cell_unit, bad = _parse_numbers(raw(f))
         rep.add(bad & ~special, f, "无法识别的金额，已置空", "cleared")
-        col_unit = header.units.get(col[f]) if f in col else None
-        u = col_unit or header.title_unit or unit or "万元"
-        units_used[f] = u + ("（表头）" if col_unit else "（标题）" if header.title_unit else "")
+        u = batch[f"_unit_{f}"].astype(object)
         cu = cell_unit.astype(object)
-        default = 1e-4 if u == "元" else 1.0
-        factor = np.where(cu == "元", 1e-4, np.where(cu == "万元", 1.0, default))
+        factor = np.where(
+            cu == "元", 1e-4, np.where(cu == "万元", 1.0, np.where(u == "元", 1e-4, 1.0))
+        )
         rep.add(
-            cell_unit.notna() & (cell_unit != u) & ~special,
+            cell_unit.notna() & (cu != u) & ~special,
             f,
             "单元格写明的单位与列单位不同，已按单元格单位换算为万元",
             "fixed",
@@ -829,7 +969,6 @@ def _project_rows(
         neg = nums < 0
         rep.add(neg & ~special, f, "金额为负数，已置空", "cleared")
         out[f] = (nums * factor).where(~neg)
-    notes["unit"] = "; ".join(f"{k}={v}" for k, v in units_used.items() if k in col)
     for f in (S.BENEFICIARY_HOUSEHOLDS, S.BENEFICIARY_POOR_POPULATION):
         nums, _, bad = _parse_numbers(raw(f))
         bad_int = bad | (nums < 0) | (nums.notna() & (nums != np.floor(nums)))
@@ -847,26 +986,41 @@ def _project_rows(
     outside = (lon.notna() | lat.notna()) & ~(lon.between(73, 136) & lat.between(3, 54))
     rep.add(
         (outside | bad_lon | bad_lat) & ~special,
-        "lon" if "lon" in col else "lat",
+        "lon" if "lon" in labels else "lat",
         "经纬度缺失或不在中国范围内，坐标已置空",
         "cleared",
     )
     out["lon"], out["lat"] = lon.where(~outside), lat.where(~outside)
 
-    # duplicates within the sheet (first kept); across sheets handled by the caller
-    dup = out[S.PROJECT_ID].notna() & out[S.PROJECT_ID].duplicated(keep="first") & ~rep.reject
-    first_row = out.reset_index().groupby(S.PROJECT_ID)["index"].first()
-    rep.add(
-        dup & ~special,
-        S.PROJECT_ID,
-        "项目编号重复（首次出现在第 " + out[S.PROJECT_ID].map(first_row).astype(str) + " 行）",
-        "rejected",
-    )
+    # duplicate ids across every sheet and file: the first is kept
+    ok_id = out[S.PROJECT_ID].notna() & ~rep.reject & ~special
+    dup = ok_id & out[S.PROJECT_ID].where(ok_id).duplicated(keep="first")
+    if dup.any():
+        first = batch[ok_id & ~dup].assign(_id=out[S.PROJECT_ID]).set_index("_id")
+        where = first.loc[out.loc[dup, S.PROJECT_ID], ["_file", "_sheet", "_row"]]
+        text = (
+            "项目编号重复（首次出现在 "
+            + where["_file"].astype(str).to_numpy()
+            + np.where(where["_sheet"].astype(str) != "", " " + where["_sheet"].astype(str), "")
+            + " 第 "
+            + where["_row"].astype(str).to_numpy()
+            + " 行）"
+        )
+        rep.add(dup, S.PROJECT_ID, pd.Series(text, index=out.index[dup.to_numpy()]), "rejected")
     rejected = rep.reject | special
-    accepted = out[~rejected].copy()
-    accepted["_row"] = accepted.index
-    accepted["_file"], accepted["_sheet"] = sheet.file, sheet.sheet
-    return accepted, rep.problems(), notes, len(data), int(rejected.sum())
+    out["_file"], out["_sheet"], out["_row"] = batch["_file"], batch["_sheet"], batch["_row"]
+    # per-sheet counts and what was understood
+    keys = [batch["_file"], batch["_sheet"]]
+    per = pd.DataFrame(
+        {
+            "rows_in": batch.groupby(keys, sort=False).size(),
+            "rejected": rejected.groupby(keys, sort=False).sum(),
+            "numeric_codes": numeric_codes.groupby(keys, sort=False).sum(),
+            "derived": (c_derived & ~rejected).groupby(keys, sort=False).sum(),
+        }
+    )
+    problems = [rep.problems(), *sheet_problems]
+    return out[~rejected], pd.concat(problems, ignore_index=True), per
 
 
 def _date_input(values: pd.Series) -> pd.Series:
@@ -932,26 +1086,15 @@ def read_ledger(
     srcs = [sources] if isinstance(sources, str | os.PathLike | tuple) else list(sources)
     if not srcs:
         raise LedgerError("no ledger file given; pass at least one .xlsx or .csv file")
-    report = ValidationReport()
-    frames: list[pd.DataFrame] = []
+    parts: list[tuple[RawSheet, Header]] = []
     for src in srcs:
         sheets = read_sheets(src, encoding=encoding)
-        found = False
-        for sheet in sheets:
-            header = find_header(sheet.cells, cmap.sections["projects"])
-            if header is None or S.PROJECT_ID not in header.fields.values():
-                continue
-            found = True
-            accepted, problems, notes, rows_in, rejected = _project_rows(
-                sheet, header, cmap, unit=unit
-            )
-            frames.append(accepted)
-            report = report.extend(
-                ValidationReport(
-                    problems,
-                    _source_row(sheet, header, "项目库", notes, rows_in, len(accepted), rejected),
-                )
-            )
+        found = [
+            (sheet, header)
+            for sheet in sheets
+            if (header := find_header(sheet.cells, cmap.sections["projects"])) is not None
+            and S.PROJECT_ID in header.fields.values()
+        ]
         if not found:
             names = "、".join(s.sheet or s.file for s in sheets)
             raise LedgerError(
@@ -959,10 +1102,25 @@ def read_ledger(
                 "with 项目编号 and at least one other known column in its first 20 rows; "
                 f"add your header names to {cmap.path}"
             )
-    table = (
-        pd.concat(frames) if frames else pd.DataFrame(columns=[*S.PROJECT_COLUMNS, "lon", "lat"])
-    )
-    table, report = _dedupe_across_sheets(table, report)
+        parts.extend(found)
+    table, problems, per = _project_rows(parts, cmap, unit=unit)
+    sources = []
+    for sheet, header in parts:
+        key = (sheet.file, sheet.sheet)
+        if key in per.index:
+            n = per.loc[key]
+            rows_in, rejected = int(n["rows_in"]), int(n["rejected"])
+            notes = {"unit": _units_understood(header, unit)}
+            if n["numeric_codes"]:
+                notes["codes"] = f"{int(n['numeric_codes'])} 个以数字保存的代码已按文本读取"
+            if n["derived"]:
+                notes["county_code"] = f"{int(n['derived'])} 行的县代码由村/乡镇代码推出"
+        else:  # a header and no data rows
+            rows_in, rejected, notes = 0, 0, {}
+        sources.append(
+            _source_row(sheet, header, "项目库", notes, rows_in, rows_in - rejected, rejected)
+        )
+    report = ValidationReport(problems, pd.concat(sources, ignore_index=True))
     origin = pd.DataFrame(
         {
             FILE: table.get("_file", pd.Series(dtype="str")).to_numpy(),
@@ -971,51 +1129,6 @@ def read_ledger(
         }
     )
     return ImportResult(_to_projects(table, gcj02=gcj02), report, origin)
-
-
-def _dedupe_across_sheets(
-    table: pd.DataFrame, report: ValidationReport
-) -> tuple[pd.DataFrame, ValidationReport]:
-    if table.empty:
-        return table, report
-    dup = table[S.PROJECT_ID].duplicated(keep="first").to_numpy()
-    if not dup.any():
-        return table, report
-    firsts = table[~dup].set_index(S.PROJECT_ID)
-    d = table[dup]
-    where = firsts.loc[d[S.PROJECT_ID], ["_file", "_sheet", "_row"]]
-    problems = pd.DataFrame(
-        {
-            FILE: d["_file"].to_numpy(),
-            SHEET: d["_sheet"].to_numpy(),
-            ROW: pd.array(d["_row"].to_numpy(), dtype="Int64"),
-            COLUMN: S.PROJECT_ID,
-            VALUE: d[S.PROJECT_ID].to_numpy(),
-            PROBLEM: (
-                "项目编号重复（首次出现在 "
-                + where["_file"].astype(str).to_numpy()
-                + " "
-                + where["_sheet"].astype(str).to_numpy()
-                + " 第 "
-                + where["_row"].astype(str).to_numpy()
-                + " 行）"
-            ),
-            ACTION: "rejected",
-        }
-    )
-    sources = report.sources.copy()
-    counts = d.groupby(["_file", "_sheet"]).size()
-    for (f, s), n in counts.items():
-        m = (sources[FILE] == f) & (sources[SHEET] == s)
-        sources.loc[m, "accepted"] = sources.loc[m, "accepted"].astype(int) - n
-        sources.loc[m, "rejected"] = sources.loc[m, "rejected"].astype(int) + n
-    merged = ValidationReport(report.problems, sources).extend(
-        ValidationReport(
-            problems.astype({c: "str" for c in REPORT_COLUMNS if c != ROW}),
-            pd.DataFrame(columns=list(SOURCE_COLUMNS)),
-        )
-    )
-    return table[~dup], merged
 
 
 def _source_row(
@@ -1121,6 +1234,7 @@ _OFFICE_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("纬度", "lat"),
 )
 _FUNDS_GROUP = (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT)
+_FIELD_ZH.update({f: zh for zh, f in _OFFICE_COLUMNS if f is not None})
 
 
 def office_ledger_workbook(
