@@ -87,24 +87,32 @@ def _boundary_pairs(files: list[str], levels: list[str]) -> list[tuple[str, str]
 
 def run(args: argparse.Namespace) -> int:
     """Run ``onemap import`` (see ``register``)."""
+    from layers.cli import _StageBar
+
     t0 = time.perf_counter()
     path = store_path(args.store)
     pairs = _boundary_pairs(args.boundaries, args.level)
-    current = store.read_inputs(path) if path.is_file() else None
-    previous = store.read_build_info(path) if path.is_file() else {}
     cmap = ingest.load_column_map(args.column_map) if args.column_map else None
-    prepared = ingest.prepare_import(
-        current,
-        ledgers=args.ledger,
-        registry=args.registry,
-        boundaries=pairs,
-        replace_all=args.replace_all,
-        encoding=args.encoding,
-        unit=args.unit,
-        crs=args.crs,
-        gcj02=args.gcj02,
-        column_map=cmap,
-    )
+    bar = _StageBar(("read store", "read + validate files"), desc="onemap import")
+    try:
+        bar("read store")
+        current = store.read_inputs(path) if path.is_file() else None
+        previous = store.read_build_info(path) if path.is_file() else {}
+        bar("read + validate files")
+        prepared = ingest.prepare_import(
+            current,
+            ledgers=args.ledger,
+            registry=args.registry,
+            boundaries=pairs,
+            replace_all=args.replace_all,
+            encoding=args.encoding,
+            unit=args.unit,
+            crs=args.crs,
+            gcj02=args.gcj02,
+            column_map=cmap,
+        )
+    finally:
+        bar.close()
     report = prepared.report
     base = Path(args.report) if args.report else path.with_name(f"{path.stem}_import_report")
     written = report.write(base)
@@ -120,7 +128,12 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("试运行 dry run: the store was not changed")
         return 0
-    ingest.commit_import(path, prepared, previous_info=previous)
+    bar = _StageBar(("build + write",), desc="onemap import")
+    try:
+        bar("build + write")
+        ingest.commit_import(path, prepared, previous_info=previous)
+    finally:
+        bar.close()
     if prepared.replaced_counties:
         print(
             f"替换了 {len(prepared.replaced_counties)} 个县的项目库 replaced county libraries: "
