@@ -341,3 +341,21 @@ def test_export_page_offers_the_cli_picture(
     h = a.shape[0]
     assert a.shape == b.shape
     assert np.array_equal(a[: int(h * 0.85)], b[: int(h * 0.85)])  # all but the clock line
+
+
+def _button_app() -> None:
+    from pages import common, export_widget
+
+    export_widget.export_button(common.ViewState(region="530100000000"), key="t")
+
+
+def test_export_button_for_map_pages(tiny_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ONEMAP_STORE", str(tiny_store))
+    at = AppTest.from_function(_button_app, default_timeout=180)
+    at.run()
+    assert not at.exception and [b.label for b in at.button] == ["生成"]
+    at.button(key="t_go").click().run()
+    assert not at.exception
+    assert [d.proto.label for d in at.get("download_button")] == ["下载 PNG"]
