@@ -244,6 +244,11 @@ def matched_households(registry: pd.DataFrame, projects: pd.DataFrame) -> pd.Ser
     Only village-level projects count (county-wide ones serve no single village). Index: the
     registry's index.
     """
+    missing = [c for c in S.CAUSE_COLUMNS if c not in registry.columns]
+    if missing:
+        raise LedgerError(
+            f"registry lacks cause columns {missing}; add them (households per main cause)"
+        )
     p = prepare_projects(projects)
     villages = registry[S.VILLAGE_CODE].astype("str")
     unique = pd.Index(villages.dropna().unique())
@@ -350,6 +355,10 @@ def add_rates(df: pd.DataFrame) -> pd.DataFrame:
 
 def _plan_counts(admin_units: pd.DataFrame) -> pd.DataFrame:
     """Counties with libraries, townships with route maps, villages with plans, per unit."""
+    if S.HAS_TASKS not in admin_units.columns:
+        raise LedgerError(
+            f"admin_units lack column {S.HAS_TASKS!r}; mark the units that carry a library or plan"
+        )
     units = admin_units[[S.CODE, S.LEVEL, S.HAS_TASKS]]
     tasks = units[units[S.HAS_TASKS].fillna(False).astype(bool)]
     out = pd.DataFrame(0, index=pd.Index(units[S.CODE].astype("str"), name=S.CODE), columns=[])

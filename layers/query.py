@@ -175,7 +175,7 @@ def summarise_children(
         return rows.reset_index(drop=True)
     p = M.prepare_projects(projects)
     if region_level != "province":
-        p = p[p[M._KEY[region_level]] == region_code]
+        p = p[M.project_key(p, region_level) == region_code]
     return _replace_project_counts(rows, p, flt, level).reset_index(drop=True)
 
 

@@ -209,3 +209,10 @@ def test_crosstab_of_empty_categorical():
     rows = pd.Series([None, None], dtype="str").astype("category")
     out = M.crosstab(rows, pd.Series(["x", "x"]), index=["a"], columns=["x"])
     assert out.iloc[0, 0] == 0
+
+
+def test_missing_inputs_are_named(tiny_units, tiny_registry, located):
+    with pytest.raises(LedgerError, match=r"registry lacks cause columns \['cause_water'\]"):
+        M.matched_households(tiny_registry.drop(columns="cause_water"), located)
+    with pytest.raises(LedgerError, match="admin_units lack column 'has_tasks'"):
+        M.aggregate(tiny_units.drop(columns=S.HAS_TASKS), tiny_registry, located)
