@@ -781,6 +781,9 @@ def _stack_sheets(
         frame["_totals"], frame["_notes"] = totals, notes
         frame["_gist"] = _row_gist(data, totals | notes)
         frame["_file"], frame["_sheet"], frame["_row"] = sheet.file, sheet.sheet, data.index
+        above = sheet.cells.loc[: header.rows[0] - 1]
+        title = " ".join(t for t in _STR(above.to_numpy(dtype=object)).ravel() if t)
+        frame["_hint"] = f"{sheet.sheet} {title} {Path(sheet.file).stem}"
         for f in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
             col_unit = header.units.get(col[f]) if f in col else None
             frame[f"_unit_{f}"] = col_unit or header.title_unit or unit or "万元"
@@ -811,6 +814,55 @@ def _stack_sheets(
     return batch, labels_out, sheet_problems
 
 
+def _codes_from_names(
+    codes: pd.DataFrame, batch: pd.DataFrame, units: pd.DataFrame
+) -> tuple[dict[str, pd.Series], dict[str, pd.Series]]:
+    """Codes for rows that give names instead: county by name (or from the sheet's name or
+    title), township by name within its county, village by name within its township (or
+    county). Only exact, unique matches count. Returns (codes found per field, unmatched masks
+    per name column)."""
+    u = pd.DataFrame(units[[S.CODE, S.NAME, S.LEVEL]]).astype({S.CODE: str})
+    u["_n"] = u[S.NAME].map(normalise_label)
+
+    def names(f: str) -> pd.Series:
+        if f not in batch:
+            return pd.Series(np.nan, index=batch.index, dtype=object)
+        text = _as_text(batch[f])
+        return text.map(normalise_label, na_action="ignore").replace("", np.nan)
+
+    def unique_keys(level: str, prefix: int) -> pd.Series:
+        sel = u[u[S.LEVEL] == level]
+        key = sel[S.CODE].str.slice(0, prefix) + "|" + sel["_n"] if prefix else sel["_n"]
+        table = pd.Series(sel[S.CODE].to_numpy(), index=key.to_numpy())
+        return table[~table.index.duplicated(keep=False)]
+
+    cname, tname, vname = names("county_name"), names("township_name"), names("village_name")
+    counties = unique_keys("county", 0)
+    county = codes[S.COUNTY_CODE].fillna(cname.map(counties))
+    # the county a sheet is about, named in its sheet name, title or file name
+    hints = {}
+    for hint in batch["_hint"].unique():
+        norm = normalise_label(hint)
+        hit = [n for n in counties.index if n and n in norm]
+        longest = max(hit, key=len) if hit else None
+        if longest and sum(len(h) == len(longest) for h in hit) == 1:
+            hints[hint] = counties[longest]
+    county = county.fillna(batch["_hint"].map(hints))
+    from_codes = codes[S.TOWNSHIP_CODE].fillna(codes[S.VILLAGE_CODE])
+    c6 = county.fillna(from_codes).str.slice(0, 6)
+    township = codes[S.TOWNSHIP_CODE].fillna((c6 + "|" + tname).map(unique_keys("township", 6)))
+    t9 = township.fillna(codes[S.VILLAGE_CODE]).str.slice(0, 9)
+    village = codes[S.VILLAGE_CODE].fillna((t9 + "|" + vname).map(unique_keys("village", 9)))
+    village = village.fillna((c6 + "|" + vname).map(unique_keys("village", 6)))
+    found = {S.COUNTY_CODE: county, S.TOWNSHIP_CODE: township, S.VILLAGE_CODE: village}
+    unmatched = {
+        "county_name": cname.notna() & codes[S.COUNTY_CODE].isna() & cname.map(counties).isna(),
+        "township_name": tname.notna() & codes[S.TOWNSHIP_CODE].isna() & township.isna(),
+        "village_name": vname.notna() & codes[S.VILLAGE_CODE].isna() & village.isna(),
+    }
+    return found, unmatched
+
+
 def _units_understood(header: Header, unit: str | None) -> str:
     """Which unit each funds column was read in, and where that came from."""
     out = []
@@ -825,7 +877,11 @@ def _units_understood(header: Header, unit: str | None) -> str:
 
 
 def _project_rows(
-    parts: Sequence[tuple[RawSheet, Header]], cmap: ColumnMap, *, unit: str | None
+    parts: Sequence[tuple[RawSheet, Header]],
+    cmap: ColumnMap,
+    *,
+    unit: str | None,
+    admin_units: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Parse every ledger sheet at once (vectorised over the stacked rows).
 
@@ -892,6 +948,14 @@ def _project_rows(
         wrong_level = codes.notna() & (_code_level(codes) != levels[f])
         rep.add(wrong_level & ~special, f, f"代码层级不是{lvl}", "rejected")
         out[f] = codes.where(~wrong_level)
+    by_name = pd.Series(False, index=batch.index)
+    if admin_units is not None and ({"county_name", "township_name", "village_name"} & present):
+        filled, unmatched = _codes_from_names(out, batch, admin_units)
+        for f in (S.COUNTY_CODE, S.TOWNSHIP_CODE, S.VILLAGE_CODE):
+            by_name |= out[f].isna() & filled[f].notna()
+            out[f] = out[f].fillna(filled[f])
+        for f, mask in unmatched.items():
+            rep.add(mask & ~special, f, "名称在边界中找不到或不唯一，无法补出代码", "warning")
     # derive missing parents from the smallest unit; check consistency
     v, t, c = out[S.VILLAGE_CODE], out[S.TOWNSHIP_CODE], out[S.COUNTY_CODE]
     t_from_v = v.str.slice(0, 9).str.ljust(12, "0")
@@ -1017,6 +1081,7 @@ def _project_rows(
             "rejected": rejected.groupby(keys, sort=False).sum(),
             "numeric_codes": numeric_codes.groupby(keys, sort=False).sum(),
             "derived": (c_derived & ~rejected).groupby(keys, sort=False).sum(),
+            "by_name": (by_name & ~rejected).groupby(keys, sort=False).sum(),
         }
     )
     problems = [rep.problems(), *sheet_problems]
@@ -1052,6 +1117,7 @@ def read_ledger(
     unit: str | None = None,
     gcj02: bool = False,
     column_map: ColumnMap | None = None,
+    admin_units: pd.DataFrame | None = None,
 ) -> ImportResult:
     """Read project ledgers (XLSX/CSV, one or more files, every sheet with a ledger header).
 
@@ -1068,6 +1134,9 @@ def read_ledger(
         Longitude/latitude columns are GCJ-02 (高德/腾讯 maps) and are converted to WGS84.
     column_map
         Header mapping (default ``data/column_map.toml``).
+    admin_units
+        When given, rows without codes get them from their county/township/village names
+        (the county may also come from the sheet name or title, e.g. 「泸水市项目库」).
 
     Returns
     -------
@@ -1103,7 +1172,7 @@ def read_ledger(
                 f"add your header names to {cmap.path}"
             )
         parts.extend(found)
-    table, problems, per = _project_rows(parts, cmap, unit=unit)
+    table, problems, per = _project_rows(parts, cmap, unit=unit, admin_units=admin_units)
     sources = []
     for sheet, header in parts:
         key = (sheet.file, sheet.sheet)
@@ -1115,11 +1184,21 @@ def read_ledger(
                 notes["codes"] = f"{int(n['numeric_codes'])} 个以数字保存的代码已按文本读取"
             if n["derived"]:
                 notes["county_code"] = f"{int(n['derived'])} 行的县代码由村/乡镇代码推出"
+            if n["by_name"]:
+                notes["by_name"] = f"{int(n['by_name'])} 行的代码由县/乡镇/村名称匹配得到"
         else:  # a header and no data rows
             rows_in, rejected, notes = 0, 0, {}
         sources.append(
             _source_row(sheet, header, "项目库", notes, rows_in, rows_in - rejected, rejected)
         )
+    order = {(sh.file, sh.sheet): i for i, (sh, _) in enumerate(parts)}
+    pos = pd.Series(list(zip(problems[FILE], problems[SHEET], strict=True))).map(order)
+    problems = (
+        problems.assign(_pos=pos.to_numpy(), _r=problems[ROW].fillna(0).to_numpy())
+        .sort_values(["_pos", "_r"], kind="stable")
+        .drop(columns=["_pos", "_r"])
+        .reset_index(drop=True)
+    )
     report = ValidationReport(problems, pd.concat(sources, ignore_index=True))
     origin = pd.DataFrame(
         {
@@ -2039,7 +2118,14 @@ def prepare_import(
             )
     replaced: list[str] = []
     if ledgers:
-        res = read_ledger(ledgers, encoding=encoding, unit=unit, gcj02=gcj02, column_map=cmap)
+        res = read_ledger(
+            ledgers,
+            encoding=encoding,
+            unit=unit,
+            gcj02=gcj02,
+            column_map=cmap,
+            admin_units=units,
+        )
         for src in ledgers:
             hashes[_source_label(src)] = _sha256(src)
         report = report.extend(res.report)

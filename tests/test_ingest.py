@@ -519,3 +519,34 @@ def test_inputs_not_mutated(tiny_projects, tiny_registry) -> None:
 
 def test_units_fixture_has_codes(tiny_units) -> None:
     assert set(make_units()[S.CODE]) == set(tiny_units[S.CODE])
+
+
+# --- names instead of codes ------------------------------------------------------------------
+def test_codes_from_names_with_county_from_sheet_title(tiny_units) -> None:
+    rows = [
+        ["甲县2019年脱贫攻坚项目库"],
+        ["项目编号", "乡(镇)", "行政村", "项目状态", "计划年度"],
+        ["P1", "一乡", "一村", "已完工", 2019],
+        ["P2", "二乡", "四村", "在建", 2019],
+        ["P3", None, "三村", "在建", 2019],  # village found within the county
+        ["P4", "一乡", "火星村", "在建", 2019],  # unknown village: kept for the township
+        ["P5", "九乡", None, "在建", 2019],  # unknown township: county-wide
+    ]
+    data = csv_bytes(rows, "gbk")
+    res = ingest.read_ledger(("ledger.csv", data), admin_units=tiny_units)
+    t = res.table.set_index(S.PROJECT_ID)
+    assert t.loc["P1", S.VILLAGE_CODE] == V1 and t.loc["P1", S.COUNTY_CODE] == COUNTY_A
+    assert t.loc["P2", S.VILLAGE_CODE] == "530102002002"
+    assert t.loc["P3", S.VILLAGE_CODE] == V3 and t.loc["P3", S.TOWNSHIP_CODE] == "530102002000"
+    assert pd.isna(t.loc["P4", S.VILLAGE_CODE]) and t.loc["P4", S.TOWNSHIP_CODE] == TOWN_A1
+    assert pd.isna(t.loc["P5", S.TOWNSHIP_CODE]) and t.loc["P5", S.COUNTY_CODE] == COUNTY_A
+    warn = res.report.problems[res.report.problems[ingest.ACTION] == "warning"]
+    assert warn[[ingest.ROW, ingest.COLUMN]].values.tolist() == [
+        [6, "行政村 (C)"],
+        [7, "乡(镇) (B)"],
+    ]
+    assert "5 行的代码由县/乡镇/村名称匹配得到" in res.report.sources["notes"].iloc[0]
+    # without boundaries the names cannot be used and the rows say why
+    plain = ingest.read_ledger(("ledger.csv", data))
+    assert plain.report.accepted == 0
+    assert "没有县、乡镇或村代码" in plain.report.problems[ingest.PROBLEM].iloc[0]
