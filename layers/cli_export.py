@@ -126,7 +126,10 @@ def _cmd_map(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     request = request_from_args(args)
     snap = E.read_snapshot(
-        args.store, levels=E.levels_for(request), with_projects=not request.flt.is_empty
+        args.store,
+        levels=E.levels_for(request),
+        within=E.scope_for(request),
+        with_projects=not request.flt.is_empty,
     )
     data = E.prepare_map(snap, request)
     out = Path(args.out) if args.out else _default_out(snap, request, args.format or "png", "map")
@@ -192,6 +195,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
     snap = E.read_snapshot(
         args.store,
         levels=E.levels_for(request),
+        within=E.scope_for(request),
         with_projects=args.kind == "projects" or not request.flt.is_empty,
     )
     table = E.view_table(snap, request, kind=args.kind)
@@ -205,7 +209,10 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     request = request_from_args(args)
     snap = E.read_snapshot(
-        args.store, levels=E.levels_for(request), with_projects=args.with_projects
+        args.store,
+        levels=E.levels_for(request),
+        within=E.scope_for(request),
+        with_projects=args.with_projects,
     )
     layers = E.view_layers(snap, request)
     fmt = args.format
@@ -219,7 +226,10 @@ def _cmd_html(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     request = request_from_args(args)
     snap = E.read_snapshot(
-        args.store, levels=E.levels_for(request), with_projects=not request.flt.is_empty
+        args.store,
+        levels=E.levels_for(request),
+        within=E.scope_for(request),
+        with_projects=not request.flt.is_empty,
     )
     data = E.prepare_map(snap, request)
     out = Path(args.out) if args.out else _default_out(snap, request, "html", "map")
@@ -233,7 +243,10 @@ def _cmd_raster(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     request = request_from_args(args)
     levels = tuple(dict.fromkeys((*E.levels_for(request), "village")))
-    snap = E.read_snapshot(args.store, levels=levels, with_projects=not request.flt.is_empty)
+    within = None if request.region_level == "province" else request.region
+    snap = E.read_snapshot(
+        args.store, levels=levels, with_projects=not request.flt.is_empty, within=within
+    )
     surface = E.metric_raster(snap, request, resolution=args.resolution)
     out = Path(args.out) if args.out else _default_out(snap, request, "tif", "raster")
     raster.write_geotiff(surface, out)

@@ -146,8 +146,12 @@ def read_snapshot(
     levels: Sequence[str] = ("province", "prefecture", "county"),
     with_projects: bool = False,
     zone_members: pd.DataFrame | None = None,
+    within: str | None = None,
 ) -> Snapshot:
     """Read admin units of ``levels``, summaries, build info (and projects) from the store.
+
+    ``within`` (a region code) limits townships and villages to that region; the levels down
+    to county are always read whole (context and locator maps use them).
 
     ``zone_members`` (columns ``zone, code``) defaults to ``data/zones.toml`` resolved
     against the store's counties.
@@ -156,7 +160,17 @@ def read_snapshot(
     bad = [lv for lv in levels if lv not in S.LEVELS]
     if bad:
         raise ExportError(f"`levels` has {bad}; expected levels among {list(S.LEVELS)}")
-    where = "level IN (" + ", ".join(f"'{lv}'" for lv in levels) + ")"
+    top = [lv for lv in levels if S.LEVELS.index(lv) <= S.LEVELS.index("county")]
+    deep = [lv for lv in levels if lv not in top]
+    clauses = ["level IN (" + ", ".join(f"'{lv}'" for lv in top) + ")"] if top else []
+    if deep:
+        deep_in = "level IN (" + ", ".join(f"'{lv}'" for lv in deep) + ")"
+        if within is not None:
+            code = S.pad_code(within)
+            prefix = code[: S.LEVEL_DIGITS[S.level_of(code)]]
+            deep_in += f" AND code LIKE '{prefix}%'"
+        clauses.append(f"({deep_in})")
+    where = " OR ".join(clauses)
     units = store.read_layer(p, S.LAYER_ADMIN_UNITS, where=where)
     summary = store.read_layer(p, S.TABLE_REGION_SUMMARY)
     try:
@@ -190,6 +204,20 @@ def _zone_members(zones_mod: Any, units: pd.DataFrame) -> pd.DataFrame:
         except OneMapError:
             continue
     return pd.concat(parts, ignore_index=True)
+
+
+def scope_for(request: MapRequest) -> str | None:
+    """The region whose townships/villages ``request`` needs (``read_snapshot(within=...)``).
+
+    A prefecture or county view needs only its own; a township or village view also draws its
+    siblings (the parent's units) as context.
+    """
+    rl = request.region_level
+    if rl == "province":
+        return None
+    if rl in ("prefecture", "county"):
+        return request.region
+    return S.parent_of(request.region)
 
 
 def levels_for(request: MapRequest) -> tuple[str, ...]:

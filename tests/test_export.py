@@ -359,3 +359,16 @@ def test_export_button_for_map_pages(tiny_store: Path, monkeypatch: pytest.Monke
     at.button(key="t_go").click().run()
     assert not at.exception
     assert [d.proto.label for d in at.get("download_button")] == ["下载 PNG"]
+
+
+def test_snapshot_reads_only_the_townships_and_villages_it_needs(tiny_store: Path) -> None:
+    req = E.MapRequest(region="530102001000")  # 一乡: its villages, context = 甲县's townships
+    snap = E.read_snapshot(
+        tiny_store,
+        levels=E.levels_for(req),
+        within=E.scope_for(req),
+        zone_members=make_zone_members(),
+    )
+    deep = snap.admin_units[snap.admin_units[S.LEVEL].isin(["township", "village"])]
+    assert deep[S.CODE].str.startswith("530102").all()
+    assert sorted(E.prepare_map(snap, req).layers.units[S.NAME]) == ["一村", "二村"]
