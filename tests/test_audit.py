@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import V3, V5
 
 from layers import schema as S
 from layers.audit import QUALITY_COLUMNS, audit, audit_registry
-from tests.conftest import V3, V5
 
 
 @pytest.fixture

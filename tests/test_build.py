@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import COUNTY_A, COUNTY_B, TOWN_A2, TOWN_B1, V3, V4, V5
 from shapely.geometry import Point
 
 from layers import metrics as M
 from layers import schema as S
 from layers.build import build_layers, code_ints, code_strings, locate_projects
 from layers.errors import LedgerError
-from tests.conftest import COUNTY_A, COUNTY_B, TOWN_A2, TOWN_B1, V3, V4, V5
 
 
 def _by_id(df: pd.DataFrame) -> pd.DataFrame:

@@ -7,15 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from layers import metrics as M
-from layers import query as Q
-from layers import schema as S
-from layers.build import locate_projects
-from layers.errors import OneMapError
-from tests.conftest import (
+from conftest import (
     COUNTY_A,
     PREF_A,
     PREF_B,
@@ -24,6 +16,14 @@ from tests.conftest import (
     make_units,
     make_zone_members,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from layers import metrics as M
+from layers import query as Q
+from layers import schema as S
+from layers.build import locate_projects
+from layers.errors import OneMapError
 
 
 @pytest.fixture(scope="module")
