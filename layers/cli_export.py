@@ -218,7 +218,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     fmt = args.format
     ext = {"shp": "zip", None: "gpkg"}.get(fmt, fmt)
     out = Path(args.out) if args.out else _default_out(snap, request, ext, "layers")
-    E.write_layers(layers, out, fmt=fmt, encoding=args.encoding)
+    out = E.write_layers(layers, out, fmt=fmt, encoding=args.encoding)
     return _done(out, t0, " · " + ", ".join(f"{k} {len(v):,}" for k, v in layers.items()))
 
 

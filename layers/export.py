@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -30,6 +30,7 @@ import geopandas as gpd
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from affine import Affine
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -740,7 +741,7 @@ def pack_figures(
     base: MapRequest | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
-):  # -> Iterator[Figure]
+) -> Iterator[Figure]:
     """Yield the pack's figures: the cover, then one page per region (1 + N pages)."""
     base = base or MapRequest()
     within = S.pad_code(within)
@@ -827,7 +828,7 @@ def export_pack(
     return n
 
 
-def _write_pptx(figures: Any, out: Path, *, dpi: int, font: sm.CJKFont) -> int:
+def _write_pptx(figures: Iterable[Figure], out: Path, *, dpi: int, font: sm.CJKFont) -> int:
     from pptx import Presentation
     from pptx.util import Mm
 
@@ -946,7 +947,8 @@ def write_layers(
     """Write layers as one GeoPackage, GeoJSON (a zip when several) or a zipped Shapefile set.
 
     ``encoding="GBK"`` writes Shapefile attributes in GBK with a matching ``.cpg`` for older
-    desktop GIS; a ``fields.csv`` in the zip maps shortened field names to full ones.
+    desktop GIS; a ``fields.csv`` in the zip maps shortened field names to full ones. Returns
+    the path written: zips always end in ``.zip`` (``x.geojson`` → ``x.geojson.zip``).
     """
     f = {"zip": "shp"}.get((fmt or Path(out).suffix.lstrip(".")).lower(), fmt)
     f = _fmt_of(out, f, LAYER_FORMATS)
@@ -967,6 +969,8 @@ def write_layers(
         gdf = next(iter(layers.values()))
         gdf.to_crs("EPSG:4326").to_file(out, driver="GeoJSON")
         return out
+    if out.suffix.lower() != ".zip":
+        out = out.with_name(out.name + ".zip")
     with tempfile.TemporaryDirectory() as d, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, gdf in layers.items():
             if f == "geojson":
@@ -1056,6 +1060,8 @@ def write_html(data: MapData, out: str | os.PathLike[str]) -> Path:
 # --------------------------------------------------------------------------------------
 def metric_raster(snap: Snapshot, request: MapRequest, *, resolution: float) -> raster.Raster:
     """The metric of the villages under the request's region burnt into a lon/lat grid."""
+    if not 0.0005 <= resolution <= 1:
+        raise ExportError(f"`resolution` was {resolution}°; use 0.0005–1 degrees (e.g. 0.01)")
     req = (
         dataclasses.replace(request, level="village", zone=None)
         if request.region_level != "village"
@@ -1072,8 +1078,6 @@ def metric_raster(snap: Snapshot, request: MapRequest, *, resolution: float) -> 
     gdf = gpd.GeoDataFrame(
         villages.merge(rows[[S.CODE, request.metric]], on=S.CODE), geometry="geometry", crs=au.crs
     ).to_crs("EPSG:4326")
-    if not 0.0005 <= resolution <= 1:
-        raise ExportError(f"`resolution` was {resolution}°; use 0.0005–1 degrees (e.g. 0.01)")
     return raster.rasterize_column(gdf, request.metric, resolution=resolution)
 
 
@@ -1109,7 +1113,5 @@ def hillshade_raster(
     r1 = min(int(np.ceil((bounds[1] - t.f) / t.e)), hs.array.shape[0])
     if c0 >= c1 or r0 >= r1:
         raise ExportError(f"the DEM does not cover bounds {bounds}; use a DEM of the region")
-    from affine import Affine
-
     sub = hs.array[r0:r1, c0:c1]
     return raster.Raster(sub, Affine(t.a, 0, t.c + c0 * t.a, 0, t.e, t.f + r0 * t.e), hs.crs)

@@ -148,7 +148,8 @@ def _data_section(request: E.MapRequest) -> None:
         ext = {"shp": "zip"}.get(fmt, fmt)
         with tempfile.TemporaryDirectory() as d:
             out = Path(d) / f"layers.{ext}"
-            E.write_layers(layers, out, fmt=fmt, encoding="GBK" if gbk else "UTF-8")
+            out = E.write_layers(layers, out, fmt=fmt, encoding="GBK" if gbk else "UTF-8")
+            ext = "zip" if out.suffix == ".zip" else ext
             st.session_state["ex_layers"] = (ext, out.read_bytes())
     made = st.session_state.get("ex_layers")
     if made:

@@ -372,3 +372,11 @@ def test_snapshot_reads_only_the_townships_and_villages_it_needs(tiny_store: Pat
     deep = snap.admin_units[snap.admin_units[S.LEVEL].isin(["township", "village"])]
     assert deep[S.CODE].str.startswith("530102").all()
     assert sorted(E.prepare_map(snap, req).layers.units[S.NAME]) == ["一村", "二村"]
+
+
+def test_several_geojson_layers_go_in_a_zip(snap: E.Snapshot, tmp_path: Path) -> None:
+    layers = E.view_layers(snap, E.MapRequest(region=PREF_A))
+    out = E.write_layers(layers, tmp_path / "v.geojson")
+    assert out.name == "v.geojson.zip"
+    with zipfile.ZipFile(out) as z:
+        assert sorted(z.namelist()) == ["projects.geojson", "units.geojson", "zones.geojson"]
