@@ -86,7 +86,7 @@ def fmt_wan_yuan(x: Real | None, *, digits: int = 2) -> str:
 def fmt_pct_series(s: pd.Series, *, digits: int = 1) -> pd.Series:
     """Vectorised :func:`fmt_pct`: a string Series on the same index."""
     v = pd.to_numeric(s, errors="coerce").astype("float64")
-    out = (v * 100).round(digits).map(("{:." + str(digits) + "f}%").format)
+    out = (v * 100).map(("{:." + str(digits) + "f}%").format)  # format rounds like the scalar
     return out.where(v.notna(), MISSING).astype("object")
 
 
@@ -96,7 +96,7 @@ def fmt_count_series(s: pd.Series, *, unit: str = "", digits: int = 2) -> pd.Ser
     a = v.abs()
     scale = np.select([a >= YI, a >= WAN], [YI, WAN], 1.0)
     suffix = np.select([a >= YI, a >= WAN], ["亿", "万"], "")
-    scaled = pd.Series(np.round(v.to_numpy() / scale, digits), index=s.index)
+    scaled = pd.Series(v.to_numpy() / scale, index=s.index)
     body = scaled.map(("{:,." + str(digits) + "f}").format).pipe(_trim_series)
     out = body + pd.Series(suffix, index=s.index) + unit
     return out.where(v.notna(), MISSING).astype("object")
@@ -106,7 +106,7 @@ def fmt_wan_yuan_series(s: pd.Series, *, digits: int = 2) -> pd.Series:
     """Vectorised :func:`fmt_wan_yuan`: a string Series on the same index."""
     v = pd.to_numeric(s, errors="coerce").astype("float64")
     big = v.abs() >= WAN
-    scaled = pd.Series(np.where(big, v / WAN, v), index=s.index).round(digits)
+    scaled = pd.Series(np.where(big, v / WAN, v), index=s.index)
     body = scaled.map(("{:,." + str(digits) + "f}").format).pipe(_trim_series)
     out = body + pd.Series(np.where(big, "亿元", "万元"), index=s.index)
     return out.where(v.notna(), MISSING).astype("object")

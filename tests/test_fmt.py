@@ -100,7 +100,12 @@ finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infin
 
 @given(finite)
 def test_scalar_and_series_count_agree(x: float) -> None:
-    assert fmt.fmt_count_series(pd.Series([x])).iloc[0] == fmt.fmt_count(round(x, 2))
+    assert fmt.fmt_count_series(pd.Series([x])).iloc[0] == fmt.fmt_count(x)
+
+
+@given(finite)
+def test_scalar_and_series_pct_agree(x: float) -> None:
+    assert fmt.fmt_pct_series(pd.Series([x])).iloc[0] == fmt.fmt_pct(x)
 
 
 @given(finite)
