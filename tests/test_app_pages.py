@@ -10,11 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
-from layers import cli, fmt, store
-from layers import schema as S
-from tests.conftest import (
+from conftest import (
     COUNTY_A,
     TOWN_A1,
     V1,
@@ -24,6 +20,10 @@ from tests.conftest import (
     make_units,
     make_zone_members,
 )
+from streamlit.testing.v1 import AppTest
+
+from layers import cli, fmt, store
+from layers import schema as S
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ("pages/library.py", "pages/roadmap.py", "pages/village.py", "pages/zones.py")

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TOWN_A1, TOWN_A2, TOWN_B1
 
 from layers import charts
 from layers import schema as S
 from layers.errors import OneMapError
-from tests.conftest import TOWN_A1, TOWN_A2, TOWN_B1
 
 
 def _spec(chart) -> str:
