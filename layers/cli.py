@@ -15,6 +15,7 @@ import datetime as dt
 import importlib
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -391,6 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("onemap: interrupted; the previous store is unchanged", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `onemap summary | head -1`: the reader left, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
