@@ -7,6 +7,8 @@ against the counts in the conftest docstring.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ from conftest import (
 )
 from streamlit.testing.v1 import AppTest
 
-from layers import cli, fmt, store
+from layers import charts, cli, fmt, store
 from layers import schema as S
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -299,3 +301,27 @@ def test_demo_zone_filter_limits_the_county_picker(open_demo) -> None:
     options = at.selectbox(key="library_pick").options
     assert len(options) == 5  # "— 请选择 —" + 怒江州's 4 counties
     assert all("怒江" in o for o in options[1:])
+
+
+def _map_fills(at: AppTest) -> list[str]:
+    """Fill colours of the map's features in drawing order (villages, then project points)."""
+    maps = at.get("component_instance")
+    assert maps, "no st_folium map on the page"
+    return re.findall(r'"_fill": "(#[0-9a-f]{6})"', json.loads(maps[0].proto.json_args)["script"])
+
+
+def test_route_map_colours_play_forward(open_page) -> None:
+    at = open_page("pages/roadmap.py", region=TOWN_A1, year="2017")
+    exit_2017, exit_2018 = charts.EXIT_YEAR_COLOURS[2017], charts.EXIT_YEAR_COLOURS[2018]
+    industry, water = charts.SECTOR_COLOURS["industry"], charts.SECTOR_COLOURS["water"]
+    # 一村 (exit 2017) in the exited layer, 二村 (plan 2018) faded; P01, P02 done, P03–P05 not
+    assert _map_fills(at) == [exit_2017, exit_2018, industry, water, *["#ffffff"] * 3]
+    at.button(key="roadmap_play").click().run()  # 2018: P04 (infrastructure) completes
+    fills = _map_fills(at)
+    assert fills[3:] == [water, "#ffffff", charts.SECTOR_COLOURS["infrastructure"], "#ffffff"]
+
+
+def test_village_map_colours_projects_by_sector(open_page) -> None:
+    at = open_page("pages/village.py", region=V1)
+    sectors = [charts.SECTOR_COLOURS[k] for k in ("industry", "water", "health")]  # P01–P03
+    assert _map_fills(at)[1:] == sectors
