@@ -98,6 +98,14 @@ def render() -> None:
     prepared = None if flt.is_empty else common.prepared_projects()
     if flt.is_empty or members.empty:
         zones = common.load_table(S.TABLE_ZONE_SUMMARY)
+        if not flt.is_empty:
+            st.warning(
+                _t(
+                    "未找到区域成员（data/zones.toml 与库中区划不符），区域数字未按筛选重算。",
+                    "Zone members unknown (data/zones.toml does not match the store): "
+                    "zone figures ignore the filters.",
+                )
+            )
     else:
         zones = query.summarise_zones(summary, prepared, members, flt)
     province = query.summarise_region(summary, prepared, S.PROVINCE_CODE, flt)
