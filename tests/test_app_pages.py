@@ -325,3 +325,20 @@ def test_village_map_colours_projects_by_sector(open_page) -> None:
     at = open_page("pages/village.py", region=V1)
     sectors = [charts.SECTOR_COLOURS[k] for k in ("industry", "water", "health")]  # P01–P03
     assert _map_fills(at)[1:] == sectors
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_survive_a_filter_that_keeps_no_project(open_page, page: str) -> None:
+    region = {"pages/library.py": COUNTY_A, "pages/roadmap.py": TOWN_A1, "pages/village.py": V1}
+    at = open_page(
+        page, sectors="relocation", **({"region": region[page]} if page in region else {})
+    )
+    kpis = _metrics(at)
+    if page == "pages/library.py":
+        assert kpis["项目数"] == "0个" and kpis["完工率"] == "—"
+        for tab in ("行业与资金来源", "乡镇完工率与覆盖率", "年度项目与资金"):
+            at.session_state["library_tab"] = tab
+            at.run()
+            assert not at.exception and not at.error, tab
+    if page == "pages/roadmap.py":
+        assert kpis["至2020年完工项目"] == "0 / 0"
