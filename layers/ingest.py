@@ -580,8 +580,8 @@ class _Collector:
         if not mask.any():
             return
         idx = self.data.index[mask.to_numpy()]
-        if isinstance(field_or_col, int):
-            col: int | None = field_or_col
+        if isinstance(field_or_col, int | np.integer):
+            col: int | None = int(field_or_col)
         elif field_or_col is None:
             col = None
         else:
@@ -1537,6 +1537,8 @@ def _village_rows(
         "rejected",
     )
     bad = (parsed.invalid | (codes.notna() & (_code_level(codes) != "village"))) & ~special
+    empty = codes.isna() & ~parsed.invalid & ~parsed.sci_lost & ~special
+    rep.add(empty, S.VILLAGE_CODE, "缺少行政村代码", "rejected")
     rep.add(
         bad & ~parsed.sci_lost, S.VILLAGE_CODE, "不是有效的行政村代码（应为 12 位数字）", "rejected"
     )
@@ -1578,7 +1580,7 @@ def _household_rows(
     rep = _Collector(sheet, header, visible)
     col = rep.col_of
     key = [col[S.VILLAGE_CODE]]
-    totals, notes_rows = _special_rows(visible, header, key)
+    totals, notes_rows = _special_rows(data, header, key)
     first = visible.columns[0]
     rep.add(totals, first, "合计/小计行，不是农户", "rejected", value=MASK)
     rep.add(notes_rows, first, "表尾说明或备注行，不是农户", "rejected", value=MASK)
@@ -1592,6 +1594,8 @@ def _household_rows(
         "rejected",
     )
     bad = (parsed.invalid | (codes.notna() & (_code_level(codes) != "village"))) & ~special
+    empty = codes.isna() & ~parsed.invalid & ~parsed.sci_lost & ~special
+    rep.add(empty, S.VILLAGE_CODE, "缺少行政村代码", "rejected")
     rep.add(
         bad & ~parsed.sci_lost, S.VILLAGE_CODE, "不是有效的行政村代码（应为 12 位数字）", "rejected"
     )

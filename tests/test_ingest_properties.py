@@ -141,3 +141,47 @@ def test_mutated_ledgers_are_accounted_for(rows: list[list[object]], kind: str) 
     assert set(rep.problems[ingest.ACTION]) <= set(ingest.ACTIONS)
     # rows named in the report lie in the data area (below the two rows above the data)
     assert (rep.problems[ingest.ROW].dropna() >= 3).all()
+
+
+NAMES = ["张三丰", "李四海", "王五岳", "赵六合"]
+IDS = ["530102199001011234", "530102199101011235", "53010219920101123X", "530102199301011237"]
+HOUSEHOLD_HEADER = ["户编号", "户主姓名", "身份证号", "行政村代码", "家庭人口数", "主要致贫原因"]
+VILLAGES = ["530102001001", "530102001002", "530102002001"]
+
+
+@st.composite
+def households(draw: st.DrawFn) -> list[list[object]]:
+    n = draw(st.integers(1, 12))
+    rows = []
+    for i in range(n):
+        rows.append(
+            [
+                f"H{i}",
+                NAMES[i % len(NAMES)],
+                IDS[i % len(IDS)],
+                draw(st.sampled_from(VILLAGES)),
+                draw(st.integers(1, 8)),
+                draw(st.sampled_from(["因病", "因残", "缺水", "缺资金", "交通条件落后"])),
+            ]
+        )
+    for _ in range(draw(st.integers(0, 8))):
+        i = draw(st.integers(0, n - 1))
+        j = draw(st.sampled_from([3, 4, 5]))
+        rows[i][j] = draw(junk)
+    return rows
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=households())
+def test_mutated_household_registries_keep_no_personal_data(rows: list[list[object]]) -> None:
+    buf = io.StringIO()
+    csv.writer(buf).writerows([["花名册"], HOUSEHOLD_HEADER, *rows])
+    res = ingest.read_registry(("户.csv", buf.getvalue().encode("gb18030")))
+    rep = res.report
+    assert rep.rows_in == rep.accepted + rep.rejected
+    rejected = rep.problems[rep.problems[ingest.ACTION] == "rejected"]
+    assert rejected[ingest.ROW].notna().all() and (rejected[ingest.COLUMN].str.len() > 0).all()
+    # the village totals add up to the accepted households
+    assert res.table[S.POOR_HOUSEHOLDS].sum() == rep.accepted
+    text = res.table.to_csv() + rep.problems.to_csv() + rep.sources.to_csv()
+    assert not any(secret in text for secret in [*NAMES, *IDS])
