@@ -441,8 +441,11 @@ def test_village_registry_rows() -> None:
         [V1, 10, 40, "2017年", 2017],
         [V5, "二十", 100, 2020, None],
         [V1, 1, 1, 2017, 2017],
+        [None, 7, 30, 2019, None],
     ]
     res = ingest.read_registry(("v.csv", csv_bytes(rows, "utf-8")))
+    assert res.table[S.VILLAGE_CODE].notna().all() and len(res.table) == 2
+    assert problems_at(res, 5)[ingest.PROBLEM].tolist() == ["缺少行政村代码"]
     t = res.table.set_index(S.VILLAGE_CODE)
     assert t.loc[V1, S.POOR_POPULATION] == 40 and t.loc[V1, S.PLANNED_EXIT_YEAR] == 2017
     assert pd.isna(t.loc[V5, S.POOR_HOUSEHOLDS]) and pd.isna(t.loc[V5, S.EXIT_YEAR])
