@@ -182,6 +182,23 @@ def _sidebar_drawn_this_run() -> bool:
         return True
 
 
+def _leave_legacy_pages_mode() -> None:
+    """Rerun through ``app.py`` when Streamlit ran a page file directly.
+
+    Next to a ``pages/`` folder Streamlit starts in its legacy multipage mode and keeps it
+    until ``st.navigation`` is called: a fresh server opened at ``/roadmap?region=...`` would
+    run the page alone, with a navigation listing every file of ``pages/``. Switching the flag
+    off and rerunning executes ``app.py``, whose ``st.navigation`` opens the same page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # internal API moved: keep the fallback sidebar
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_view(*, page: str | None = None, draw: bool = True) -> ViewState:
     """The ViewState of this run (set by ``sidebar``; parsed from the URL before that).
 
@@ -191,6 +208,7 @@ def current_view(*, page: str | None = None, draw: bool = True) -> ViewState:
     ``draw=False``.
     """
     if draw and not _sidebar_drawn_this_run():
+        _leave_legacy_pages_mode()
         ensure_offline_assets()
         view = sidebar(current_view(page=page, draw=False))
         demo_banner()
