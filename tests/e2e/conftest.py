@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -79,13 +80,13 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"the demo generator is unavailable: {e}")
 
 
-@pytest.fixture(scope="session")
-def server(demo_store: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on 127.0.0.1 with the demo store; yields its base URL."""
+@contextlib.contextmanager
+def serve(store_path: Path, log_name: str = "streamlit_e2e.log") -> Iterator[str]:
+    """Run ``streamlit run app.py`` on 127.0.0.1 with ``store_path``; yield its base URL."""
     port = _free_port()
-    env = {**os.environ, "ONEMAP_STORE": str(demo_store), "TIANDITU_TOKEN": ""}
+    env = {**os.environ, "ONEMAP_STORE": str(store_path), "TIANDITU_TOKEN": ""}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "streamlit_e2e.log").open("w")
+    log = (ARTIFACTS / log_name).open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -119,9 +120,7 @@ def server(demo_store: Path) -> Iterator[str]:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"streamlit did not start on {url}; see {ARTIFACTS}/streamlit_e2e.log"
-                )
+                raise RuntimeError(f"streamlit did not start on {url}; see {ARTIFACTS / log_name}")
             time.sleep(0.5)
         yield url
     finally:
@@ -131,3 +130,10 @@ def server(demo_store: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(demo_store: Path) -> Iterator[str]:
+    """One server for the session's browser tests."""
+    with serve(demo_store) as url:
+        yield url

@@ -108,3 +108,17 @@ def test_township_map_shows_clustered_projects(page: Page, server: str, demo_sto
     assert total + singles >= int(counts.iloc[0])
     page.wait_for_timeout(500)
     page.screenshot(path=ARTIFACTS / "e2e_township_projects.png", full_page=True)
+
+
+def test_fresh_server_opens_a_copied_page_link(page: Page, demo_store: Path) -> None:
+    """A link to another page, opened first on a just-started server, opens that page."""
+    from tests.e2e.conftest import serve
+
+    with serve(demo_store, "streamlit_e2e_fresh.log") as url:
+        page.goto(f"{url}/roadmap?region={NUJIANG}")
+        expect(page.get_by_role("heading", name="乡级路线图")).to_be_visible(timeout=120_000)
+        nav = page.locator('[data-testid="stSidebarNav"] a')
+        expect(nav.first).to_be_visible()
+        labels = " ".join(nav.all_inner_texts())
+        assert "总览" in labels and "common" not in labels  # the app's navigation, not pages/
+        assert f"region={NUJIANG}" in page.url
