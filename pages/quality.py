@@ -66,7 +66,7 @@ def _map(units: gpd.GeoDataFrame, counts: pd.DataFrame, title: str) -> None:
     st_folium(m, key="quality_map", height=440, use_container_width=True, returned_objects=[])
 
 
-def _funds_reconciliation(projects: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+def _funds_reconciliation(units: pd.DataFrame) -> pd.DataFrame:
     with st.expander("账账相符：上传县级资金表核对项目库资金合计"):
         st.caption(
             "资金表每行一个县：县代码或县名，以及 计划投资 / 已下达资金 / 已支出资金 中的任意几列；"
@@ -78,7 +78,7 @@ def _funds_reconciliation(projects: pd.DataFrame, units: pd.DataFrame) -> pd.Dat
         if upload is None:
             return reconcile_empty()
         funds = reconcile.read_funds_table((upload.name, upload.getvalue()), admin_units=units)
-        found = reconcile.reconcile_funds(projects, funds)
+        found = reconcile.reconcile_funds(common.load_projects(), funds)
         bad = int((found[S.QI_CHECK] == "ledger_vs_funds").sum())
         st.write(f"资金表 {len(funds)} 个县；账账不符 {bad} 项。")
         return found
@@ -97,7 +97,7 @@ def render() -> None:
     region_name = common.unit_name(view.region)
     issues = common.load_table(S.TABLE_QUALITY_ISSUES)
     units = common.load_admin_units()
-    extra = _funds_reconciliation(common.load_projects(), units)
+    extra = _funds_reconciliation(units)
     if len(extra):
         issues = pd.concat([extra, issues], ignore_index=True)
     scoped = reconcile.filter_region(issues, view.region).reset_index(drop=True)
