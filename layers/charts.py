@@ -7,7 +7,9 @@ tooltips carry pre-formatted Chinese strings (``layers.fmt``), axes format count
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -610,3 +612,92 @@ def villages_at_year(villages: pd.DataFrame, year: int) -> pd.DataFrame:
         planned_text.where(planned.notna(), "无计划").astype("object") + " · " + status
     ).to_numpy()
     return out
+
+
+# --- English ------------------------------------------------------------------------------------
+def _pretty(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
+#: fixed Chinese strings of the figures above → English (category labels come from schema)
+ZH_EN: dict[str, str] = {
+    "名称": "Name",
+    "项目数": "Projects",
+    "类别": "Category",
+    "项目数（占比）": "Projects (share)",
+    "计划资金": "Funds planned",
+    "已支付资金": "Funds spent",
+    "完工率": "Completion",
+    "行业分布": "Sectors",
+    "资金来源": "Fund sources",
+    "项目状态": "Project status",
+    "项目与资金（按计划年度）": "Projects and funds by plan year",
+    "年度": "Year",
+    "资金（元）": "Funds (yuan)",
+    "金额": "Amount",
+    "数量": "Count",
+    "计划出列村": "Villages due to exit",
+    "实际出列村": "Villages exited",
+    "计划项目": "Projects planned",
+    "完工项目": "Projects completed",
+    "出列村：计划与实际": "Village exits: planned and actual",
+    "项目：计划与实际": "Projects: planned and completed",
+    "致贫原因（户）": "Main cause of poverty (households)",
+    "贫困户数": "Poor households",
+    "致贫原因": "Cause",
+    "户数": "Households",
+    "区域": "Zone",
+    "指标": "Metric",
+    "数值": "Value",
+    "全省": "Province",
+    "村出列进度（累计）": "Village exits (cumulative)",
+    "累计出列比例": "Share exited",
+    "累计出列": "Exited",
+    "各乡镇完工率（由低到高）": "Completion by township (lowest first)",
+    "各乡镇覆盖率（由低到高）": "Coverage by township (lowest first)",
+    "未填": "Not given",
+    **{zh: s.METRIC_LABELS_EN[m] for m, zh in s.METRIC_LABELS_ZH.items()},
+    **{
+        f"{zh}（由低到高）": f"{s.METRIC_LABELS_EN[m]} (lowest first)"
+        for m, zh in s.METRIC_LABELS_ZH.items()
+    },
+    **{zh: _pretty(k) for k, zh in s.SECTOR_LABELS_ZH.items()},
+    **{zh: _pretty(k) for k, zh in s.FUND_SOURCE_LABELS_ZH.items()},
+    **{zh: _pretty(k) for k, zh in s.STATUS_LABELS_ZH.items()},
+    **{zh: _pretty(k) for k, zh in s.CAUSE_LABELS_ZH.items()},
+}
+_EN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(\d{4})年$"), r"\1"),  # year labels
+    (re.compile(r"^(.+?)[个户]（(.+)）$"), r"\1 (\2)"),  # "3个（23.1%）" → "3 (23.1%)"
+    (re.compile(r"^(.+?)[个户人]$"), r"\1"),  # counts with a unit
+    (re.compile(r"^(.+)万元$"), r"\1万 yuan"),
+    (re.compile(r"^(.+)亿元$"), r"\1亿 yuan"),
+)
+
+
+def _to_english(text: str) -> str:
+    if text in ZH_EN:
+        return ZH_EN[text]
+    if f"'{PROVINCE_LABEL}'" in text:  # an expression comparing with the province's label
+        return text.replace(f"'{PROVINCE_LABEL}'", f"'{ZH_EN[PROVINCE_LABEL]}'")
+    for pattern, repl in _EN_PATTERNS:
+        if pattern.match(text):
+            return pattern.sub(repl, text)
+    return text
+
+
+def localise_spec(spec: Any, lang: str) -> Any:
+    """A copy of a Vega-Lite ``spec`` (``chart.to_dict()``) with its Chinese titles, axis titles,
+    legends and category labels in ``lang`` ("zh" returns the spec unchanged).
+
+    Place names stay as they are; numbers keep 万/亿.
+    """
+    if lang == "zh":
+        return spec
+    if isinstance(spec, dict):
+        return {k: localise_spec(v, lang) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [localise_spec(v, lang) for v in spec]
+    if isinstance(spec, str):
+        return _to_english(spec)
+    return spec

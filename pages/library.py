@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +19,15 @@ LEVEL = "county"
 def _t(zh: str, en: str) -> str:
     """Interface text in the view's language (Chinese first; data labels stay Chinese)."""
     return en if common.current_view(draw=False).lang == "en" else zh
+
+
+def _show(where: Any, chart: Any, *, width: str = "stretch") -> None:
+    """Draw an Altair figure in ``where`` (``st`` or a column), labelled in the view's language."""
+    lang = common.current_view(draw=False).lang
+    if lang == "zh":
+        where.altair_chart(chart, width=width)
+    else:
+        where.vega_lite_chart(spec=charts.localise_spec(chart.to_dict(), lang), width=width)
 
 
 def _pick(view: common.ViewState, only: pd.Series) -> str | None:
@@ -144,8 +154,8 @@ def render() -> None:
                 st.info(common.t("no_data"))
             else:
                 left, right = st.columns(2)
-                left.altair_chart(charts.breakdown_chart(mine, S.SECTOR), width="stretch")
-                right.altair_chart(charts.breakdown_chart(mine, S.FUND_SOURCE), width="stretch")
+                _show(left, charts.breakdown_chart(mine, S.SECTOR), width="stretch")
+                _show(right, charts.breakdown_chart(mine, S.FUND_SOURCE), width="stretch")
     if tab_towns.open:
         with tab_towns:
             towns = query.summarise_children(summary, mine, county, flt)
@@ -153,13 +163,15 @@ def render() -> None:
                 st.info(common.t("no_data"))
             else:
                 left, right = st.columns(2)
-                left.altair_chart(
+                _show(
+                    left,
                     charts.rate_by_region_chart(
                         towns, S.COMPLETION, title="各乡镇完工率（由低到高）"
                     ),
                     width="stretch",
                 )
-                right.altair_chart(
+                _show(
+                    right,
                     charts.rate_by_region_chart(
                         towns, S.COVERAGE, title="各乡镇覆盖率（由低到高）"
                     ),
@@ -171,7 +183,7 @@ def render() -> None:
             if mine.empty:
                 st.info(common.t("no_data"))
             else:
-                st.altair_chart(charts.by_year_chart(mine), width="stretch")
+                _show(st, charts.by_year_chart(mine), width="stretch")
 
 
 try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +25,15 @@ YEAR_KEY = "roadmap_year"
 def _t(zh: str, en: str) -> str:
     """Interface text in the view's language (Chinese first; data labels stay Chinese)."""
     return en if common.current_view(draw=False).lang == "en" else zh
+
+
+def _show(where: Any, chart: Any, *, width: str = "stretch") -> None:
+    """Draw an Altair figure in ``where`` (``st`` or a column), labelled in the view's language."""
+    lang = common.current_view(draw=False).lang
+    if lang == "zh":
+        where.altair_chart(chart, width=width)
+    else:
+        where.vega_lite_chart(spec=charts.localise_spec(chart.to_dict(), lang), width=width)
 
 
 def _pick(view: common.ViewState, only: pd.Series) -> str | None:
@@ -208,7 +218,7 @@ def render() -> None:
 
     ry = common.load_table(S.TABLE_ROADMAP_YEARS)
     if flt.is_empty:
-        st.altair_chart(charts.roadmap_years_chart(ry, [town], year=year), width="stretch")
+        _show(st, charts.roadmap_years_chart(ry, [town], year=year), width="stretch")
     else:
         st.caption(
             _t(
@@ -216,7 +226,8 @@ def render() -> None:
                 "Village exits come from the registry; projects are recounted under the filter.",
             )
         )
-        st.altair_chart(
+        _show(
+            st,
             charts.roadmap_years_chart(
                 charts.refilter_roadmap_years(ry, town, mine), [town], year=year
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +24,15 @@ LEVEL = "village"
 def _t(zh: str, en: str) -> str:
     """Interface text in the view's language (Chinese first; data labels stay Chinese)."""
     return en if common.current_view(draw=False).lang == "en" else zh
+
+
+def _show(where: Any, chart: Any, *, width: str = "stretch") -> None:
+    """Draw an Altair figure in ``where`` (``st`` or a column), labelled in the view's language."""
+    lang = common.current_view(draw=False).lang
+    if lang == "zh":
+        where.altair_chart(chart, width=width)
+    else:
+        where.vega_lite_chart(spec=charts.localise_spec(chart.to_dict(), lang), width=width)
 
 
 def _pick(view: common.ViewState, only: pd.Series) -> str | None:
@@ -160,9 +170,9 @@ def render() -> None:
     with left:
         _map(hit, mine, view)
     with right:
-        st.altair_chart(charts.causes_chart(hit), width="stretch")
+        _show(st, charts.causes_chart(hit), width="stretch")
         if len(mine):
-            st.altair_chart(charts.breakdown_chart(mine, S.STATUS), width="stretch")
+            _show(st, charts.breakdown_chart(mine, S.STATUS), width="stretch")
 
     table = tables.project_table(mine, with_missing_fixes=True)
     gaps = int(table[tables.HEADERS_ZH[tables.MISSING_FIXES]].ne("").sum())

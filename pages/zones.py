@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -30,6 +31,15 @@ def _t(zh: str, en: str) -> str:
     return en if common.current_view(draw=False).lang == "en" else zh
 
 
+def _show(where: Any, chart: Any, *, width: str = "stretch") -> None:
+    """Draw an Altair figure in ``where`` (``st`` or a column), labelled in the view's language."""
+    lang = common.current_view(draw=False).lang
+    if lang == "zh":
+        where.altair_chart(chart, width=width)
+    else:
+        where.vega_lite_chart(spec=charts.localise_spec(chart.to_dict(), lang), width=width)
+
+
 def _spotlight(zones: pd.DataFrame) -> None:
     """A card for 怒江州 and 迪庆州 each: completion, coverage, funds, link to its map."""
     cols = st.columns(len(SPOTLIGHT))
@@ -45,11 +55,17 @@ def _spotlight(zones: pd.DataFrame) -> None:
             a.metric(_t("完工率", "Completion"), fmt.fmt_pct(row[S.COMPLETION]))
             b.metric(_t("覆盖率", "Coverage"), fmt.fmt_pct(row[S.COVERAGE]))
             c.metric(_t("资金执行率", "Funds executed"), fmt.fmt_pct(row[S.FUNDS_EXECUTION]))
+            projects = fmt.fmt_count(row[S.N_PROJECTS])
+            planned = fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED])
+            spent = fmt.fmt_wan_yuan(row[S.FUNDS_SPENT])
+            uncovered = fmt.fmt_count(row[S.POOR_POPULATION] - row[S.COVERED_CAPPED])
             st.caption(
-                f"项目 {fmt.fmt_count(row[S.N_PROJECTS], unit='个')} · 计划资金 "
-                f"{fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED])} · 已支付 "
-                f"{fmt.fmt_wan_yuan(row[S.FUNDS_SPENT])} · 未覆盖贫困人口 "
-                f"{fmt.fmt_count(row[S.POOR_POPULATION] - row[S.COVERED_CAPPED], unit='人')}"
+                _t(
+                    f"项目 {projects}个 · 计划资金 {planned} · 已支付 {spent} · "
+                    f"未覆盖贫困人口 {uncovered}人",
+                    f"{projects} projects · planned {planned} · spent {spent} · "
+                    f"{uncovered} poor people uncovered",
+                )
             )
             if OVERVIEW.exists():
                 st.page_link(
@@ -115,7 +131,7 @@ def render() -> None:
     )
 
     _spotlight(zones)
-    st.altair_chart(charts.zones_compare_chart(zones, province), width="stretch")
+    _show(st, charts.zones_compare_chart(zones, province), width="stretch")
     both = pd.concat(
         [zones, province.to_frame().T.assign(**{S.ZONE: charts.PROVINCE_LABEL})],
         ignore_index=True,
@@ -125,9 +141,7 @@ def render() -> None:
     if not members.empty:
         ry = common.load_table(S.TABLE_ROADMAP_YEARS)
         highlight = tuple(z for z in zones[S.ZONE].astype(str) if any(f in z for f in SPOTLIGHT))
-        st.altair_chart(
-            charts.exit_timeline_chart(ry, members, highlight=highlight), width="stretch"
-        )
+        _show(st, charts.exit_timeline_chart(ry, members, highlight=highlight), width="stretch")
 
     counties = query.summarise_children(summary, prepared, S.PROVINCE_CODE, flt, level="county")
     if S.COUNTY_LIBRARIES in counties:

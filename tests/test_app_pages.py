@@ -225,6 +225,9 @@ def test_english_switch_translates_the_page(
     assert at.title[0].value == title
     shown = set(_metrics(at)) | {tab.label for tab in at.tabs}
     assert metric in shown
+    for chart in at.get("vega_lite_chart"):  # figure titles and labels follow the language
+        spec = chart.proto.spec
+        assert "计划资金" not in spec and "完工率" not in spec and "年度" not in spec
 
 
 def test_library_tabs_compute_only_the_open_one(open_page) -> None:

@@ -201,3 +201,23 @@ def test_data_functions_accept_no_projects(tiny_projects: pd.DataFrame) -> None:
     assert charts.by_year_data(none).empty
     assert charts.breakdown_data(none, S.SECTOR).empty
     assert charts.by_year_chart(none).to_dict()  # an empty figure, not an error
+
+
+def test_localise_spec_translates_titles_labels_and_expressions(tiny_projects) -> None:
+    zones = pd.DataFrame(
+        {S.ZONE: ["怒江州"], S.COMPLETION: [0.9], S.COVERAGE: [0.97], S.FUNDS_EXECUTION: [0.8]}
+    )
+    province = pd.Series({S.COMPLETION: 0.977, S.COVERAGE: 0.989, S.FUNDS_EXECUTION: 0.9})
+    spec = charts.zones_compare_chart(zones, province).to_dict()
+    en = json.dumps(charts.localise_spec(spec, "en"), ensure_ascii=False)
+    assert "'Province'" in en and '"Province"' in en and "全省" not in en
+    assert "Completion" in en and "完工率" not in en
+    assert "怒江州" in en  # place names stay
+    assert charts.localise_spec(spec, "zh") is spec
+    sectors = json.dumps(
+        charts.localise_spec(charts.breakdown_chart(tiny_projects, S.SECTOR).to_dict(), "en"),
+        ensure_ascii=False,
+    )
+    assert "Industry" in sectors and "特色产业" not in sectors and "3 (23.1%)" in sectors
+    years = json.dumps(charts.localise_spec(charts.by_year_chart(tiny_projects).to_dict(), "en"))
+    assert '"2016"' in years and "Funds planned" in years
