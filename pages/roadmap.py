@@ -20,6 +20,12 @@ from pages import common
 
 LEVEL = "township"
 YEAR_KEY = "roadmap_year"
+EXIT_STATUS_EN: dict[str, str] = {
+    "已出列": "exited",
+    "应出列未出列": "due, not exited",
+    "未到计划年份": "not yet due",
+    "无出列任务": "no exit planned",
+}
 
 
 def _t(zh: str, en: str) -> str:
@@ -135,11 +141,14 @@ def _map(
     years = list(charts.EXIT_YEAR_COLOURS)
     webmap.add_legend(
         m,
-        title="计划出列年份",
-        labels=[f"{y}年" for y in years],
+        title=_t("计划出列年份", "Planned exit year"),
+        labels=[_t(f"{y}年", str(y)) for y in years],
         colors=[charts.EXIT_YEAR_COLOURS[y] for y in years],
-        no_data_label="无出列任务",
-        extra={"已完工项目（按行业着色）": "#3182bd", "未完工项目": "#ffffff"},
+        no_data_label=_t("无出列任务", "No exit planned"),
+        extra={
+            _t("已完工项目（按行业着色）", "Project done (sector colour)"): "#3182bd",
+            _t("未完工项目", "Project not done"): "#ffffff",
+        },
     )
     st_folium(m, key="roadmap_map", height=480, use_container_width=True, returned_objects=[])
 
@@ -205,15 +214,19 @@ def render() -> None:
         )
         _map(villages, points, done, view)
     with right:
+        village, planned = _t("行政村", "Village"), _t("计划出列", "Planned exit")
+        status = villages["exit_text"].str.split(" · ").str[-1]
         table = pd.DataFrame(
             {
-                "行政村": villages[S.NAME],
-                "计划出列": villages[S.PLANNED_EXIT_YEAR],
-                "实际出列": villages[S.EXIT_YEAR],
-                f"{year}年状态": villages["exit_text"].str.split(" · ").str[-1],
-                "贫困人口": villages[S.POOR_POPULATION],
+                village: villages[S.NAME],
+                planned: villages[S.PLANNED_EXIT_YEAR],
+                _t("实际出列", "Exited"): villages[S.EXIT_YEAR],
+                _t(f"{year}年状态", f"Status {year}"): status.map(
+                    lambda x: _t(x, EXIT_STATUS_EN.get(x, x))
+                ),
+                _t("贫困人口", "Poor population"): villages[S.POOR_POPULATION],
             }
-        ).sort_values(["计划出列", "行政村"])
+        ).sort_values([planned, village])
         st.dataframe(table, hide_index=True, height=min(480, 35 * (len(table) + 1) + 3))
 
     ry = common.load_table(S.TABLE_ROADMAP_YEARS)

@@ -120,8 +120,8 @@ def _map(village: gpd.GeoDataFrame, projects: pd.DataFrame, view: common.ViewSta
     present = [k for k in charts.SECTOR_COLOURS if projects[S.SECTOR].eq(k).any()]
     webmap.add_legend(
         m,
-        title="项目行业",
-        labels=[S.SECTOR_LABELS_ZH[k] for k in present],
+        title=_t("项目行业", "Project sector"),
+        labels=[_t(S.SECTOR_LABELS_ZH[k], k.capitalize()) for k in present],
         colors=[charts.SECTOR_COLOURS[k] for k in present],
     )
     st_folium(m, key="village_map", height=460, use_container_width=True, returned_objects=[])
