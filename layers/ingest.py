@@ -1,5 +1,11 @@
 """Import ledgers, registries and boundaries as offices keep them, with a validation report.
 
+Readers: ``read_ledger`` (county project libraries, XLSX/CSV), ``read_registry`` (village or
+household rows), ``read_boundary_units`` (any CRS, via ``geo.io``). Merging: ``merge_projects``
+(a county's library replaces that county's projects), ``merge_registry``, ``merge_units``.
+Orchestration: ``prepare_import`` (read + validate + merge, nothing written) and
+``commit_import`` (rebuild + atomic write), shared by ``onemap import`` and the 数据导入 page.
+
 Every problem found becomes one report row naming the file, sheet, row (as Excel shows it), column
 (header text and letter), the value, the problem and the action taken (``fixed``, ``cleared``,
 ``rejected`` or ``warning``). Rows in = rows accepted + rows rejected, always. Household-level
@@ -16,7 +22,7 @@ import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,10 +41,22 @@ __all__ = [
     "REPORT_COLUMNS",
     "ColumnMap",
     "ImportResult",
+    "PreparedImport",
     "ValidationReport",
+    "check_boundaries",
+    "commit_import",
+    "find_header",
     "load_column_map",
+    "merge_projects",
+    "merge_registry",
+    "merge_units",
+    "normalise_label",
     "office_ledger_workbook",
+    "prepare_import",
+    "read_boundary_units",
     "read_ledger",
+    "read_registry",
+    "unknown_units",
 ]
 
 DEFAULT_COLUMN_MAP: Path = DATA_DIR / "column_map.toml"
@@ -378,10 +396,6 @@ def _match_cached(label: str, lookup: _Lookup) -> str | None:
     return _match(label, lookup.table)
 
 
-def _map_row(labels: Mapping[int, str], lookup: Mapping[str, str]) -> dict[int, str]:
-    return {c: f for c, lab in labels.items() if lab and (f := _match(lab, lookup)) is not None}
-
-
 def find_header(cells: pd.DataFrame, lookup: Mapping[str, str]) -> Header | None:
     """Find the header row(s) of a sheet: the one row, or two rows (a merged parent over sub
     headers), among the first 20 whose labels map to the most distinct schema fields.
@@ -654,10 +668,6 @@ def _nonempty(data: pd.DataFrame) -> np.ndarray:
 def _data_rows(sheet: RawSheet, header: Header) -> pd.DataFrame:
     data = sheet.cells.loc[header.data_start :]
     return data[_nonempty(data).any(axis=1)]
-
-
-def _frame_text(data: pd.DataFrame, cols: Iterable[int]) -> pd.DataFrame:
-    return pd.DataFrame({c: _as_text(data[c]) for c in cols}, index=data.index)
 
 
 def _first_text(arr: np.ndarray) -> np.ndarray:
