@@ -2087,6 +2087,12 @@ def prepare_import(
 
     if not (ledgers or registry is not None or boundaries):
         raise LedgerError("nothing to import: give --ledger, --registry or --boundaries files")
+    if current is None and (registry is None or not ledgers):
+        raise LedgerError(
+            "there is no store yet: the first import needs the poverty registry (--registry, "
+            "village or household rows) and the project ledgers (--ledger); or start from the "
+            "demo store (`onemap demo`) and import county by county"
+        )
     cmap = column_map if column_map is not None else load_column_map()
     report = ValidationReport()
     hashes: dict[str, str] = {}
@@ -2147,13 +2153,11 @@ def prepare_import(
             ValidationReport(unknown_units(res.table, res.origin, units), _no_sources())
         )
         projects, replaced = merge_projects(projects, res.table, replace_all=replace_all)
-    if reg is None:
-        raise LedgerError(
-            "there is no store yet and no --registry: the first import needs the poverty "
-            "registry (village rows or household rows) as well as the ledgers"
-        )
-    if projects is None:
-        raise LedgerError("there is no store yet and no --ledger: give the project ledgers")
+    # villages in the registry carry a construction plan (new boundary units start without)
+    in_registry = (units[S.LEVEL] == "village") & units[S.CODE].isin(reg[S.VILLAGE_CODE])
+    if (in_registry & ~units[S.HAS_TASKS].astype(bool)).any():
+        units = units.copy()
+        units[S.HAS_TASKS] = units[S.HAS_TASKS].astype(bool) | in_registry
     return PreparedImport(Inputs(units, reg, projects), report, replaced, hashes)
 
 

@@ -220,3 +220,12 @@ def test_boundary_level_count_mismatch(tiny_store: Path, capsys) -> None:
 def test_nothing_to_import(tiny_store: Path, capsys) -> None:
     code, _, err = run(["import", "--store", str(tiny_store)], capsys)
     assert code == 2 and "nothing to import" in err
+
+
+def test_first_import_needs_registry_and_ledger(tmp_path: Path, capsys) -> None:
+    book = county_b_book(tmp_path)
+    code, _, err = run(
+        ["import", "--ledger", str(book), "--store", str(tmp_path / "new.gpkg")], capsys
+    )
+    assert code == 2 and "the first import needs the poverty registry" in err
+    assert not (tmp_path / "new.gpkg").exists()
