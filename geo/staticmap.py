@@ -195,6 +195,7 @@ class MapLayers:
     frame: gpd.GeoDataFrame | None = None  # e.g. the parent region's outline, drawn dark
     locator: gpd.GeoDataFrame | None = None  # the whole province for the inset map
     palette: Sequence[str] = webmap.PALETTE_GREENS  # the dashboard's palette: same colours
+    legend_lower: float | None = None  # where the first class starts (default: data minimum)
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -291,6 +292,8 @@ def _draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, ob
         )
     counts = [int((classes == i).sum()) for i in range(len(breaks))]
     lower = float(np.nanmin(values)) if np.isfinite(values).any() else None
+    if layers.legend_lower is not None:
+        lower = layers.legend_lower
     if lower is not None:
         lower = min(lower, float(breaks[0]))
     return {

@@ -259,19 +259,33 @@ def view_rows(snap: Snapshot, request: MapRequest) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def view_breaks(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> np.ndarray | None:
-    """Class breaks: given, else from all unfiltered units of the level (fixed) or the rows."""
-    if request.breaks is not None:
-        return np.asarray(request.breaks, dtype=float)
+def _break_values(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> pd.Series:
+    """The values classes are computed from: every unfiltered unit of the level, or the rows."""
     rs = snap.region_summary
     if request.fixed_breaks:
         values = rs.loc[rs[S.LEVEL] == request.unit_level, request.metric]
     else:
         values = rows[request.metric]
-    values = pd.to_numeric(values, errors="coerce")
+    return pd.to_numeric(values, errors="coerce")
+
+
+def view_breaks(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> np.ndarray | None:
+    """Class breaks: given, else from all unfiltered units of the level (fixed) or the rows."""
+    if request.breaks is not None:
+        return np.asarray(request.breaks, dtype=float)
+    values = _break_values(snap, request, rows)
     if values.notna().sum() == 0:
         return None
     return classify.class_breaks(values, k=request.k, scheme=request.scheme)
+
+
+def view_lower(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> float | None:
+    """Where the first legend class starts: the lowest value the breaks come from (as the
+    dashboard legend does); None with given breaks."""
+    if request.breaks is not None:
+        return None
+    values = _break_values(snap, request, rows)
+    return None if values.notna().sum() == 0 else float(values.min())
 
 
 def unit_name(snap: Snapshot, code: str) -> str:
@@ -409,6 +423,7 @@ def prepare_map(
         context=context,
         frame=frame,
         locator=locator,
+        legend_lower=view_lower(snap, request, rows),
     )
     text = sm.MapText(
         title=title,

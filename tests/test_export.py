@@ -380,3 +380,11 @@ def test_several_geojson_layers_go_in_a_zip(snap: E.Snapshot, tmp_path: Path) ->
     assert out.name == "v.geojson.zip"
     with zipfile.ZipFile(out) as z:
         assert sorted(z.namelist()) == ["projects.geojson", "units.geojson", "zones.geojson"]
+
+
+def test_legend_starts_where_the_fixed_breaks_start(snap: E.Snapshot) -> None:
+    data = E.prepare_map(snap, E.MapRequest(region=PREF_A))
+    rs = snap.region_summary
+    assert data.layers.legend_lower == rs.loc[rs[S.LEVEL] == "county", S.COMPLETION].min()
+    given = E.prepare_map(snap, E.MapRequest(region=PREF_A, breaks=(0.7, 0.9, 1.0)))
+    assert given.layers.legend_lower is None
