@@ -118,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
     written = report.write(base)
     for _, src in report.sources.iterrows():
         where = f"{src['file']}" + (f" [{src['sheet']}]" if src["sheet"] else "")
+        header = f"表头第 {src['header_rows']} 行, " if src["header_rows"] else ""
         print(
-            f"{where}: {src['kind']}, 表头第 {src['header_rows']} 行, 编码 {src['encoding']}, "
+            f"{where}: {src['kind']}, {header}编码 {src['encoding']}, "
             f"读入 {src['rows_in']} = 接收 {src['accepted']} + 拒收 {src['rejected']}"
             + (f"; {src['notes']}" if src["notes"] else "")
         )
