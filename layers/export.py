@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import io
 import os
 import re
@@ -1022,8 +1023,8 @@ def map_html(data: MapData) -> str:
         crs=units.crs,
     )
     colors = webmap.class_colors(units[metric], data.layers.breaks, data.layers.palette)
-    placeholder = "onemap-inline-assets/"
-    m = webmap.make_map(shown.total_bounds, asset_base_url=placeholder)
+    # asset_base_url=None: Leaflet's scripts and styles are inlined as data: URLs (offline file)
+    m = webmap.make_map(shown.total_bounds, asset_base_url=None)
     webmap.choropleth_layer(
         shown,
         fill_colors=colors,
@@ -1035,31 +1036,23 @@ def map_html(data: MapData) -> str:
     webmap.add_legend(
         m,
         title=data.text.legend_title,
-        labels=classify.class_labels(data.layers.breaks, fmt=data.text.value_format),
+        labels=classify.class_labels(
+            data.layers.breaks, lower=data.layers.legend_lower, fmt=data.text.value_format
+        ),
         colors=sm.legend_colors(data.layers.breaks, data.layers.palette),
-        no_data_label=data.text.no_data_label,
+        no_data_label=data.text.no_data_label if units[metric].isna().any() else None,
     )
-    html = webmap.map_html(m)
-    assets = webmap._embedded_assets()
-    for name, url in webmap.offline_asset_urls(placeholder).items():
-        body = assets[name].replace("</script", "<\\/script")
-        if name.endswith(".js"):
-            html = html.replace(f'<script src="{url}"></script>', f"<script>{body}</script>")
-        else:
-            html = html.replace(f'<link rel="stylesheet" href="{url}"/>', f"<style>{body}</style>")
-    if placeholder in html:
-        raise ExportError("could not inline the map's scripts; folium changed its asset tags")
-    head = "\n".join(f"<p>{line}</p>" for line in (data.text.title, *data.text.footer))
-    stamp = (
-        f"<p style='color:#cb181d;font-weight:bold'>{data.text.stamp}</p>"
-        if data.text.stamp
-        else ""
-    )
+    page = webmap.map_html(m)
+    lines = [f"<b>{html.escape(data.text.title)}</b>"]
+    lines += [html.escape(line) for line in data.text.footer]
+    if data.text.stamp:
+        lines.append(f"<b style='color:#cb181d'>{html.escape(data.text.stamp)}</b>")
     banner = (
-        "<div style='position:fixed;top:8px;left:60px;z-index:1000;background:#fff;padding:4px 8px;"
-        f"font:12px sans-serif;border-radius:4px;opacity:.92'>{head}{stamp}</div>"
+        "<div style='position:fixed;top:8px;left:56px;z-index:1000;max-width:55%;"
+        "background:rgba(255,255,255,.92);padding:4px 8px;border-radius:4px;"
+        "font:11px/1.45 sans-serif'>" + "<br>".join(lines) + "</div>"
     )
-    return html.replace("<body>", "<body>\n" + banner, 1)
+    return page.replace("<body>", "<body>\n" + banner, 1)
 
 
 def write_html(data: MapData, out: str | os.PathLike[str]) -> Path:

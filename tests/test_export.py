@@ -259,9 +259,9 @@ def test_html_map_is_self_contained(snap: E.Snapshot, tmp_path: Path) -> None:
     html = out.read_text(encoding="utf-8")
     assert "L.map(" in html and "演示数据" in html
     assert "甲县" in html or "\\u7532\\u53bf" in html  # names may be JSON-escaped
-    # nothing is fetched: no script or stylesheet by URL (only the attribution link remains)
-    assert re.findall(r"<script[^>]*\bsrc=", html) == []
-    assert re.findall(r"<link[^>]*stylesheet", html) == []
+    # nothing is fetched: scripts and styles are data: URLs (only the attribution link remains)
+    sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
+    assert sources and all(src.startswith("data:") for src in sources)
     assert set(E.webmap.external_urls(html)) <= {"https://leafletjs.com"}
 
 
