@@ -224,3 +224,13 @@ def test_build_rewrites_every_layer_from_the_inputs(
     assert new["inputs"] == old["inputs"]
     assert (new["demo"], new["seed"], new["scale"], new["source"]) == ("true", "5", "0.5", "测试")
     assert json.loads(new["inputs"]).keys() == {"admin_units", "registry", "projects"}
+
+
+@pytest.mark.parametrize("scale", ["0", "1.5", "-0.1"])
+def test_demo_scale_out_of_range_one_line(
+    scale: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_path = tmp_path / "d.gpkg"
+    err = _one_line_error(*run(["demo", "--scale", scale, "--out", str(out_path)], capsys))
+    assert f"--scale was {float(scale)} but must be in (0, 1]" in err
+    assert not out_path.exists()
