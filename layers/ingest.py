@@ -873,6 +873,40 @@ def _codes_from_names(
     return found, unmatched
 
 
+def _check_grand_totals(
+    out: pd.DataFrame, batch: pd.DataFrame, totals: pd.Series, special: pd.Series, rep: _Rows
+) -> None:
+    """账账相符 within a sheet: its 合计/总计 row against the sum of its project rows.
+
+    Only sheets with exactly one grand-total row are checked (小计 rows are subtotals); a
+    difference above 0.01 万元 is reported on the totals row as a warning.
+    """
+    gist = batch["_gist"].astype(str).str.replace(r"\s", "", regex=True)
+    grand = totals & gist.str.match(r"^(?:合计|总计|共计|总合计)")
+    if not grand.any():
+        return
+    keys = batch["_file"].astype(str) + "\x00" + batch["_sheet"].astype(str)
+    once = grand.groupby(keys).transform("sum") == 1
+    grand &= once
+    for f in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
+        stated = out[f].where(grand)
+        has = grand & stated.notna()
+        if not has.any():
+            continue
+        detail = out[f].where(~special).groupby(keys).sum(min_count=1).reindex(keys).to_numpy()
+        diff = stated.to_numpy() - np.nan_to_num(detail)
+        bad = has & (np.abs(np.nan_to_num(diff)) > 0.01)
+        if bad.any():
+            text = pd.Series(
+                [
+                    f"合计行为 {a:,.2f} 万元，明细行合计 {b:,.2f} 万元，相差 {a - b:+,.2f} 万元"
+                    for a, b in zip(stated[bad], np.nan_to_num(detail)[bad.to_numpy()], strict=True)
+                ],
+                index=out.index[bad.to_numpy()],
+            )
+            rep.add(bad, f, text, "warning")
+
+
 def _units_understood(header: Header, unit: str | None) -> str:
     """Which unit each funds column was read in, and where that came from."""
     out = []
@@ -1050,6 +1084,8 @@ def _project_rows(
         out[f] = nums.where(~bad_int).astype("Int64")
     for f in (S.RESPONSIBLE_UNIT, S.APPROVAL_REF, S.INSPECTION_RESULT):
         out[f] = _as_text(raw(f))
+
+    _check_grand_totals(out, batch, totals, special, rep)
 
     # point location
     lon, _, bad_lon = _parse_numbers(raw("lon"))

@@ -553,3 +553,23 @@ def test_codes_from_names_with_county_from_sheet_title(tiny_units) -> None:
     plain = ingest.read_ledger(("ledger.csv", data))
     assert plain.report.accepted == 0
     assert "没有县、乡镇或村代码" in plain.report.problems[ingest.PROBLEM].iloc[0]
+
+
+def test_grand_total_row_checked_against_detail_rows() -> None:
+    rows = [
+        ["单位：元"],
+        ["项目编号", "村代码", "项目状态", "计划年度", "计划投资", "已支出资金"],
+        ["P1", V1, "已完工", 2019, 100_000, 50_000],
+        ["P2", V1, "已完工", 2019, 200_000, 50_000],
+        ["合计", None, None, None, 300_000, 120_000],  # spent: 10 万元 typed, details say 10
+    ]
+    res = ingest.read_ledger(("t.csv", csv_bytes(rows, "utf-8")))
+    p = problems_at(res, 5)
+    warn = p[p[ingest.ACTION] == "warning"]
+    assert warn[ingest.COLUMN].tolist() == ["已支出资金 (F)"]
+    assert warn[ingest.PROBLEM].tolist() == [
+        "合计行为 12.00 万元，明细行合计 10.00 万元，相差 +2.00 万元"
+    ]
+    rows[4][5] = 100_000
+    ok = ingest.read_ledger(("t.csv", csv_bytes(rows, "utf-8")))
+    assert (ok.report.problems[ingest.ACTION] != "warning").all()
