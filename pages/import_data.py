@@ -3,7 +3,6 @@ then confirm to rebuild the store (``layers.ingest``: the store changes only on 
 
 from __future__ import annotations
 
-import functools
 import io
 import zipfile
 
@@ -101,12 +100,15 @@ def _show_report(prepared: ingest.PreparedImport) -> None:
     )
 
 
+def _template_bytes() -> bytes:
+    """An office-style workbook with 20 projects of the store (built when clicked)."""
+    return ingest.office_ledger_workbook(common.load_projects().head(20), sheet_by=None)
+
+
 def _template() -> None:
-    projects = common.load_projects()
-    sample = projects.head(20)
     st.download_button(
         "下载台账模板（XLSX，含 20 个示例项目）",
-        functools.partial(ingest.office_ledger_workbook, sample, sheet_by=None),
+        _template_bytes,
         file_name="项目库台账模板.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
