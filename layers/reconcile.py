@@ -92,8 +92,8 @@ def read_funds_table(
         col = {f: c for c, f in header.fields.items()}
         out = pd.DataFrame(index=data.index)
         if S.COUNTY_CODE in col:
-            parsed = ingest._parse_codes(data[col[S.COUNTY_CODE]], lengths=(6, 12))
-            out[S.COUNTY_CODE] = parsed.codes
+            codes = ingest._parse_codes(data[col[S.COUNTY_CODE]], lengths=(6, 12)).codes
+            out[S.COUNTY_CODE] = codes.where(ingest._code_level(codes) == "county")
         else:
             out[S.COUNTY_CODE] = pd.Series(np.nan, index=data.index, dtype=object)
         if "county_name" in col and admin_units is not None:
