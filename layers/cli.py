@@ -203,6 +203,8 @@ def summary_record(
         value = _clean(row[col])
         if kind == "count" and value is not None:
             value = int(value)
+        elif kind == "money" and value is not None:
+            value = round(float(value), 4)  # 万元 to the yuan; drops float summation noise
         elif value is not None:
             value = float(value)
         record[key] = value

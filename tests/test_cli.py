@@ -234,3 +234,47 @@ def test_demo_scale_out_of_range_one_line(
     err = _one_line_error(*run(["demo", "--scale", scale, "--out", str(out_path)], capsys))
     assert f"--scale was {float(scale)} but must be in (0, 1]" in err
     assert not out_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "message"),
+    [
+        (
+            OSError("disk full"),
+            2,
+            "layer 'village_plan': disk full; the previous store is unchanged",
+        ),
+        (KeyboardInterrupt(), 130, "interrupted; the previous store is unchanged"),
+    ],
+)
+def test_failed_build_keeps_the_last_good_store(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: BaseException,
+    status: int,
+    message: str,
+) -> None:
+    import pyogrio
+
+    from layers import zones
+    from tests.conftest import make_zone_members
+
+    inputs = store.Inputs(make_units(), make_registry(), make_projects())
+    tables = cli.build_tables(inputs, zone_members=make_zone_members())
+    path = store.write_store(tmp_path / "s.gpkg", tables, cli.make_build_info(inputs))
+    before = path.read_bytes()
+    monkeypatch.setattr(zones, "zone_members", lambda _z, _u: make_zone_members())
+    real = pyogrio.write_dataframe
+
+    def failing(df, target, **kwargs):
+        if kwargs["layer"] == S.LAYER_VILLAGE_PLAN:
+            raise failure
+        return real(df, target, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", failing)
+    code, out, err = run(["build", "--store", str(path)], capsys)
+    assert code == status
+    assert out == "" and len(err.strip().splitlines()) == 1 and message in err
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s.gpkg"]
