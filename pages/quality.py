@@ -60,7 +60,10 @@ def _map(units: gpd.GeoDataFrame, counts: pd.DataFrame, title: str) -> None:
         name="数据质量",
     ).add_to(m)
     lows = [0, *breaks[:-1]]
-    labels = [f"{int(lo) + 1}–{int(hi)}" for lo, hi in zip(lows, breaks, strict=True)]
+    labels = [
+        f"{int(hi)}" if int(lo) + 1 >= int(hi) else f"{int(lo) + 1}–{int(hi)}"
+        for lo, hi in zip(lows, breaks, strict=True)
+    ]
     used = webmap.class_colors(breaks, breaks, PALETTE_REDS)
     webmap.add_legend(m, title=title, labels=labels, colors=list(used), no_data_label="无问题")
     st_folium(m, key="quality_map", height=440, use_container_width=True, returned_objects=[])
