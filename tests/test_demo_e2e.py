@@ -91,7 +91,7 @@ def assert_kpis(record: dict, expected: dict) -> None:
     for key in ("completion", "coverage"):
         assert record[key] == pytest.approx(expected[key], abs=1e-12), key
     for key in ("funds_planned", "funds_spent"):
-        assert record[key] == pytest.approx(expected[key], rel=1e-9), key
+        assert record[key] == pytest.approx(expected[key], abs=1e-4), key  # to the yuan
     # the counts of plans are the units carrying them
     units = expected["plan_units"]
     assert (record["county_libraries"], record["township_route_maps"], record["village_plans"]) == (
