@@ -191,3 +191,72 @@ def test_unit_options_only_and_counties(tiny_units: pd.DataFrame) -> None:
 def test_unit_options_rejects_a_level_above_the_region(tiny_units: pd.DataFrame) -> None:
     with pytest.raises(OneMapError, match=r"`level` 'county' must lie below"):
         tables.unit_options(tiny_units, level="county", within="530102000000")
+
+
+def _mixed() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "名称": ["A & B <x>", "  前后空格 ", None, "=cmd", "控制\x01符", "普通"],
+            "n": pd.array([1, 2, None, 4, 5, 6], dtype="Int64"),
+            "资金": [1.5, np.nan, 0.1, -2.25, np.inf, 1e-7],
+            "ok": [True, False, True, True, False, True],
+        }
+    )
+
+
+def test_xlsx_keeps_values_types_and_blanks() -> None:
+    data = tables.to_xlsx_bytes(_mixed(), sheet_name="A&B")
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb["A&B"]
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    assert rows[0] == ["名称", "n", "资金", "ok"]
+    assert [r[0] for r in rows[1:]] == [
+        "A & B <x>",
+        "  前后空格 ",
+        None,
+        "'=cmd",
+        "控制符",  # a character XML cannot hold is dropped
+        "普通",
+    ]
+    assert [r[1] for r in rows[1:]] == [1, 2, None, 4, 5, 6]
+    assert [r[2] for r in rows[1:]] == [1.5, None, 0.1, -2.25, None, 1e-7]  # NaN/inf → blank
+    assert [r[3] for r in rows[1:]] == [True, False, True, True, False, True]
+    assert ws.column_dimensions["A"].width == 8 and ws.column_dimensions["C"].width == 8
+
+
+def test_xlsx_rows_continue_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tables, "XLSX_CHUNK_ROWS", 3)
+    table = pd.DataFrame({"id": [f"P{i:02d}" for i in range(10)], "v": np.arange(10) * 1.5})
+    wb = openpyxl.load_workbook(io.BytesIO(tables.to_xlsx_bytes(table)))
+    ws = wb.active
+    assert ws.max_row == 11
+    assert [c.value for c in ws["A"]][1:] == table["id"].tolist()
+    assert [c.value for c in ws["B"]][1:] == table["v"].tolist()
+    assert ws.calculate_dimension() == "A1:B11"
+
+
+def test_xlsx_rejects_text_longer_than_an_excel_cell() -> None:
+    table = pd.DataFrame({"说明": ["x" * (tables.XLSX_MAX_TEXT + 1)]})
+    with pytest.raises(ExportError, match=r"column '说明' holds a text of 32,768 characters"):
+        tables.to_xlsx_bytes(table)
+
+
+def test_csv_quotes_separators_and_keeps_blanks() -> None:
+    table = _mixed()
+    table["名称"] = ["a,b", 'say "hi"', None, "=cmd", "two\nlines", "普通"]
+    data = tables.to_csv_bytes(table)
+    assert data.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert back["名称"].tolist() == ["a,b", 'say "hi"', "", "'=cmd", "two\nlines", "普通"]
+    assert back["n"].tolist() == ["1", "2", "", "4", "5", "6"]
+    assert pd.to_numeric(back["资金"]).tolist()[:4] == pytest.approx(
+        [1.5, np.nan, 0.1, -2.25], nan_ok=True
+    )
+
+
+def test_csv_falls_back_for_mixed_object_columns() -> None:
+    table = pd.DataFrame({"混合": pd.Series([1, "-x", None], dtype=object), "n": [1, 2, 3]})
+    data = tables.to_csv_bytes(table)
+    assert data.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert back["混合"].tolist() == ["1", "'-x", ""]
