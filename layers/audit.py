@@ -1,10 +1,10 @@
 """数据质量: the checks that fill ``quality_issues`` (one row per entity per problem).
 
 Checks on the ledger (duplicate ids, 六定 gaps listed per project, completed without a date,
-spent above allocated, beneficiaries above the village's poor population), on the registry
-(unknown or duplicate villages, covered above poor) and the locating step's code and point
-checks. Severity: ``error`` (the figures are wrong until fixed), ``warning`` (probably wrong),
-``info`` (worth a look). All vectorised.
+a completion date on a project not completed, spent above allocated, beneficiaries above the
+village's poor population), on the registry (unknown or duplicate villages, covered above
+poor) and the locating step's code and point checks. Severity: ``error`` (the figures are
+wrong until fixed), ``warning`` (probably wrong), ``info`` (worth a look). All vectorised.
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ def _fmt(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.char.mod("%.2f", np.asarray(values, dtype="float64")).astype(object)
 
 
+def _people(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Head counts as whole-number text."""
+    return np.asarray(values, dtype="float64").astype("int64").astype("str").astype(object)
+
+
 def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
     """Ledger checks (see the module docstring); ``projects`` should be located."""
     pid = projects[S.PROJECT_ID].astype("str")
@@ -129,6 +134,26 @@ def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFra
             projects.loc[bad, S.STATUS].astype("str"),
         )
     )
+    bad = ~done & ~no_date
+    status = projects[S.STATUS].astype("str")
+    dates = pd.to_datetime(projects.loc[bad, S.COMPLETION_DATE]).dt.strftime("%Y-%m-%d")
+    parts.append(
+        issues_frame(
+            "date_without_completion",
+            "warning",
+            "project",
+            pid[bad],
+            code[bad],
+            "项目 "
+            + pid[bad]
+            + " 状态为"
+            + status[bad].map(S.STATUS_LABELS_ZH).fillna(status[bad])
+            + "，却有完工日期 "
+            + dates
+            + "；请更正状态或删去 completion_date",
+            dates,
+        )
+    )
 
     spent = pd.to_numeric(projects[S.FUNDS_SPENT], errors="coerce").to_numpy(dtype="float64")
     alloc = pd.to_numeric(projects[S.FUNDS_ALLOCATED], errors="coerce").to_numpy(dtype="float64")
@@ -171,9 +196,9 @@ def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFra
             "项目 "
             + pid[bad]
             + " 受益贫困人口 "
-            + benef[bad].astype("int64").astype("str")
+            + _people(benef[bad])
             + " 人，超过所在村建档立卡贫困人口 "
-            + village_poor[bad].astype("int64").astype("str")
+            + _people(village_poor[bad])
             + " 人",
             benef[bad] - village_poor[bad],
         )
@@ -223,9 +248,9 @@ def audit_registry(admin_units: pd.DataFrame, registry: pd.DataFrame) -> pd.Data
             "村 "
             + vcode[bad]
             + " 覆盖人口 "
-            + cov[bad].astype("int64").astype("str")
+            + _people(cov[bad])
             + " 人多于贫困人口 "
-            + poor[bad].astype("int64").astype("str")
+            + _people(poor[bad])
             + " 人；覆盖率计算时按贫困人口封顶",
             cov[bad] - poor[bad],
         )

@@ -37,6 +37,7 @@ CHECK_LABELS_ZH: dict[str, str] = {
     "duplicate_project_id": "项目编号重复",
     "six_fixes_missing": "六定不全",
     "completed_without_date": "已完工但无完工日期",
+    "date_without_completion": "未完工却有完工日期",
     "spent_over_allocated": "支出超过下达资金",
     "beneficiaries_over_poor": "受益贫困人口超过村贫困人口",
     "unknown_registry_village": "名册中的村不在区划中",

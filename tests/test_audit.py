@@ -95,3 +95,22 @@ def test_audit_does_not_mutate(tiny_units, tiny_registry, tiny_projects):
     before = tiny_projects.copy()
     audit(tiny_units, tiny_registry, tiny_projects)
     pd.testing.assert_frame_equal(tiny_projects, before)
+
+
+def test_completion_date_on_a_project_not_completed(tiny_units, tiny_registry, tiny_projects):
+    dated = tiny_projects.copy()
+    ids = dated[S.PROJECT_ID]
+    dated.loc[ids == "P03", S.COMPLETION_DATE] = pd.Timestamp("2018-05-01")  # in_progress
+    dated.loc[ids == "P10", S.COMPLETION_DATE] = pd.Timestamp("2020-06-30")  # approved
+    issues = audit(tiny_units, tiny_registry, dated)
+    found = issues[issues[S.QI_CHECK] == "date_without_completion"].set_index(S.QI_ENTITY_ID)
+    assert sorted(found.index) == ["P03", "P10"]
+    assert set(found[S.QI_SEVERITY]) == {"warning"}
+    assert found.loc["P03", S.QI_VALUE] == "2018-05-01"
+    assert found.loc["P03", S.QI_MESSAGE] == (
+        "项目 P03 状态为在建，却有完工日期 2018-05-01；请更正状态或删去 completion_date"
+    )
+    assert found.loc["P10", S.QI_CODE] == V5
+    assert "date_without_completion" not in set(
+        audit(tiny_units, tiny_registry, tiny_projects)[S.QI_CHECK]
+    )
