@@ -1,10 +1,8 @@
 """Briefing exports: map snapshots, packs (PDF/PPTX), tables, layers, HTML maps and rasters.
 
 The CLI (``layers/cli_export.py``) and the 导出 page call the same functions, so one view gives
-one picture. The numbers of a view follow the overview page: the units one level below the
-region (a zone's counties when a zone is chosen at province/prefecture level), counts and rates
-under the project filters, class breaks from all unfiltered units of that level when breaks are
-fixed, the web map's palette.
+one picture. The numbers of a view (units, values under the filters, class breaks, legend
+start) come from ``layers.view``, which the overview page calls too; the web map's palette.
 
 Typical use::
 
@@ -38,7 +36,7 @@ from matplotlib.ticker import MaxNLocator
 
 from geo import classify, raster, webmap
 from geo import staticmap as sm
-from layers import fmt, query, store, tables
+from layers import fmt, query, store, tables, view
 from layers import metrics as M
 from layers import schema as S
 from layers.errors import ExportError, OneMapError, StoreError
@@ -118,12 +116,7 @@ class MapRequest:
     @property
     def unit_level(self) -> str:
         """Level of the coloured units (a village view shows the village itself)."""
-        if self.level is not None:
-            return self.level
-        if self.zone and self.region_level in ("province", "prefecture"):
-            return "county"
-        i = S.LEVELS.index(self.region_level)
-        return S.LEVELS[min(i + 1, len(S.LEVELS) - 1)]
+        return view.unit_level(self.region, zone=self.zone, level=self.level)
 
 
 # --------------------------------------------------------------------------------------
@@ -229,45 +222,40 @@ def levels_for(request: MapRequest) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------------------
-# the numbers of a view (same rules as the overview page)
+# the numbers of a view: ``layers.view``, the same functions the overview page calls
 # --------------------------------------------------------------------------------------
 def view_rows(snap: Snapshot, request: MapRequest) -> pd.DataFrame:
     """Summary rows of the map's units under the filters (zone counties when a zone is set)."""
-    projects = snap.prepared
-    if projects is None and not request.flt.is_empty:
+    if snap.prepared is None and not request.flt.is_empty:
         raise ExportError(
             "the request has project filters but the snapshot holds no projects; "
             "read it with `read_snapshot(..., with_projects=True)`"
         )
-    rs = snap.region_summary
-    if request.region_level == "village":
-        row = query.summarise_region(rs, projects, request.region, request.flt)
-        return row.to_frame().T.reset_index(drop=True).infer_objects()
     try:
-        rows = query.summarise_children(
-            rs, projects, request.region, request.flt, level=request.unit_level
+        return view.view_rows(
+            snap.region_summary,
+            snap.prepared,
+            request.region,
+            request.flt,
+            zone=request.zone,
+            zone_members=snap.zone_members,
+            level=request.level,
         )
+    except ExportError:
+        raise
     except OneMapError as e:
         raise ExportError(str(e)) from e
-    if request.zone and request.region_level in ("province", "prefecture"):
-        members = snap.zone_members
-        if request.zone not in set(members[S.ZONE]):
-            raise ExportError(
-                f"zone {request.zone!r} is unknown; known zones: {list(pd.unique(members[S.ZONE]))}"
-            )
-        codes = members.loc[members[S.ZONE] == request.zone, S.CODE].astype(str)
-        rows = rows[rows[S.CODE].isin(codes)]
-    return rows.reset_index(drop=True)
 
 
 def _break_values(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> pd.Series:
     """The values classes are computed from: every unfiltered unit of the level, or the rows."""
-    rs = snap.region_summary
-    if request.fixed_breaks:
-        values = rs.loc[rs[S.LEVEL] == request.unit_level, request.metric]
-    else:
-        values = rows[request.metric]
-    return pd.to_numeric(values, errors="coerce")
+    return view.break_values(
+        snap.region_summary,
+        rows,
+        request.metric,
+        level=request.unit_level,
+        fixed=request.fixed_breaks,
+    )
 
 
 def view_breaks(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> np.ndarray | None:
@@ -275,9 +263,7 @@ def view_breaks(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> np.n
     if request.breaks is not None:
         return np.asarray(request.breaks, dtype=float)
     values = _break_values(snap, request, rows)
-    if values.notna().sum() == 0:
-        return None
-    return classify.class_breaks(values, k=request.k, scheme=request.scheme)
+    return view.class_breaks(values, k=request.k, scheme=request.scheme)
 
 
 def view_lower(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> float | None:
@@ -285,8 +271,7 @@ def view_lower(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> float
     dashboard legend does); None with given breaks."""
     if request.breaks is not None:
         return None
-    values = _break_values(snap, request, rows)
-    return None if values.notna().sum() == 0 else float(values.min())
+    return view.legend_lower(_break_values(snap, request, rows))
 
 
 def unit_name(snap: Snapshot, code: str) -> str:

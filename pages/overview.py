@@ -6,7 +6,6 @@ Thin page: data come from ``pages.common`` loaders and ``layers.query``; the map
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import geopandas as gpd
@@ -16,11 +15,11 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import classify, simplify, webmap
-from layers import fmt, query
+from layers import fmt, view
 from layers import metrics as M
 from layers import schema as S
 from layers.errors import OneMapError
-from pages import common
+from pages import common, export_widget
 
 MAP_KEY = "overview_map"
 #: coverage-simplification tolerance (degrees) of the polygons shown at each level
@@ -99,56 +98,55 @@ def zone_shapes() -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------------------
 # the numbers of the view
 # --------------------------------------------------------------------------------------
-def child_level(region: str) -> str | None:
-    """The level shown on the map below ``region`` (None for a village)."""
-    i = S.LEVELS.index(S.level_of(region))
-    return S.LEVELS[i + 1] if i + 1 < len(S.LEVELS) else None
+child_level = view.child_level
 
 
 def view_numbers(state: common.ViewState) -> tuple[pd.Series, pd.DataFrame, str]:
-    """KPI row, the map's unit rows (counts and rates under the filters) and their level."""
+    """KPI row, the map's unit rows (counts and rates under the filters) and their level.
+
+    The rules are ``layers.view``'s, shared with the exports; a zone the store does not hold
+    (e.g. a partial province) is reported and left out.
+    """
     summary = common.load_region_summary()
     flt = common.project_filter(state)
     # unfiltered views come straight from region_summary: the 192,000 projects are read only
     # when a filter needs them (``common.warm_up`` preloads them after the first view)
     projects = None if flt.is_empty else common.prepared_projects()
+    zone = usable_zone(state)
+    rows = view.view_rows(
+        summary, projects, state.region, flt, zone=zone, zone_members=common.zone_members()
+    )
+    kpi = view.view_kpi(summary, projects, state.region, flt, rows, zone=zone)
+    return kpi, rows, view.unit_level(state.region, zone=zone)
+
+
+def usable_zone(state: common.ViewState) -> str | None:
+    """The view's zone if the store knows its counties, else None (with a warning)."""
+    if not view.zone_applies(state.region, state.zone):
+        return None
     members = common.zone_members()
-    zone_codes: list[str] | None = None
-    if state.zone and not members.empty:
-        zone_codes = members.loc[members[S.ZONE] == state.zone, S.CODE].astype(str).tolist()
-    level = child_level(state.region)
-    if state.zone and zone_codes is not None and state.level in ("province", "prefecture"):
-        # the zone's counties (inside the region) replace the region's direct children
-        prefix = state.region[: S.LEVEL_DIGITS[state.level]]
-        rows = query.summarise_children(summary, projects, state.region, flt, level="county")
-        rows = rows[rows[S.CODE].isin(zone_codes) & rows[S.CODE].str.startswith(prefix)]
-        kpi = M.add_rates(rows[[*M.COUNT_COLUMNS, *M.PLAN_COUNT_COLUMNS]].sum().to_frame().T)
-        return kpi.iloc[0], rows.reset_index(drop=True), "county"
-    kpi = query.summarise_region(summary, projects, state.region, flt)
-    if level is None:
-        row = kpi.to_frame().T.reset_index(drop=True)
-        return kpi, row, "village"
-    rows = query.summarise_children(summary, projects, state.region, flt)
-    return kpi, rows, level
+    if members[S.ZONE].eq(state.zone).any():
+        return state.zone
+    st.warning(
+        f"重点区域「{state.zone}」的县在本数据库中不全，地图显示整个区域。"
+        if state.lang == "zh"
+        else f"The store does not hold all counties of zone {state.zone}; showing the region."
+    )
+    return None
 
 
 def class_breaks_for(
     state: common.ViewState, rows: pd.DataFrame, level: str
 ) -> tuple[np.ndarray | None, float | None]:
-    """Class breaks and the lowest value they start from.
+    """Class breaks and the lowest value they start from (``layers.view`` rules).
 
     Fixed (default): from every unfiltered unit of ``level`` in the province, so colours mean
     the same across years, filters and drill-down; otherwise from the view's own rows.
     """
-    if state.fixed_breaks:
-        summary = common.load_region_summary()
-        values = summary.loc[summary[S.LEVEL] == level, state.metric]
-    else:
-        values = rows[state.metric]
-    values = pd.to_numeric(values, errors="coerce")
-    if values.notna().sum() == 0:
-        return None, None
-    return classify.class_breaks(values, k=5, scheme="quantiles"), float(values.min())
+    values = view.break_values(
+        common.load_region_summary(), rows, state.metric, level=level, fixed=state.fixed_breaks
+    )
+    return view.class_breaks(values), view.legend_lower(values)
 
 
 # --------------------------------------------------------------------------------------
@@ -246,35 +244,6 @@ def _tooltip_frame(
     return data, tooltip
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _tiles_answer(basemap: str, token: str | None) -> bool:
-    return webmap.probe_tiles(basemap, token=token)
-
-
-def effective_basemap(chosen: str) -> tuple[str, str | None]:
-    """The basemap to draw and the 天地图 token: ``"none"`` (offline) when the chosen tile
-    server needs a missing token or does not answer from this machine (checked every 5 min).
-    """
-    token = os.environ.get("TIANDITU_TOKEN") or None
-    if chosen == "none":
-        return "none", None
-    if chosen == "tianditu" and not token:
-        st.warning(
-            "天地图需要密钥：请设置环境变量 TIANDITU_TOKEN。已改用无底图（离线）。"
-            if common.current_lang() == "zh"
-            else "天地图 needs a key in $TIANDITU_TOKEN; showing no basemap (offline)."
-        )
-        return "none", None
-    if not _tiles_answer(chosen, token):
-        st.warning(
-            "底图服务器无响应（内网或离线），已改用无底图。"
-            if common.current_lang() == "zh"
-            else "The basemap's tile server does not answer (offline?); showing no basemap."
-        )
-        return "none", None
-    return chosen, token
-
-
 def project_points(state: common.ViewState) -> gpd.GeoDataFrame:
     """The filtered projects inside a township or village, with point geometry."""
     projects = common.load_projects()
@@ -334,7 +303,7 @@ def build_map(
             f"{common.store_file()}; rebuild the store with `onemap build`"
         )
     data, tooltip = _tooltip_frame(shapes, rows, state.metric, lang)
-    basemap, token = effective_basemap(state.basemap)
+    basemap, token = common.basemap(state)
     data = webmap.to_basemap_crs(data, basemap)
     palette = webmap.PALETTE_GREENS
     if breaks is None:
@@ -436,6 +405,7 @@ def main() -> None:
     if not flt.is_empty and not state.fixed_breaks:
         caption.append("分级随筛选变化" if lang == "zh" else "Breaks follow the filters")
     st.caption(" · ".join(caption))
+    export_widget.export_button(state, key="overview_export")
     common.warm_up()
     if level != "village" or state.level != "village":
         with st.expander(
