@@ -842,6 +842,200 @@ def describe_filters(state: ViewState | None = None) -> str:
     return " · ".join(parts)
 
 
+# --------------------------------------------------------------------------------------
+# page pieces shared by the map and table pages
+# --------------------------------------------------------------------------------------
+def text(zh: str, en: str) -> str:
+    """Interface text in the view's language (Chinese first; data labels stay Chinese)."""
+    return en if current_view(draw=False).lang == "en" else zh
+
+
+def show_chart(where: Any, chart: Any, *, width: str = "stretch") -> None:
+    """Draw an Altair figure in ``where`` (``st`` or a column), labelled in the view's language."""
+    from layers import charts
+
+    lang = current_view(draw=False).lang
+    if lang == "zh":
+        where.altair_chart(chart, width=width)
+    else:
+        where.vega_lite_chart(spec=charts.localise_spec(chart.to_dict(), lang), width=width)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _tiles_answer(basemap: str, token: str | None) -> bool:
+    from geo import webmap
+
+    return webmap.probe_tiles(basemap, token=token)
+
+
+def basemap(view: ViewState) -> tuple[str, str | None]:
+    """The basemap to draw and the 天地图 token: ``"none"`` (offline) with a warning when the
+    chosen tile server needs a missing ``$TIANDITU_TOKEN`` or does not answer from this machine
+    (checked every 5 minutes)."""
+    token = os.environ.get("TIANDITU_TOKEN") or None
+    if view.basemap == "none":
+        return "none", None
+    if view.basemap == "tianditu" and not token:
+        st.warning(
+            text(
+                "天地图需要密钥：请设置环境变量 TIANDITU_TOKEN。已改用无底图（离线）。",
+                "天地图 needs a key in $TIANDITU_TOKEN; showing no basemap (offline).",
+            )
+        )
+        return "none", None
+    if not _tiles_answer(view.basemap, token):
+        st.warning(
+            text(
+                "底图服务器无响应（内网或离线），已改用无底图。",
+                "The basemap's tile server does not answer (offline?); showing no basemap.",
+            )
+        )
+        return "none", None
+    return view.basemap, token
+
+
+#: words of a unit picker per level: (label, none in the region, hint) as (zh, en) pairs
+_PICKER_TEXT: dict[str, tuple[tuple[str, str], ...]] = {
+    "county": (
+        ("选择县（市、区）", "Choose a county"),
+        ("所选区域内没有县级项目库。", "No county project library in this region."),
+        (
+            "也可在左侧边栏逐级选择州/市和县，或在总览地图上点击进入。",
+            "Or pick prefecture and county in the sidebar, or click through the overview map.",
+        ),
+    ),
+    "township": (
+        ("选择乡（镇）", "Choose a township"),
+        ("所选区域内没有乡级路线图。", "No township route map in this region."),
+        (
+            "可输入名称搜索；也可在左侧边栏逐级选择州/市、县和乡镇。",
+            "Type to search, or pick prefecture, county and township in the sidebar.",
+        ),
+    ),
+    "village": (
+        ("选择行政村", "Choose a village"),
+        ("所选区域内没有村级施工图。", "No village construction plan in this region."),
+        (
+            "可输入名称搜索；也可在左侧边栏逐级选择到行政村。",
+            "Type to search, or pick down to the village in the sidebar.",
+        ),
+    ),
+}
+
+
+def unit_picker(
+    view: ViewState, *, level: str, only: pd.Series, key: str, max_options: int | None = None
+) -> str | None:
+    """The unit of ``level`` the view is in, or a searchable picker of the units in ``only``
+    inside the region (and the view's zone); picking one moves the view there.
+
+    Returns None while nothing is picked (the picker, or a note, is on the page).
+    """
+    from layers import tables
+
+    if S.LEVELS.index(view.level) >= S.LEVELS.index(level):
+        return S.truncate(view.region, level)
+    label, none_here, hint = _PICKER_TEXT[level]
+    members = zone_members()
+    zone_counties = members.loc[members[S.ZONE] == view.zone, S.CODE] if view.zone else None
+    options = tables.unit_options(
+        units_index(), level=level, within=view.region, only=only, counties=zone_counties
+    )
+    if options.empty:
+        st.info(text(*none_here))
+        return None
+    if max_options is not None and len(options) > max_options:
+        st.info(
+            text(
+                "数量较多：请先在左侧边栏选择州/市或县，再选择。",
+                "Too many to list: pick a prefecture or county in the sidebar first.",
+            )
+        )
+        return None
+    labels = dict(zip(options[S.CODE], options["label"], strict=True))
+    st.selectbox(
+        text(*label),
+        [None, *options[S.CODE]],
+        format_func=lambda c: text("— 请选择 —", "— choose —") if c is None else labels[c],
+        key=key,
+        on_change=lambda: set_region(st.session_state[key]),
+    )
+    st.caption(text(*hint))
+    return None
+
+
+def page_unit(
+    title: tuple[str, str],
+    table_name: str,
+    *,
+    level: str,
+    key: str,
+    max_options: int | None = None,
+) -> tuple[ViewState, pd.DataFrame, str | None]:
+    """Preamble of a one-unit page: the title (zh, en), the store table ``table_name`` and the
+    unit of ``level`` the view is in (else a ``unit_picker`` over the table's codes and None)."""
+    view = current_view()
+    st.title(text(*title))
+    table = load_table(table_name)
+    code = unit_picker(view, level=level, only=table[S.CODE], key=key, max_options=max_options)
+    return view, table, code
+
+
+def project_points_layer(
+    projects: pd.DataFrame,
+    basemap_name: str,
+    *,
+    colors: Any,
+    status: Any = None,
+    cluster: bool,
+) -> Any:
+    """Projects as circle markers with the standard popup (name, sector, status, funds planned,
+    responsible unit); ``status`` (one text per row) defaults to the projects' status labels."""
+    from geo import webmap
+    from layers import fmt
+
+    status_text = (
+        projects[S.STATUS].map(S.STATUS_LABELS_ZH).to_numpy() if status is None else status
+    )
+    pts = webmap.to_basemap_crs(projects, basemap_name).assign(
+        sector_zh=projects[S.SECTOR].map(S.SECTOR_LABELS_ZH).to_numpy(),
+        status_zh=status_text,
+        funds_text=fmt.fmt_wan_yuan_series(projects[S.FUNDS_PLANNED]).to_numpy(),
+    )
+    return webmap.points_layer(
+        pts,
+        colors=colors,
+        asset_base_url=asset_base_url(),
+        name="项目",
+        cluster=cluster,
+        popup={
+            S.PROJECT_NAME: text("项目", "Project"),
+            "sector_zh": text("行业", "Sector"),
+            "status_zh": text("状态", "Status"),
+            "funds_text": text("计划资金", "Funds planned"),
+            S.RESPONSIBLE_UNIT: text("责任单位", "Responsible unit"),
+        },
+    )
+
+
+def xlsx_download(
+    where: Any, label: tuple[str, str], table: pd.DataFrame, *, sheet: str, file: str, key: str
+) -> None:
+    """A download button in ``where`` for ``table`` as an Excel workbook (built on click)."""
+    import functools
+
+    from layers import tables
+
+    where.download_button(
+        text(*label),
+        functools.partial(tables.to_xlsx_bytes, table, sheet_name=sheet),
+        file_name=file,
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+        key=key,
+    )
+
+
 def dumps_state(state: ViewState) -> str:
     """JSON of a view (for debugging and export metadata)."""
     return json.dumps(dataclasses.asdict(state), ensure_ascii=False)
@@ -850,6 +1044,7 @@ def dumps_state(state: ViewState) -> str:
 __all__: Sequence[str] = (
     "ViewState",
     "ancestors",
+    "basemap",
     "build_info",
     "current_view",
     "demo_banner",
@@ -863,12 +1058,18 @@ __all__: Sequence[str] = (
     "load_region_summary",
     "load_table",
     "metric_label",
+    "page_unit",
     "project_filter",
+    "project_points_layer",
     "set_region",
+    "show_chart",
     "sidebar",
     "store_file",
     "t",
+    "text",
     "unit_name",
+    "unit_picker",
     "units_index",
+    "xlsx_download",
     "zone_names",
 )

@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from layers import export as E
-from layers import query
 from layers import schema as S
+from layers.errors import OneMapError
 from pages import common
 
 FORMAT_MIME: dict[str, str] = {
@@ -34,16 +34,10 @@ FORMAT_MIME: dict[str, str] = {
 
 def request_from_view(state: common.ViewState, **overrides: Any) -> E.MapRequest:
     """The ``MapRequest`` of a dashboard view (region, metric, filters, zone, breaks mode)."""
-    flt = query.ProjectFilter(
-        sectors=state.sectors or None,
-        years=state.years,
-        statuses=state.statuses or None,
-        fund_sources=state.fund_sources or None,
-    )
     req = E.MapRequest(
         region=state.region,
         metric=state.metric,
-        flt=flt,
+        flt=common.project_filter(state),
         zone=state.zone,
         show_zones=state.show_zones,
         fixed_breaks=state.fixed_breaks,
@@ -99,6 +93,20 @@ def file_name(request: E.MapRequest, ext: str, kind: str = "map") -> str:
     return E.default_filename(request.region, name, request.metric, ext, kind=kind)
 
 
+def _make_map(
+    key: str, request: E.MapRequest, fmt: str, paper: str, orientation: str, dpi: int
+) -> None:
+    """Button callback: draw the map once and keep it for the download button."""
+    made = repr((request, fmt, paper, orientation, dpi))
+    try:
+        with st.spinner("正在生成地图……"):
+            data = map_bytes(request, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi)
+    except OneMapError as e:  # shown in the popover (a callback's exception would end the run)
+        st.session_state[f"{key}_bytes"] = (made, None, str(e))
+        return
+    st.session_state[f"{key}_bytes"] = (made, data, None)
+
+
 def export_button(state: common.ViewState | None = None, *, key: str = "export") -> None:
     """A 导出 popover for a map page: paper, orientation, DPI, format, then a download."""
     state = state or common.current_view()
@@ -114,14 +122,19 @@ def export_button(state: common.ViewState | None = None, *, key: str = "export")
             format_func=lambda o: "横向" if o == "landscape" else "纵向",
         )
         dpi = c2.selectbox("分辨率 DPI", (150, 300), key=f"{key}_dpi", disabled=fmt != "png")
-        if st.button("生成", key=f"{key}_go", icon=":material/image:"):
-            with st.spinner("正在生成地图……"):
-                st.session_state[f"{key}_bytes"] = (
-                    repr((request, fmt, paper, orientation, dpi)),
-                    map_bytes(request, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi),
-                )
+        st.button(
+            "生成",
+            key=f"{key}_go",
+            icon=":material/image:",
+            on_click=_make_map,
+            args=(key, request, fmt, paper, orientation, dpi),
+        )
         made = st.session_state.get(f"{key}_bytes")
-        if made and made[0] == repr((request, fmt, paper, orientation, dpi)):
+        if not made or made[0] != repr((request, fmt, paper, orientation, dpi)):
+            return  # nothing asked for this view and these options yet
+        if made[2]:
+            st.error(made[2])
+        else:
             st.download_button(
                 f"下载 {fmt.upper()}",
                 made[1],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -26,20 +25,6 @@ FUNDS_FORMAT = {
 OVERVIEW = Path(__file__).with_name("overview.py")
 
 
-def _t(zh: str, en: str) -> str:
-    """Interface text in the view's language (Chinese first; data labels stay Chinese)."""
-    return en if common.current_view(draw=False).lang == "en" else zh
-
-
-def _show(where: Any, chart: Any, *, width: str = "stretch") -> None:
-    """Draw an Altair figure in ``where`` (``st`` or a column), labelled in the view's language."""
-    lang = common.current_view(draw=False).lang
-    if lang == "zh":
-        where.altair_chart(chart, width=width)
-    else:
-        where.vega_lite_chart(spec=charts.localise_spec(chart.to_dict(), lang), width=width)
-
-
 def _spotlight(zones: pd.DataFrame) -> None:
     """A card for 怒江州 and 迪庆州 each: completion, coverage, funds, link to its map."""
     cols = st.columns(len(SPOTLIGHT))
@@ -48,19 +33,21 @@ def _spotlight(zones: pd.DataFrame) -> None:
         with col.container(border=True):
             st.markdown(f"#### {name}")
             if hit.empty:
-                st.caption(_t("数据库中没有该区域。", "Not in the store."))
+                st.caption(common.text("数据库中没有该区域。", "Not in the store."))
                 continue
             row = hit.iloc[0]
             a, b, c = st.columns(3)
-            a.metric(_t("完工率", "Completion"), fmt.fmt_pct(row[S.COMPLETION]))
-            b.metric(_t("覆盖率", "Coverage"), fmt.fmt_pct(row[S.COVERAGE]))
-            c.metric(_t("资金执行率", "Funds executed"), fmt.fmt_pct(row[S.FUNDS_EXECUTION]))
+            a.metric(common.text("完工率", "Completion"), fmt.fmt_pct(row[S.COMPLETION]))
+            b.metric(common.text("覆盖率", "Coverage"), fmt.fmt_pct(row[S.COVERAGE]))
+            c.metric(
+                common.text("资金执行率", "Funds executed"), fmt.fmt_pct(row[S.FUNDS_EXECUTION])
+            )
             projects = fmt.fmt_count(row[S.N_PROJECTS])
             planned = fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED])
             spent = fmt.fmt_wan_yuan(row[S.FUNDS_SPENT])
             uncovered = fmt.fmt_count(row[S.POOR_POPULATION] - row[S.COVERED_CAPPED])
             st.caption(
-                _t(
+                common.text(
                     f"项目 {projects}个 · 计划资金 {planned} · 已支付 {spent} · "
                     f"未覆盖贫困人口 {uncovered}人",
                     f"{projects} projects · planned {planned} · spent {spent} · "
@@ -70,7 +57,7 @@ def _spotlight(zones: pd.DataFrame) -> None:
             if OVERVIEW.exists():
                 st.page_link(
                     "pages/overview.py",
-                    label=_t(f"在地图上打开{name}", f"Open {name} on the map"),
+                    label=common.text(f"在地图上打开{name}", f"Open {name} on the map"),
                     icon=":material/map:",
                     query_params={"region": code},
                 )
@@ -82,12 +69,15 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None) -
     if zone:
         scope = counties[counties[S.CODE].isin(members.loc[members[S.ZONE] == zone, S.CODE])]
     st.subheader(
-        _t("落后县排名", "Laggard counties")
-        + (f"（{zone}）" if zone else _t("（全省）", " (province)"))
+        common.text("落后县排名", "Laggard counties")
+        + (f"（{zone}）" if zone else common.text("（全省）", " (province)"))
     )
-    n = st.slider(_t("显示前几名", "Show top"), 5, 30, 10, key="zones_top_n")
+    n = st.slider(common.text("显示前几名", "Show top"), 5, 30, 10, key="zones_top_n")
     by_completion, by_uncovered = st.tabs(
-        [_t("完工率最低", "Lowest completion"), _t("未覆盖贫困人口最多", "Most uncovered poor")]
+        [
+            common.text("完工率最低", "Lowest completion"),
+            common.text("未覆盖贫困人口最多", "Most uncovered poor"),
+        ]
     )
     for tab, key in ((by_completion, S.COMPLETION), (by_uncovered, tables.UNCOVERED)):
         with tab:
@@ -107,7 +97,7 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None) -
 def render() -> None:
     """Draw the page for the current view."""
     view = common.current_view()
-    st.title(_t("重点区域", "Priority zones"))
+    st.title(common.text("重点区域", "Priority zones"))
     flt = common.project_filter(view)
     summary = common.load_region_summary()
     members = common.zone_members()
@@ -116,7 +106,7 @@ def render() -> None:
         zones = common.load_table(S.TABLE_ZONE_SUMMARY)
         if not flt.is_empty:
             st.warning(
-                _t(
+                common.text(
                     "未找到区域成员（data/zones.toml 与库中区划不符），区域数字未按筛选重算。",
                     "Zone members unknown (data/zones.toml does not match the store): "
                     "zone figures ignore the filters.",
@@ -126,12 +116,12 @@ def render() -> None:
         zones = query.summarise_zones(summary, prepared, members, flt)
     province = query.summarise_region(summary, prepared, S.PROVINCE_CODE, flt)
     st.caption(
-        _t("五大行动计划区域与全省对比", "The five action-plan zones against the province")
+        common.text("五大行动计划区域与全省对比", "The five action-plan zones against the province")
         + f" · {flt.describe_zh()}"
     )
 
     _spotlight(zones)
-    _show(st, charts.zones_compare_chart(zones, province), width="stretch")
+    common.show_chart(st, charts.zones_compare_chart(zones, province), width="stretch")
     both = pd.concat(
         [zones, province.to_frame().T.assign(**{S.ZONE: charts.PROVINCE_LABEL})],
         ignore_index=True,
@@ -141,7 +131,9 @@ def render() -> None:
     if not members.empty:
         ry = common.load_table(S.TABLE_ROADMAP_YEARS)
         highlight = tuple(z for z in zones[S.ZONE].astype(str) if any(f in z for f in SPOTLIGHT))
-        _show(st, charts.exit_timeline_chart(ry, members, highlight=highlight), width="stretch")
+        common.show_chart(
+            st, charts.exit_timeline_chart(ry, members, highlight=highlight), width="stretch"
+        )
 
     counties = query.summarise_children(summary, prepared, S.PROVINCE_CODE, flt, level="county")
     if S.COUNTY_LIBRARIES in counties:

@@ -343,3 +343,32 @@ def test_village_view_shows_the_village_and_its_projects(app) -> None:
     assert feature_codes(script) == {V1}
     assert script.count('"_status": "') == 3  # P01, P02, P03
     assert kpis(at)["项目数"] == "3"
+
+
+def test_map_and_its_export_show_the_same_units_and_classes(app, tiny_store: Path) -> None:
+    """The overview and ``layers.export`` draw one view from ``layers.view``: same units, same
+    legend classes (here under a filter with breaks following it)."""
+    from geo import classify
+    from layers import export as E
+    from pages import export_widget
+
+    at = app(region=PREF_A, sectors="water", fixed="0")
+    state = ViewState(region=PREF_A, sectors=("water",), fixed_breaks=False)
+    req = export_widget.request_from_view(state)
+    snap = E.read_snapshot(tiny_store, levels=E.levels_for(req), with_projects=True)
+    rows = E.view_rows(snap, req)
+    script = map_script(at)
+    assert feature_codes(script) == set(rows[S.CODE]) == {COUNTY_A, COUNTY_B}
+    labels = classify.class_labels(
+        E.view_breaks(snap, req, rows), lower=E.view_lower(snap, req, rows)
+    )
+    legend = _legend(script)
+    assert all(label in legend for label in labels), (labels, legend)
+
+
+def test_overview_export_button_makes_the_png_only_when_asked(app) -> None:
+    at = app(region=PREF_A)
+    assert not at.get("download_button")  # nothing drawn before the user asks
+    at.button(key="overview_export_go").click().run()
+    _ok(at)
+    assert [d.proto.label for d in at.get("download_button")] == ["下载 PNG"]

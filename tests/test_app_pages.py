@@ -345,3 +345,16 @@ def test_pages_survive_a_filter_that_keeps_no_project(open_page, page: str) -> N
             assert not at.exception and not at.error, tab
     if page == "pages/roadmap.py":
         assert kpis["至2020年完工项目"] == "0 / 0"
+
+
+@pytest.mark.parametrize(
+    ("page", "region", "key"),
+    [("pages/roadmap.py", TOWN_A1, "roadmap_export"), ("pages/village.py", V1, "village_export")],
+)
+def test_map_pages_offer_an_export_on_demand(open_page, page: str, region: str, key: str) -> None:
+    at = open_page(page, region=region)
+    assert f"{key}_go" in [b.key for b in at.button]
+    assert not [d for d in at.get("download_button") if d.proto.label == "下载 PNG"]
+    at.button(key=f"{key}_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "下载 PNG" in [d.proto.label for d in at.get("download_button")]
