@@ -457,6 +457,36 @@ def unit_counts(
     return out
 
 
+def with_unit_counts(
+    frame: pd.DataFrame,
+    admin_units: pd.DataFrame,
+    registry: pd.DataFrame,
+    projects: pd.DataFrame,
+    *,
+    level: str,
+    exit_by: int = 2020,
+    summary: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Copy of ``frame`` (one row per unit of ``level``, keyed by ``code``) with the
+    ``COUNT_COLUMNS`` of :func:`unit_counts` and the rates of :func:`add_rates` appended.
+
+    The step every layer builder (county library, route map, village plan) shares.
+    """
+    counts = unit_counts(
+        admin_units,
+        registry,
+        projects,
+        level=level,
+        codes=frame[S.CODE].to_numpy(),
+        exit_by=exit_by,
+        summary=summary,
+    )
+    out = frame.copy()
+    for col in COUNT_COLUMNS:
+        out[col] = counts[col].to_numpy()
+    return add_rates(out)
+
+
 def _with_poverty_flag(registry: pd.DataFrame, admin_units: pd.DataFrame) -> pd.DataFrame:
     """Registry with the ``poverty_village`` flag of admin_units (False if the unit is unknown)."""
     if S.POVERTY_VILLAGE not in admin_units.columns:

@@ -100,15 +100,6 @@ def build_township_roadmap(
     towns = plan_units(admin_units, "township")
     codes = towns[S.CODE].to_numpy()
     p = M.prepare_projects(projects)
-    counts = M.unit_counts(
-        admin_units,
-        registry,
-        p,
-        level="township",
-        codes=codes,
-        exit_by=exit_by,
-        summary=summary,
-    )
     town_of = _township_of_village(registry[S.VILLAGE_CODE])
     exit_year = pd.to_numeric(registry[S.EXIT_YEAR], errors="coerce").to_numpy()
     villages_with_plan = plan_units(admin_units, "village")
@@ -117,9 +108,9 @@ def build_township_roadmap(
     exits = exits.reindex(codes)
     out = towns.copy()
     out["villages"] = n_plans.reindex(codes, fill_value=0).to_numpy().astype("int64")
-    for col in M.COUNT_COLUMNS:
-        out[col] = counts[col].to_numpy()
     out["first_exit_year"] = pd.array(exits["min"].to_numpy(), dtype="Int64")
     out["last_exit_year"] = pd.array(exits["max"].to_numpy(), dtype="Int64")
-    out = M.add_rates(out)
+    out = M.with_unit_counts(
+        out, admin_units, registry, p, level="township", exit_by=exit_by, summary=summary
+    )
     return geometry_last(out), roadmap_years(towns[S.CODE], registry, p)

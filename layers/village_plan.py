@@ -14,11 +14,16 @@ from layers.errors import LedgerError
 SECTORS_SEPARATOR = ";"
 
 
-def plan_units(admin_units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
-    """Units of ``level`` that carry a plan (``has_tasks``), with county and prefecture codes."""
-    for col in (S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE, S.HAS_TASKS):
-        if col not in admin_units.columns:
-            raise LedgerError(f"admin_units lack column {col!r}; add it (see layers/schema.py)")
+def plan_units(
+    admin_units: gpd.GeoDataFrame, level: str, *, extra: tuple[str, ...] = ()
+) -> gpd.GeoDataFrame:
+    """Units of ``level`` that carry a plan (``has_tasks``), sorted by code, with county and
+    prefecture codes and the ``extra`` columns of ``admin_units`` (e.g. county flags).
+    """
+    need = tuple(dict.fromkeys((S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE, S.HAS_TASKS, *extra)))
+    missing = [c for c in need if c not in admin_units.columns]
+    if missing:
+        raise LedgerError(f"admin_units lack columns {missing}; add them (see layers/schema.py)")
     units = admin_units[
         (admin_units[S.LEVEL] == level) & admin_units[S.HAS_TASKS].fillna(False).astype(bool)
     ]
@@ -30,6 +35,7 @@ def plan_units(admin_units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
             S.PARENT_CODE: units[S.PARENT_CODE].astype("str").to_numpy(),
             S.COUNTY_CODE: M._pad(code, 6).to_numpy(),
             M.PREFECTURE_CODE: M._pad(code, 4).to_numpy(),
+            **{c: units[c].to_numpy() for c in extra},
         },
         geometry=units.geometry.to_numpy(),
         crs=admin_units.crs,
@@ -85,21 +91,12 @@ def build_village_plan(
     reg_cols = [c for c in S.REGISTRY_COLUMNS if c != S.VILLAGE_CODE and c in reg.columns]
     figures = reg[reg_cols].reindex(villages[S.CODE].to_numpy())
     p = M.prepare_projects(projects)
-    counts = M.unit_counts(
-        admin_units,
-        registry,
-        p,
-        level="village",
-        codes=villages[S.CODE].to_numpy(),
-        exit_by=exit_by,
-        summary=summary,
-    )
     out = villages.copy()
     for col in reg_cols:
         out[col] = figures[col].array
-    for col in M.COUNT_COLUMNS:
-        out[col] = counts[col].to_numpy()
-    out = M.add_rates(out)
+    out = M.with_unit_counts(
+        out, admin_units, registry, p, level="village", exit_by=exit_by, summary=summary
+    )
     mix = sector_mix(p, level="village", codes=pd.Index(out[S.CODE].to_numpy()))
     out["sectors"] = mix.to_numpy()
     return geometry_last(out)

@@ -105,9 +105,16 @@ def test_builders_do_not_mutate_inputs(builder, tiny_units, tiny_registry, locat
     pd.testing.assert_frame_equal(located, before[2])
 
 
-def test_builder_names_missing_column(tiny_units, tiny_registry, located):
-    with pytest.raises(LedgerError, match="admin_units lack column 'has_tasks'"):
-        build_village_plan(tiny_units.drop(columns=S.HAS_TASKS), tiny_registry, located)
+@pytest.mark.parametrize(
+    "builder", [build_village_plan, build_township_roadmap, build_county_library]
+)
+def test_builder_names_missing_column(builder, tiny_units, tiny_registry, located):
+    with pytest.raises(LedgerError, match=r"admin_units lack columns \['has_tasks'\]"):
+        builder(tiny_units.drop(columns=S.HAS_TASKS), tiny_registry, located)
+    with pytest.raises(LedgerError, match=r"lack columns \['border', 'county_exit_year'\]"):
+        build_county_library(
+            tiny_units.drop(columns=[S.BORDER, S.COUNTY_EXIT_YEAR]), tiny_registry, located
+        )
 
 
 @pytest.mark.parametrize(
