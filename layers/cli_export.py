@@ -112,9 +112,29 @@ def _add_page(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dpi", type=int, default=150, help="PNG resolution (300 for print)")
 
 
-def _default_out(snap: E.Snapshot, request: E.MapRequest, ext: str, kind: str) -> Path:
+def _out_path(
+    args: argparse.Namespace, snap: E.Snapshot, request: E.MapRequest, ext: str, kind: str
+) -> Path:
+    """``--out`` when given, else ``{code}_{name}_{metric}_{kind}_{date}.{ext}``."""
+    if args.out:
+        return Path(args.out)
     name = E.unit_name(snap, request.region)
     return Path(E.default_filename(request.region, name, request.metric, ext, kind=kind))
+
+
+def _view(
+    args: argparse.Namespace, *, with_projects: bool | None = None
+) -> tuple[E.MapRequest, E.Snapshot]:
+    """The request of the view options and the store snapshot it needs; projects are read
+    when ``with_projects``, or (None) when the project filter is set."""
+    request = request_from_args(args)
+    snap = E.read_snapshot(
+        args.store,
+        levels=E.levels_for(request),
+        within=E.scope_for(request),
+        with_projects=not request.flt.is_empty if with_projects is None else with_projects,
+    )
+    return request, snap
 
 
 def _done(path: Path, t0: float, extra: str = "") -> int:
@@ -124,15 +144,9 @@ def _done(path: Path, t0: float, extra: str = "") -> int:
 
 def _cmd_map(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    request = request_from_args(args)
-    snap = E.read_snapshot(
-        args.store,
-        levels=E.levels_for(request),
-        within=E.scope_for(request),
-        with_projects=not request.flt.is_empty,
-    )
+    request, snap = _view(args)
     data = E.prepare_map(snap, request)
-    out = Path(args.out) if args.out else _default_out(snap, request, args.format or "png", "map")
+    out = _out_path(args, snap, request, args.format or "png", "map")
     E.write_map(
         data, out, fmt=args.format, paper=args.paper, orientation=args.orientation, dpi=args.dpi
     )
@@ -191,49 +205,32 @@ def _cmd_pack(args: argparse.Namespace) -> int:
 
 def _cmd_table(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    request = request_from_args(args)
-    snap = E.read_snapshot(
-        args.store,
-        levels=E.levels_for(request),
-        within=E.scope_for(request),
-        with_projects=args.kind == "projects" or not request.flt.is_empty,
-    )
+    request, snap = _view(args, with_projects=args.kind == "projects" or None)
     table = E.view_table(snap, request, kind=args.kind)
-    ext = args.format or "xlsx"
-    out = Path(args.out) if args.out else _default_out(snap, request, ext, f"table-{args.kind}")
+    out = _out_path(args, snap, request, args.format or "xlsx", f"table-{args.kind}")
     E.write_table(table, out, fmt=args.format)
     return _done(out, t0, f" · {len(table):,} 行 rows")
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    request = request_from_args(args)
-    snap = E.read_snapshot(
-        args.store,
-        levels=E.levels_for(request),
-        within=E.scope_for(request),
-        with_projects=args.with_projects,
-    )
+    request, snap = _view(args, with_projects=args.with_projects)
     layers = E.view_layers(snap, request)
-    fmt = args.format
-    ext = {"shp": "zip", None: "gpkg"}.get(fmt, fmt)
-    out = Path(args.out) if args.out else _default_out(snap, request, ext, "layers")
-    out = E.write_layers(layers, out, fmt=fmt, encoding=args.encoding)
+    ext = {"shp": "zip", None: "gpkg"}.get(args.format, args.format)
+    out = E.write_layers(
+        layers,
+        _out_path(args, snap, request, ext, "layers"),
+        fmt=args.format,
+        encoding=args.encoding,
+    )
     return _done(out, t0, " · " + ", ".join(f"{k} {len(v):,}" for k, v in layers.items()))
 
 
 def _cmd_html(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    request = request_from_args(args)
-    snap = E.read_snapshot(
-        args.store,
-        levels=E.levels_for(request),
-        within=E.scope_for(request),
-        with_projects=not request.flt.is_empty,
-    )
-    data = E.prepare_map(snap, request)
-    out = Path(args.out) if args.out else _default_out(snap, request, "html", "map")
-    E.write_html(data, out)
+    request, snap = _view(args)
+    out = _out_path(args, snap, request, "html", "map")
+    E.write_html(E.prepare_map(snap, request), out)
     return _done(out, t0)
 
 
@@ -248,7 +245,7 @@ def _cmd_raster(args: argparse.Namespace) -> int:
         args.store, levels=levels, with_projects=not request.flt.is_empty, within=within
     )
     surface = E.metric_raster(snap, request, resolution=args.resolution)
-    out = Path(args.out) if args.out else _default_out(snap, request, "tif", "raster")
+    out = _out_path(args, snap, request, "tif", "raster")
     raster.write_geotiff(surface, out)
     extra = f" · {surface.array.shape[1]}×{surface.array.shape[0]} cells"
     if args.hillshade:
