@@ -970,15 +970,27 @@ def page_unit(
     *,
     level: str,
     key: str,
+    missing: tuple[str, str],
     max_options: int | None = None,
-) -> tuple[ViewState, pd.DataFrame, str | None]:
-    """Preamble of a one-unit page: the title (zh, en), the store table ``table_name`` and the
-    unit of ``level`` the view is in (else a ``unit_picker`` over the table's codes and None)."""
+) -> tuple[ViewState, pd.DataFrame | None]:
+    """Preamble of a one-unit page: the title (zh, en), then the unit of ``level`` the view is
+    in (else a ``unit_picker`` over the codes of the store table ``table_name``).
+
+    Returns the view and the unit's one-row frame of that table; None (with the picker, or the
+    note ``missing`` after the unit's name when the table has no row for it) when there is
+    nothing to draw.
+    """
     view = current_view()
     st.title(text(*title))
     table = load_table(table_name)
     code = unit_picker(view, level=level, only=table[S.CODE], key=key, max_options=max_options)
-    return view, table, code
+    if code is None:
+        return view, None
+    hit = table[table[S.CODE].eq(code).to_numpy()]
+    if hit.empty:
+        st.info(f"{unit_name(code)} " + text(*missing))
+        return view, None
+    return view, hit
 
 
 def project_points_layer(

@@ -29,22 +29,16 @@ def _kpis(row: pd.Series) -> None:
 
 def render() -> None:
     """Draw the page for the current view."""
-    view, library, county = common.page_unit(
+    view, hit = common.page_unit(
         ("县级项目库", "County project library"),
         S.LAYER_COUNTY_LIBRARY,
         level=LEVEL,
         key="library_pick",
+        missing=("没有县级项目库（无脱贫攻坚任务）。", "has no project library (no tasks)."),
     )
-    if county is None:
+    if hit is None:
         return
-    if not library[S.CODE].eq(county).any():
-        st.info(
-            f"{common.unit_name(county)} "
-            + common.text(
-                "没有县级项目库（无脱贫攻坚任务）。", "has no project library (no tasks)."
-            )
-        )
-        return
+    county = str(hit[S.CODE].iloc[0])
     flt = common.project_filter(view)
     summary = common.load_region_summary()
     projects = common.load_projects()

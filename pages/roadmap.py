@@ -96,19 +96,17 @@ def _map(
 
 def render() -> None:
     """Draw the page for the current view."""
-    view, roadmaps, town = common.page_unit(
+    view, hit = common.page_unit(
         ("乡级路线图", "Township route map"),
         S.LAYER_TOWNSHIP_ROADMAP,
         level=LEVEL,
         key="roadmap_pick",
+        missing=("没有乡级路线图。", "has no route map."),
     )
-    if town is None:
+    if hit is None:
         return
-    row = roadmaps[roadmaps[S.CODE].eq(town).to_numpy()]
-    if row.empty:
-        st.info(f"{common.unit_name(town)} " + common.text("没有乡级路线图。", "has no route map."))
-        return
-    row = row.iloc[0]
+    row = hit.iloc[0]
+    town = str(row[S.CODE])
     flt = common.project_filter(view)
     county = common.unit_name(S.truncate(town, "county"))
     st.subheader(f"{county} · {row[S.NAME]} · {flt.describe_zh()}")

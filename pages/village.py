@@ -77,23 +77,18 @@ def _registry(row: pd.Series) -> None:
 
 def render() -> None:
     """Draw the page for the current view."""
-    view, plans, code = common.page_unit(
+    view, hit = common.page_unit(
         ("村级施工图", "Village construction plan"),
         S.LAYER_VILLAGE_PLAN,
         level=LEVEL,
         key="village_pick",
+        missing=("没有村级施工图。", "has no construction plan."),
         max_options=3000,
     )
-    if code is None:
-        return
-    hit = plans[plans[S.CODE].eq(code).to_numpy()]
-    if hit.empty:
-        st.info(
-            f"{common.unit_name(code)} "
-            + common.text("没有村级施工图。", "has no construction plan.")
-        )
+    if hit is None:
         return
     row = hit.iloc[0]
+    code = str(row[S.CODE])
     flt = common.project_filter(view)
     chain = " · ".join(common.unit_name(c) for c in common.ancestors(code)[1:])
     st.subheader(f"{chain} · {flt.describe_zh()}")
