@@ -175,32 +175,24 @@ def reconcile_funds(
                     diff[codes].round(2).astype(str).to_numpy(),
                 )
             )
-    only_table = table.index.difference(ledger.index)
-    if len(only_table):
-        frames.append(
-            issues_frame(
-                "funds_table_county_without_projects",
-                "warning",
-                "county",
-                only_table.to_numpy(),
-                only_table.to_numpy(),
-                (
-                    "资金表列出县 " + only_table.str.slice(0, 6) + "，但项目库中没有它的项目"
-                ).to_numpy(),
-            )
-        )
-    only_ledger = ledger.index.difference(table.index)
-    if len(only_ledger):
-        frames.append(
-            issues_frame(
-                "county_missing_from_funds_table",
-                "warning",
-                "county",
-                only_ledger.to_numpy(),
-                only_ledger.to_numpy(),
-                ("项目库中的县 " + only_ledger.str.slice(0, 6) + " 不在资金表中").to_numpy(),
-            )
-        )
+    one_side = (
+        (
+            "funds_table_county_without_projects",
+            table.index.difference(ledger.index),
+            "资金表列出县 {}，但项目库中没有它的项目",
+        ),
+        (
+            "county_missing_from_funds_table",
+            ledger.index.difference(table.index),
+            "项目库中的县 {} 不在资金表中",
+        ),
+    )
+    for check, codes, template in one_side:
+        if len(codes):
+            before, after = template.split("{}")
+            message = before + codes.str.slice(0, 6) + after
+            ids = codes.to_numpy()
+            frames.append(issues_frame(check, "warning", "county", ids, ids, message.to_numpy()))
     if not frames:
         return empty_issues()
     return pd.concat(frames, ignore_index=True)

@@ -114,3 +114,22 @@ def test_completion_date_on_a_project_not_completed(tiny_units, tiny_registry, t
     assert "date_without_completion" not in set(
         audit(tiny_units, tiny_registry, tiny_projects)[S.QI_CHECK]
     )
+
+
+def test_reconcile_names_counties_found_on_one_side_only():
+    from layers.reconcile import reconcile_funds
+
+    a, b, c = "530102000000", "530103000000", "530201000000"
+    projects = pd.DataFrame({S.COUNTY_CODE: [a, a, b], S.FUNDS_SPENT: [1.0, 2.0, 5.0]})
+    funds = pd.DataFrame({S.COUNTY_CODE: [a, c], S.FUNDS_SPENT: [3.0, 9.0]})
+    issues = reconcile_funds(projects, funds).set_index(S.QI_CHECK)
+    assert sorted(issues.index) == [
+        "county_missing_from_funds_table",
+        "funds_table_county_without_projects",
+    ]  # county a agrees (1 + 2 = 3)
+    row = issues.loc["county_missing_from_funds_table"]
+    assert (row[S.QI_ENTITY_ID], row[S.QI_SEVERITY]) == (b, "warning")
+    assert row[S.QI_MESSAGE] == "项目库中的县 530103 不在资金表中"
+    row = issues.loc["funds_table_county_without_projects"]
+    assert row[S.QI_CODE] == c
+    assert row[S.QI_MESSAGE] == "资金表列出县 530201，但项目库中没有它的项目"
