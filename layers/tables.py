@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from openpyxl.utils import get_column_letter
 
@@ -253,7 +254,8 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
 XLSX_MAX_ROWS, XLSX_MAX_COLUMNS, XLSX_MAX_TEXT = 1_048_576, 16_384, 32_767
 #: rows of sheet XML built and compressed at a time (bounds memory for large tables)
 XLSX_CHUNK_ROWS = 20_000
-_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+#: characters XML 1.0 forbids (RE2 syntax, for pyarrow.compute)
+_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]"
 _XLSX_PARTS = {
     "[Content_Types].xml": (
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -297,55 +299,76 @@ _XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MAIN_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
 
-def _xml_text(values: pd.Series) -> pd.Series:
-    """Text escaped for XML: ``& < >`` as entities, characters XML forbids dropped."""
-    text = values.astype("string").str.replace(_XML_ILLEGAL, "", regex=True)
+def _xml_text(values: pd.Series | pa.Array) -> pa.Array:
+    """Text as an arrow string array escaped for XML: ``& < >`` as entities, characters XML
+    forbids dropped (null stays null)."""
+    if not isinstance(values, pa.Array):
+        values = pa.array(
+            values.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string()
+        )
+    text = pc.replace_substring_regex(values, _XML_ILLEGAL, "")
     for ch, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        text = text.str.replace(ch, entity, regex=False)
+        text = pc.replace_substring(text, ch, entity)
     return text
 
 
-def _xlsx_cells(values: pd.Series, letter: str, rows: np.ndarray, what: str) -> np.ndarray:
-    """One column's ``<c>`` elements as an object array (``""`` where the value is missing).
+def _xlsx_cells(values: pd.Series, ref: pa.Array, what: str) -> pa.Array:
+    """One column's ``<c>`` elements as an arrow string array (null where the value is missing).
 
-    Numbers and bools are written as numbers/booleans, everything else as inline text
-    (dates as ISO text); NaN, None and infinities leave the cell empty.
+    ``ref`` holds the cell references (``B2``, ``B3`` …). Numbers and bools are written as
+    numbers/booleans, everything else as inline text (dates as ISO text); NaN, None and
+    infinities leave the cell empty.
     """
-    ref = '<c r="' + letter + rows
+    join = pc.binary_join_element_wise
     if pd.api.types.is_bool_dtype(values) and not values.isna().any():
-        flags = np.where(values.to_numpy(dtype=bool), "1", "0").astype(object)
-        return ref + '" t="b"><v>' + flags + "</v></c>"
+        flags = pc.if_else(pa.array(values.to_numpy(dtype=bool)), "1", "0")
+        return join('<c r="', ref, '" t="b"><v>', flags, "</v></c>", "")
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = pd.to_numeric(values).astype("float64").to_numpy()
-        ok = np.isfinite(numbers)
-        if pd.api.types.is_integer_dtype(values):
-            text = values.astype("string").fillna("").to_numpy(dtype=object)
+        numbers = pd.to_numeric(values)
+        if pd.api.types.is_integer_dtype(numbers):
+            arr = pa.array(
+                numbers.astype("Int64").to_numpy(dtype=object, na_value=None), pa.int64()
+            )
         else:
-            text = pd.Series(numbers).astype("str").fillna("").to_numpy(dtype=object)
-        return np.where(ok, ref + '"><v>' + text + "</v></c>", "")
+            floats = numbers.astype("float64").to_numpy()
+            arr = pa.array(floats, mask=~np.isfinite(floats))
+        return join('<c r="', ref, '"><v>', pc.cast(arr, pa.string()), "</v></c>", "")
     if pd.api.types.is_datetime64_any_dtype(values):
         values = values.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "")
     text = _xml_text(values)
-    longest = int(text.str.len().max()) if text.notna().any() else 0
+    longest = pc.max(pc.utf8_length(text)).as_py() or 0
     if longest > XLSX_MAX_TEXT:
         raise ExportError(
             f"to_xlsx_bytes: column {what!r} holds a text of {longest:,} characters; Excel "
             f"cells hold at most {XLSX_MAX_TEXT:,} — shorten it or export CSV instead"
         )
-    present = text.notna().to_numpy(dtype=bool)
-    body = text.fillna("").to_numpy(dtype=object)
-    cells = ref + '" t="inlineStr"><is><t xml:space="preserve">' + body + "</t></is></c>"
-    return np.where(present, cells, "")
+    return join(
+        '<c r="', ref, '" t="inlineStr"><is><t xml:space="preserve">', text, "</t></is></c>", ""
+    )
 
 
-def _xlsx_sheet_rows(table: pd.DataFrame, first_row: int) -> str:
+def _utf8_concat(text: pa.Array) -> bytes:
+    """All strings of a null-free arrow string array as one UTF-8 byte string (its data buffer)."""
+    _, offsets, data = text.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    return data.to_pybytes()[bounds[0] : bounds[-1]] if len(text) else b""
+
+
+def _xlsx_sheet_rows(table: pd.DataFrame, first_row: int) -> bytes:
     """``<row>`` elements for ``table``'s rows numbered from ``first_row``, built column-wise."""
-    rows = np.arange(first_row, first_row + len(table)).astype("str").astype(object)
-    line = '<row r="' + rows + '">'
-    for i, col in enumerate(table.columns):
-        letter = get_column_letter(i + 1)
-        line = line + _xlsx_cells(table.iloc[:, i], letter, rows, str(col))
-    return "".join((line + "</row>").tolist())
+    rows = pc.cast(pa.array(np.arange(first_row, first_row + len(table))), pa.string())
+    cells = [
+        _xlsx_cells(
+            table.iloc[:, i],
+            pc.binary_join_element_wise(get_column_letter(i + 1), rows, ""),
+            str(col),
+        )
+        for i, col in enumerate(table.columns)
+    ]
+    line = pc.binary_join_element_wise(
+        '<row r="', rows, '">', *cells, "</row>", "", null_handling="replace", null_replacement=""
+    )
+    return _utf8_concat(line)
 
 
 def to_xlsx_bytes(table: pd.DataFrame, *, sheet_name: str = "项目库") -> bytes:
@@ -379,7 +402,7 @@ def to_xlsx_bytes(table: pd.DataFrame, *, sheet_name: str = "项目库") -> byte
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=3) as zf:
         for name, xml in _XLSX_PARTS.items():
             zf.writestr(name, _XML_DECL + xml)
-        book_name = _xml_text(pd.Series([sheet_name])).iloc[0].replace('"', "&quot;")
+        book_name = _xml_text(pa.array([sheet_name]))[0].as_py().replace('"', "&quot;")
         zf.writestr(
             "xl/workbook.xml",
             f'{_XML_DECL}<workbook {_MAIN_NS} xmlns:r="http://schemas.openxmlformats.org/'
@@ -391,10 +414,10 @@ def to_xlsx_bytes(table: pd.DataFrame, *, sheet_name: str = "项目库") -> byte
                 f'{_XML_DECL}<worksheet {_MAIN_NS}><dimension ref="A1:{last}"/>'
                 f"{f'<cols>{widths}</cols>' if widths else ''}<sheetData>".encode()
             )
-            sheet.write(_xlsx_sheet_rows(header, 1).encode())
+            sheet.write(_xlsx_sheet_rows(header, 1))
             for start in range(0, len(safe), XLSX_CHUNK_ROWS):
                 chunk = safe.iloc[start : start + XLSX_CHUNK_ROWS]
-                sheet.write(_xlsx_sheet_rows(chunk, start + 2).encode())
+                sheet.write(_xlsx_sheet_rows(chunk, start + 2))
             sheet.write(b"</sheetData></worksheet>")
     return buf.getvalue()
 

@@ -260,3 +260,14 @@ def test_csv_falls_back_for_mixed_object_columns() -> None:
     assert data.startswith(b"\xef\xbb\xbf")
     back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert back["混合"].tolist() == ["1", "'-x", ""]
+
+
+def test_xlsx_of_an_empty_view_has_the_header_only() -> None:
+    table = pd.DataFrame(
+        {"项目编号": pd.Series([], dtype="str"), "资金": pd.Series([], dtype="float64")}
+    )
+    ws = openpyxl.load_workbook(io.BytesIO(tables.to_xlsx_bytes(table))).active
+    assert [[c.value for c in row] for row in ws.iter_rows()] == [["项目编号", "资金"]]
+    blank = pd.DataFrame({"备注": [None, None]}, dtype=object)
+    ws = openpyxl.load_workbook(io.BytesIO(tables.to_xlsx_bytes(blank))).active
+    assert [c.value for c in ws["A"]] == ["备注"]  # no value cells, the header stays
