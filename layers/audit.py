@@ -9,6 +9,9 @@ wrong until fixed), ``warning`` (probably wrong), ``info`` (worth a look). All v
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -77,6 +80,37 @@ def _fmt(values: pd.Series | np.ndarray) -> np.ndarray:
 def _people(values: pd.Series | np.ndarray) -> np.ndarray:
     """Head counts as whole-number text."""
     return np.asarray(values, dtype="float64").astype("int64").astype("str").astype(object)
+
+
+def _excess(
+    check: str,
+    severity: str,
+    entity: str,
+    ids: pd.Series,
+    codes: pd.Series,
+    amount: np.ndarray,
+    limit: np.ndarray,
+    template: str,
+    *,
+    fmt: Callable[[np.ndarray], np.ndarray] = _people,
+    slack: float = 0.0,
+) -> pd.DataFrame:
+    """Rows where ``amount`` exceeds ``limit`` (by more than ``slack``); the value is the excess.
+
+    ``template`` names ``{id}``, ``{amount}`` and ``{limit}`` (the latter two through ``fmt``).
+    """
+    bad = amount > limit + slack
+    fields = {
+        "id": ids[bad].to_numpy(dtype=object),
+        "amount": fmt(amount[bad]),
+        "limit": fmt(limit[bad]),
+    }
+    pieces = re.split(r"\{(id|amount|limit)\}", template)
+    message = np.full(int(bad.sum()), pieces[0], dtype=object)
+    for name, literal in zip(pieces[1::2], pieces[2::2], strict=True):
+        message = message + fields[name] + literal
+    excess = np.round(amount[bad] - limit[bad], 4)
+    return issues_frame(check, severity, entity, ids[bad], codes[bad], message, excess)
 
 
 def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
@@ -157,22 +191,18 @@ def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFra
 
     spent = pd.to_numeric(projects[S.FUNDS_SPENT], errors="coerce").to_numpy(dtype="float64")
     alloc = pd.to_numeric(projects[S.FUNDS_ALLOCATED], errors="coerce").to_numpy(dtype="float64")
-    bad = spent > alloc + 1e-9
     parts.append(
-        issues_frame(
+        _excess(
             "spent_over_allocated",
             "error",
             "project",
-            pid[bad],
-            code[bad],
-            "项目 "
-            + pid[bad]
-            + " 已支出 "
-            + _fmt(spent[bad])
-            + " 万元，超过已拨付 "
-            + _fmt(alloc[bad])
-            + " 万元（账账不符）",
-            np.round(spent[bad] - alloc[bad], 4),
+            pid,
+            code,
+            spent,
+            alloc,
+            "项目 {id} 已支出 {amount} 万元，超过已拨付 {limit} 万元（账账不符）",
+            fmt=_fmt,
+            slack=1e-9,
         )
     )
 
@@ -185,22 +215,16 @@ def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFra
     benef = pd.to_numeric(projects[S.BENEFICIARY_POOR_POPULATION], errors="coerce").to_numpy(
         dtype="float64"
     )
-    bad = benef > village_poor
     parts.append(
-        issues_frame(
+        _excess(
             "beneficiaries_over_poor",
             "warning",
             "project",
-            pid[bad],
-            code[bad],
-            "项目 "
-            + pid[bad]
-            + " 受益贫困人口 "
-            + _people(benef[bad])
-            + " 人，超过所在村建档立卡贫困人口 "
-            + _people(village_poor[bad])
-            + " 人",
-            benef[bad] - village_poor[bad],
+            pid,
+            code,
+            benef,
+            village_poor,
+            "项目 {id} 受益贫困人口 {amount} 人，超过所在村建档立卡贫困人口 {limit} 人",
         )
     )
     return pd.concat(parts, ignore_index=True)
@@ -237,22 +261,16 @@ def audit_registry(admin_units: pd.DataFrame, registry: pd.DataFrame) -> pd.Data
     )
     poor = pd.to_numeric(registry[S.POOR_POPULATION], errors="coerce").to_numpy(dtype="float64")
     cov = pd.to_numeric(registry[S.COVERED_POPULATION], errors="coerce").to_numpy(dtype="float64")
-    bad = cov > poor
     parts.append(
-        issues_frame(
+        _excess(
             "covered_over_poor",
             "info",
             "village",
-            vcode[bad],
-            vcode[bad],
-            "村 "
-            + vcode[bad]
-            + " 覆盖人口 "
-            + _people(cov[bad])
-            + " 人多于贫困人口 "
-            + _people(poor[bad])
-            + " 人；覆盖率计算时按贫困人口封顶",
-            cov[bad] - poor[bad],
+            vcode,
+            vcode,
+            cov,
+            poor,
+            "村 {id} 覆盖人口 {amount} 人多于贫困人口 {limit} 人；覆盖率计算时按贫困人口封顶",
         )
     )
     return pd.concat(parts, ignore_index=True)
