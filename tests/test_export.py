@@ -388,3 +388,19 @@ def test_legend_starts_where_the_fixed_breaks_start(snap: E.Snapshot) -> None:
     assert data.layers.legend_lower == rs.loc[rs[S.LEVEL] == "county", S.COMPLETION].min()
     given = E.prepare_map(snap, E.MapRequest(region=PREF_A, breaks=(0.7, 0.9, 1.0)))
     assert given.layers.legend_lower is None
+
+
+def test_export_button_choices_are_the_exports_and_cost_no_import() -> None:
+    """The map pages' button offers what ``layers.export`` draws, without importing it (and
+    matplotlib) until a map is asked for: the pages' first load stays fast."""
+    from pages import export_widget as W
+
+    assert W.MAP_FORMATS == E.MAP_FORMATS
+    assert W.PAPERS == tuple(sm.PAPER_MM)
+    assert W.ORIENTATIONS == sm.ORIENTATIONS
+    code = "import sys, pages.export_widget; print('layers.export' in sys.modules)"
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        ["python3", "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
