@@ -396,7 +396,8 @@ def test_export_button_choices_are_the_exports_and_cost_no_import() -> None:
     from pages import export_widget as W
 
     assert W.MAP_FORMATS == E.MAP_FORMATS
-    assert W.PAPERS == tuple(sm.PAPER_MM)
+    papers = tuple(sm.PAPER_MM)
+    assert papers == W.PAPERS
     assert W.ORIENTATIONS == sm.ORIENTATIONS
     code = "import sys, pages.export_widget; print('layers.export' in sys.modules)"
     root = Path(__file__).resolve().parent.parent
