@@ -17,6 +17,9 @@ Times, with wall clock, in one process (the first map pays for font loading):
 
 Prints a Markdown table (median of ``--repeat`` runs; wall and CPU seconds) and writes the
 files under ``--out``. ``--only-tables`` runs step 5 alone.
+
+Measured on the full demo store (192,000 projects, 21 columns, 2-core machine under load):
+XLSX 2.7 s CPU (naive 53.6 s), CSV 0.30 s CPU (naive 1.55 s).
 """
 
 from __future__ import annotations
