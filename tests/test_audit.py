@@ -133,3 +133,17 @@ def test_reconcile_names_counties_found_on_one_side_only():
     row = issues.loc["funds_table_county_without_projects"]
     assert row[S.QI_CODE] == c
     assert row[S.QI_MESSAGE] == "资金表列出县 530201，但项目库中没有它的项目"
+
+
+def test_audit_finds_exactly_the_demo_ledgers_planted_date_anomalies():
+    from test_demo_ledger import SEED, make_units
+
+    from layers import demo_ledger as D
+
+    units = make_units()
+    registry = D.generate_registry(units, seed=SEED, scale=0.05)
+    projects = D.generate_projects(units, registry, seed=SEED, scale=0.05)
+    found = audit(units, registry, projects)[S.QI_CHECK].value_counts()
+    planted = D.anomaly_counts(0.05)
+    for check in ("date_without_completion", "completed_without_date", "spent_over_allocated"):
+        assert found.get(check, 0) == planted[check], check

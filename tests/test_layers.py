@@ -111,6 +111,9 @@ def test_builders_do_not_mutate_inputs(builder, tiny_units, tiny_registry, locat
 def test_builder_names_missing_column(builder, tiny_units, tiny_registry, located):
     with pytest.raises(LedgerError, match=r"admin_units lack columns \['has_tasks'\]"):
         builder(tiny_units.drop(columns=S.HAS_TASKS), tiny_registry, located)
+
+
+def test_county_library_names_every_missing_flag(tiny_units, tiny_registry, located):
     with pytest.raises(LedgerError, match=r"lack columns \['border', 'county_exit_year'\]"):
         build_county_library(
             tiny_units.drop(columns=[S.BORDER, S.COUNTY_EXIT_YEAR]), tiny_registry, located
