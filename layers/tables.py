@@ -232,13 +232,25 @@ def escape_formulas(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _dates_as_text(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with datetime columns as ISO text (``2020-01-02``, time only when not midnight)."""
+    dates = [c for c in table.columns if pd.api.types.is_datetime64_any_dtype(table[c])]
+    if not dates:
+        return table
+    out = table.copy()
+    for col in dates:
+        text = out[col].dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "")
+        out[col] = text.astype("object").where(out[col].notna(), None)
+    return out
+
+
 def to_csv_bytes(table: pd.DataFrame) -> bytes:
     """CSV as UTF-8 with BOM (Excel opens Chinese correctly), formulas escaped, no index.
 
     Written by pyarrow's C++ CSV writer (every text value quoted, missing values empty); a
     column pyarrow cannot type (e.g. text mixed with numbers) falls back to pandas.
     """
-    safe = escape_formulas(table)
+    safe = _dates_as_text(escape_formulas(table))
     safe.columns = [str(c) for c in safe.columns]
     buf = io.BytesIO()
     buf.write(codecs.BOM_UTF8)
@@ -333,8 +345,6 @@ def _xlsx_cells(values: pd.Series, ref: pa.Array, what: str) -> pa.Array:
             floats = numbers.astype("float64").to_numpy()
             arr = pa.array(floats, mask=~np.isfinite(floats))
         return join('<c r="', ref, '"><v>', pc.cast(arr, pa.string()), "</v></c>", "")
-    if pd.api.types.is_datetime64_any_dtype(values):
-        values = values.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "")
     text = _xml_text(values)
     longest = pc.max(pc.utf8_length(text)).as_py() or 0
     if longest > XLSX_MAX_TEXT:
@@ -391,7 +401,7 @@ def to_xlsx_bytes(table: pd.DataFrame, *, sheet_name: str = "项目库") -> byte
             f"an Excel sheet holds {XLSX_MAX_ROWS - 1:,} rows × {XLSX_MAX_COLUMNS:,} columns — "
             "filter the table or export CSV instead"
         )
-    safe = escape_formulas(table)
+    safe = _dates_as_text(escape_formulas(table))
     header = pd.DataFrame([[str(c) for c in safe.columns]], columns=safe.columns, dtype=object)
     widths = "".join(
         f'<col min="{i}" max="{i}" width="{min(40, max(8, len(str(c)) * 2 + 2))}" customWidth="1"/>'

@@ -271,3 +271,19 @@ def test_xlsx_of_an_empty_view_has_the_header_only() -> None:
     blank = pd.DataFrame({"备注": [None, None]}, dtype=object)
     ws = openpyxl.load_workbook(io.BytesIO(tables.to_xlsx_bytes(blank))).active
     assert [c.value for c in ws["A"]] == ["备注"]  # no value cells, the header stays
+
+
+def test_dates_download_as_iso_text_in_both_formats() -> None:
+    when = pd.to_datetime(["2020-01-02", None, "2019-12-31 08:30"], format="ISO8601")
+    table = pd.DataFrame({"完工日期": when, "n": [1, 2, 3]})
+    before = table.copy()
+    ws = openpyxl.load_workbook(io.BytesIO(tables.to_xlsx_bytes(table))).active
+    assert [c.value for c in ws["A"]] == ["完工日期", "2020-01-02", None, "2019-12-31 08:30:00"]
+    back = pd.read_csv(
+        io.BytesIO(tables.to_csv_bytes(table)),
+        encoding="utf-8-sig",
+        dtype=str,
+        keep_default_na=False,
+    )
+    assert back["完工日期"].tolist() == ["2020-01-02", "", "2019-12-31 08:30:00"]
+    pd.testing.assert_frame_equal(table, before)
