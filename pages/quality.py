@@ -122,7 +122,9 @@ def render() -> None:
     left, right = st.columns([3, 2])
     with right:
         st.dataframe(by_check, hide_index=True)
-        checks = st.multiselect("只看这些检查项", sorted(labels.unique()), key="qa_checks")
+        checks = st.multiselect(
+            "只看这些检查项", sorted(labels.unique()), key="qa_checks", placeholder="全部检查项"
+        )
     shown = scoped[labels.isin(checks).to_numpy()] if checks else scoped
     with left:
         level = child_level(view.level)

@@ -66,12 +66,18 @@ def _registry(row: pd.Series) -> None:
     cols[3].metric(common.text("覆盖率", "Coverage"), fmt.fmt_pct(row[S.COVERAGE]))
     planned = row[S.PLANNED_EXIT_YEAR]
     exited = row[S.EXIT_YEAR]
+    if pd.notna(exited):
+        exit_text = f"{int(exited)}年"
+    elif pd.isna(planned):  # only poverty villages have an exit task (出列)
+        exit_text = common.text("无出列任务", "no exit task")
+    else:
+        exit_text = common.text("未出列", "not yet")
     cols[4].metric(
         common.text("计划出列", "Planned exit"), "—" if pd.isna(planned) else f"{int(planned)}年"
     )
     cols[5].metric(
         common.text("实际出列", "Exited"),
-        common.text("未出列", "not yet") if pd.isna(exited) else f"{int(exited)}年",
+        exit_text,
     )
 
 
