@@ -332,6 +332,22 @@ def _previous_dem(info: Mapping[str, str]) -> tuple[str | None, bool]:
     return (recorded if recorded and Path(recorded).is_file() else None), True
 
 
+def rebuild_dem(
+    previous: Mapping[str, str],
+    *,
+    dem: str | os.PathLike[str] | None = None,
+    terrain_on: bool | None = None,
+) -> terrain.Dem | None:
+    """The DEM a rebuild of a store uses: ``dem``, else the one its ``build_info`` recorded (if
+    the file still exists), else the default; None when terrain is off (``terrain_on`` False,
+    or None and the store was built with ``--no-terrain``)."""
+    if dem is None:
+        dem, recorded_on = _previous_dem(previous)
+        if terrain_on is None:
+            terrain_on = recorded_on
+    return open_dem(dem, terrain_on=terrain_on is not False)
+
+
 def run_build(
     path: str | Path | None = None,
     *,
@@ -351,11 +367,7 @@ def run_build(
     report = progress or (lambda _stage: None)
     previous = store.read_build_info(path)
     keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
-    if dem is None:
-        dem, recorded_on = _previous_dem(previous)
-        if terrain_on is None:
-            terrain_on = recorded_on
-    relief = open_dem(dem, terrain_on=terrain_on is not False)
+    relief = rebuild_dem(previous, dem=dem, terrain_on=terrain_on)
     report("read")
     inputs = store.read_inputs(path)
     report("build")

@@ -2217,13 +2217,15 @@ def commit_import(
     while any remain), appends the imported files to ``source`` and records their hashes under
     ``imported``. On any failure the previous store is left byte-identical.
     """
-    from layers import store
-    from layers.cli import build_tables, make_build_info
+    from layers import store, terrain
+    from layers.cli import build_tables, make_build_info, rebuild_dem
 
     previous = dict(previous_info or {})
     keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
     names = ", ".join(prepared.sources)
     source = f"{previous['source']} + 导入 {names}" if previous.get("source") else f"导入 {names}"
-    tables = build_tables(prepared.inputs)
+    relief = rebuild_dem(previous)
+    keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
+    tables = build_tables(prepared.inputs, dem=relief)
     info = make_build_info(prepared.inputs, **keep, source=source, imported=prepared.sources)
     return store.write_store(path, tables, info)

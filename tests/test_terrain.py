@@ -218,6 +218,27 @@ def test_build_records_the_dem_and_reuses_it(
         assert not set(terrain.TERRAIN_COLUMNS) & set(layer.columns)
 
 
+def test_an_import_keeps_the_stores_terrain(
+    tiny_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """``onemap import`` rebuilds with the DEM the store recorded, so terrain survives it."""
+    from layers import ingest
+
+    tif = R.write_geotiff(ramp_dem(), tmp_path / "ramp.tif")
+    code, err = _build(["--store", str(tiny_store), "--dem", str(tif)], capsys)
+    assert code == 0, err
+    record = store.read_build_info(tiny_store)[terrain.BUILD_INFO_KEY]
+    projects = make_projects()
+    book = tmp_path / "county.xlsx"
+    county = projects[S.COUNTY_CODE].iloc[0]
+    book.write_bytes(ingest.office_ledger_workbook(projects[projects[S.COUNTY_CODE] == county]))
+    code = cli.main(["import", "--ledger", str(book), "--store", str(tiny_store)])
+    assert code == 0, capsys.readouterr().err
+    assert store.read_build_info(tiny_store)[terrain.BUILD_INFO_KEY] == record
+    plans = store.read_layer(tiny_store, S.LAYER_VILLAGE_PLAN)
+    assert by_code(plans, terrain.ELEVATION_MEAN)[V1] == pytest.approx(1075)
+
+
 def test_a_missing_dem_is_one_line_naming_the_file(
     tiny_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
