@@ -267,6 +267,10 @@ METRIC_LABELS_EN: dict[str, str] = {
     MATCHED_REMEDY: "Matched-remedy rate",
 }
 
+# terrain columns added by the build from a DEM (layers/terrain.py)
+ELEVATION_MEAN = "elevation_mean"  # m (DEM units), coverage-weighted
+SLOPE_MEAN = "slope_mean"  # degrees; NaN where the DEM is too coarse
+
 # --- store (DESIGN §5): one GeoPackage ---------------------------------------------------
 LAYER_ADMIN_UNITS = "admin_units"
 LAYER_PROJECTS = "projects"

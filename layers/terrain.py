@@ -33,8 +33,8 @@ from geo import raster
 from layers import schema as S
 from layers.errors import OneMapError
 
-ELEVATION_MEAN = "elevation_mean"  # m (DEM units), coverage-weighted
-SLOPE_MEAN = "slope_mean"  # degrees; NaN where the DEM is too coarse
+ELEVATION_MEAN = S.ELEVATION_MEAN
+SLOPE_MEAN = S.SLOPE_MEAN
 TERRAIN_COLUMNS: tuple[str, ...] = (ELEVATION_MEAN, SLOPE_MEAN)
 TERRAIN_LABELS_ZH: dict[str, str] = {ELEVATION_MEAN: "平均海拔（米）", SLOPE_MEAN: "平均坡度（度）"}
 

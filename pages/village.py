@@ -79,6 +79,13 @@ def _registry(row: pd.Series) -> None:
         common.text("实际出列", "Exited"),
         exit_text,
     )
+    elevation = row.get(S.ELEVATION_MEAN, np.nan)  # terrain from the build's DEM, when it had one
+    if pd.notna(elevation):
+        slope = row.get(S.SLOPE_MEAN, np.nan)
+        terrain_text = common.text("平均海拔", "Mean elevation") + f" {elevation:,.0f} m"
+        if pd.notna(slope):
+            terrain_text += " · " + common.text("平均坡度", "mean slope") + f" {slope:.1f}°"
+        st.caption(terrain_text)
 
 
 def render() -> None:
