@@ -69,7 +69,7 @@ def _registry(row: pd.Series) -> None:
     if pd.notna(exited):
         exit_text = f"{int(exited)}年"
     elif pd.isna(planned):  # only poverty villages have an exit task (出列)
-        exit_text = common.text("无出列任务", "no exit task")
+        exit_text = common.text("不涉及", "n/a")
     else:
         exit_text = common.text("未出列", "not yet")
     cols[4].metric(
