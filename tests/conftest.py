@@ -53,7 +53,8 @@ households unmatched; 五村's 10 "other" households matched only once P12 is lo
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import pandas as pd
@@ -605,6 +606,19 @@ class TinyInputs(NamedTuple):
     registry: pd.DataFrame
     projects: gpd.GeoDataFrame
     zone_members: pd.DataFrame
+
+
+def write_tiny_store(path: Path, **build_info: Any) -> Path:
+    """Build the tiny province with the real pipeline and write it as a store at ``path``.
+
+    ``build_info`` adds to (or overrides) the store's build_info (default source "tiny fixture").
+    """
+    from layers import cli, store
+
+    inputs = store.Inputs(make_units(), make_registry(), make_projects())
+    tables = cli.build_tables(inputs, zone_members=make_zone_members())
+    info = cli.make_build_info(inputs, **{"source": "tiny fixture", **build_info})
+    return store.write_store(path, tables, info)
 
 
 @pytest.fixture

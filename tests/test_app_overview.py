@@ -24,10 +24,7 @@ from tests.conftest import (
     COUNTY_A,
     COUNTY_B,
     TOWN_A1,
-    make_projects,
-    make_registry,
-    make_units,
-    make_zone_members,
+    write_tiny_store,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +34,8 @@ PREF_B = "530200000000"
 
 @pytest.fixture(scope="module")
 def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    tables = cli.build_tables(inputs, zone_members=make_zone_members())
-    info = cli.make_build_info(inputs, demo=True, seed=0, scale=0, source="tiny fixture")
     path = tmp_path_factory.mktemp("store") / "tiny.gpkg"
-    store.write_store(path, tables, info)
-    return path
+    return write_tiny_store(path, demo=True, seed=0, scale=0)
 
 
 @pytest.fixture(scope="module")

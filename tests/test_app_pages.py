@@ -17,10 +17,7 @@ from conftest import (
     TOWN_A1,
     V1,
     V3,
-    make_projects,
-    make_registry,
-    make_units,
-    make_zone_members,
+    write_tiny_store,
 )
 from streamlit.testing.v1 import AppTest
 
@@ -33,22 +30,18 @@ PAGES = ("pages/library.py", "pages/roadmap.py", "pages/village.py", "pages/zone
 
 @pytest.fixture(scope="module")
 def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    tables = cli.build_tables(inputs, zone_members=make_zone_members())
-    info = cli.make_build_info(inputs, demo=True, seed=0, scale=0, source="tiny fixture")
     path = tmp_path_factory.mktemp("store") / "tiny.gpkg"
-    store.write_store(path, tables, info)
-    return path
+    return write_tiny_store(path, demo=True, seed=0, scale=0)
 
 
-@pytest.fixture
-def open_page(tiny_store: Path, monkeypatch: pytest.MonkeyPatch):
-    """Run ``app.py`` with ``query`` in the URL, switch to ``page`` and return the AppTest."""
-    monkeypatch.setenv("ONEMAP_STORE", str(tiny_store))
+def _opener(store_path: Path, monkeypatch: pytest.MonkeyPatch, *, timeout: float):
+    """A function that runs ``app.py`` on ``store_path`` with ``query`` in the URL, switches to
+    ``page`` and returns the AppTest (no exception, no error shown)."""
+    monkeypatch.setenv("ONEMAP_STORE", str(store_path))
 
     def _open(page: str, **query: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.switch_page(page)
+        at = AppTest.from_file(APP, default_timeout=timeout)
+        at.switch_page(page)  # query params set before switching would be lost
         for key, value in query.items():
             at.query_params[key] = value
         at.run()
@@ -57,6 +50,12 @@ def open_page(tiny_store: Path, monkeypatch: pytest.MonkeyPatch):
         return at
 
     return _open
+
+
+@pytest.fixture
+def open_page(tiny_store: Path, monkeypatch: pytest.MonkeyPatch):
+    """Open a page on the tiny store."""
+    return _opener(tiny_store, monkeypatch, timeout=60)
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -254,19 +253,8 @@ def demo_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def open_demo(demo_small: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ONEMAP_STORE", str(demo_small))
-
-    def _open(page: str, **query: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=120)
-        at.switch_page(page)
-        for key, value in query.items():
-            at.query_params[key] = value
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        assert not at.error, [e.value for e in at.error]
-        return at
-
-    return _open
+    """Open a page on the 5% demo store."""
+    return _opener(demo_small, monkeypatch, timeout=120)
 
 
 @pytest.mark.slow

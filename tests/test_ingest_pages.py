@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers import cli, ingest, reconcile, store, zones
+from layers import ingest, reconcile, store, zones
 from layers import schema as S
 from tests.conftest import (
     COUNTY_B,
     make_projects,
-    make_registry,
-    make_units,
-    make_zone_members,
+    write_tiny_store,
 )
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -23,11 +21,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 @pytest.fixture
 def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    tables = cli.build_tables(inputs, zone_members=make_zone_members())
-    info = cli.make_build_info(inputs, demo=False, source="tiny fixture")
-    path = tmp_path / "tiny.gpkg"
-    store.write_store(path, tables, info)
+    path = write_tiny_store(tmp_path / "tiny.gpkg", demo=False)
     monkeypatch.setenv("ONEMAP_STORE", str(path))
     zpath = tmp_path / "zones.toml"  # the tiny province's zones, for rebuilds after an import
     zpath.write_text(

@@ -36,8 +36,8 @@ from tests.conftest import (
     V7,
     TinyInputs,
     make_projects,
-    make_registry,
     make_units,
+    write_tiny_store,
 )
 
 WGS84 = "EPSG:4326"
@@ -178,9 +178,7 @@ def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from tests.conftest import make_zone_members
 
     monkeypatch.setattr(zones, "zone_members", lambda _z, _u: make_zone_members())
-    inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    tables = cli.build_tables(inputs, zone_members=make_zone_members())
-    return store.write_store(tmp_path / "s.gpkg", tables, cli.make_build_info(inputs, source="t"))
+    return write_tiny_store(tmp_path / "s.gpkg", source="t")
 
 
 def _build(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
