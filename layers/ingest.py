@@ -1556,26 +1556,24 @@ def _to_registry(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _village_rows(
-    sheet: RawSheet, header: Header
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], int, int, int]:
-    data = _data_rows(sheet, header)
-    rep = _Collector(sheet, header, data)
-    col = rep.col_of
-    totals, notes_rows = _special_rows(data, header, [col[S.VILLAGE_CODE]])
-    first = data.columns[0]
-    gist = _row_gist(data, totals | notes_rows)
-    rep.add(totals, first, "合计/小计行，不是村", "rejected", value=gist)
-    rep.add(notes_rows, first, "表尾说明或备注行，不是村", "rejected", value=gist)
-    special = totals | notes_rows
-    parsed = _parse_codes(data[col[S.VILLAGE_CODE]], lengths=(12,))
+def _village_codes(
+    rep: _Collector, raw: pd.Series, special: pd.Series, *, note_sci_fixed: bool
+) -> tuple[pd.Series, pd.Series]:
+    """Parse a village-code column, report its problems, return ``(codes, bad)``.
+
+    Rows in ``special`` (totals, notes) are left out of the report; ``bad`` marks codes that are
+    not 12-digit village codes. ``note_sci_fixed`` also reports codes recovered from scientific
+    notation (as fixed).
+    """
+    parsed = _parse_codes(raw, lengths=(12,))
     codes = parsed.codes
-    rep.add(
-        parsed.sci_fixed & ~special,
-        S.VILLAGE_CODE,
-        "科学计数法显示的代码，位数完整，已转为文本",
-        "fixed",
-    )
+    if note_sci_fixed:
+        rep.add(
+            parsed.sci_fixed & ~special,
+            S.VILLAGE_CODE,
+            "科学计数法显示的代码，位数完整，已转为文本",
+            "fixed",
+        )
     rep.add(
         parsed.sci_lost & ~special,
         S.VILLAGE_CODE,
@@ -1588,6 +1586,22 @@ def _village_rows(
     rep.add(
         bad & ~parsed.sci_lost, S.VILLAGE_CODE, "不是有效的行政村代码（应为 12 位数字）", "rejected"
     )
+    return codes, bad
+
+
+def _village_rows(
+    sheet: RawSheet, header: Header
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], int, int, int]:
+    data = _data_rows(sheet, header)
+    rep = _Collector(sheet, header, data)
+    col = rep.col_of
+    totals, notes_rows = _special_rows(data, header, [col[S.VILLAGE_CODE]])
+    first = data.columns[0]
+    gist = _row_gist(data, totals | notes_rows)
+    rep.add(totals, first, "合计/小计行，不是村", "rejected", value=gist)
+    rep.add(notes_rows, first, "表尾说明或备注行，不是村", "rejected", value=gist)
+    special = totals | notes_rows
+    codes, bad = _village_codes(rep, data[col[S.VILLAGE_CODE]], special, note_sci_fixed=True)
     out = pd.DataFrame({S.VILLAGE_CODE: codes.where(~bad)}, index=data.index)
     for f in (*_COUNT_FIELDS,):
         if f not in col:
@@ -1631,20 +1645,7 @@ def _household_rows(
     rep.add(totals, first, "合计/小计行，不是农户", "rejected", value=MASK)
     rep.add(notes_rows, first, "表尾说明或备注行，不是农户", "rejected", value=MASK)
     special = totals | notes_rows
-    parsed = _parse_codes(data[col[S.VILLAGE_CODE]], lengths=(12,))
-    codes = parsed.codes
-    rep.add(
-        parsed.sci_lost & ~special,
-        S.VILLAGE_CODE,
-        "代码被 Excel 存成科学计数法，位数已丢失；请把该列设为文本格式后重新导出",
-        "rejected",
-    )
-    bad = (parsed.invalid | (codes.notna() & (_code_level(codes) != "village"))) & ~special
-    empty = codes.isna() & ~parsed.invalid & ~parsed.sci_lost & ~special
-    rep.add(empty, S.VILLAGE_CODE, "缺少行政村代码", "rejected")
-    rep.add(
-        bad & ~parsed.sci_lost, S.VILLAGE_CODE, "不是有效的行政村代码（应为 12 位数字）", "rejected"
-    )
+    codes, _ = _village_codes(rep, data[col[S.VILLAGE_CODE]], special, note_sci_fixed=False)
     ok = ~(rep.reject | special)
     rel_col = header_col(header, "relationship")
     hid = _as_text(data[col["household_id"]]) if "household_id" in col else None
