@@ -593,7 +593,9 @@ def ensure_store() -> bool:
     if path.exists():
         return True
     lang = current_lang()
-    st.info(f"{t('store_missing', lang)}`{path}`")
+    notice = st.empty()  # the notice and progress bar go away once the store is built
+    box = notice.container()
+    box.info(f"{t('store_missing', lang)}`{path}`")
     try:
         from layers import cli
     except ImportError as e:
@@ -601,14 +603,14 @@ def ensure_store() -> bool:
         return False
     scale = float(os.environ.get("ONEMAP_DEMO_SCALE", "1"))
     stages = cli.DEMO_RUN_STAGES
-    bar = st.progress(0.0, text=t("building_demo", lang))
+    bar = box.progress(0.0, text=t("building_demo", lang))
 
     def report(stage: str) -> None:
         i = stages.index(stage) if stage in stages else 0
         bar.progress(i / len(stages), text=f"{t('building_demo', lang)} · {stage}")
 
     cli.run_demo(path, seed=settings.DEFAULT_SEED, scale=scale, progress=report)
-    bar.progress(1.0, text="✓")
+    notice.empty()
     st.cache_resource.clear()
     st.cache_data.clear()
     return True
