@@ -11,10 +11,10 @@ from pathlib import Path
 import streamlit as st
 
 from layers.errors import OneMapError
-from pages import common
+from views import common
 
 ROOT = Path(__file__).resolve().parent
-#: (file under pages/, url path and text key, icon); a page whose file is missing is skipped
+#: (file under views/, url path and text key, icon); a page whose file is missing is skipped
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("overview.py", "overview", ":material/map:"),
     ("library.py", "library", ":material/inventory_2:"),
@@ -33,14 +33,14 @@ def run() -> None:
     lang = common.current_lang()
     pages = [
         st.Page(
-            str(ROOT / "pages" / name),
+            str(ROOT / "views" / name),
             title=common.t(key, lang),
             icon=icon,
             url_path=key,
             default=key == "overview",
         )
         for name, key, icon in PAGES
-        if (ROOT / "pages" / name).exists()
+        if (ROOT / "views" / name).exists()
     ]
     page = st.navigation(pages)
     try:

@@ -42,9 +42,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layers import boundaries, build, demo, demo_ledger, demo_units, store
 from layers import schema as S
-from layers.cli import build_tables, make_build_info
+from layers import store
+from layers.build import locate as build
+from layers.cli.main import build_tables, make_build_info
+from layers.demo import boundaries
+from layers.demo import generate as demo
+from layers.demo import ledger as demo_ledger
+from layers.demo import units as demo_units
 from layers.settings import DEFAULT_SEED
 
 BUDGET_DEMO_S = 30.0

@@ -37,9 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd
 
-from layers import export as E
 from layers import schema as S
-from layers import store, tables
+from layers import store
+from layers.export import maps as E
+from layers.export import tables
 from layers.settings import store_path
 
 NUJIANG = "533300000000"

@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 BUDGET_FILTER_S = 0.3
 #: page → a unit of the full demo (怒江州 泸水市, its 鲁掌镇, one of its villages)
 VIEWS: dict[str, str | None] = {
-    "pages/library.py": "533301000000",
-    "pages/roadmap.py": "533301100000",
-    "pages/village.py": "533301100200",
-    "pages/zones.py": None,
+    "views/library.py": "533301000000",
+    "views/roadmap.py": "533301100000",
+    "views/village.py": "533301100200",
+    "views/zones.py": None,
 }
 
 

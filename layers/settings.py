@@ -1,17 +1,33 @@
 """Settings: defaults read by functions only when their own argument is None.
 
-``store_path()`` resolves the store: an explicit path, else ``$ONEMAP_STORE``, else
-``data/onemap.gpkg`` under the project root.
+``DATA_DIR`` holds the shipped county facts, zones and column map: ``data/`` in a checkout, the
+``layers.data`` package in an installed wheel. ``store_path()`` resolves the store: an explicit
+path, else ``$ONEMAP_STORE``, else ``data/onemap.gpkg`` in a checkout or ``onemap.gpkg`` in the
+working directory of an installed copy.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
+__all__ = [
+    "DATA_DIR",
+    "DEFAULT_SEED",
+    "EXIT_YEAR_RANGE",
+    "METRIC_CRS",
+    "PROJECT_ROOT",
+    "STORAGE_CRS",
+    "store_path",
+]
+
 PROJECT_ROOT: Path = Path(__file__).resolve().parent.parent
-DATA_DIR: Path = PROJECT_ROOT / "data"
-DEFAULT_STORE: Path = DATA_DIR / "onemap.gpkg"
+#: a source checkout (editable install or tests) has the dashboard next to the packages
+_CHECKOUT: bool = (PROJECT_ROOT / "app.py").is_file() and (PROJECT_ROOT / "data").is_dir()
+DATA_DIR: Path = (
+    PROJECT_ROOT / "data" if _CHECKOUT else Path(str(resources.files("layers") / "data"))
+)
 STORAGE_CRS: str = "EPSG:4326"
 #: Albers equal-area for Yunnan (DESIGN §3): areas and distances are computed here.
 METRIC_CRS: str = "+proj=aea +lat_1=22 +lat_2=28 +lon_0=101.5 +ellps=GRS80 +units=m +no_defs"
@@ -24,4 +40,6 @@ def store_path(path: str | os.PathLike[str] | None = None) -> Path:
     if path is not None:
         return Path(path)
     env = os.environ.get("ONEMAP_STORE")
-    return Path(env) if env else DEFAULT_STORE
+    if env:
+        return Path(env)
+    return DATA_DIR / "onemap.gpkg" if _CHECKOUT else Path.cwd() / "onemap.gpkg"

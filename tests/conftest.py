@@ -613,7 +613,8 @@ def write_tiny_store(path: Path, **build_info: Any) -> Path:
 
     ``build_info`` adds to (or overrides) the store's build_info (default source "tiny fixture").
     """
-    from layers import cli, store
+    from layers import store
+    from layers.cli import main as cli
 
     inputs = store.Inputs(make_units(), make_registry(), make_projects())
     tables = cli.build_tables(inputs, zone_members=make_zone_members())

@@ -17,15 +17,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers import cli, store
 from layers import schema as S
-from pages.common import ViewState
+from layers import store
+from layers.cli import main as cli
 from tests.conftest import (
     COUNTY_A,
     COUNTY_B,
     TOWN_A1,
     write_tiny_store,
 )
+from views.common import ViewState
 
 ROOT = Path(__file__).resolve().parent.parent
 PREF_A = "530100000000"
@@ -209,7 +210,7 @@ def test_language_switch(app) -> None:
     ],
 )
 def test_clicked_code(value, region: str, expected: str | None) -> None:
-    from pages.overview import clicked_code
+    from views.overview import clicked_code
 
     assert clicked_code(value, region) == expected
 
@@ -343,8 +344,8 @@ def test_map_and_its_export_show_the_same_units_and_classes(app, tiny_store: Pat
     """The overview and ``layers.export`` draw one view from ``layers.view``: same units, same
     legend classes (here under a filter with breaks following it)."""
     from geo import classify
-    from layers import export as E
-    from pages import export_widget
+    from layers.export import maps as E
+    from views import export_widget
 
     at = app(region=PREF_A, sectors="water", fixed="0")
     state = ViewState(region=PREF_A, sectors=("water",), fixed_breaks=False)

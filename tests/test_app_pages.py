@@ -21,11 +21,13 @@ from conftest import (
 )
 from streamlit.testing.v1 import AppTest
 
-from layers import charts, cli, fmt, store
 from layers import schema as S
+from layers import store
+from layers.cli import main as cli
+from layers.present import charts, fmt
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ("pages/library.py", "pages/roadmap.py", "pages/village.py", "pages/zones.py")
+PAGES = ("views/library.py", "views/roadmap.py", "views/village.py", "views/zones.py")
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +80,9 @@ def test_every_page_renders_without_a_region(open_page, page: str) -> None:
 @pytest.mark.parametrize(
     ("page", "region", "label"),
     [
-        ("pages/library.py", COUNTY_A, "甲县"),
-        ("pages/roadmap.py", TOWN_A1, "一乡"),
-        ("pages/village.py", V1, "一村"),
+        ("views/library.py", COUNTY_A, "甲县"),
+        ("views/roadmap.py", TOWN_A1, "一乡"),
+        ("views/village.py", V1, "一村"),
     ],
 )
 def test_region_in_query_string_opens_it(open_page, page: str, region: str, label: str) -> None:
@@ -91,7 +93,7 @@ def test_region_in_query_string_opens_it(open_page, page: str, region: str, labe
 
 
 def test_library_figures_and_downloads(open_page) -> None:
-    at = open_page("pages/library.py", region=COUNTY_A)
+    at = open_page("views/library.py", region=COUNTY_A)
     kpis = _metrics(at)
     # 甲县: P01–P08, county-wide P11 and P13 → 10 projects, 8 completed, planned 780万元
     assert kpis["项目数"] == "10个"
@@ -104,7 +106,7 @@ def test_library_figures_and_downloads(open_page) -> None:
 
 
 def test_library_search_narrows_the_table(open_page) -> None:
-    at = open_page("pages/library.py", region=COUNTY_A)
+    at = open_page("views/library.py", region=COUNTY_A)
     at.text_input(key="library_search").input("饮水").run()
     table = at.main.dataframe[0].value
     assert set(table["项目编号"]) == {"P02"}  # P10 (饮水) lies in 乙县
@@ -114,8 +116,8 @@ def test_library_search_narrows_the_table(open_page) -> None:
 def test_sector_filter_changes_the_figures(open_page) -> None:
     # AppTest.switch_page runs the page file alone (no app.py sidebar), so the filter comes
     # through the URL, exactly as a copied link carries it
-    plain = open_page("pages/library.py", region=COUNTY_A)
-    at = open_page("pages/library.py", region=COUNTY_A, sectors="industry")
+    plain = open_page("views/library.py", region=COUNTY_A)
+    at = open_page("views/library.py", region=COUNTY_A, sectors="industry")
     assert _metrics(plain)["项目数"] == "10个"
     kpis = _metrics(at)
     assert kpis["项目数"] == "2个"  # P01, P07
@@ -125,7 +127,7 @@ def test_sector_filter_changes_the_figures(open_page) -> None:
 
 
 def test_sidebar_filter_changes_the_figures_and_the_url(open_page) -> None:
-    at = open_page("pages/library.py", region=COUNTY_A)
+    at = open_page("views/library.py", region=COUNTY_A)
     at.sidebar.multiselect(key="sb_sectors").select("water").run()
     assert not at.exception
     kpis = _metrics(at)
@@ -136,8 +138,8 @@ def test_sidebar_filter_changes_the_figures_and_the_url(open_page) -> None:
 
 
 def test_sector_filter_in_url_changes_the_zone_ranking(open_page) -> None:
-    plain = open_page("pages/zones.py")
-    filtered = open_page("pages/zones.py", sectors="water")
+    plain = open_page("views/zones.py")
+    filtered = open_page("views/zones.py", sectors="water")
     before = plain.main.dataframe[-2].value.set_index("名称")
     after = filtered.main.dataframe[-2].value.set_index("名称")
     assert before.loc["甲县", "项目数"] == 10
@@ -146,7 +148,7 @@ def test_sector_filter_in_url_changes_the_zone_ranking(open_page) -> None:
 
 
 def test_picker_opens_the_county_and_writes_the_url(open_page) -> None:
-    at = open_page("pages/library.py")
+    at = open_page("views/library.py")
     assert not _metrics(at)
     at.selectbox(key="library_pick").select(COUNTY_A).run()
     assert "甲县" in at.main.subheader[0].value
@@ -155,7 +157,7 @@ def test_picker_opens_the_county_and_writes_the_url(open_page) -> None:
 
 
 def test_roadmap_year_slider_plays_forward(open_page) -> None:
-    at = open_page("pages/roadmap.py", region=TOWN_A1)
+    at = open_page("views/roadmap.py", region=TOWN_A1)
     kpis = _metrics(at)
     assert kpis["至2020年已出列"] == "2 / 2"  # 一村 2017, 二村 2019
     assert kpis["至2020年完工项目"] == "3 / 5"  # P01 2016, P02 2017, P04 2018
@@ -171,14 +173,14 @@ def test_roadmap_year_slider_plays_forward(open_page) -> None:
 
 
 def test_roadmap_year_from_the_url(open_page) -> None:
-    at = open_page("pages/roadmap.py", region=TOWN_A1, year="2016")
+    at = open_page("views/roadmap.py", region=TOWN_A1, year="2016")
     assert at.slider(key="roadmap_year").value == 2016
     assert _metrics(at)["至2016年已出列"] == "0 / 2"
     assert _metrics(at)["至2016年完工项目"] == "1 / 5"  # P01
 
 
 def test_village_plan_shows_registry_and_missing_fixes(open_page) -> None:
-    at = open_page("pages/village.py", region=V3)
+    at = open_page("views/village.py", region=V3)
     kpis = _metrics(at)
     assert kpis["贫困人口"] == "20人"
     assert kpis["覆盖率"] == "100.0%"  # covered 25 is capped at the 20 poor
@@ -190,7 +192,7 @@ def test_village_plan_shows_registry_and_missing_fixes(open_page) -> None:
 
 
 def test_zones_page_compares_zones_and_ranks_laggards(open_page) -> None:
-    at = open_page("pages/zones.py")
+    at = open_page("views/zones.py")
     frames = [d.value for d in at.main.dataframe]
     zones = frames[0]
     assert set(zones["区域"]) == {"深度区", "边境地区", "全省"}
@@ -200,7 +202,7 @@ def test_zones_page_compares_zones_and_ranks_laggards(open_page) -> None:
 
 
 def test_roadmap_follows_the_sector_filter(open_page) -> None:
-    at = open_page("pages/roadmap.py", region=TOWN_A1, sectors="industry")
+    at = open_page("views/roadmap.py", region=TOWN_A1, sectors="industry")
     kpis = _metrics(at)
     assert kpis["至2020年完工项目"] == "1 / 1"  # P01 is 一乡's only industry project
     assert kpis["至2020年已出列"] == "2 / 2"  # village exits do not depend on project filters
@@ -210,10 +212,10 @@ def test_roadmap_follows_the_sector_filter(open_page) -> None:
 @pytest.mark.parametrize(
     ("page", "region", "title", "metric"),
     [
-        ("pages/library.py", COUNTY_A, "County project library", "Projects"),
-        ("pages/roadmap.py", TOWN_A1, "Township route map", "Exited by 2020"),
-        ("pages/village.py", V1, "Village construction plan", "Poor population"),
-        ("pages/zones.py", None, "Priority zones", "Lowest completion"),
+        ("views/library.py", COUNTY_A, "County project library", "Projects"),
+        ("views/roadmap.py", TOWN_A1, "Township route map", "Exited by 2020"),
+        ("views/village.py", V1, "Village construction plan", "Poor population"),
+        ("views/zones.py", None, "Priority zones", "Lowest completion"),
     ],
 )
 def test_english_switch_translates_the_page(
@@ -230,7 +232,7 @@ def test_english_switch_translates_the_page(
 
 
 def test_library_tabs_compute_only_the_open_one(open_page) -> None:
-    at = open_page("pages/library.py", region=COUNTY_A)
+    at = open_page("views/library.py", region=COUNTY_A)
     assert not at.get("vega_lite_chart")  # the project list is open: no chart built
     at.session_state["library_tab"] = "乡镇完工率与覆盖率"
     at.run()
@@ -264,13 +266,13 @@ def test_demo_nujiang_pages_open_from_the_url(open_demo, demo_small: Path) -> No
     town = towns[towns[S.CODE].str.startswith("533301")].iloc[0]
     plans = store.read_layer(demo_small, S.LAYER_VILLAGE_PLAN)
     village = plans[plans[S.PARENT_CODE] == town[S.CODE]].iloc[0]
-    library = open_demo("pages/library.py", region="533301000000")
+    library = open_demo("views/library.py", region="533301000000")
     assert "泸水市" in library.main.subheader[0].value
     assert len(library.main.dataframe[0].value) > 0
-    roadmap = open_demo("pages/roadmap.py", region=town[S.CODE])
+    roadmap = open_demo("views/roadmap.py", region=town[S.CODE])
     assert town[S.NAME] in roadmap.main.subheader[0].value
     assert roadmap.get("component_instance")  # the route map is drawn
-    plan = open_demo("pages/village.py", region=village[S.CODE])
+    plan = open_demo("views/village.py", region=village[S.CODE])
     assert village[S.NAME] in plan.main.subheader[0].value
     assert _metrics(plan)["贫困人口"].endswith("人")
 
@@ -278,7 +280,7 @@ def test_demo_nujiang_pages_open_from_the_url(open_demo, demo_small: Path) -> No
 @pytest.mark.slow
 def test_demo_zones_spotlight_nujiang_and_diqing(open_demo, demo_small: Path) -> None:
     zones = store.read_layer(demo_small, S.TABLE_ZONE_SUMMARY).set_index(S.ZONE)
-    at = open_demo("pages/zones.py")
+    at = open_demo("views/zones.py")
     cards = [m.value for m in at.main.metric]
     assert fmt.fmt_pct(zones.loc["怒江州", S.COMPLETION]) in cards
     assert fmt.fmt_pct(zones.loc["迪庆州", S.COVERAGE]) in cards
@@ -288,7 +290,7 @@ def test_demo_zones_spotlight_nujiang_and_diqing(open_demo, demo_small: Path) ->
 
 @pytest.mark.slow
 def test_demo_zone_filter_limits_the_county_picker(open_demo) -> None:
-    at = open_demo("pages/library.py", zone="怒江州")
+    at = open_demo("views/library.py", zone="怒江州")
     options = at.selectbox(key="library_pick").options
     assert len(options) == 5  # "— 请选择 —" + 怒江州's 4 counties
     assert all("怒江" in o for o in options[1:])
@@ -302,7 +304,7 @@ def _map_fills(at: AppTest) -> list[str]:
 
 
 def test_route_map_colours_play_forward(open_page) -> None:
-    at = open_page("pages/roadmap.py", region=TOWN_A1, year="2017")
+    at = open_page("views/roadmap.py", region=TOWN_A1, year="2017")
     exit_2017, exit_2018 = charts.EXIT_YEAR_COLOURS[2017], charts.EXIT_YEAR_COLOURS[2018]
     industry, water = charts.SECTOR_COLOURS["industry"], charts.SECTOR_COLOURS["water"]
     # 一村 (exit 2017) in the exited layer, 二村 (plan 2018) faded; P01, P02 done, P03–P05 not
@@ -313,31 +315,31 @@ def test_route_map_colours_play_forward(open_page) -> None:
 
 
 def test_village_map_colours_projects_by_sector(open_page) -> None:
-    at = open_page("pages/village.py", region=V1)
+    at = open_page("views/village.py", region=V1)
     sectors = [charts.SECTOR_COLOURS[k] for k in ("industry", "water", "health")]  # P01–P03
     assert _map_fills(at)[1:] == sectors
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_survive_a_filter_that_keeps_no_project(open_page, page: str) -> None:
-    region = {"pages/library.py": COUNTY_A, "pages/roadmap.py": TOWN_A1, "pages/village.py": V1}
+    region = {"views/library.py": COUNTY_A, "views/roadmap.py": TOWN_A1, "views/village.py": V1}
     at = open_page(
         page, sectors="relocation", **({"region": region[page]} if page in region else {})
     )
     kpis = _metrics(at)
-    if page == "pages/library.py":
+    if page == "views/library.py":
         assert kpis["项目数"] == "0个" and kpis["完工率"] == "—"
         for tab in ("行业与资金来源", "乡镇完工率与覆盖率", "年度项目与资金"):
             at.session_state["library_tab"] = tab
             at.run()
             assert not at.exception and not at.error, tab
-    if page == "pages/roadmap.py":
+    if page == "views/roadmap.py":
         assert kpis["至2020年完工项目"] == "0 / 0"
 
 
 @pytest.mark.parametrize(
     ("page", "region", "key"),
-    [("pages/roadmap.py", TOWN_A1, "roadmap_export"), ("pages/village.py", V1, "village_export")],
+    [("views/roadmap.py", TOWN_A1, "roadmap_export"), ("views/village.py", V1, "village_export")],
 )
 def test_map_pages_offer_an_export_on_demand(open_page, page: str, region: str, key: str) -> None:
     at = open_page(page, region=region)

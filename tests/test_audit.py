@@ -7,7 +7,7 @@ import pytest
 from conftest import V3, V5
 
 from layers import schema as S
-from layers.audit import QUALITY_COLUMNS, audit, audit_registry
+from layers.build.audit import QUALITY_COLUMNS, audit, audit_registry
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_completion_date_on_a_project_not_completed(tiny_units, tiny_registry, t
 
 
 def test_reconcile_names_counties_found_on_one_side_only():
-    from layers.reconcile import reconcile_funds
+    from layers.ingest.reconcile import reconcile_funds
 
     a, b, c = "530102000000", "530103000000", "530201000000"
     projects = pd.DataFrame({S.COUNTY_CODE: [a, a, b], S.FUNDS_SPENT: [1.0, 2.0, 5.0]})
@@ -138,7 +138,7 @@ def test_reconcile_names_counties_found_on_one_side_only():
 def test_audit_finds_exactly_the_demo_ledgers_planted_date_anomalies():
     from test_demo_ledger import SEED, make_units
 
-    from layers import demo_ledger as D
+    from layers.demo import ledger as D
 
     units = make_units()
     registry = D.generate_registry(units, seed=SEED, scale=0.05)

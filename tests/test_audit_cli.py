@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 from conftest import COUNTY_A, COUNTY_B, make_projects, make_registry, make_units
 
-from layers import cli, reconcile, store, zones
 from layers import schema as S
+from layers import store
+from layers.build import zones
+from layers.cli import main as cli
 from layers.errors import LedgerError
+from layers.ingest import reconcile
 
 ZONES = '[[zones]]\nname = "深度区"\nname_en = "deep"\nmembers = ["530102"]\n'
 

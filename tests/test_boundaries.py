@@ -11,7 +11,8 @@ import shapely
 from shapely.geometry import box
 
 from geo import crs as geocrs
-from layers import boundaries, schema
+from layers import schema
+from layers.demo import boundaries
 from layers.errors import BoundaryError
 
 

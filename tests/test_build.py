@@ -12,9 +12,9 @@ import shapely
 from conftest import COUNTY_A, COUNTY_B, TOWN_A2, TOWN_B1, V3, V4, V5
 from shapely.geometry import Point
 
-from layers import metrics as M
 from layers import schema as S
-from layers.build import build_layers, code_ints, code_strings, locate_projects
+from layers.build import metrics as M
+from layers.build.locate import build_layers, code_ints, code_strings, locate_projects
 from layers.errors import LedgerError
 
 

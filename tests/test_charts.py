@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import TOWN_A1, TOWN_A2, TOWN_B1
 
-from layers import charts
 from layers import schema as S
 from layers.errors import OneMapError
+from layers.present import charts
 
 
 def _spec(chart) -> str:

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from layers import cli, store
 from layers import schema as S
+from layers import store
+from layers.cli import main as cli
 from tests.conftest import COUNTY_A, PREF_A, PROVINCE, make_projects, make_registry, make_units
 
 
@@ -161,7 +162,7 @@ def test_build_needs_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_console_script_exit_status(tmp_path: Path) -> None:
     """The real process: exit 2 and a single stderr line."""
     result = subprocess.run(
-        [sys.executable, "-m", "layers.cli", "summary", "--store", str(tmp_path / "x.gpkg")],
+        [sys.executable, "-m", "layers.cli.main", "summary", "--store", str(tmp_path / "x.gpkg")],
         capture_output=True,
         text=True,
         check=False,
@@ -173,7 +174,7 @@ def test_console_script_exit_status(tmp_path: Path) -> None:
 
 
 def test_registration_hook(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    plugin = types.ModuleType("layers.cli_audit")
+    plugin = types.ModuleType("layers.cli.audit")
 
     def register(subparsers) -> None:
         p = subparsers.add_parser("audit", help="test plug-in")
@@ -181,7 +182,7 @@ def test_registration_hook(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
         p.set_defaults(func=lambda args: print(f"audited {args.n}") or 0)
 
     plugin.register = register
-    monkeypatch.setitem(sys.modules, "layers.cli_audit", plugin)
+    monkeypatch.setitem(sys.modules, "layers.cli.audit", plugin)
     code, out, _ = run(["audit", "--n", "3"], capsys)
     assert code == 0 and out.strip() == "audited 3"
 
@@ -197,7 +198,7 @@ def test_bad_arguments_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 def test_build_rewrites_every_layer_from_the_inputs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from layers import zones
+    from layers.build import zones
     from tests.conftest import make_zone_members
 
     inputs = store.Inputs(make_units(), make_registry(), make_projects())
@@ -258,7 +259,7 @@ def test_failed_build_keeps_the_last_good_store(
 ) -> None:
     import pyogrio
 
-    from layers import zones
+    from layers.build import zones
     from tests.conftest import make_zone_members
 
     inputs = store.Inputs(make_units(), make_registry(), make_projects())

@@ -16,7 +16,7 @@ import rasterio
 from PIL import Image
 
 from geo import staticmap as sm
-from layers import cli
+from layers.cli import main as cli
 from tests.conftest import PREF_A
 from tests.test_export import write_tiny_store
 
@@ -128,7 +128,7 @@ def test_bad_choice_is_refused_by_the_parser(store_file: Path, capsys) -> None:
 
 def test_png_bytes_match_the_page_path(store_file: Path, tmp_path: Path) -> None:
     """The CLI writes what ``export.map_bytes`` (the page's call) returns for the same view."""
-    from layers import export as E
+    from layers.export import maps as E
 
     out = tmp_path / "cli.png"
     assert _run("map", "--store", str(store_file), "--region", PREF_A, "--out", str(out)) == 0

@@ -15,8 +15,11 @@ import shapely
 from conftest import COUNTY_A, COUNTY_B, V1, V2, V3, V4, make_projects, make_registry, make_units
 from geopandas.testing import assert_geodataframe_equal
 
-from layers import cli, ingest, store, zones
 from layers import schema as S
+from layers import store
+from layers.build import zones
+from layers.cli import main as cli
+from layers.ingest import prepare as ingest
 
 ZONES = """
 [[zones]]

@@ -17,8 +17,10 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from layers import cli, demo, store
 from layers import schema as S
+from layers import store
+from layers.cli import main as cli
+from layers.demo import generate as demo
 
 SMALL = "0.05"
 SEED = "7"
@@ -28,7 +30,7 @@ ZONES = ("镇彝威革命老区", "怒江州", "迪庆州", "边境地区", "直
 def onemap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real command in a child process, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "layers.cli", *args],
+        [sys.executable, "-m", "layers.cli.main", *args],
         capture_output=True,
         text=True,
         check=False,

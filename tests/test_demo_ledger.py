@@ -8,8 +8,8 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from layers import demo_ledger as D
 from layers import schema as S
+from layers.demo import ledger as D
 from layers.errors import BoundaryError, LedgerError, OneMapError
 
 CRS = "EPSG:4326"
@@ -451,7 +451,8 @@ def test_tiny_province_with_few_villages_and_projects(tiny_units):
 # --- on the real generated province -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_units() -> gpd.GeoDataFrame:
-    from layers import boundaries, demo_units
+    from layers.demo import boundaries
+    from layers.demo import units as demo_units
 
     return demo_units.generate_units(boundaries.read_cnmaps_units(), seed=SEED, scale=0.05)
 

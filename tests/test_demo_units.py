@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from layers import boundaries, demo_units, schema
+from layers import schema
+from layers.demo import boundaries
+from layers.demo import units as demo_units
 from layers.errors import BoundaryError
 
 

@@ -19,10 +19,12 @@ from PIL import Image
 from pptx import Presentation
 
 from geo import staticmap as sm
-from layers import build, query, store
-from layers import export as E
 from layers import schema as S
+from layers import store
+from layers.build import locate as build
 from layers.errors import ExportError
+from layers.export import maps as E
+from layers.present import query
 from tests.conftest import (
     COUNTY_A,
     PREF_A,
@@ -318,10 +320,10 @@ def test_export_page_offers_the_cli_picture(
     """The 导出 page previews and downloads through ``layers.export``: same view, same PNG."""
     from streamlit.testing.v1 import AppTest
 
-    from pages import export_widget
+    from views import export_widget
 
     monkeypatch.setenv("ONEMAP_STORE", str(tiny_store))
-    at = AppTest.from_file("../pages/export.py", default_timeout=180)
+    at = AppTest.from_file("../views/export.py", default_timeout=180)
     at.query_params["region"] = PREF_A
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -344,7 +346,7 @@ def test_export_page_offers_the_cli_picture(
 
 
 def _button_app() -> None:
-    from pages import common, export_widget
+    from views import common, export_widget
 
     export_widget.export_button(common.ViewState(region="530100000000"), key="t")
 
@@ -393,13 +395,13 @@ def test_legend_starts_where_the_fixed_breaks_start(snap: E.Snapshot) -> None:
 def test_export_button_choices_are_the_exports_and_cost_no_import() -> None:
     """The map pages' button offers what ``layers.export`` draws, without importing it (and
     matplotlib) until a map is asked for: the pages' first load stays fast."""
-    from pages import export_widget as W
+    from views import export_widget as W
 
     assert W.MAP_FORMATS == E.MAP_FORMATS
     papers = tuple(sm.PAPER_MM)
     assert papers == W.PAPERS
     assert W.ORIENTATIONS == sm.ORIENTATIONS
-    code = "import sys, pages.export_widget; print('layers.export' in sys.modules)"
+    code = "import sys, views.export_widget; print('layers.export.maps' in sys.modules)"
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
         ["python3", "-c", code], cwd=root, capture_output=True, text=True, check=True

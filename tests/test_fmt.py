@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from layers import fmt
+from layers.present import fmt
 
 
 @pytest.mark.parametrize(

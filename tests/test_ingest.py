@@ -14,9 +14,9 @@ import pytest
 from conftest import COUNTY_A, COUNTY_B, TOWN_A1, V1, V2, V3, V5, make_projects, make_units
 from geopandas.testing import assert_geodataframe_equal
 
-from layers import ingest
 from layers import schema as S
 from layers.errors import LedgerError
+from layers.ingest import prepare as ingest
 
 HEADER = ["项目编号", "项目名称", "村代码", "项目类别", "计划年度", "项目状态", "计划投资"]
 
@@ -346,8 +346,8 @@ def test_round_trip_office_workbook_gives_the_same_ledger() -> None:
 
 
 def test_round_trip_same_metrics(tiny_inputs) -> None:
-    from layers import metrics as M
-    from layers.build import locate_projects
+    from layers.build import metrics as M
+    from layers.build.locate import locate_projects
 
     book = ingest.office_ledger_workbook(tiny_inputs.projects, sheet_by=None)
     imported = ingest.read_ledger(("office.xlsx", book)).table

@@ -9,9 +9,9 @@ import pytest
 from conftest import COUNTY_A, TOWN_A1, TOWN_A2, V1, V2
 from shapely.geometry import Polygon, box
 
-from layers import ingest
 from layers import schema as S
 from layers.errors import LedgerError
+from layers.ingest import prepare as ingest
 
 
 def write(gdf: gpd.GeoDataFrame, path: Path) -> Path:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from layers import demo, ingest
-from layers import metrics as M
 from layers import schema as S
-from layers.build import locate_projects
+from layers.build import metrics as M
+from layers.build.locate import locate_projects
+from layers.demo import generate as demo
+from layers.ingest import prepare as ingest
 
 COUNTS = (
     S.N_PROJECTS,

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from layers import ingest, reconcile, store, zones
 from layers import schema as S
+from layers import store
+from layers.build import zones
+from layers.ingest import prepare as ingest
+from layers.ingest import reconcile
 from tests.conftest import (
     COUNTY_B,
     make_projects,
@@ -45,7 +48,7 @@ def open_page(page: str, **query: str) -> AppTest:
 
 def test_quality_page_counts_and_region(tiny_store: Path) -> None:
     issues = store.read_layer(tiny_store, S.TABLE_QUALITY_ISSUES)
-    at = open_page("pages/quality.py")
+    at = open_page("views/quality.py")
     assert at.title[0].value == "数据质量"
     assert at.subheader[0].value == f"云南省 · 共 {len(issues):,} 个问题"
     metrics = {m.label: m.value for m in at.main.metric}
@@ -84,7 +87,7 @@ def test_import_page_preview_and_confirm(tiny_store: Path) -> None:
     part.loc[part.index[0], S.FUNDS_PLANNED] = 999.0
     book = ingest.office_ledger_workbook(part)
     prepared = ingest.prepare_import(store.read_inputs(tiny_store), ledgers=[("乙县.xlsx", book)])
-    at = open_page("pages/import_data.py")
+    at = open_page("views/import_data.py")
     assert at.title[0].value == "数据导入"
     at.session_state["import_prepared"] = prepared
     at.run()

@@ -11,8 +11,8 @@ from conftest import make_projects
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layers import ingest
 from layers import schema as S
+from layers.ingest import prepare as ingest
 
 HEADER = [
     "项目编号",

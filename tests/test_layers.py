@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from conftest import COUNTY_A, COUNTY_B, TOWN_A1, TOWN_A2, TOWN_B1, V1, V3, V4, V5, V6
 
-from layers import metrics as M
 from layers import schema as S
-from layers.build import locate_projects
-from layers.county_library import build_county_library, sector_column
+from layers.build import metrics as M
+from layers.build.county_library import build_county_library, sector_column
+from layers.build.locate import locate_projects
+from layers.build.township_roadmap import build_township_roadmap
+from layers.build.village_plan import build_village_plan
 from layers.errors import LedgerError
-from layers.township_roadmap import build_township_roadmap
-from layers.village_plan import build_village_plan
 
 
 @pytest.fixture

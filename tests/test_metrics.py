@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from conftest import COUNTY_A, COUNTY_B, PREF_A, PREF_B, TOWN_A1, TOWN_A2, V1, V3, V5
 
-from layers import metrics as M
 from layers import schema as S
-from layers.build import locate_projects
+from layers.build import metrics as M
+from layers.build.locate import locate_projects
 from layers.errors import LedgerError
 
 

@@ -13,7 +13,8 @@ from shapely.geometry import Polygon, box
 
 from geo import crs as geocrs
 from geo import partition
-from layers import boundaries, schema
+from layers import schema
+from layers.demo import boundaries
 from layers.errors import BoundaryError
 
 #: floating-point overlays leave vertices ~1e-15 off the edges they split; judge by area

@@ -19,11 +19,11 @@ from conftest import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from layers import metrics as M
-from layers import query as Q
 from layers import schema as S
-from layers.build import locate_projects
+from layers.build import metrics as M
+from layers.build.locate import locate_projects
 from layers.errors import OneMapError
+from layers.present import query as Q
 
 
 @pytest.fixture(scope="module")

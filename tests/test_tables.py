@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from layers import schema as S
-from layers import tables
 from layers.errors import ExportError, OneMapError
+from layers.export import tables
 
 
 def test_six_fixes_matrix_counts_the_hand_total(tiny_projects: pd.DataFrame) -> None:

@@ -19,8 +19,11 @@ from geopandas.testing import assert_geodataframe_equal
 from pandas.testing import assert_frame_equal
 
 from geo import raster as R
-from layers import build, cli, store, terrain
 from layers import schema as S
+from layers import store
+from layers.build import locate as build
+from layers.build import terrain
+from layers.cli import main as cli
 from tests.conftest import (
     COUNTY_A,
     COUNTY_B,
@@ -174,7 +177,7 @@ def test_a_village_outside_the_dem_gets_nan(tiny_inputs: TinyInputs):
 
 @pytest.fixture
 def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from layers import zones
+    from layers.build import zones
     from tests.conftest import make_zone_members
 
     monkeypatch.setattr(zones, "zone_members", lambda _z, _u: make_zone_members())
@@ -220,7 +223,7 @@ def test_an_import_keeps_the_stores_terrain(
     tiny_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     """``onemap import`` rebuilds with the DEM the store recorded, so terrain survives it."""
-    from layers import ingest
+    from layers.ingest import prepare as ingest
 
     tif = R.write_geotiff(ramp_dem(), tmp_path / "ramp.tif")
     code, err = _build(["--store", str(tiny_store), "--dem", str(tif)], capsys)

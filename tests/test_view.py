@@ -22,12 +22,12 @@ from conftest import (
 )
 
 from geo import classify
-from layers import metrics as M
-from layers import query as Q
 from layers import schema as S
-from layers import view as V
-from layers.build import locate_projects
+from layers.build import metrics as M
+from layers.build.locate import locate_projects
 from layers.errors import OneMapError
+from layers.present import query as Q
+from layers.present import view as V
 
 WATER = Q.ProjectFilter(sectors=("water",))
 

@@ -9,7 +9,9 @@ import shapely
 from shapely.geometry import box
 
 from geo import crs as geocrs
-from layers import boundaries, schema, zones
+from layers import schema
+from layers.build import zones
+from layers.demo import boundaries
 from layers.errors import BoundaryError
 
 

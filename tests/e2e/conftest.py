@@ -69,7 +69,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     small = ROOT / "data" / "demo_small.gpkg"
     if small.exists():
         return small
-    from layers import cli
+    from layers.cli import main as cli
 
     shared = tmp_path_factory.getbasetemp() / "demo_small.gpkg"  # shared with other tests
     if shared.exists():

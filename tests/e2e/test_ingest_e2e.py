@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from layers import ingest, store
 from layers import schema as S
+from layers import store
+from layers.ingest import prepare as ingest
 from tests.e2e.conftest import ARTIFACTS, serve
 
 pytestmark = pytest.mark.e2e

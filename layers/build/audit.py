@@ -1,0 +1,310 @@
+"""数据质量: the checks that fill ``quality_issues`` (one row per entity per problem).
+
+Checks on the ledger (duplicate ids, 六定 gaps listed per project, completed without a date,
+a completion date on a project not completed, spent above allocated, beneficiaries above the
+village's poor population), on the registry (unknown or duplicate villages, covered above
+poor) and the locating step's code and point checks. Severity: ``error`` (the figures are
+wrong until fixed), ``warning`` (probably wrong), ``info`` (worth a look). All vectorised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from layers import schema as S
+from layers.build import metrics as M
+
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+SEVERITY_LABELS_ZH: dict[str, str] = {"error": "错误", "warning": "警告", "info": "提示"}
+
+QUALITY_COLUMNS: tuple[str, ...] = (
+    S.QI_CHECK,
+    S.QI_SEVERITY,
+    S.QI_ENTITY,
+    S.QI_ENTITY_ID,
+    S.QI_CODE,
+    S.QI_MESSAGE,
+    S.QI_VALUE,
+)
+#: located_by values
+BY_CODE, BY_POINT, BY_COUNTY = "code", "point", "county"
+
+
+def issues_frame(
+    check: str,
+    severity: str,
+    entity: str,
+    entity_id: pd.Series | np.ndarray,
+    code: pd.Series | np.ndarray,
+    message: pd.Series | np.ndarray,
+    value: pd.Series | np.ndarray | str = "",
+) -> pd.DataFrame:
+    """Return quality_issues rows for one check (vectorised; every argument aligned)."""
+    entity_id = np.asarray(entity_id, dtype=object)
+    n = len(entity_id)
+    value = np.full(n, value, dtype=object) if isinstance(value, str) else np.asarray(value)
+    return pd.DataFrame(
+        {
+            S.QI_CHECK: np.full(n, check, dtype=object),
+            S.QI_SEVERITY: np.full(n, severity, dtype=object),
+            S.QI_ENTITY: np.full(n, entity, dtype=object),
+            S.QI_ENTITY_ID: entity_id,
+            S.QI_CODE: np.asarray(code, dtype=object),
+            S.QI_MESSAGE: np.asarray(message, dtype=object),
+            S.QI_VALUE: value.astype("str").astype(object),
+        }
+    ).astype("str")
+
+
+def empty_issues() -> pd.DataFrame:
+    """An empty quality_issues frame with the right columns."""
+    return pd.DataFrame({c: pd.Series([], dtype="str") for c in QUALITY_COLUMNS})
+
+
+def _project_code(projects: pd.DataFrame) -> pd.Series:
+    """The smallest unit a project names: village, else township, else county (12-digit)."""
+    code = projects[S.VILLAGE_CODE].astype("str")
+    code = code.fillna(projects[S.TOWNSHIP_CODE].astype("str"))
+    return code.fillna(projects[S.COUNTY_CODE].astype("str")).fillna("")
+
+
+def _fmt(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Amounts as text with two decimals (万元)."""
+    return np.char.mod("%.2f", np.asarray(values, dtype="float64")).astype(object)
+
+
+def _people(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Head counts as whole-number text."""
+    return np.asarray(values, dtype="float64").astype("int64").astype("str").astype(object)
+
+
+def _excess(
+    check: str,
+    severity: str,
+    entity: str,
+    ids: pd.Series,
+    codes: pd.Series,
+    amount: np.ndarray,
+    limit: np.ndarray,
+    template: str,
+    *,
+    fmt: Callable[[np.ndarray], np.ndarray] = _people,
+    slack: float = 0.0,
+) -> pd.DataFrame:
+    """Rows where ``amount`` exceeds ``limit`` (by more than ``slack``); the value is the excess.
+
+    ``template`` names ``{id}``, ``{amount}`` and ``{limit}`` (the latter two through ``fmt``).
+    """
+    bad = amount > limit + slack
+    fields = {
+        "id": ids[bad].to_numpy(dtype=object),
+        "amount": fmt(amount[bad]),
+        "limit": fmt(limit[bad]),
+    }
+    pieces = re.split(r"\{(id|amount|limit)\}", template)
+    message = np.full(int(bad.sum()), pieces[0], dtype=object)
+    for name, literal in zip(pieces[1::2], pieces[2::2], strict=True):
+        message = message + fields[name] + literal
+    excess = np.round(amount[bad] - limit[bad], 4)
+    return issues_frame(check, severity, entity, ids[bad], codes[bad], message, excess)
+
+
+def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """Ledger checks (see the module docstring); ``projects`` should be located."""
+    pid = projects[S.PROJECT_ID].astype("str")
+    code = _project_code(projects)
+    parts = []
+
+    dup = pid.duplicated(keep=False).to_numpy()
+    parts.append(
+        issues_frame(
+            "duplicate_project_id",
+            "error",
+            "project",
+            pid[dup],
+            code[dup],
+            "项目编号 " + pid[dup] + " 重复；每个项目须有唯一的 project_id",
+            pid[dup],
+        )
+    )
+
+    missing = M.six_fixes_missing(projects)
+    any_missing = missing.any(axis=1).to_numpy()
+    gaps = missing.to_numpy()[any_missing]
+    labels = np.full(len(gaps), "", dtype=object)
+    keys = np.full(len(gaps), "", dtype=object)
+    for i, fix in enumerate(S.SIX_FIXES):
+        labels = labels + np.where(gaps[:, i], S.SIX_FIXES_LABELS_ZH[fix] + "、", "")
+        keys = keys + np.where(gaps[:, i], fix + ";", "")
+    labels = pd.Series(labels, dtype="str").str.rstrip("、").to_numpy()
+    keys = pd.Series(keys, dtype="str").str.rstrip(";").to_numpy()
+    parts.append(
+        issues_frame(
+            "six_fixes_missing",
+            "warning",
+            "project",
+            pid[any_missing],
+            code[any_missing],
+            "项目 " + pid[any_missing] + " 六定缺项：" + labels,
+            keys,
+        )
+    )
+
+    done = projects[S.STATUS].isin(S.COMPLETED_STATUSES).to_numpy()
+    no_date = projects[S.COMPLETION_DATE].isna().to_numpy()
+    bad = done & no_date
+    parts.append(
+        issues_frame(
+            "completed_without_date",
+            "warning",
+            "project",
+            pid[bad],
+            code[bad],
+            "项目 " + pid[bad] + " 状态为已完工/已验收，但没有完工日期；请补填 completion_date",
+            projects.loc[bad, S.STATUS].astype("str"),
+        )
+    )
+    bad = ~done & ~no_date
+    status = projects[S.STATUS].astype("str")
+    dates = pd.to_datetime(projects.loc[bad, S.COMPLETION_DATE]).dt.strftime("%Y-%m-%d")
+    parts.append(
+        issues_frame(
+            "date_without_completion",
+            "warning",
+            "project",
+            pid[bad],
+            code[bad],
+            "项目 "
+            + pid[bad]
+            + " 状态为"
+            + status[bad].map(S.STATUS_LABELS_ZH).fillna(status[bad])
+            + "，却有完工日期 "
+            + dates
+            + "；请更正状态或删去 completion_date",
+            dates,
+        )
+    )
+
+    spent = pd.to_numeric(projects[S.FUNDS_SPENT], errors="coerce").to_numpy(dtype="float64")
+    alloc = pd.to_numeric(projects[S.FUNDS_ALLOCATED], errors="coerce").to_numpy(dtype="float64")
+    parts.append(
+        _excess(
+            "spent_over_allocated",
+            "error",
+            "project",
+            pid,
+            code,
+            spent,
+            alloc,
+            "项目 {id} 已支出 {amount} 万元，超过已拨付 {limit} 万元（账账不符）",
+            fmt=_fmt,
+            slack=1e-9,
+        )
+    )
+
+    poor = pd.Series(
+        pd.to_numeric(registry[S.POOR_POPULATION], errors="coerce").to_numpy(),
+        index=registry[S.VILLAGE_CODE].astype("str").to_numpy(),
+    )
+    poor = poor[~poor.index.duplicated()]
+    village_poor = projects[S.VILLAGE_CODE].astype("str").map(poor).to_numpy(dtype="float64")
+    benef = pd.to_numeric(projects[S.BENEFICIARY_POOR_POPULATION], errors="coerce").to_numpy(
+        dtype="float64"
+    )
+    parts.append(
+        _excess(
+            "beneficiaries_over_poor",
+            "warning",
+            "project",
+            pid,
+            code,
+            benef,
+            village_poor,
+            "项目 {id} 受益贫困人口 {amount} 人，超过所在村建档立卡贫困人口 {limit} 人",
+        )
+    )
+    return pd.concat(parts, ignore_index=True)
+
+
+def audit_registry(admin_units: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """Registry checks: unknown or duplicate villages, covered population above the poor."""
+    vcode = registry[S.VILLAGE_CODE].astype("str")
+    villages = admin_units.loc[admin_units[S.LEVEL] == "village", S.CODE].astype("str")
+    parts = []
+    bad = ~M.isin_index(vcode, pd.Index(villages.unique()))
+    parts.append(
+        issues_frame(
+            "unknown_registry_village",
+            "error",
+            "village",
+            vcode[bad].fillna(""),
+            vcode[bad].fillna(""),
+            "建档立卡名册中的村代码 " + vcode[bad].fillna("（空）") + " 不在行政区划中；请更正",
+            vcode[bad].fillna(""),
+        )
+    )
+    bad = vcode.duplicated(keep="first").to_numpy()
+    parts.append(
+        issues_frame(
+            "duplicate_registry_village",
+            "error",
+            "village",
+            vcode[bad],
+            vcode[bad],
+            "建档立卡名册中村 " + vcode[bad] + " 出现多次；每村只能一行",
+            vcode[bad],
+        )
+    )
+    poor = pd.to_numeric(registry[S.POOR_POPULATION], errors="coerce").to_numpy(dtype="float64")
+    cov = pd.to_numeric(registry[S.COVERED_POPULATION], errors="coerce").to_numpy(dtype="float64")
+    parts.append(
+        _excess(
+            "covered_over_poor",
+            "info",
+            "village",
+            vcode,
+            vcode,
+            cov,
+            poor,
+            "村 {id} 覆盖人口 {amount} 人多于贫困人口 {limit} 人；覆盖率计算时按贫困人口封顶",
+        )
+    )
+    return pd.concat(parts, ignore_index=True)
+
+
+def audit(
+    admin_units: pd.DataFrame,
+    registry: pd.DataFrame,
+    projects: pd.DataFrame,
+    *,
+    locate_issues: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return ``quality_issues`` for the inputs, errors first.
+
+    ``projects`` may be raw or located; pass the issues of ``build.locate_projects`` as
+    ``locate_issues`` when it already ran, otherwise it runs here (codes and points are checked
+    either way).
+    """
+    if locate_issues is None:
+        from layers.build.locate import locate_projects  # build imports this module
+
+        projects, locate_issues = locate_projects(admin_units, projects)
+    frames = [
+        f
+        for f in (
+            locate_issues,
+            audit_projects(projects, registry),
+            audit_registry(admin_units, registry),
+        )
+        if len(f)
+    ]
+    if not frames:
+        return empty_issues()
+    out = pd.concat(frames, ignore_index=True)[list(QUALITY_COLUMNS)]
+    rank = out[S.QI_SEVERITY].map({s: i for i, s in enumerate(SEVERITIES)})
+    order = np.lexsort((out[S.QI_ENTITY_ID].to_numpy(), out[S.QI_CHECK].to_numpy(), rank))
+    return out.iloc[order].reset_index(drop=True).astype("str")

@@ -1,0 +1,325 @@
+"""Locate projects and build every output layer of the store from the three inputs (DESIGN §5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from layers import schema as S
+from layers.build import audit as audit_mod
+from layers.build import metrics as M
+from layers.build.audit import empty_issues, issues_frame
+from layers.build.county_library import build_county_library
+from layers.build.township_roadmap import build_township_roadmap
+from layers.build.village_plan import build_village_plan
+from layers.errors import BoundaryError, LedgerError
+from layers.settings import METRIC_CRS
+
+if TYPE_CHECKING:  # rasterio and exactextract load only when a DEM is given
+    from geo.raster import Raster
+
+#: located_by values
+BY_CODE, BY_POINT, BY_COUNTY = "code", "point", "county"
+
+
+def code_ints(codes: pd.Series | np.ndarray) -> np.ndarray:
+    """12-digit codes as int64 (one Arrow cast): -1 where missing, -2 where not 1–12 digits."""
+    arr = pa.array(pd.Series(codes).astype("str").array)
+    valid = pc.fill_null(pc.match_substring_regex(arr, r"^[0-9]{1,12}$"), False)
+    ints = pc.cast(pc.if_else(valid, arr, pa.scalar(None, pa.string())), pa.int64())
+    out = pc.fill_null(ints, -1).to_numpy(zero_copy_only=False).astype("int64")
+    out[~valid.to_numpy(zero_copy_only=False) & arr.is_valid().to_numpy(zero_copy_only=False)] = -2
+    return out
+
+
+def code_strings(ints: np.ndarray) -> pd.Series:
+    """Inverse of :func:`code_ints` for valid codes (negative → NA); 12-digit strings."""
+    ints = np.asarray(ints, dtype="int64")
+    arr = pc.utf8_lpad(pc.cast(pa.array(ints, mask=ints < 0), pa.string()), 12, "0")
+    return pd.Series(pd.array(arr, dtype="str"))
+
+
+def _members(values: np.ndarray, universe: np.ndarray) -> np.ndarray:
+    """Elementwise membership of int codes in ``universe`` (negative values never belong)."""
+    universe = np.unique(universe[universe >= 0])
+    if not len(universe):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.searchsorted(universe, values).clip(0, len(universe) - 1)
+    return (universe[pos] == values) & (values >= 0)
+
+
+def _units_of(admin_units: pd.DataFrame, level: str) -> np.ndarray:
+    return code_ints(admin_units.loc[admin_units[S.LEVEL] == level, S.CODE])
+
+
+def locate_projects(
+    admin_units: gpd.GeoDataFrame, projects: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return ``(projects, issues)``: projects with checked codes and ``located_by`` set.
+
+    1. Codes first: the county must exist; a township must exist and lie in the county; a
+       village must exist and lie in the township (or county). Failing codes are reported
+       (error) and dropped, the township is filled from a valid village.
+    2. Rows still without a village but with a point get one by point-in-polygon against the
+       villages of their own county (and township, if known) only.
+    3. Rows with a village code and a point: the point must lie in that village; if not, the
+       code wins and the distance in metres is reported (warning).
+    ``located_by`` is ``point`` (2), ``code`` (a valid village or township code) or ``county``.
+    The input is not modified.
+    """
+    for col in (S.PROJECT_ID, S.COUNTY_CODE, S.TOWNSHIP_CODE, S.VILLAGE_CODE):
+        if col not in projects.columns:
+            raise LedgerError(f"projects lack column {col!r}; add it (see layers/schema.py)")
+    if S.LEVEL not in admin_units.columns or S.CODE not in admin_units.columns:
+        raise BoundaryError("admin_units lack the columns 'code' and 'level'")
+    out = projects.copy()
+    pid = out[S.PROJECT_ID].astype("str")
+    county = out[S.COUNTY_CODE].astype("str")
+    town = out[S.TOWNSHIP_CODE].astype("str")
+    village = out[S.VILLAGE_CODE].astype("str")
+    counties = _units_of(admin_units, "county")
+    towns = _units_of(admin_units, "township")
+    villages = _units_of(admin_units, "village")
+    issues = []
+
+    county_i, town_i, village_i = code_ints(county), code_ints(town), code_ints(village)
+    county_of = 10**6  # the last 6 digits are township + village
+    c_ok = _members(county_i, counties)
+    t_given = town_i != -1
+    t_known = _members(town_i, towns)
+    t_ok = t_known & (town_i // county_of == county_i // county_of)
+    v_given = village_i != -1
+    v_known = _members(village_i, villages)
+    v_in_county = village_i // county_of == county_i // county_of
+    v_in_town = ~t_given | (village_i // 1000 == town_i // 1000)
+    v_ok = v_known & v_in_county & v_in_town
+
+    bad = ~c_ok
+    issues.append(
+        issues_frame(
+            "unknown_county_code",
+            "error",
+            "project",
+            pid[bad],
+            county[bad].fillna(""),
+            "项目 "
+            + pid[bad]
+            + " 的县级代码 "
+            + county[bad].fillna("（空）")
+            + " 不存在；请更正 county_code",
+            county[bad].fillna(""),
+        )
+    )
+    bad = t_given & ~t_known
+    issues.append(
+        issues_frame(
+            "unknown_township_code",
+            "error",
+            "project",
+            pid[bad],
+            county[bad].fillna(""),
+            "项目 " + pid[bad] + " 的乡级代码 " + town[bad] + " 不存在；请更正 township_code",
+            town[bad],
+        )
+    )
+    bad = t_given & t_known & ~t_ok
+    issues.append(
+        issues_frame(
+            "inconsistent_township_code",
+            "error",
+            "project",
+            pid[bad],
+            town[bad],
+            "项目 "
+            + pid[bad]
+            + " 的乡镇 "
+            + town[bad]
+            + " 不属于县 "
+            + county[bad].fillna("")
+            + "；请核对 township_code 与 county_code",
+            town[bad],
+        )
+    )
+    bad = v_given & ~v_known
+    issues.append(
+        issues_frame(
+            "unknown_village_code",
+            "error",
+            "project",
+            pid[bad],
+            np.where(t_ok[bad], town[bad], county[bad].fillna("")),
+            "项目 " + pid[bad] + " 的村级代码 " + village[bad] + " 不存在；请更正 village_code",
+            village[bad],
+        )
+    )
+    bad = v_given & v_known & ~(v_in_county & v_in_town)
+    issues.append(
+        issues_frame(
+            "inconsistent_village_code",
+            "error",
+            "project",
+            pid[bad],
+            village[bad],
+            "项目 "
+            + pid[bad]
+            + " 的行政村 "
+            + village[bad]
+            + " 不属于所填乡镇或县"
+            + "；请核对 village_code、township_code 与 county_code",
+            village[bad],
+        )
+    )
+
+    new_village = np.where(v_ok, village_i, -1)
+    new_town = np.where(v_ok, village_i // 1000 * 1000, np.where(t_ok, town_i, -1))
+    located_by = np.where(v_ok | t_ok, BY_CODE, BY_COUNTY).astype(object)
+
+    geom = None
+    if isinstance(out, gpd.GeoDataFrame) and out.active_geometry_name in out.columns:
+        geom = out.geometry
+    if geom is not None and len(out):
+        has_point = (~geom.isna() & ~geom.is_empty).to_numpy()
+        vill_units = admin_units[admin_units[S.LEVEL] == "village"]
+        vill_units = vill_units.drop_duplicates(S.CODE)
+        if vill_units.crs is not None and out.crs is not None and vill_units.crs != out.crs:
+            vill_units = vill_units.to_crs(out.crs)
+
+        # 2. point-in-polygon for codeless rows, against their own county's villages only
+        need = has_point & ~v_ok & c_ok
+        if need.any():
+            pts = gpd.GeoDataFrame(
+                {
+                    "_row": np.flatnonzero(need),
+                    "_county": county_i[need] // county_of,
+                    "_town": new_town[need] // 1000,
+                },
+                geometry=geom[need].to_numpy(),
+                crs=out.crs,
+            )
+            polys = gpd.GeoDataFrame(
+                {"_vcode": code_ints(vill_units[S.CODE])},
+                geometry=vill_units.geometry.to_numpy(),
+                crs=vill_units.crs,
+            )
+            hit = gpd.sjoin(pts, polys, how="inner", predicate="intersects")
+            vcode = hit["_vcode"].to_numpy()
+            hit_town = hit["_town"].to_numpy()
+            same = (vcode // county_of == hit["_county"].to_numpy()) & (
+                (hit_town < 0) | (vcode // 1000 == hit_town)
+            )
+            hit = hit[same].sort_values(["_row", "_vcode"]).drop_duplicates("_row")
+            rows = hit["_row"].to_numpy()
+            new_village[rows] = hit["_vcode"].to_numpy()
+            new_town[rows] = hit["_vcode"].to_numpy() // 1000 * 1000
+            located_by[rows] = BY_POINT
+            missed = need.copy()
+            missed[rows] = False
+            issues.append(
+                issues_frame(
+                    "point_outside_county",
+                    "warning",
+                    "project",
+                    pid[missed],
+                    county[missed],
+                    "项目 "
+                    + pid[missed]
+                    + " 没有村级代码，其坐标也不在县 "
+                    + county[missed]
+                    + " 的任何行政村内；请补填 village_code 或更正坐标",
+                    "",
+                )
+            )
+
+        # 3. declared village vs point: contains, elementwise after a code join
+        check = has_point & v_ok
+        if check.any():
+            vill_i = code_ints(vill_units[S.CODE])
+            order = np.argsort(vill_i)
+            polys = vill_units.geometry.to_numpy()[order]
+            shapely.prepare(polys)  # the taken array shares these objects
+            declared = polys[np.searchsorted(vill_i[order], village_i[check])]
+            points = geom[check].to_numpy()
+            inside = shapely.covers(declared, points)
+            if (~inside).any():
+                rows = np.flatnonzero(check)[~inside]
+                far_pts = gpd.GeoSeries(points[~inside], crs=out.crs).to_crs(METRIC_CRS)
+                far_polys = gpd.GeoSeries(declared[~inside], crs=vill_units.crs).to_crs(METRIC_CRS)
+                dist = np.round(shapely.distance(far_polys.to_numpy(), far_pts.to_numpy()), 1)
+                sel = np.zeros(len(out), dtype=bool)
+                sel[rows] = True
+                issues.append(
+                    issues_frame(
+                        "point_outside_village",
+                        "warning",
+                        "project",
+                        pid[sel],
+                        village[sel],
+                        "项目 "
+                        + pid[sel]
+                        + " 的坐标不在所填行政村 "
+                        + village[sel]
+                        + " 内，相距 "
+                        + pd.Series(dist, index=pid[sel].index).map("{:,.0f}".format)
+                        + " 米；请核对坐标或 village_code",
+                        dist,
+                    )
+                )
+
+    # keep the input's strings where they stand; write codes found by point or repaired
+    same_t = new_town == town_i
+    same_v = new_village == village_i
+    out[S.TOWNSHIP_CODE] = town.where(same_t, code_strings(new_town).set_axis(out.index)).array
+    out[S.VILLAGE_CODE] = village.where(same_v, code_strings(new_village).set_axis(out.index)).array
+    out[S.LOCATED_BY] = located_by.astype("str")
+    return out, pd.concat(issues, ignore_index=True) if issues else empty_issues()
+
+
+def build_layers(
+    admin_units: gpd.GeoDataFrame,
+    registry: pd.DataFrame,
+    projects: gpd.GeoDataFrame,
+    zone_members: pd.DataFrame,
+    *,
+    exit_by: int = 2020,
+    dem: Raster | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Locate the projects and build every output layer.
+
+    Returns a dict with keys ``projects`` (located), ``village_plan``, ``township_roadmap``,
+    ``roadmap_years``, ``county_library``, ``region_summary``, ``zone_summary`` and
+    ``quality_issues``. With a ``dem`` (read at the edge, e.g. ``terrain.read_dem``), the
+    village, township and county layers gain ``elevation_mean`` and ``slope_mean``
+    (``layers/terrain.py``); without one they are left as they are.
+    """
+    located, locate_issues = locate_projects(admin_units, projects)
+    prepared = M.prepare_projects(located)
+    summary = M.aggregate(admin_units, registry, prepared, exit_by=exit_by)
+    shared = {"exit_by": exit_by, "summary": summary}
+    roadmap, years = build_township_roadmap(admin_units, registry, prepared, **shared)
+    plans = build_village_plan(admin_units, registry, prepared, **shared)
+    library = build_county_library(admin_units, registry, prepared, **shared)
+    if dem is not None:
+        from layers.build import terrain
+
+        relief = terrain.unit_terrain(admin_units, dem)
+        plans = terrain.add_terrain(plans, relief)
+        roadmap = terrain.add_terrain(roadmap, relief)
+        library = terrain.add_terrain(library, relief)
+    return {
+        S.LAYER_PROJECTS: located,
+        S.LAYER_VILLAGE_PLAN: plans,
+        S.LAYER_TOWNSHIP_ROADMAP: roadmap,
+        S.TABLE_ROADMAP_YEARS: years,
+        S.LAYER_COUNTY_LIBRARY: library,
+        S.TABLE_REGION_SUMMARY: summary,
+        S.TABLE_ZONE_SUMMARY: M.aggregate_zones(summary, zone_members),
+        S.TABLE_QUALITY_ISSUES: audit_mod.audit(
+            admin_units, registry, located, locate_issues=locate_issues
+        ),
+    }

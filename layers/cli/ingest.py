@@ -1,0 +1,145 @@
+"""``onemap import``: read ledgers, a registry and boundary files, report, merge and rebuild.
+
+Parses options, reads the current store, calls ``layers.ingest.prepare_import``, writes the
+validation report, then rebuilds and writes the store atomically (a failure leaves it unchanged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from layers import schema as S
+from layers import store
+from layers.errors import LedgerError
+from layers.ingest import prepare as ingest
+from layers.settings import store_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``import`` sub-command to the ``onemap`` parser."""
+    p = subparsers.add_parser(
+        "import",
+        help="导入台账、建档立卡名册和边界并重建 import ledgers/registry/boundaries and rebuild",
+        description=(
+            "Import county project ledgers (XLSX/CSV, UTF-8 or GBK), a poverty registry (village "
+            "or household rows; personal columns are never stored) and boundary files (any CRS), "
+            "write a validation report, and rebuild the store. A county's ledger replaces that "
+            "county's projects; the store changes only if the whole import succeeds."
+        ),
+    )
+    p.add_argument("--ledger", nargs="+", default=[], metavar="FILE", help="项目库 .xlsx/.csv")
+    p.add_argument("--registry", metavar="FILE", help="建档立卡 registry .xlsx/.csv")
+    p.add_argument(
+        "--boundaries",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="boundary file (.gpkg/.shp/.geojson/.zip); repeat with --level for each",
+    )
+    p.add_argument(
+        "--level",
+        action="append",
+        default=[],
+        choices=S.LEVELS,
+        help="level of each --boundaries file (one --level applies to all)",
+    )
+    p.add_argument(
+        "--store", metavar="PATH", help="store (default $ONEMAP_STORE or data/onemap.gpkg)"
+    )
+    p.add_argument(
+        "--report",
+        metavar="PATH",
+        help="validation report (.xlsx + .csv; default <store>_import_report next to the store)",
+    )
+    p.add_argument(
+        "--replace-all", action="store_true", help="replace the whole ledger, not only its counties"
+    )
+    p.add_argument("--encoding", help="CSV/attribute encoding (default: detect UTF-8 or GBK)")
+    p.add_argument("--unit", choices=("元", "万元"), help="amount unit when the file names none")
+    p.add_argument(
+        "--crs", help="CRS of boundary files without (or with a wrong) .prj, e.g. EPSG:4543, GK3:34"
+    )
+    p.add_argument("--gcj02", action="store_true", help="coordinates are GCJ-02 (高德/腾讯 maps)")
+    p.add_argument(
+        "--column-map", metavar="TOML", help="header mapping (default data/column_map.toml)"
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and write the report; do not change the store",
+    )
+    p.set_defaults(func=run)
+
+
+def _boundary_pairs(files: list[str], levels: list[str]) -> list[tuple[str, str]]:
+    if not files:
+        return []
+    if len(levels) == 1:
+        levels = levels * len(files)
+    if len(levels) != len(files):
+        raise LedgerError(
+            f"{len(files)} --boundaries file(s) but {len(levels)} --level value(s); give one "
+            "--level for all or one per file, e.g. --boundaries towns.shp --level township"
+        )
+    return list(zip(files, levels, strict=True))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``onemap import`` (see ``register``)."""
+    from layers.cli.main import _StageBar
+
+    t0 = time.perf_counter()
+    path = store_path(args.store)
+    pairs = _boundary_pairs(args.boundaries, args.level)
+    cmap = ingest.load_column_map(args.column_map) if args.column_map else None
+    bar = _StageBar(("read store", "read + validate files"), desc="onemap import")
+    try:
+        bar("read store")
+        current = store.read_inputs(path) if path.is_file() else None
+        previous = store.read_build_info(path) if path.is_file() else {}
+        bar("read + validate files")
+        prepared = ingest.prepare_import(
+            current,
+            ledgers=args.ledger,
+            registry=args.registry,
+            boundaries=pairs,
+            replace_all=args.replace_all,
+            encoding=args.encoding,
+            unit=args.unit,
+            crs=args.crs,
+            gcj02=args.gcj02,
+            column_map=cmap,
+        )
+    finally:
+        bar.close()
+    report = prepared.report
+    base = Path(args.report) if args.report else path.with_name(f"{path.stem}_import_report")
+    written = report.write(base)
+    for _, src in report.sources.iterrows():
+        where = f"{src['file']}" + (f" [{src['sheet']}]" if src["sheet"] else "")
+        header = f"表头第 {src['header_rows']} 行, " if src["header_rows"] else ""
+        print(
+            f"{where}: {src['kind']}, {header}编码 {src['encoding']}, "
+            f"读入 {src['rows_in']} = 接收 {src['accepted']} + 拒收 {src['rejected']}"
+            + (f"; {src['notes']}" if src["notes"] else "")
+        )
+    print(report.summary())
+    print("验证报告 report: " + ", ".join(str(p) for p in written))
+    if args.dry_run:
+        print("试运行 dry run: the store was not changed")
+        return 0
+    bar = _StageBar(("build + write",), desc="onemap import")
+    try:
+        bar("build + write")
+        ingest.commit_import(path, prepared, previous_info=previous)
+    finally:
+        bar.close()
+    if prepared.replaced_counties:
+        print(
+            f"替换了 {len(prepared.replaced_counties)} 个县的项目库 replaced county libraries: "
+            + ", ".join(c[:6] for c in prepared.replaced_counties)
+        )
+    print(f"已导入并重建 imported and rebuilt: {path} ({time.perf_counter() - t0:.1f} s)")
+    return 0

@@ -1,0 +1,221 @@
+"""View queries for the dashboard and exports: filter projects, re-summarise regions and zones.
+
+The dashboard keeps two frames in memory: ``region_summary`` (from the store) and the projects
+prepared once with :func:`layers.metrics.prepare_projects`. A filter change is then one boolean
+mask and one groupby on a categorical code column — registry-based counts (poor population,
+coverage, exits, matched remedy) come from ``region_summary`` unchanged, because project filters
+do not change who is poor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from layers import schema as S
+from layers.build import metrics as M
+from layers.errors import OneMapError
+
+
+def _as_tuple(name: str, value: Iterable[str] | str | None, allowed: tuple[str, ...]) -> tuple:
+    if value is None:
+        return ()
+    values = (value,) if isinstance(value, str) else tuple(value)
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise OneMapError(f"ProjectFilter {name} got {bad}; expected values among {list(allowed)}")
+    return tuple(dict.fromkeys(values))
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectFilter:
+    """Project filters of a view; ``None`` or empty means "no filter" for that field.
+
+    ``years`` is the inclusive plan-year range ``(first, last)``. Hashable, so it can key a cache.
+    """
+
+    sectors: tuple[str, ...] | None = None
+    years: tuple[int, int] | None = None
+    statuses: tuple[str, ...] | None = None
+    fund_sources: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "sectors", _as_tuple("sectors", self.sectors, S.SECTORS) or None)
+        set_(self, "statuses", _as_tuple("statuses", self.statuses, S.STATUSES) or None)
+        set_(
+            self,
+            "fund_sources",
+            _as_tuple("fund_sources", self.fund_sources, S.FUND_SOURCES) or None,
+        )
+        if self.years is not None:
+            years = tuple(self.years)
+            if len(years) == 0:
+                set_(self, "years", None)
+                return
+            if len(years) != 2 or not all(isinstance(y, (int, np.integer)) for y in years):
+                raise OneMapError(
+                    f"ProjectFilter years got {self.years!r}; expected (first, last) integers"
+                )
+            if years[0] > years[1]:
+                raise OneMapError(
+                    f"ProjectFilter years got {years[0]}–{years[1]}; the first year must not "
+                    "be after the last"
+                )
+            set_(self, "years", (int(years[0]), int(years[1])))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no field narrows the projects."""
+        return not (self.sectors or self.years or self.statuses or self.fund_sources)
+
+    def describe_zh(self) -> str:
+        """Chinese one-line description for map footers (``行业：特色产业；年度：2016–2020``)."""
+        parts = []
+        if self.sectors:
+            parts.append("行业：" + "、".join(S.SECTOR_LABELS_ZH[s] for s in self.sectors))
+        if self.years:
+            first, last = self.years
+            parts.append(f"年度：{first}" if first == last else f"年度：{first}–{last}")
+        if self.statuses:
+            parts.append("状态：" + "、".join(S.STATUS_LABELS_ZH[s] for s in self.statuses))
+        if self.fund_sources:
+            labels = (S.FUND_SOURCE_LABELS_ZH[s] for s in self.fund_sources)
+            parts.append("资金来源：" + "、".join(labels))
+        return "；".join(parts) if parts else "全部项目"
+
+    def mask(self, projects: pd.DataFrame) -> np.ndarray:
+        """Boolean array: True for the projects the filter keeps."""
+        keep = np.ones(len(projects), dtype=bool)
+        for col, values in (
+            (S.SECTOR, self.sectors),
+            (S.STATUS, self.statuses),
+            (S.FUND_SOURCE, self.fund_sources),
+        ):
+            if values:
+                if col not in projects.columns:
+                    raise OneMapError(f"projects lack column {col!r} needed by the filter")
+                keep &= projects[col].isin(values).to_numpy()
+        if self.years:
+            if S.PLAN_YEAR not in projects.columns:
+                raise OneMapError(f"projects lack column {S.PLAN_YEAR!r} needed by the filter")
+            year = projects[S.PLAN_YEAR].to_numpy()
+            keep &= (year >= self.years[0]) & (year <= self.years[1])
+        return keep
+
+
+NO_FILTER = ProjectFilter()
+
+
+def filter_projects(projects: pd.DataFrame, flt: ProjectFilter | None) -> pd.DataFrame:
+    """Return the projects the filter keeps (the input itself when the filter is empty)."""
+    if flt is None or flt.is_empty:
+        return projects
+    return projects[flt.mask(projects)]
+
+
+def _region_row(region_summary: pd.DataFrame, region_code: str) -> pd.Series:
+    hit = region_summary[region_summary[S.CODE] == region_code]
+    if hit.empty:
+        raise OneMapError(
+            f"region {region_code!r} is not in region_summary; pass a 12-digit unit code "
+            "(e.g. 530000000000 for the province)"
+        )
+    return hit.iloc[0]
+
+
+def _replace_project_counts(
+    rows: pd.DataFrame, projects: pd.DataFrame, flt: ProjectFilter | None, level: str
+) -> pd.DataFrame:
+    """Recompute the project counts of ``rows`` (all at ``level``) from filtered projects."""
+    p = M.prepare_projects(projects)
+    p = filter_projects(p, flt)
+    counts = M.project_counts(p, level=level)
+    out = rows.copy()
+    fresh = counts.reindex(out[S.CODE].to_numpy())
+    for col in M.PROJECT_COUNT_COLUMNS:
+        values = fresh[col].fillna(0).to_numpy()
+        out[col] = values.astype(rows[col].dtype if col in rows else values.dtype)
+    return M.add_rates(out)
+
+
+def summarise_children(
+    region_summary: pd.DataFrame,
+    projects: pd.DataFrame | None,
+    region_code: str,
+    flt: ProjectFilter | None = None,
+    *,
+    level: str | None = None,
+) -> pd.DataFrame:
+    """Return the units below ``region_code`` with counts and rates under the filter.
+
+    ``level`` picks the descendants' level (default: one level below the region). Without a
+    filter (or without ``projects``) the rows of ``region_summary`` are returned as they are.
+    """
+    region = _region_row(region_summary, region_code)
+    region_level = region[S.LEVEL]
+    i = S.LEVELS.index(region_level)
+    if level is None:
+        if region_level == "village":
+            raise OneMapError(f"region {region_code} is a village and has no children")
+        level = S.LEVELS[i + 1]
+    if level not in S.LEVELS or S.LEVELS.index(level) <= i:
+        raise OneMapError(
+            f"level was {level!r}; expected a level below {region_level!r}: "
+            f"{list(S.LEVELS[i + 1 :])}"
+        )
+    prefix = region_code[: S.LEVEL_DIGITS[region_level]]
+    rows = region_summary[
+        (region_summary[S.LEVEL] == level) & region_summary[S.CODE].str.startswith(prefix)
+    ]
+    if projects is None or flt is None or flt.is_empty:
+        return rows.reset_index(drop=True)
+    p = M.prepare_projects(projects)
+    if region_level != "province":
+        p = p[M.project_key(p, region_level) == region_code]
+    return _replace_project_counts(rows, p, flt, level).reset_index(drop=True)
+
+
+def summarise_region(
+    region_summary: pd.DataFrame,
+    projects: pd.DataFrame | None,
+    region_code: str,
+    flt: ProjectFilter | None = None,
+) -> pd.Series:
+    """Return the region's summary row under the filter (pass it to ``metrics.kpis``)."""
+    row = _region_row(region_summary, region_code)
+    if projects is None or flt is None or flt.is_empty:
+        return row
+    out = _replace_project_counts(row.to_frame().T, projects, flt, row[S.LEVEL])
+    return out.iloc[0]
+
+
+def summarise_zones(
+    region_summary: pd.DataFrame,
+    projects: pd.DataFrame | None,
+    zone_members: pd.DataFrame,
+    flt: ProjectFilter | None = None,
+) -> pd.DataFrame:
+    """Return one row per zone with counts and rates under the filter (zone_summary columns)."""
+    counties = region_summary[region_summary[S.LEVEL] == "county"]
+    if projects is not None and flt is not None and not flt.is_empty:
+        counties = _replace_project_counts(counties, projects, flt, "county")
+    return M.aggregate_zones(counties, zone_members)
+
+
+def summarise_zone(
+    region_summary: pd.DataFrame,
+    projects: pd.DataFrame | None,
+    zone_members: pd.DataFrame,
+    zone: str,
+    flt: ProjectFilter | None = None,
+) -> pd.Series:
+    """Return one zone's row under the filter (pass it to ``metrics.kpis``)."""
+    names = pd.unique(zone_members[S.ZONE])
+    if zone not in names:
+        raise OneMapError(f"zone {zone!r} is unknown; known zones: {list(names)}")
+    members = zone_members[zone_members[S.ZONE] == zone]
+    return summarise_zones(region_summary, projects, members, flt).iloc[0]

@@ -1,0 +1,150 @@
+"""The numbers of one map view: its units, their values under the filters, its class breaks.
+
+The overview page and the exports (``layers/export.py``, hence ``onemap export`` and the 导出
+page) call these functions, so a map on screen and its export cannot drift apart. The rules:
+
+- the units are the children of the region one level down (or ``level``); at province or
+  prefecture level a chosen zone replaces them with the zone's counties inside the region;
+  a village shows itself;
+- counts and rates are recounted under the project filter (``layers.query``);
+- fixed class breaks come from every *unfiltered* unit of the level in the province, so a colour
+  means the same across filters, years and drill-down; otherwise from the view's own rows;
+- the legend's first class starts at the lowest value the breaks come from.
+
+Typical use::
+
+    rows = view_rows(summary, projects, region, flt, zone=zone, zone_members=members)
+    values = break_values(summary, rows, metric, level=unit_level(region, zone=zone))
+    breaks, lower = class_breaks(values), legend_lower(values)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo import classify
+from layers import schema as S
+from layers.build import metrics as M
+from layers.errors import OneMapError
+from layers.present import query
+
+#: region levels at which a zone replaces the region's children with the zone's counties
+ZONE_LEVELS: tuple[str, ...] = ("province", "prefecture")
+
+
+def child_level(region: str) -> str | None:
+    """The level one below ``region`` (None for a village)."""
+    i = S.LEVELS.index(S.level_of(region))
+    return S.LEVELS[i + 1] if i + 1 < len(S.LEVELS) else None
+
+
+def zone_applies(region: str, zone: str | None) -> bool:
+    """True when ``zone`` narrows a view of ``region`` (province or prefecture level)."""
+    return bool(zone) and S.level_of(region) in ZONE_LEVELS
+
+
+def unit_level(region: str, *, zone: str | None = None, level: str | None = None) -> str:
+    """Level of the coloured units: ``level`` if given; a zone's counties at province or
+    prefecture level; else one level below ``region`` (a village view shows the village)."""
+    if level is not None:
+        return level
+    if zone_applies(region, zone):
+        return "county"
+    return child_level(region) or "village"
+
+
+def zone_codes(zone_members: pd.DataFrame, zone: str) -> pd.Series:
+    """County codes of ``zone`` (``zone_members`` has columns ``zone, code``).
+
+    Raises ``OneMapError`` naming the known zones when ``zone`` has no member in the table.
+    """
+    hit = zone_members[S.ZONE] == zone
+    if not hit.any():
+        known = list(pd.unique(zone_members[S.ZONE]))
+        raise OneMapError(
+            f"zone {zone!r} is unknown; known zones: {known} (zones the store holds only in "
+            "part are left out); pick one of them or none"
+        )
+    return zone_members.loc[hit, S.CODE].astype(str)
+
+
+def view_rows(
+    region_summary: pd.DataFrame,
+    projects: pd.DataFrame | None,
+    region: str,
+    flt: query.ProjectFilter | None = None,
+    *,
+    zone: str | None = None,
+    zone_members: pd.DataFrame | None = None,
+    level: str | None = None,
+) -> pd.DataFrame:
+    """Summary rows of a view's map units with counts and rates under ``flt``.
+
+    ``projects`` (prepared or raw ledger) may be None when ``flt`` is empty. With a zone at
+    province/prefecture level only units inside the zone's counties remain.
+    """
+    if projects is None and flt is not None and not flt.is_empty:
+        raise OneMapError(
+            "`projects` is None but the filter needs them; pass the projects table "
+            f"to recount the view of {region} under: {flt.describe_zh()}"
+        )
+    if S.level_of(region) == "village":
+        row = query.summarise_region(region_summary, projects, region, flt)
+        return row.to_frame().T.reset_index(drop=True).infer_objects()
+    lv = unit_level(region, zone=zone, level=level)
+    rows = query.summarise_children(region_summary, projects, region, flt, level=lv)
+    if zone_applies(region, zone):
+        if zone_members is None:
+            raise OneMapError(f"zone {zone!r} was given without `zone_members` (zone, code)")
+        counties = zone_codes(zone_members, str(zone))
+        county_digits = S.LEVEL_DIGITS["county"]
+        in_zone = rows[S.CODE].str[:county_digits].isin(counties.str[:county_digits])
+        rows = rows[in_zone.to_numpy()]
+    return rows.reset_index(drop=True)
+
+
+def view_kpi(
+    region_summary: pd.DataFrame,
+    projects: pd.DataFrame | None,
+    region: str,
+    flt: query.ProjectFilter | None,
+    rows: pd.DataFrame,
+    *,
+    zone: str | None = None,
+) -> pd.Series:
+    """The view's totals: the region's row, or (zone view) the sums of the zone's county rows
+    with rates recomputed from the sums (never averaged)."""
+    if zone_applies(region, zone):
+        sums = rows[[*M.COUNT_COLUMNS, *M.PLAN_COUNT_COLUMNS]].sum().to_frame().T
+        return M.add_rates(sums).iloc[0]
+    return query.summarise_region(region_summary, projects, region, flt)
+
+
+def break_values(
+    region_summary: pd.DataFrame,
+    rows: pd.DataFrame,
+    metric: str,
+    *,
+    level: str,
+    fixed: bool = True,
+) -> pd.Series:
+    """The values class breaks come from: every unfiltered unit of ``level`` (``fixed``), or
+    the view's ``rows``; as floats (NaN where a rate has no denominator)."""
+    if metric not in S.METRICS:
+        raise OneMapError(f"`metric` was {metric!r}; expected one of {list(S.METRICS)}")
+    of_level = region_summary[S.LEVEL] == level
+    values = region_summary.loc[of_level, metric] if fixed else rows[metric]
+    return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+def class_breaks(values: pd.Series, *, k: int = 5, scheme: str = "quantiles") -> np.ndarray | None:
+    """Upper bounds of the classes of ``values`` (None when no value is known)."""
+    if values.notna().sum() == 0:
+        return None
+    return classify.class_breaks(values, k=k, scheme=scheme)
+
+
+def legend_lower(values: pd.Series) -> float | None:
+    """Where the legend's first class starts: the lowest known value (None if none)."""
+    return None if values.notna().sum() == 0 else float(values.min())

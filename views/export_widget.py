@@ -1,0 +1,167 @@
+"""Export button for the map pages, and the cached calls the 导出 page shares with it.
+
+Every picture comes from ``layers.export`` (the CLI's code path) fed with the dashboard's own
+cached store tables, so the download of a view is the CLI's map of the same view.
+
+``layers.export`` (matplotlib, rasterio: ~0.9 s to import) is imported only when a map is
+asked for, so the button costs a map page nothing until it is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import streamlit as st
+
+from layers import schema as S
+from layers.errors import OneMapError, StoreError
+from views import common
+
+if TYPE_CHECKING:
+    from layers.export import maps as E
+
+#: the button's choices, as ``layers.export`` / ``geo.staticmap`` define them (a test checks)
+MAP_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
+PAPERS: tuple[str, ...] = ("A4", "A3")
+ORIENTATIONS: tuple[str, ...] = ("landscape", "portrait")
+DPIS: tuple[int, ...] = (150, 300)
+
+FORMAT_MIME: dict[str, str] = {
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "svg": "image/svg+xml",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+    "gpkg": "application/geopackage+sqlite3",
+    "geojson": "application/geo+json",
+    "zip": "application/zip",
+    "html": "text/html",
+    "tif": "image/tiff",
+}
+
+
+def request_from_view(state: common.ViewState, **overrides: Any) -> E.MapRequest:
+    """The ``MapRequest`` of a dashboard view (region, metric, filters, zone, breaks mode)."""
+    from layers.export import maps as E
+
+    req = E.MapRequest(
+        region=state.region,
+        metric=state.metric,
+        flt=common.project_filter(state),
+        zone=state.zone,
+        show_zones=state.show_zones,
+        fixed_breaks=state.fixed_breaks,
+    )
+    return dataclasses.replace(req, **overrides) if overrides else req
+
+
+def snapshot(*, with_projects: bool) -> E.Snapshot:
+    """A ``layers.export.Snapshot`` built from the dashboard's cached store tables."""
+    from layers.export import maps as E
+
+    path = common.store_file()
+    try:
+        years = common.load_table(S.TABLE_ROADMAP_YEARS)
+    except StoreError:  # a store without route maps still exports maps
+        years = pd.DataFrame(columns=[S.CODE, S.YEAR, S.VILLAGES_PLANNED_EXIT])
+    return E.Snapshot(
+        path=path,
+        admin_units=common.load_admin_units(),
+        region_summary=common.load_region_summary(),
+        roadmap_years=years,
+        zone_members=common.zone_members(),
+        build_info=common.build_info(),
+        projects=common.load_projects() if with_projects else None,
+        prepared=common.prepared_projects() if with_projects else None,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _map_bytes(
+    key: str, mtime: float, _request: E.MapRequest, fmt: str, paper: str, orientation: str, dpi: int
+) -> bytes:
+    from layers.export import maps as E
+
+    del key, mtime  # cache key only (the request's repr and the store's modification time)
+    snap = snapshot(with_projects=not _request.flt.is_empty)
+    data = E.prepare_map(snap, _request)
+    return E.map_bytes(data, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi)
+
+
+def map_bytes(
+    request: E.MapRequest,
+    *,
+    fmt: str = "png",
+    paper: str = "A4",
+    orientation: str = "landscape",
+    dpi: int = 150,
+) -> bytes:
+    """The exported map of ``request`` (cached per view, format, paper and store version)."""
+    p = common.store_file()
+    return _map_bytes(repr(request), common._mtime(p), request, fmt, paper, orientation, dpi)
+
+
+def file_name(request: E.MapRequest, ext: str, kind: str = "map") -> str:
+    """Predictable download name ``{code}_{name}_{metric}_{kind}_{date}.{ext}``."""
+    from layers.export import maps as E
+
+    name = common.unit_name(request.region, "zh")
+    return E.default_filename(request.region, name, request.metric, ext, kind=kind)
+
+
+def _make_map(
+    key: str, state: common.ViewState, fmt: str, paper: str, orientation: str, dpi: int
+) -> None:
+    """Button callback: draw the view's map once and keep it for the download button."""
+    made = repr((state, fmt, paper, orientation, dpi))
+    try:
+        with st.spinner("正在生成地图……"):
+            request = request_from_view(state)
+            data = map_bytes(request, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi)
+            name = file_name(request, fmt)
+    except OneMapError as e:  # shown in the popover (a callback's exception would end the run)
+        st.session_state[f"{key}_bytes"] = (made, None, str(e))
+        return
+    st.session_state[f"{key}_bytes"] = (made, (data, name), None)
+
+
+def export_button(state: common.ViewState | None = None, *, key: str = "export") -> None:
+    """A 导出地图 popover for a map page: format, paper, orientation, DPI, then 生成 draws the
+    view through ``layers.export`` and offers the download (nothing is drawn before)."""
+    state = state or common.current_view()
+    with st.popover("导出地图", icon=":material/download:"):
+        c1, c2 = st.columns(2)
+        fmt = c1.selectbox("格式", MAP_FORMATS, key=f"{key}_fmt", format_func=str.upper)
+        paper = c2.selectbox("纸张", PAPERS, key=f"{key}_paper")
+        orientation = c1.selectbox(
+            "方向",
+            ORIENTATIONS,
+            key=f"{key}_orient",
+            format_func=lambda o: "横向" if o == "landscape" else "纵向",
+        )
+        dpi = c2.selectbox("分辨率 DPI", DPIS, key=f"{key}_dpi", disabled=fmt != "png")
+        st.button(
+            "生成",
+            key=f"{key}_go",
+            icon=":material/image:",
+            on_click=_make_map,
+            args=(key, state, fmt, paper, orientation, dpi),
+        )
+        made = st.session_state.get(f"{key}_bytes")
+        if not made or made[0] != repr((state, fmt, paper, orientation, dpi)):
+            return  # nothing asked for this view and these options yet
+        if made[2]:
+            st.error(made[2])
+            return
+        data, name = made[1]
+        st.download_button(
+            f"下载 {fmt.upper()}",
+            data,
+            file_name=name,
+            mime=FORMAT_MIME[fmt],
+            key=f"{key}_dl",
+            icon=":material/download:",
+        )

@@ -1,0 +1,148 @@
+"""数据导入: upload ledgers, a registry and boundary files, preview the validation report,
+then confirm to rebuild the store (``layers.ingest``: the store changes only on success)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import streamlit as st
+
+from layers import schema as S
+from layers import store
+from layers.errors import OneMapError
+from layers.ingest import prepare as ingest
+from views import common
+
+_PREPARED = "import_prepared"
+LEVEL_CHOICES = ("village", "township", "county", "prefecture")
+
+
+def _uploads() -> dict:
+    st.markdown(
+        "上传本月的**县级项目库台账**（Excel/CSV，UTF-8 或 GBK，每县一个文件或一个工作表）、"
+        "**建档立卡名册**（按村汇总表或到户花名册——到户名册在导入时汇总到村，姓名、身份证号等"
+        "个人信息不会保存）以及**行政区划边界**（GeoPackage、GeoJSON，或把 Shapefile 的 "
+        ".shp/.dbf/.shx/.prj/.cpg 打包成 .zip；任意坐标系）。"
+    )
+    ledgers = st.file_uploader(
+        "项目库台账", type=["xlsx", "csv"], accept_multiple_files=True, key="imp_ledgers"
+    )
+    registry = st.file_uploader("建档立卡名册（可选）", type=["xlsx", "csv"], key="imp_registry")
+    c1, c2 = st.columns([3, 1])
+    boundary = c1.file_uploader(
+        "行政区划边界（可选）", type=["zip", "gpkg", "geojson", "json"], key="imp_boundary"
+    )
+    level = c2.selectbox(
+        "边界层级", LEVEL_CHOICES, format_func=S.LEVEL_LABELS_ZH.get, key="imp_level"
+    )
+    with st.expander("选项"):
+        a, b, c = st.columns(3)
+        encoding = a.selectbox("CSV 编码", ["自动识别", "utf-8", "gbk", "gb18030"], key="imp_enc")
+        unit = b.selectbox("金额单位（表中未注明时）", ["万元", "元"], key="imp_unit")
+        crs = c.text_input(
+            "边界坐标系（无 .prj 时）", placeholder="如 EPSG:4543 或 GK3:34", key="imp_crs"
+        )
+        gcj02 = a.checkbox("坐标来自高德/腾讯地图（GCJ-02）", key="imp_gcj02")
+        replace_all = b.checkbox("替换全部项目（默认只替换所导入县的项目）", key="imp_replace_all")
+    return {
+        "ledgers": [(f.name, f.getvalue()) for f in ledgers or []],
+        "registry": (registry.name, registry.getvalue()) if registry else None,
+        "boundaries": [((boundary.name, boundary.getvalue()), level)] if boundary else [],
+        "encoding": None if encoding == "自动识别" else encoding,
+        "unit": unit,
+        "crs": crs.strip() or None,
+        "gcj02": gcj02,
+        "replace_all": replace_all,
+    }
+
+
+def _report_bytes(report: ingest.ValidationReport) -> tuple[bytes, bytes]:
+    """The report as (XLSX bytes, zip of the CSVs) for download."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = report.write(Path(tmp) / "验证报告")
+        xlsx = paths[0].read_bytes()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for p in paths[1:]:
+                z.write(p, p.name)
+    return xlsx, buf.getvalue()
+
+
+def _show_report(prepared: ingest.PreparedImport) -> None:
+    report = prepared.report
+    st.subheader("验证报告")
+    st.info(report.summary())
+    st.markdown("**读到了什么**（表头所在行、列映射、编码、金额单位）")
+    st.dataframe(report.sources_zh(), hide_index=True)
+    st.markdown("**问题清单**（行号即 Excel 中看到的行号）")
+    st.dataframe(report.table_zh(), hide_index=True)
+    if prepared.replaced_counties:
+        names = ", ".join(common.unit_name(c) for c in prepared.replaced_counties)
+        st.warning(f"确认后将替换这些县的项目库：{names}")
+    xlsx, csvs = _report_bytes(report)
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "下载验证报告（XLSX）",
+        xlsx,
+        file_name="验证报告.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="imp_report_xlsx",
+    )
+    c2.download_button(
+        "下载验证报告（CSV）",
+        csvs,
+        file_name="验证报告_csv.zip",
+        mime="application/zip",
+        key="imp_report_csv",
+    )
+
+
+def _template_bytes() -> bytes:
+    """An office-style workbook with 20 projects of the store (built when clicked)."""
+    return ingest.office_ledger_workbook(common.load_projects().head(20), sheet_by=None)
+
+
+def _template() -> None:
+    st.download_button(
+        "下载台账模板（XLSX，含 20 个示例项目）",
+        _template_bytes,
+        file_name="项目库台账模板.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+        key="imp_template",
+    )
+
+
+def render() -> None:
+    """Draw the page."""
+    st.title("数据导入")
+    _template()
+    options = _uploads()
+    path = common.store_file()
+    if st.button("检查文件并预览验证报告", type="primary", key="imp_check"):
+        if not (options["ledgers"] or options["registry"] or options["boundaries"]):
+            st.warning("请先上传至少一个文件。")
+        else:
+            with st.spinner("正在读取和检查……"):
+                current = store.read_inputs(path) if path.exists() else None
+                st.session_state[_PREPARED] = ingest.prepare_import(current, **options)
+    prepared = st.session_state.get(_PREPARED)
+    if prepared is None:
+        return
+    _show_report(prepared)
+    if st.button("确认导入并重建图层", key="imp_commit"):
+        with st.spinner("正在重建图层并写入数据库……"):
+            info = store.read_build_info(path) if path.exists() else {}
+            ingest.commit_import(path, prepared, previous_info=info)
+        del st.session_state[_PREPARED]
+        st.success(f"导入完成，数据库已更新：{path}。{prepared.report.summary()}")
+
+
+try:
+    render()
+except OneMapError as e:
+    st.error(str(e))
