@@ -1,1 +1,1 @@
-"""County facts, action-plan zones and the column map, shipped with the package as ``layers.data``."""
+"""County facts, action-plan zones and the column map (shipped in the wheel as ``layers.data``)."""
