@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from layers import schema as S
 from layers import store
 from layers.build import locate as build
-from layers.cli.main import build_tables, make_build_info
+from layers.build.pipeline import build_tables, make_build_info
 from layers.demo import boundaries
 from layers.demo import generate as demo
 from layers.demo import ledger as demo_ledger

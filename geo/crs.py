@@ -15,10 +15,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from layers.errors import BoundaryError
-from layers.settings import METRIC_CRS, STORAGE_CRS
+from geo.errors import CRSError
 
 __all__ = [
+    "WGS84",
     "gcj02_offset",
     "gcj02_to_wgs84",
     "require_crs",
@@ -27,6 +27,8 @@ __all__ = [
     "wgs84_to_gcj02",
 ]
 
+#: longitude/latitude on WGS84: what web maps and GeoJSON take
+WGS84 = "EPSG:4326"
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 algorithm
 _A = 6378245.0
 _EE = 0.00669342162296594323
@@ -40,7 +42,7 @@ F = TypeVar("F", gpd.GeoDataFrame, gpd.GeoSeries)
 
 
 def require_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "layer") -> None:
-    """Raise ``BoundaryError`` if ``gdf`` has no CRS.
+    """Raise ``CRSError`` if ``gdf`` has no CRS.
 
     Parameters
     ----------
@@ -50,23 +52,23 @@ def require_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "layer") -
         What to call it in the message (e.g. a file name).
     """
     if gdf.crs is None:
-        raise BoundaryError(
+        raise CRSError(
             f"{name} has no coordinate reference system; set one before use, "
             "e.g. gdf.set_crs('EPSG:4326') for lon/lat or the file's EPSG code "
             "(GCJ-02 data: set EPSG:4326, then geo.crs.gcj02_to_wgs84)"
         )
 
 
-def to_metric(gdf: F, crs: str | None = None) -> F:
-    """Return ``gdf`` projected to the metric (equal-area) CRS, default ``settings.METRIC_CRS``."""
+def to_metric(gdf: F, crs: str) -> F:
+    """Return ``gdf`` projected to ``crs``, a metric (e.g. equal-area) CRS the caller chooses."""
     require_crs(gdf)
-    return gdf.to_crs(crs if crs is not None else METRIC_CRS)
+    return gdf.to_crs(crs)
 
 
 def to_web(gdf: F) -> F:
     """Return ``gdf`` in EPSG:4326 (lon/lat), the storage and web-map CRS."""
     require_crs(gdf)
-    return gdf.to_crs(STORAGE_CRS)
+    return gdf.to_crs(WGS84)
 
 
 def _transform_lat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -148,7 +150,7 @@ def _check_lonlat(obj: object) -> None:
     if isinstance(obj, gpd.GeoDataFrame | gpd.GeoSeries):
         require_crs(obj)
         if not crs.is_geographic:
-            raise BoundaryError(
+            raise CRSError(
                 f"GCJ-02 conversion needs lon/lat coordinates but the data are in {crs.name!r}; "
                 "GCJ-02 data are lon/lat: set_crs('EPSG:4326', allow_override=True) instead"
             )

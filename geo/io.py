@@ -20,10 +20,10 @@ import numpy as np
 import pyogrio
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError as ProjCRSError
 
-from layers.errors import BoundaryError
-from layers.settings import STORAGE_CRS
+from geo.crs import WGS84, gcj02_to_wgs84
+from geo.errors import CRSError, GeoFileError
 
 __all__ = [
     "BoundaryFile",
@@ -47,7 +47,7 @@ _GK6_CM_EPSG0 = 4502  # CM 75E = 4502 … CM 135E = 4512, step 6°
 
 
 class BoundaryFile(NamedTuple):
-    """A boundary layer read into ``STORAGE_CRS`` and what was understood on the way."""
+    """A boundary layer read into ``WGS84`` and what was understood on the way."""
 
     gdf: gpd.GeoDataFrame
     source_crs: str  # the CRS the coordinates were read in, e.g. "EPSG:4543"
@@ -64,13 +64,13 @@ def gk_crs(*, width: int, zone: int | None = None, central_meridian: float | Non
     (e.g. 102 → EPSG:4543).
     """
     if width not in (3, 6):
-        raise BoundaryError(f"Gauss-Krüger zone width {width!r} must be 3 or 6 (degrees)")
+        raise CRSError(f"Gauss-Krüger zone width {width!r} must be 3 or 6 (degrees)")
     if (zone is None) == (central_meridian is None):
-        raise BoundaryError("give exactly one of zone= or central_meridian= for a Gauss-Krüger CRS")
+        raise CRSError("give exactly one of zone= or central_meridian= for a Gauss-Krüger CRS")
     if zone is not None:
         zones, base = (_GK3_ZONES, _GK3_ZONE_EPSG0) if width == 3 else (_GK6_ZONES, _GK6_ZONE_EPSG0)
         if zone not in zones:
-            raise BoundaryError(
+            raise CRSError(
                 f"{width}° Gauss-Krüger zone {zone} is outside China's zones "
                 f"{zones.start}–{zones.stop - 1}; check the easting's leading digits"
             )
@@ -80,7 +80,7 @@ def gk_crs(*, width: int, zone: int | None = None, central_meridian: float | Non
     step = float(width)
     k = (cm - first) / step
     if k != int(k) or not 0 <= k <= (135 - 75) / step:
-        raise BoundaryError(
+        raise CRSError(
             f"central meridian {central_meridian}°E is not a {width}° Gauss-Krüger meridian in "
             f"China (75°E, {75 + width}°E, … 135°E)"
         )
@@ -122,8 +122,8 @@ def parse_crs(text: str | int | CRS) -> CRS:
         s = f"EPSG:{s}"
     try:
         return CRS.from_user_input(s)
-    except CRSError as e:
-        raise BoundaryError(
+    except ProjCRSError as e:
+        raise CRSError(
             f"--crs {text!r} is not a CRS PROJ knows; give e.g. EPSG:4543 (CGCS2000 3° GK, "
             "CM 102°E), GK3:34 (zone number in the easting) or EPSG:4490 (CGCS2000 lon/lat)"
         ) from e
@@ -152,7 +152,7 @@ def _zone_shift(gdf: gpd.GeoDataFrame, crs: CRS, name: str) -> tuple[gpd.GeoData
         width, zone = zw
         zone_cm = 3 * zone if width == 3 else 6 * zone - 3
         if abs(zone_cm - cm) > 1e-9:
-            raise BoundaryError(
+            raise CRSError(
                 f"{name}: eastings carry zone number {zone} ({width}° zone, CM {zone_cm}°E) but "
                 f"the .prj says CM {cm:g}°E; pass --crs GK{width}:{zone}"
             )
@@ -191,7 +191,7 @@ def _infer_crs(gdf: gpd.GeoDataFrame, name: str) -> tuple[CRS, str]:
             "number: give its central meridian, e.g. --crs EPSG:4543 or GK3:CM102 (3°, 102°E), "
             "GK3:CM99, GK3:CM105, GK6:CM99"
         )
-    raise BoundaryError(
+    raise CRSError(
         f"{name} has no .prj (no coordinate reference system) and its coordinates "
         f"({minx:.6g}, {miny:.6g}) – ({maxx:.6g}, {maxy:.6g}) do not identify one; "
         f"pass --crs.{hint}"
@@ -208,10 +208,10 @@ def _open_path(source: Source, tmpdir: str) -> tuple[str, str]:
         path = Path(source)
         name = path.name
         if not path.exists():
-            raise BoundaryError(f"{path}: file not found; check the path passed as --boundaries")
+            raise GeoFileError(f"{path}: file not found; check the path passed as --boundaries")
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise BoundaryError(
+        raise GeoFileError(
             f"{name}: unsupported boundary file type {suffix!r}; give .gpkg, .shp (with .dbf/.shx,"
             " or all in a .zip), .geojson or .json"
         )
@@ -223,9 +223,9 @@ def _open_path(source: Source, tmpdir: str) -> tuple[str, str]:
                     n for n in z.namelist() if n.lower().endswith((".shp", ".gpkg", ".geojson"))
                 ]
         except zipfile.BadZipFile as e:
-            raise BoundaryError(f"{name}: not a readable .zip archive ({e})") from e
+            raise GeoFileError(f"{name}: not a readable .zip archive ({e})") from e
         if len(shps) != 1:
-            raise BoundaryError(
+            raise GeoFileError(
                 f"{name}: the archive holds {len(shps)} boundary files "
                 f"({', '.join(shps) or 'none'}); "
                 "put exactly one .shp (with its .dbf, .shx, .prj) or .gpkg in it"
@@ -249,12 +249,57 @@ def _read(path: str, name: str, layer: str | None, encoding: str | None):
         info = pyogrio.read_info(path, **kwargs)
         return pyogrio.read_dataframe(path, **kwargs), info.get("encoding")
     except UnicodeDecodeError as e:
-        raise BoundaryError(
+        raise GeoFileError(
             f"{name}: attribute text is not {encoding or 'UTF-8/GBK'}; pass --encoding"
         ) from e
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
         detail = str(e).splitlines()[0]
-        raise BoundaryError(f"{name}: cannot be read as a boundary file ({detail})") from e
+        raise GeoFileError(f"{name}: cannot be read as a boundary file ({detail})") from e
+
+
+def _assign_crs(
+    gdf: gpd.GeoDataFrame, crs: str | int | CRS | None, name: str, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """``gdf`` with its CRS: ``crs`` if given, else the file's, else one inferred from the
+    coordinates; what was decided goes to ``notes``."""
+    if crs is not None:
+        target = parse_crs(crs)
+        if gdf.crs is not None and not gdf.crs.equals(target):
+            notes.append(f"按 --crs {target.to_string()} 读取（文件自带 {gdf.crs.name}）")
+        else:
+            notes.append(f"按 --crs {target.to_string()} 读取")
+        gdf = gdf.set_crs(target, allow_override=True)
+    elif gdf.crs is None:
+        inferred, note = _infer_crs(gdf, name)
+        gdf = gdf.set_crs(inferred)
+        notes.append(note)
+    else:
+        notes.append(f"坐标系取自文件：{gdf.crs.name}")
+    return gdf
+
+
+def _repair_geometries(
+    gdf: gpd.GeoDataFrame, notes: list[str]
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """``gdf`` without empty geometries and with invalid ones made valid (polygonal parts kept);
+    also the positions repaired."""
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        notes.append(f"{int(missing.sum())} 个要素没有几何，已去掉")
+    invalid = ~missing & ~shapely.is_valid(geoms)
+    repaired = np.flatnonzero(invalid)
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        polys = shapely.get_parts(fixed)  # keep the polygonal parts of any collection
+        owner = np.repeat(np.arange(len(fixed)), shapely.get_num_geometries(fixed))
+        keep = np.isin(shapely.get_type_id(polys), [3, 6])
+        merged = [shapely.union_all(polys[keep & (owner == i)]) for i in range(len(fixed))]
+        geoms = geoms.copy()
+        geoms[invalid] = np.asarray(merged, dtype=object)
+        notes.append(f"{len(repaired)} 个无效几何已修复（make_valid）")
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return gdf[~missing], repaired
 
 
 def read_boundaries(
@@ -265,7 +310,7 @@ def read_boundaries(
     gcj02: bool = False,
     encoding: str | None = None,
 ) -> BoundaryFile:
-    """Read a boundary file into ``STORAGE_CRS`` (EPSG:4326), repairing invalid geometries.
+    """Read a boundary file into ``WGS84`` (EPSG:4326), repairing invalid geometries.
 
     Parameters
     ----------
@@ -285,55 +330,25 @@ def read_boundaries(
         gdf, enc = _read(path, name, layer, encoding)
     notes: list[str] = []
     if gdf.empty:
-        raise BoundaryError(f"{name}: the layer has no features")
+        raise GeoFileError(f"{name}: the layer has no features")
     if enc and enc.lower().startswith("gb"):
         notes.append(
             f"属性编码 {enc}（无 .cpg，按内容判定）" if encoding is None else f"编码 {enc}"
         )
-    if crs is not None:
-        target = parse_crs(crs)
-        if gdf.crs is not None and not gdf.crs.equals(target):
-            notes.append(f"按 --crs {target.to_string()} 读取（文件自带 {gdf.crs.name}）")
-        else:
-            notes.append(f"按 --crs {target.to_string()} 读取")
-        gdf = gdf.set_crs(target, allow_override=True)
-    elif gdf.crs is None:
-        inferred, note = _infer_crs(gdf, name)
-        gdf = gdf.set_crs(inferred)
-        notes.append(note)
-    else:
-        notes.append(f"坐标系取自文件：{gdf.crs.name}")
+    gdf = _assign_crs(gdf, crs, name, notes)
     gdf, shift_note = _zone_shift(gdf, gdf.crs, name)
     if shift_note:
         notes.append(shift_note)
     source_crs = gdf.crs.to_string()
-    geoms = gdf.geometry.values
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.any():
-        notes.append(f"{int(missing.sum())} 个要素没有几何，已去掉")
-    invalid = ~missing & ~shapely.is_valid(geoms)
-    repaired = np.flatnonzero(invalid)
-    if invalid.any():
-        fixed = shapely.make_valid(geoms[invalid])
-        polys = shapely.get_parts(fixed)  # keep the polygonal parts of any collection
-        owner = np.repeat(np.arange(len(fixed)), shapely.get_num_geometries(fixed))
-        keep = np.isin(shapely.get_type_id(polys), [3, 6])
-        merged = [shapely.union_all(polys[keep & (owner == i)]) for i in range(len(fixed))]
-        geoms = geoms.copy()
-        geoms[invalid] = np.asarray(merged, dtype=object)
-        notes.append(f"{len(repaired)} 个无效几何已修复（make_valid）")
-        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    gdf = gdf[~missing]
-    gdf = gdf.to_crs(STORAGE_CRS)
+    gdf, repaired = _repair_geometries(gdf, notes)
+    gdf = gdf.to_crs(WGS84)
     if gcj02:
-        from geo.crs import gcj02_to_wgs84
-
         gdf = gcj02_to_wgs84(gdf)
         notes.append("坐标为 GCJ-02（高德/腾讯），已转换为 WGS84")
     minx, miny, maxx, maxy = gdf.total_bounds
     lon0, lat0, lon1, lat1 = CHINA_BOX
     if not (lon0 <= minx and maxx <= lon1 and lat0 <= miny and maxy <= lat1):
-        raise BoundaryError(
+        raise CRSError(
             f"{name}: read in {source_crs}, the features fall at lon {minx:.3f}–{maxx:.3f}, "
             f"lat {miny:.3f}–{maxy:.3f}, outside China; the CRS is wrong — pass the right --crs "
             "(e.g. EPSG:4543 for CGCS2000 3° GK CM 102°E, GK3:34 with the zone number)"

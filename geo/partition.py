@@ -245,14 +245,14 @@ def partition_units(
     counts: Sequence[int] | np.ndarray | pd.Series,
     *,
     seed: int | np.random.Generator,
+    metric_crs: str,
     lloyd_steps: int = 2,
-    metric_crs: str | None = None,
     max_segment: float = 2000.0,
 ) -> gpd.GeoDataFrame:
     """Split each parent polygon into ``counts[i]`` contiguous cells that tile it.
 
     Seeds are drawn and evened out (``lloyd_steps`` Lloyd iterations) in the metric CRS
-    (``metric_crs``, default ``settings.METRIC_CRS``); the Voronoi cells are clipped to the
+    (``metric_crs``, e.g. an equal-area CRS for the region); the Voronoi cells are clipped to the
     parents in the parents' own CRS, so children lie within their parent and their union is
     the parent in the stored coordinates. A parent with count 1 is its own single child.
 

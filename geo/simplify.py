@@ -12,7 +12,7 @@ import numpy as np
 import shapely
 
 from geo.crs import require_crs
-from layers.errors import BoundaryError
+from geo.errors import GeometryError
 
 
 def _require_polygons(gdf: gpd.GeoDataFrame, name: str) -> None:
@@ -20,7 +20,7 @@ def _require_polygons(gdf: gpd.GeoDataFrame, name: str) -> None:
     types = set(gdf.geom_type.dropna().unique())
     bad = types - {"Polygon", "MultiPolygon"}
     if bad:
-        raise BoundaryError(
+        raise GeometryError(
             f"`{name}` must hold only Polygon/MultiPolygon geometries, found {sorted(bad)}; "
             "drop or explode the other geometries first"
         )

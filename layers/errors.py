@@ -1,6 +1,17 @@
-"""The one error hierarchy of OneMap: the CLI and the app catch ``OneMapError`` once."""
+"""The one error hierarchy of OneMap: the CLI and the app catch ``USER_ERRORS`` once."""
 
 from __future__ import annotations
+
+from geo.errors import GeoError
+
+__all__ = [
+    "USER_ERRORS",
+    "BoundaryError",
+    "ExportError",
+    "LedgerError",
+    "OneMapError",
+    "StoreError",
+]
 
 
 class OneMapError(Exception):
@@ -21,3 +32,8 @@ class StoreError(OneMapError, OSError):
 
 class ExportError(OneMapError, RuntimeError):
     """A map, table or pack export cannot be produced (e.g. no CJK font installed)."""
+
+
+#: what the CLI and the pages catch at their boundary and show as one line: OneMap's own errors
+#: and those of the domain-free ``geo`` package
+USER_ERRORS: tuple[type[Exception], ...] = (OneMapError, GeoError)

@@ -62,6 +62,7 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, box
 
 from layers import schema as S
+from layers.build import pipeline
 
 CRS = "EPSG:4326"
 
@@ -614,11 +615,10 @@ def write_tiny_store(path: Path, **build_info: Any) -> Path:
     ``build_info`` adds to (or overrides) the store's build_info (default source "tiny fixture").
     """
     from layers import store
-    from layers.cli import main as cli
 
     inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    tables = cli.build_tables(inputs, zone_members=make_zone_members())
-    info = cli.make_build_info(inputs, **{"source": "tiny fixture", **build_info})
+    tables = pipeline.build_tables(inputs, zone_members=make_zone_members())
+    info = pipeline.make_build_info(inputs, **{"source": "tiny fixture", **build_info})
     return store.write_store(path, tables, info)
 
 

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers import schema as S
 from layers import store
-from layers.cli import main as cli
+from layers.build import pipeline
 from tests.conftest import (
     COUNTY_A,
     COUNTY_B,
@@ -234,7 +234,7 @@ def demo_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared = tmp_path_factory.getbasetemp() / "demo_small.gpkg"
     if not shared.exists():
         try:
-            cli.run_demo(shared, scale=0.05)
+            pipeline.run_demo(shared, scale=0.05)
         except ImportError as e:  # the demo generator is not in this checkout yet
             pytest.skip(f"demo generator unavailable: {e}")
     return shared

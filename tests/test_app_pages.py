@@ -1,7 +1,7 @@
 """AppTests of the 县级项目库, 乡级路线图, 村级施工图 and 重点区域 pages on the tiny store.
 
 The store is built from the hand-countable fixture province of ``conftest.py`` by the real
-pipeline (``cli.build_tables`` → ``store.write_store``), so the figures below are checked
+pipeline (``pipeline.build_tables`` → ``store.write_store``), so the figures below are checked
 against the counts in the conftest docstring.
 """
 
@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers import schema as S
 from layers import store
-from layers.cli import main as cli
+from layers.build import pipeline
 from layers.present import charts, fmt
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -249,7 +249,7 @@ def test_library_tabs_compute_only_the_open_one(open_page) -> None:
 @pytest.fixture(scope="module")
 def demo_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo_small.gpkg"
-    cli.run_demo(path, scale=0.05)
+    pipeline.run_demo(path, scale=0.05)
     return path
 
 

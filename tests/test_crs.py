@@ -10,7 +10,8 @@ import shapely
 from shapely.geometry import Point, Polygon
 
 from geo import crs
-from layers.errors import BoundaryError
+from geo.errors import CRSError
+from layers.settings import METRIC_CRS
 
 # WGS84 → GCJ-02 pairs. Beijing: the published example of wandergis/coordtransform
 # (wgs84togcj02(116.404, 39.915) = [116.41024449916938, 39.91640428150164]). Yunnan points:
@@ -42,7 +43,7 @@ def test_offset_in_yunnan_is_290_to_500_m():
     lonlat = rng.uniform([97.6, 21.2], [106.1, 29.1], size=(2000, 2))
     wgs = gpd.GeoSeries(shapely.points(lonlat), crs="EPSG:4326")
     gcj = crs.wgs84_to_gcj02(wgs)
-    d = crs.to_metric(wgs).distance(crs.to_metric(gcj))
+    d = crs.to_metric(wgs, METRIC_CRS).distance(crs.to_metric(gcj, METRIC_CRS))
     assert d.min() > 250
     assert d.max() < 550
     assert 290 <= d.median() <= 500
@@ -67,21 +68,21 @@ def test_points_outside_china_are_unchanged():
 
 def test_require_crs_names_the_fix():
     gdf = gpd.GeoDataFrame(geometry=[Point(100, 25)])
-    with pytest.raises(BoundaryError, match=r"no coordinate reference system.*set_crs"):
+    with pytest.raises(CRSError, match=r"no coordinate reference system.*set_crs"):
         crs.require_crs(gdf)
-    with pytest.raises(BoundaryError, match="set_crs"):
-        crs.to_metric(gdf)
+    with pytest.raises(CRSError, match="set_crs"):
+        crs.to_metric(gdf, METRIC_CRS)
 
 
 def test_gcj_conversion_refuses_projected_data():
     gdf = gpd.GeoDataFrame(geometry=[Point(100, 25)], crs="EPSG:4326")
-    with pytest.raises(BoundaryError, match="needs lon/lat"):
-        crs.gcj02_to_wgs84(crs.to_metric(gdf))
+    with pytest.raises(CRSError, match="needs lon/lat"):
+        crs.gcj02_to_wgs84(crs.to_metric(gdf, METRIC_CRS))
 
 
 def test_to_metric_and_to_web_round_trip():
     gdf = gpd.GeoDataFrame(geometry=[Point(101.5, 25.0)], crs="EPSG:4326")
-    metric = crs.to_metric(gdf)
+    metric = crs.to_metric(gdf, METRIC_CRS)
     assert metric.crs.is_projected
     # the Albers is centred on 101.5°E: the point sits on the central meridian
     assert metric.geometry.x.iloc[0] == pytest.approx(0.0, abs=1e-6)
@@ -93,5 +94,5 @@ def test_to_metric_and_to_web_round_trip():
 def test_area_of_one_degree_cell_in_metric_crs():
     cell = gpd.GeoSeries([Polygon([(101, 25), (102, 25), (102, 26), (101, 26)])], crs="EPSG:4326")
     # geodesic area on GRS80 (pyproj.Geod(ellps="GRS80").geometry_area_perimeter): 11,137.59 km²
-    area = crs.to_metric(cell).area.iloc[0] / 1e6
+    area = crs.to_metric(cell, METRIC_CRS).area.iloc[0] / 1e6
     assert area == pytest.approx(11137.59, rel=1e-4)

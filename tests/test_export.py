@@ -21,7 +21,7 @@ from pptx import Presentation
 from geo import staticmap as sm
 from layers import schema as S
 from layers import store
-from layers.build import locate as build
+from layers.build import pipeline
 from layers.errors import ExportError
 from layers.export import maps as E
 from layers.present import query
@@ -43,7 +43,7 @@ def write_tiny_store(path: Path) -> Path:
     """The fixture province built and written as a demo store (one project name is a formula)."""
     units, registry, projects = make_units(), make_registry(), make_projects()
     projects.loc[projects[S.PROJECT_ID] == "P02", S.PROJECT_NAME] = '=HYPERLINK("x")'
-    tables = build.build_layers(units, registry, projects, make_zone_members())
+    tables = pipeline.build_layers(units, registry, projects, make_zone_members())
     tables.update({S.LAYER_ADMIN_UNITS: units, S.LAYER_REGISTRY: registry})
     info = {"built_at": "2025-12-31T08:00:00+00:00", "demo": "true", "source": "测试数据"}
     return store.write_store(path, tables, info)

@@ -12,7 +12,7 @@ import shapely
 from shapely.geometry import Polygon, box
 
 from geo import io as gio
-from layers.errors import BoundaryError
+from geo.errors import CRSError, GeoFileError
 
 CRS = "EPSG:4326"
 
@@ -65,7 +65,7 @@ def test_six_degree_zone_number_inferred(tmp_path, counties) -> None:
 
 def test_plain_gk_without_prj_needs_crs(tmp_path, counties) -> None:
     path = write(counties.to_crs(4543), tmp_path / "noprj.shp", drop=(".prj",))
-    with pytest.raises(BoundaryError, match=r"noprj\.shp has no \.prj .*pass --crs.*GK3:CM102"):
+    with pytest.raises(CRSError, match=r"noprj\.shp has no \.prj .*pass --crs.*GK3:CM102"):
         gio.read_boundaries(path)
     for crs in ("EPSG:4543", "4543", "GK3:CM102"):
         bf = gio.read_boundaries(path, crs=crs)
@@ -74,7 +74,7 @@ def test_plain_gk_without_prj_needs_crs(tmp_path, counties) -> None:
 
 def test_wrong_crs_is_caught(tmp_path, counties) -> None:
     path = write(counties.to_crs(4543), tmp_path / "noprj.shp", drop=(".prj",))
-    with pytest.raises(BoundaryError, match=r"outside China; the CRS is wrong"):
+    with pytest.raises(CRSError, match=r"outside China; the CRS is wrong"):
         gio.read_boundaries(path, crs="EPSG:3857")
 
 
@@ -86,7 +86,7 @@ def test_prj_without_zone_but_eastings_with_zone_is_fixed(tmp_path, counties) ->
     assert max_error_m(bf.gdf, counties) < 0.01
     wrong_zone = counties.to_crs(4522).set_crs(4544, allow_override=True)
     path = write(wrong_zone, tmp_path / "wrongzone.gpkg")
-    with pytest.raises(BoundaryError, match=r"zone number 34 .* the \.prj says CM 105°E"):
+    with pytest.raises(CRSError, match=r"zone number 34 .* the \.prj says CM 105°E"):
         gio.read_boundaries(path)
 
 
@@ -139,13 +139,13 @@ def test_invalid_geometry_repaired_and_named(tmp_path) -> None:
 
 
 def test_errors_name_the_file(tmp_path) -> None:
-    with pytest.raises(BoundaryError, match=r"nope\.shp: file not found"):
+    with pytest.raises(GeoFileError, match=r"nope\.shp: file not found"):
         gio.read_boundaries(tmp_path / "nope.shp")
     (tmp_path / "x.kml").write_text("<kml/>")
-    with pytest.raises(BoundaryError, match=r"x\.kml: unsupported boundary file type '\.kml'"):
+    with pytest.raises(GeoFileError, match=r"x\.kml: unsupported boundary file type '\.kml'"):
         gio.read_boundaries(tmp_path / "x.kml")
     (tmp_path / "bad.gpkg").write_bytes(b"not a geopackage")
-    with pytest.raises(BoundaryError, match=r"bad\.gpkg: cannot be read as a boundary file"):
+    with pytest.raises(GeoFileError, match=r"bad\.gpkg: cannot be read as a boundary file"):
         gio.read_boundaries(tmp_path / "bad.gpkg")
 
 
@@ -158,11 +158,11 @@ def test_parse_crs_shorthands(text: str, epsg: int) -> None:
 
 
 def test_gk_helpers_reject_nonsense() -> None:
-    with pytest.raises(BoundaryError, match=r"zone 60 is outside China's zones 25–45"):
+    with pytest.raises(CRSError, match=r"zone 60 is outside China's zones 25–45"):
         gio.gk_crs(width=3, zone=60)
-    with pytest.raises(BoundaryError, match=r"101°E is not a 3° Gauss-Krüger meridian"):
+    with pytest.raises(CRSError, match=r"101°E is not a 3° Gauss-Krüger meridian"):
         gio.gk_crs(width=3, central_meridian=101)
-    with pytest.raises(BoundaryError, match=r"--crs 'EPSG:999999' is not a CRS PROJ knows"):
+    with pytest.raises(CRSError, match=r"--crs 'EPSG:999999' is not a CRS PROJ knows"):
         gio.parse_crs("EPSG:999999")
     assert gio.gk_zone_of(34_512_345.6) == (3, 34)
     assert gio.gk_zone_of(18_400_000.0) == (6, 18)

@@ -13,9 +13,10 @@ from shapely.geometry import Polygon, box
 
 from geo import crs as geocrs
 from geo import partition
+from geo.errors import CRSError
 from layers import schema
 from layers.demo import boundaries
-from layers.errors import BoundaryError
+from layers.settings import METRIC_CRS
 
 #: floating-point overlays leave vertices ~1e-15 off the edges they split; judge by area
 NOISE = 1e-9
@@ -43,7 +44,9 @@ def assert_tiles(parent: shapely.Geometry, children: np.ndarray, crs: str | None
     if crs is None:
         parent_area, child_area = shapely.area(parent), shapely.area(children).sum()
     else:
-        metric = geocrs.to_metric(gpd.GeoSeries([parent, *children], crs=crs)).area.to_numpy()
+        metric = geocrs.to_metric(
+            gpd.GeoSeries([parent, *children], crs=crs), METRIC_CRS
+        ).area.to_numpy()
         parent_area, child_area = metric[0], metric[1:].sum()
     assert abs(child_area - parent_area) <= 1e-3 * parent_area
 
@@ -51,7 +54,7 @@ def assert_tiles(parent: shapely.Geometry, children: np.ndarray, crs: str | None
 @pytest.mark.parametrize("n", [1, 2, 7, 40])
 def test_concave_polygon_in_lonlat(n):
     parents = gpd.GeoDataFrame({"id": [1]}, geometry=[C_SHAPE], crs="EPSG:4326")
-    cells = partition.partition_units(parents, [n], seed=3)
+    cells = partition.partition_units(parents, [n], seed=3, metric_crs=METRIC_CRS)
     assert len(cells) == n
     assert cells[partition.PARENT].tolist() == [0] * n
     assert cells[partition.PART].tolist() == list(range(n))
@@ -61,7 +64,7 @@ def test_concave_polygon_in_lonlat(n):
 
 def test_concave_cells_are_contiguous_unless_parent_is_not():
     parents = gpd.GeoDataFrame(geometry=[C_SHAPE, TWO_PARTS], crs="EPSG:4326")
-    cells = partition.partition_units(parents, [25, 6], seed=11)
+    cells = partition.partition_units(parents, [25, 6], seed=11, metric_crs=METRIC_CRS)
     parts = shapely.get_num_geometries(cells.geometry.to_numpy())
     assert (parts[cells[partition.PARENT] == 0] == 1).all()
     assert_tiles(TWO_PARTS, cells.geometry[cells[partition.PARENT] == 1].to_numpy(), "EPSG:4326")
@@ -81,8 +84,10 @@ def test_lloyd_steps_even_out_cells():
         """Mean coefficient of variation of cell areas over a few seeds."""
         cv = []
         for seed in (5, 6, 7):
-            cells = partition.partition_units(square, [60], seed=seed, lloyd_steps=steps)
-            area = geocrs.to_metric(cells).area
+            cells = partition.partition_units(
+                square, [60], seed=seed, metric_crs=METRIC_CRS, lloyd_steps=steps
+            )
+            area = geocrs.to_metric(cells, METRIC_CRS).area
             cv.append(area.std() / area.mean())
         return float(np.mean(cv))
 
@@ -92,9 +97,9 @@ def test_lloyd_steps_even_out_cells():
 
 def test_same_seed_same_cells_other_seed_other_cells():
     parents = gpd.GeoDataFrame(geometry=[C_SHAPE, TWO_PARTS], crs="EPSG:4326")
-    a = partition.partition_units(parents, [9, 4], seed=42)
-    b = partition.partition_units(parents, [9, 4], seed=42)
-    c = partition.partition_units(parents, [9, 4], seed=43)
+    a = partition.partition_units(parents, [9, 4], seed=42, metric_crs=METRIC_CRS)
+    b = partition.partition_units(parents, [9, 4], seed=42, metric_crs=METRIC_CRS)
+    c = partition.partition_units(parents, [9, 4], seed=43, metric_crs=METRIC_CRS)
     assert shapely.equals_exact(a.geometry.to_numpy(), b.geometry.to_numpy(), 0).all()
     assert not shapely.equals_exact(a.geometry.to_numpy(), c.geometry.to_numpy(), 1e-9).all()
 
@@ -102,7 +107,7 @@ def test_same_seed_same_cells_other_seed_other_cells():
 def test_input_is_not_mutated():
     parents = gpd.GeoDataFrame({"v": [1, 2]}, geometry=[C_SHAPE, TWO_PARTS], crs="EPSG:4326")
     before = parents.copy()
-    partition.partition_units(parents, [3, 2], seed=1)
+    partition.partition_units(parents, [3, 2], seed=1, metric_crs=METRIC_CRS)
     geopandas.testing.assert_geodataframe_equal(parents, before)
 
 
@@ -123,7 +128,7 @@ def counties() -> gpd.GeoDataFrame:
 )
 def test_real_counties(counties, code, n):
     parent = counties.loc[[code]]
-    cells = partition.partition_units(parent, [n], seed=2020)
+    cells = partition.partition_units(parent, [n], seed=2020, metric_crs=METRIC_CRS)
     assert len(cells) == n
     assert_tiles(parent.geometry.iloc[0], cells.geometry.to_numpy(), "EPSG:4326")
 
@@ -140,11 +145,13 @@ def test_sample_points_are_inside_and_grouped():
 def test_bad_arguments_are_named():
     parents = gpd.GeoDataFrame(geometry=[C_SHAPE], crs="EPSG:4326")
     with pytest.raises(ValueError, match="counts has 2 entries but parents has 1 rows"):
-        partition.partition_units(parents, [2, 3], seed=0)
+        partition.partition_units(parents, [2, 3], seed=0, metric_crs=METRIC_CRS)
     with pytest.raises(ValueError, match=r"counts must be ≥ 1; parents at positions \[0\]"):
-        partition.partition_units(parents, [0], seed=0)
-    with pytest.raises(BoundaryError, match="no coordinate reference system"):
-        partition.partition_units(gpd.GeoDataFrame(geometry=[C_SHAPE]), [2], seed=0)
+        partition.partition_units(parents, [0], seed=0, metric_crs=METRIC_CRS)
+    with pytest.raises(CRSError, match="no coordinate reference system"):
+        partition.partition_units(
+            gpd.GeoDataFrame(geometry=[C_SHAPE]), [2], seed=0, metric_crs=METRIC_CRS
+        )
     with pytest.raises(ValueError, match="n must be ≥ 1"):
         partition.partition_polygon(C_SHAPE, 0, rng=np.random.default_rng(0))
 
@@ -161,12 +168,14 @@ def test_property_buffered_zigzags_tile(n, width, seed):
     xs = np.linspace(0, 60_000, 7)
     ys = rng.uniform(-20_000, 20_000, 7)
     line = shapely.LineString(np.column_stack([xs, ys]))
-    anchor = geocrs.to_metric(gpd.GeoSeries([shapely.Point(100.0, 25.0)], crs="EPSG:4326"))
+    anchor = geocrs.to_metric(
+        gpd.GeoSeries([shapely.Point(100.0, 25.0)], crs="EPSG:4326"), METRIC_CRS
+    )
     shape = shapely.affinity.translate(
         line.buffer(width * 1000), anchor.iloc[0].x, anchor.iloc[0].y
     )
     parent = geocrs.to_web(gpd.GeoSeries([shape], crs=anchor.crs))
     assert 99.0 < parent.iloc[0].centroid.x < 101.5
-    cells = partition.partition_units(parent, [n], seed=seed)
+    cells = partition.partition_units(parent, [n], seed=seed, metric_crs=METRIC_CRS)
     assert len(cells) == n
     assert_tiles(parent.iloc[0], cells.geometry.to_numpy(), "EPSG:4326")

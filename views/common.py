@@ -597,19 +597,19 @@ def ensure_store() -> bool:
     box = notice.container()
     box.info(f"{t('store_missing', lang)}`{path}`")
     try:
-        from layers.cli import main as cli
+        from layers.build import pipeline
     except ImportError as e:
         st.error(f"{t('store_missing', lang)}{path} — run `onemap demo` ({e})")
         return False
     scale = float(os.environ.get("ONEMAP_DEMO_SCALE", "1"))
-    stages = cli.DEMO_RUN_STAGES
+    stages = pipeline.DEMO_RUN_STAGES
     bar = box.progress(0.0, text=t("building_demo", lang))
 
     def report(stage: str) -> None:
         i = stages.index(stage) if stage in stages else 0
         bar.progress(i / len(stages), text=f"{t('building_demo', lang)} · {stage}")
 
-    cli.run_demo(path, seed=settings.DEFAULT_SEED, scale=scale, progress=report)
+    pipeline.run_demo(path, seed=settings.DEFAULT_SEED, scale=scale, progress=report)
     notice.empty()
     st.cache_resource.clear()
     st.cache_data.clear()

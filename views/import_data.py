@@ -10,6 +10,7 @@ import streamlit as st
 
 from layers import schema as S
 from layers import store
+from layers.build import pipeline
 from layers.errors import OneMapError
 from layers.ingest import prepare as ingest
 from views import common
@@ -137,7 +138,7 @@ def render() -> None:
     if st.button("确认导入并重建图层", key="imp_commit"):
         with st.spinner("正在重建图层并写入数据库……"):
             info = store.read_build_info(path) if path.exists() else {}
-            ingest.commit_import(path, prepared, previous_info=info)
+            pipeline.commit_import(path, prepared, previous_info=info)
         del st.session_state[_PREPARED]
         st.success(f"导入完成，数据库已更新：{path}。{prepared.report.summary()}")
 

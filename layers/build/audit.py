@@ -17,52 +17,8 @@ import pandas as pd
 
 from layers import schema as S
 from layers.build import metrics as M
-
-SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
-SEVERITY_LABELS_ZH: dict[str, str] = {"error": "错误", "warning": "警告", "info": "提示"}
-
-QUALITY_COLUMNS: tuple[str, ...] = (
-    S.QI_CHECK,
-    S.QI_SEVERITY,
-    S.QI_ENTITY,
-    S.QI_ENTITY_ID,
-    S.QI_CODE,
-    S.QI_MESSAGE,
-    S.QI_VALUE,
-)
-#: located_by values
-BY_CODE, BY_POINT, BY_COUNTY = "code", "point", "county"
-
-
-def issues_frame(
-    check: str,
-    severity: str,
-    entity: str,
-    entity_id: pd.Series | np.ndarray,
-    code: pd.Series | np.ndarray,
-    message: pd.Series | np.ndarray,
-    value: pd.Series | np.ndarray | str = "",
-) -> pd.DataFrame:
-    """Return quality_issues rows for one check (vectorised; every argument aligned)."""
-    entity_id = np.asarray(entity_id, dtype=object)
-    n = len(entity_id)
-    value = np.full(n, value, dtype=object) if isinstance(value, str) else np.asarray(value)
-    return pd.DataFrame(
-        {
-            S.QI_CHECK: np.full(n, check, dtype=object),
-            S.QI_SEVERITY: np.full(n, severity, dtype=object),
-            S.QI_ENTITY: np.full(n, entity, dtype=object),
-            S.QI_ENTITY_ID: entity_id,
-            S.QI_CODE: np.asarray(code, dtype=object),
-            S.QI_MESSAGE: np.asarray(message, dtype=object),
-            S.QI_VALUE: value.astype("str").astype(object),
-        }
-    ).astype("str")
-
-
-def empty_issues() -> pd.DataFrame:
-    """An empty quality_issues frame with the right columns."""
-    return pd.DataFrame({c: pd.Series([], dtype="str") for c in QUALITY_COLUMNS})
+from layers.build.locate import locate_projects
+from layers.issues import QUALITY_COLUMNS, SEVERITIES, empty_issues, issues_frame
 
 
 def _project_code(projects: pd.DataFrame) -> pd.Series:
@@ -290,8 +246,6 @@ def audit(
     either way).
     """
     if locate_issues is None:
-        from layers.build.locate import locate_projects  # build imports this module
-
         projects, locate_issues = locate_projects(admin_units, projects)
     frames = [
         f

@@ -1,8 +1,6 @@
-"""Locate projects and build every output layer of the store from the three inputs (DESIGN §5)."""
+"""Locate projects: by administrative code first, then point-in-polygon within the county."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -12,17 +10,9 @@ import pyarrow.compute as pc
 import shapely
 
 from layers import schema as S
-from layers.build import audit as audit_mod
-from layers.build import metrics as M
-from layers.build.audit import empty_issues, issues_frame
-from layers.build.county_library import build_county_library
-from layers.build.township_roadmap import build_township_roadmap
-from layers.build.village_plan import build_village_plan
 from layers.errors import BoundaryError, LedgerError
+from layers.issues import empty_issues, issues_frame
 from layers.settings import METRIC_CRS
-
-if TYPE_CHECKING:  # rasterio and exactextract load only when a DEM is given
-    from geo.raster import Raster
 
 #: located_by values
 BY_CODE, BY_POINT, BY_COUNTY = "code", "point", "county"
@@ -278,48 +268,3 @@ def locate_projects(
     out[S.VILLAGE_CODE] = village.where(same_v, code_strings(new_village).set_axis(out.index)).array
     out[S.LOCATED_BY] = located_by.astype("str")
     return out, pd.concat(issues, ignore_index=True) if issues else empty_issues()
-
-
-def build_layers(
-    admin_units: gpd.GeoDataFrame,
-    registry: pd.DataFrame,
-    projects: gpd.GeoDataFrame,
-    zone_members: pd.DataFrame,
-    *,
-    exit_by: int = 2020,
-    dem: Raster | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Locate the projects and build every output layer.
-
-    Returns a dict with keys ``projects`` (located), ``village_plan``, ``township_roadmap``,
-    ``roadmap_years``, ``county_library``, ``region_summary``, ``zone_summary`` and
-    ``quality_issues``. With a ``dem`` (read at the edge, e.g. ``terrain.read_dem``), the
-    village, township and county layers gain ``elevation_mean`` and ``slope_mean``
-    (``layers/terrain.py``); without one they are left as they are.
-    """
-    located, locate_issues = locate_projects(admin_units, projects)
-    prepared = M.prepare_projects(located)
-    summary = M.aggregate(admin_units, registry, prepared, exit_by=exit_by)
-    shared = {"exit_by": exit_by, "summary": summary}
-    roadmap, years = build_township_roadmap(admin_units, registry, prepared, **shared)
-    plans = build_village_plan(admin_units, registry, prepared, **shared)
-    library = build_county_library(admin_units, registry, prepared, **shared)
-    if dem is not None:
-        from layers.build import terrain
-
-        relief = terrain.unit_terrain(admin_units, dem)
-        plans = terrain.add_terrain(plans, relief)
-        roadmap = terrain.add_terrain(roadmap, relief)
-        library = terrain.add_terrain(library, relief)
-    return {
-        S.LAYER_PROJECTS: located,
-        S.LAYER_VILLAGE_PLAN: plans,
-        S.LAYER_TOWNSHIP_ROADMAP: roadmap,
-        S.TABLE_ROADMAP_YEARS: years,
-        S.LAYER_COUNTY_LIBRARY: library,
-        S.TABLE_REGION_SUMMARY: summary,
-        S.TABLE_ZONE_SUMMARY: M.aggregate_zones(summary, zone_members),
-        S.TABLE_QUALITY_ISSUES: audit_mod.audit(
-            admin_units, registry, located, locate_issues=locate_issues
-        ),
-    }

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from layers import schema as S
 from layers import store
+from layers.build import pipeline
+from layers.cli.progress import StageBar
 from layers.errors import LedgerError
 from layers.ingest import prepare as ingest
 from layers.settings import store_path
@@ -88,13 +90,11 @@ def _boundary_pairs(files: list[str], levels: list[str]) -> list[tuple[str, str]
 
 def run(args: argparse.Namespace) -> int:
     """Run ``onemap import`` (see ``register``)."""
-    from layers.cli.main import _StageBar
-
     t0 = time.perf_counter()
     path = store_path(args.store)
     pairs = _boundary_pairs(args.boundaries, args.level)
     cmap = ingest.load_column_map(args.column_map) if args.column_map else None
-    bar = _StageBar(("read store", "read + validate files"), desc="onemap import")
+    bar = StageBar(("read store", "read + validate files"), desc="onemap import")
     try:
         bar("read store")
         current = store.read_inputs(path) if path.is_file() else None
@@ -130,10 +130,10 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("试运行 dry run: the store was not changed")
         return 0
-    bar = _StageBar(("build + write",), desc="onemap import")
+    bar = StageBar(("build + write",), desc="onemap import")
     try:
         bar("build + write")
-        ingest.commit_import(path, prepared, previous_info=previous)
+        pipeline.commit_import(path, prepared, previous_info=previous)
     finally:
         bar.close()
     if prepared.replaced_counties:

@@ -24,7 +24,7 @@ import shapely
 from geo import crs as geocrs
 from layers import schema as s
 from layers.errors import BoundaryError
-from layers.settings import DATA_DIR, STORAGE_CRS
+from layers.settings import DATA_DIR, METRIC_CRS, STORAGE_CRS
 
 __all__ = [
     "COUNTIES_TOML",
@@ -321,7 +321,7 @@ def _km2_change(before: np.ndarray, after: np.ndarray, crs: object) -> np.ndarra
 
 def _km2(geoms: np.ndarray, crs: object = STORAGE_CRS) -> np.ndarray:
     series = gpd.GeoSeries(geoms, crs=crs)
-    return geocrs.to_metric(series).area.to_numpy() / 1e6
+    return geocrs.to_metric(series, METRIC_CRS).area.to_numpy() / 1e6
 
 
 def repair_hierarchy(units: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -412,7 +412,7 @@ def check_hierarchy(
     for a, b, r in zip(codes[left], codes[right], share, strict=True):
         if r > noise:
             problems.append((a, "overlaps_sibling", f"{b}: {r:.2e} of the smaller"))
-    metric_area = geocrs.to_metric(units.geometry).area.to_numpy()
+    metric_area = geocrs.to_metric(units.geometry, METRIC_CRS).area.to_numpy()
     area = pd.Series(metric_area, index=codes)
     child_sum = pd.Series(metric_area[has_parent]).groupby(parents[has_parent]).sum()
     rel = (child_sum - area.reindex(child_sum.index)).abs() / area.reindex(child_sum.index)

@@ -23,6 +23,7 @@ from geo import partition
 from layers import schema as s
 from layers.demo import boundaries
 from layers.errors import BoundaryError
+from layers.settings import METRIC_CRS
 
 __all__ = [
     "PLAN_TOWNSHIPS",
@@ -187,7 +188,7 @@ def _townships(
     frame[s.NAME] = _dedupe(frame[s.NAME], frame["county"])
     if frame[s.CODE].duplicated().any():
         raise BoundaryError("generated township codes collide; lower the generated code bases")
-    cells = partition.partition_units(counties, n, seed=rng)
+    cells = partition.partition_units(counties, n, seed=rng, metric_crs=METRIC_CRS)
     frame = frame.drop(columns=["group", "rank"])
     # rows run towns first, then streets: streets take the cells around the county seat
     geometry = _far_to_near(cells)
@@ -341,7 +342,7 @@ def _villages(
         tcode.astype("U12").astype("U9"), np.char.zfill((base + kind_rank).astype(str), 3)
     )
     names = np.char.add(_stem_names(len(tpos), tpos, rng), kind)
-    cells = partition.partition_units(townships, n, seed=rng)
+    cells = partition.partition_units(townships, n, seed=rng, metric_crs=METRIC_CRS)
     # rows run village committees first, then communities: communities cluster at the seat
     geometry = _far_to_near(cells)
     frame = pd.DataFrame(

@@ -3,8 +3,8 @@
 Readers: ``read_ledger`` (county project libraries, XLSX/CSV), ``read_registry`` (village or
 household rows), ``read_boundary_units`` (any CRS, via ``geo.io``). Merging: ``merge_projects``
 (a county's library replaces that county's projects), ``merge_registry``, ``merge_units``.
-Orchestration: ``prepare_import`` (read + validate + merge, nothing written) and
-``commit_import`` (rebuild + atomic write), shared by ``onemap import`` and the 数据导入 page.
+Orchestration: ``prepare_import`` (read + validate + merge, nothing written), shared by
+``onemap import`` and the 数据导入 page; ``build.pipeline.commit_import`` then rebuilds and writes.
 
 Every problem found becomes one report row naming the file, sheet, row (as Excel shows it), column
 (header text and letter), the value, the problem and the action taken (``fixed``, ``cleared``,
@@ -34,7 +34,7 @@ from layers import schema as S
 from layers.errors import LedgerError
 from layers.ingest.dates import parse_dates
 from layers.ingest.excel import RawSheet, Source, column_letter, read_sheets
-from layers.settings import DATA_DIR, STORAGE_CRS
+from layers.settings import DATA_DIR, METRIC_CRS, STORAGE_CRS
 
 __all__ = [
     "ACTIONS",
@@ -44,7 +44,6 @@ __all__ = [
     "PreparedImport",
     "ValidationReport",
     "check_boundaries",
-    "commit_import",
     "find_header",
     "load_column_map",
     "merge_projects",
@@ -1915,12 +1914,12 @@ def check_boundaries(
     rows(has_parent & ~known, "上级单位不在边界库中（代码前缀对应的上级不存在）")
     sel = has_parent & known
     if sel.any():
-        child = to_metric(imported[sel].geometry).to_numpy()
+        child = to_metric(imported[sel].geometry, METRIC_CRS).to_numpy()
         parent_geoms = gpd.GeoSeries(
             parents.loc[imported[S.PARENT_CODE][sel], "geometry"].to_numpy(),
             crs=admin_units.crs,
         )
-        parent = to_metric(parent_geoms).to_numpy()
+        parent = to_metric(parent_geoms, METRIC_CRS).to_numpy()
         outside = shapely.area(shapely.difference(child, shapely.buffer(parent, tol)))
         share = np.divide(
             outside, shapely.area(child), where=shapely.area(child) > 0, out=np.zeros(len(child))
@@ -2204,30 +2203,3 @@ def _source_label(src: Source) -> str:
 
 def _no_sources() -> pd.DataFrame:
     return pd.DataFrame(columns=list(SOURCE_COLUMNS))
-
-
-def commit_import(
-    path: str | os.PathLike[str],
-    prepared: PreparedImport,
-    *,
-    previous_info: Mapping[str, str] | None = None,
-) -> Path:
-    """Rebuild every layer from ``prepared.inputs`` and write the store atomically.
-
-    ``build_info`` keeps the previous store's ``demo``/``seed``/``scale`` (demo data stay marked
-    while any remain), appends the imported files to ``source`` and records their hashes under
-    ``imported``. On any failure the previous store is left byte-identical.
-    """
-    from layers import store
-    from layers.build import terrain
-    from layers.cli.main import build_tables, make_build_info, rebuild_dem
-
-    previous = dict(previous_info or {})
-    keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
-    names = ", ".join(prepared.sources)
-    source = f"{previous['source']} + 导入 {names}" if previous.get("source") else f"导入 {names}"
-    relief = rebuild_dem(previous)
-    keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
-    tables = build_tables(prepared.inputs, dem=relief)
-    info = make_build_info(prepared.inputs, **keep, source=source, imported=prepared.sources)
-    return store.write_store(path, tables, info)

@@ -69,13 +69,13 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     small = ROOT / "data" / "demo_small.gpkg"
     if small.exists():
         return small
-    from layers.cli import main as cli
+    from layers.build import pipeline
 
     shared = tmp_path_factory.getbasetemp() / "demo_small.gpkg"  # shared with other tests
     if shared.exists():
         return shared
     try:
-        return cli.run_demo(shared, scale=0.05)
+        return pipeline.run_demo(shared, scale=0.05)
     except ImportError as e:  # pragma: no cover - demo generator missing from the checkout
         pytest.skip(f"the demo generator is unavailable: {e}")
 
