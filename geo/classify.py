@@ -13,6 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "SCHEMES",
+    "assign_classes",
+    "class_breaks",
+    "class_labels",
+]
+
+
 SCHEMES: tuple[str, ...] = (
     "quantiles",
     "natural_breaks",

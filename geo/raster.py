@@ -20,6 +20,21 @@ import rasterio.features
 from affine import Affine
 from pyproj import CRS
 
+__all__ = [
+    "M_PER_DEG_LAT",
+    "M_PER_DEG_LON_EQUATOR",
+    "Raster",
+    "grid",
+    "hillshade",
+    "rasterize_column",
+    "read_dem",
+    "sample_dem_path",
+    "slope_degrees",
+    "write_geotiff",
+    "zonal_terrain",
+]
+
+
 #: metres per degree of latitude (mean; good to 0.5% for slopes on a coarse DEM)
 M_PER_DEG_LAT = 110_900.0
 M_PER_DEG_LON_EQUATOR = 111_320.0

@@ -14,6 +14,12 @@ import shapely
 from geo.crs import require_crs
 from geo.errors import GeometryError
 
+__all__ = [
+    "coverage_defects",
+    "round_coordinates",
+    "simplify_coverage",
+]
+
 
 def _require_polygons(gdf: gpd.GeoDataFrame, name: str) -> None:
     require_crs(gdf, name=f"`{name}`")

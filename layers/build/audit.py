@@ -20,6 +20,12 @@ from layers.build import metrics as M
 from layers.build.locate import locate_projects
 from layers.issues import QUALITY_COLUMNS, SEVERITIES, empty_issues, issues_frame
 
+__all__ = [
+    "audit",
+    "audit_projects",
+    "audit_registry",
+]
+
 
 def _project_code(projects: pd.DataFrame) -> pd.Series:
     """The smallest unit a project names: village, else township, else county (12-digit)."""

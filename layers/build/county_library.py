@@ -9,6 +9,13 @@ from layers import schema as S
 from layers.build import metrics as M
 from layers.build.village_plan import geometry_last, plan_units
 
+__all__ = [
+    "COUNTY_FLAGS",
+    "build_county_library",
+    "sector_column",
+]
+
+
 COUNTY_FLAGS: tuple[str, ...] = (
     S.HAS_TASKS,
     S.POVERTY_COUNTY,

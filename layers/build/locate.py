@@ -16,6 +16,16 @@ from layers.errors import BoundaryError, LedgerError
 from layers.issues import empty_issues, issues_frame
 from layers.settings import METRIC_CRS
 
+__all__ = [
+    "BY_CODE",
+    "BY_COUNTY",
+    "BY_POINT",
+    "code_ints",
+    "code_strings",
+    "locate_projects",
+]
+
+
 #: located_by values
 BY_CODE, BY_POINT, BY_COUNTY = "code", "point", "county"
 

@@ -21,6 +21,33 @@ import pandas as pd
 from layers import schema as S
 from layers.errors import LedgerError
 
+__all__ = [
+    "COUNT_COLUMNS",
+    "PLAN_COUNT_COLUMNS",
+    "PREFECTURE_CODE",
+    "PROJECT_COUNT_COLUMNS",
+    "RATE_DEFINITIONS",
+    "REGISTRY_COUNT_COLUMNS",
+    "SUMMARY_ID_COLUMNS",
+    "add_rates",
+    "aggregate",
+    "aggregate_zones",
+    "crosstab",
+    "is_prepared",
+    "isin_index",
+    "kpis",
+    "matched_households",
+    "prepare_projects",
+    "project_counts",
+    "project_key",
+    "registry_counts",
+    "six_fixes_missing",
+    "unit_counts",
+    "village_counts",
+    "with_unit_counts",
+]
+
+
 #: column of a unit's prefecture code (12-digit), used by layers and prepared projects
 PREFECTURE_CODE = "prefecture_code"
 #: project count columns (sum over children)

@@ -33,6 +33,25 @@ from geo import raster
 from layers import schema as S
 from layers.errors import OneMapError
 
+__all__ = [
+    "BUILD_INFO_KEY",
+    "Dem",
+    "ELEVATION_MEAN",
+    "MAX_SLOPE_CELL_M",
+    "NO_DEM",
+    "SLOPE_MEAN",
+    "TERRAIN_COLUMNS",
+    "TERRAIN_LABELS_ZH",
+    "add_terrain",
+    "build_info_value",
+    "cell_metres",
+    "default_dem_path",
+    "read_dem",
+    "unit_terrain",
+    "village_sums",
+]
+
+
 ELEVATION_MEAN = S.ELEVATION_MEAN
 SLOPE_MEAN = S.SLOPE_MEAN
 TERRAIN_COLUMNS: tuple[str, ...] = (ELEVATION_MEAN, SLOPE_MEAN)

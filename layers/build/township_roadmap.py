@@ -11,6 +11,13 @@ from layers.build import metrics as M
 from layers.build.village_plan import geometry_last, plan_units
 from layers.settings import EXIT_YEAR_RANGE
 
+__all__ = [
+    "ROADMAP_YEARS_COLUMNS",
+    "build_township_roadmap",
+    "roadmap_years",
+]
+
+
 ROADMAP_YEARS_COLUMNS: tuple[str, ...] = (
     S.CODE,
     S.YEAR,

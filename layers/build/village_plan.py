@@ -10,6 +10,15 @@ from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import LedgerError
 
+__all__ = [
+    "SECTORS_SEPARATOR",
+    "build_village_plan",
+    "geometry_last",
+    "plan_units",
+    "sector_mix",
+]
+
+
 #: separator inside the ``sectors`` column, e.g. ``industry:5;water:2``
 SECTORS_SEPARATOR = ";"
 

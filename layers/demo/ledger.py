@@ -24,6 +24,24 @@ from layers import schema as S
 from layers.errors import BoundaryError, LedgerError, OneMapError
 from layers.settings import EXIT_YEAR_RANGE, STORAGE_CRS
 
+__all__ = [
+    "ANOMALY_COUNTS",
+    "COUNTY_WIDE_SHARE",
+    "LAGGING_COUNTIES",
+    "LAGGING_PREFECTURES",
+    "MOUNTAIN_PREFECTURES",
+    "POOR_POPULATION_TOTAL",
+    "PUBLISHED_COMPLETION",
+    "PUBLISHED_COVERAGE",
+    "PUBLISHED_PROJECTS",
+    "SNAPSHOT_DATE",
+    "anomaly_counts",
+    "expected_totals",
+    "generate_projects",
+    "generate_registry",
+]
+
+
 # --- published totals and calibration assumptions ------------------------------------------
 PUBLISHED_PROJECTS: int = 192_000
 PUBLISHED_COMPLETION: float = 0.977  # → 187,584 of 192,000 at scale 1

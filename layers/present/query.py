@@ -19,6 +19,16 @@ from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import OneMapError
 
+__all__ = [
+    "NO_FILTER",
+    "ProjectFilter",
+    "filter_projects",
+    "summarise_children",
+    "summarise_region",
+    "summarise_zone",
+    "summarise_zones",
+]
+
 
 def _as_tuple(name: str, value: Iterable[str] | str | None, allowed: tuple[str, ...]) -> tuple:
     if value is None:

@@ -29,6 +29,20 @@ from layers.build import metrics as M
 from layers.errors import OneMapError
 from layers.present import query
 
+__all__ = [
+    "ZONE_LEVELS",
+    "break_values",
+    "child_level",
+    "class_breaks",
+    "legend_lower",
+    "unit_level",
+    "view_kpi",
+    "view_rows",
+    "zone_applies",
+    "zone_codes",
+]
+
+
 #: region levels at which a zone replaces the region's children with the zone's counties
 ZONE_LEVELS: tuple[str, ...] = ("province", "prefecture")
 
