@@ -18,6 +18,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
@@ -34,9 +35,11 @@ from geo.crs import require_crs, wgs84_to_gcj02
 
 __all__ = [
     "BASEMAPS",
+    "DEFAULT_STYLE",
     "OFFLINE_ASSETS",
     "PALETTE_GREENS",
     "Legend",
+    "PolygonStyle",
     "add_legend",
     "basemap_layer",
     "choropleth_layer",
@@ -383,6 +386,18 @@ def _feature_collection(frame: gpd.GeoDataFrame) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class PolygonStyle:
+    """How polygons of a layer are drawn: outline colour and weight (px), fill opacity."""
+
+    line_color: str = "#555555"
+    weight: float = 0.8
+    fill_opacity: float = 0.8
+
+
+DEFAULT_STYLE = PolygonStyle()
+
+
 def choropleth_layer(
     gdf: gpd.GeoDataFrame,
     *,
@@ -391,9 +406,7 @@ def choropleth_layer(
     properties: Sequence[str] = (),
     name: str = "choropleth",
     decimals: int | None = 4,
-    line_color: str = "#555555",
-    weight: float = 0.8,
-    fill_opacity: float = 0.8,
+    style: PolygonStyle = DEFAULT_STYLE,
 ) -> folium.GeoJson:
     """Polygons filled with ``fill_colors`` (one per row), tooltips from ``tooltip``.
 
@@ -409,6 +422,8 @@ def choropleth_layer(
         Extra columns carried in each feature (e.g. the unit code a click returns).
     decimals
         Round coordinates to this many decimals (4 ≈ 11 m) to shrink the HTML.
+    style
+        Outline colour and weight, fill opacity.
     """
     colors = np.asarray(fill_colors, dtype=object)
     if len(colors) != len(gdf):
@@ -416,12 +431,12 @@ def choropleth_layer(
     cols = list(dict.fromkeys([*properties, *tooltip]))
     data = _geojson_frame(gdf, cols, decimals)
     data["_fill"] = colors
-    style = {"color": line_color, "weight": weight, "fillOpacity": fill_opacity}
+    base = {"color": style.line_color, "weight": style.weight, "fillOpacity": style.fill_opacity}
     return folium.GeoJson(
         _feature_collection(data),
         name=name,
-        style_function=lambda f: {**style, "fillColor": f["properties"]["_fill"]},
-        highlight_function=lambda f: {"weight": weight * 3, "color": "#222222"},
+        style_function=lambda f: {**base, "fillColor": f["properties"]["_fill"]},
+        highlight_function=lambda f: {"weight": style.weight * 3, "color": "#222222"},
         tooltip=folium.GeoJsonTooltip(
             fields=list(tooltip), aliases=list(tooltip.values()), localize=False, sticky=True
         )

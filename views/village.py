@@ -14,150 +14,154 @@ from geo import webmap
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
-from layers.present import charts, fmt, query
-from views import common, export_widget
+from layers.present import charts, fmt, i18n, query
+from views import assets, export_widget, loaders, state, widgets
+
+__all__ = ["render"]
 
 LEVEL = "village"
 
 
-def _map(village: gpd.GeoDataFrame, projects: pd.DataFrame, view: common.ViewState) -> None:
+def _map(village: gpd.GeoDataFrame, projects: pd.DataFrame, view: state.ViewState) -> None:
     """The village outline and its projects as points coloured by sector."""
-    basemap, token = common.basemap(view)
+    lang = view.lang
+    basemap, token = widgets.basemap(view)
     vil = webmap.to_basemap_crs(village, basemap)
     m = webmap.make_map(
-        vil.total_bounds, asset_base_url=common.asset_base_url(), basemap=basemap, token=token
+        vil.total_bounds, asset_base_url=assets.asset_base_url(), basemap=basemap, token=token
     )
     webmap.choropleth_layer(
         vil.assign(poor_text=fmt.fmt_count_series(vil[S.POOR_POPULATION], unit="人")),
         fill_colors=["#fff7bc"] * len(vil),
         tooltip={S.NAME: "行政村", "poor_text": "贫困人口"},
         name="行政村",
-        fill_opacity=0.35,
-        weight=2,
+        style=webmap.PolygonStyle(weight=2, fill_opacity=0.35),
     ).add_to(m)
     if isinstance(projects, gpd.GeoDataFrame) and len(projects):
-        common.project_points_layer(
+        widgets.project_points_layer(
             projects,
             basemap,
             colors=projects[S.SECTOR].map(charts.SECTOR_COLOURS).fillna("#bdbdbd").to_numpy(),
             cluster=len(projects) > 60,
+            lang=lang,
         ).add_to(m)
     present = [k for k in charts.SECTOR_COLOURS if projects[S.SECTOR].eq(k).any()]
     webmap.add_legend(
         m,
-        title=common.text("项目行业", "Project sector"),
-        labels=[common.text(S.SECTOR_LABELS_ZH[k], k.capitalize()) for k in present],
+        title=i18n.t("project_sector", lang),
+        labels=[i18n.label(S.SECTOR, k, lang) for k in present],
         colors=[charts.SECTOR_COLOURS[k] for k in present],
     )
     st_folium(m, key="village_map", height=460, use_container_width=True, returned_objects=[])
 
 
-def _registry(row: pd.Series) -> None:
-    poor = row[S.POOR_POPULATION]
-    covered = row.get(S.COVERED_CAPPED, np.nan)
-    cols = st.columns(6)
-    cols[0].metric(
-        common.text("建档立卡贫困户", "Poor households"),
-        fmt.fmt_count(row[S.POOR_HOUSEHOLDS], unit="户"),
-    )
-    cols[1].metric(common.text("贫困人口", "Poor population"), fmt.fmt_count(poor, unit="人"))
-    cols[2].metric(
-        common.text("项目覆盖贫困人口", "Covered by projects"), fmt.fmt_count(covered, unit="人")
-    )
-    cols[3].metric(common.text("覆盖率", "Coverage"), fmt.fmt_pct(row[S.COVERAGE]))
+def _exit_texts(row: pd.Series, lang: str) -> tuple[str, str]:
+    """(planned exit, actual exit) of a village for its cards."""
     planned = row[S.PLANNED_EXIT_YEAR]
     exited = row[S.EXIT_YEAR]
     if pd.notna(exited):
         exit_text = f"{int(exited)}年"
     elif pd.isna(planned):  # only poverty villages have an exit task (出列)
-        exit_text = common.text("不涉及", "n/a")
+        exit_text = i18n.t("not_applicable", lang)
     else:
-        exit_text = common.text("未出列", "not yet")
-    cols[4].metric(
-        common.text("计划出列", "Planned exit"), "—" if pd.isna(planned) else f"{int(planned)}年"
+        exit_text = i18n.t("not_yet_exited", lang)
+    return ("—" if pd.isna(planned) else f"{int(planned)}年"), exit_text
+
+
+def _terrain(row: pd.Series, lang: str) -> None:
+    """Mean elevation (and slope) of the village, when the build had a DEM."""
+    elevation = row.get(S.ELEVATION_MEAN, np.nan)
+    if pd.isna(elevation):
+        return
+    slope = row.get(S.SLOPE_MEAN, np.nan)
+    text = i18n.t("mean_elevation", lang) + f" {elevation:,.0f} m"
+    if pd.notna(slope):
+        text += " · " + i18n.t("mean_slope", lang) + f" {slope:.1f}°"
+    st.caption(text)
+
+
+def _registry(row: pd.Series, lang: str) -> None:
+    planned, exited = _exit_texts(row, lang)
+    cards = [
+        ("poor_households", fmt.fmt_count(row[S.POOR_HOUSEHOLDS], unit="户")),
+        ("poor_population_short", fmt.fmt_count(row[S.POOR_POPULATION], unit="人")),
+        ("covered_by_projects", fmt.fmt_count(row.get(S.COVERED_CAPPED, np.nan), unit="人")),
+        ("coverage", fmt.fmt_pct(row[S.COVERAGE])),
+        ("planned_exit", planned),
+        ("exited", exited),
+    ]
+    for col, (key, value) in zip(st.columns(len(cards)), cards, strict=True):
+        col.metric(i18n.t(key, lang), value)
+    _terrain(row, lang)
+
+
+def _projects_table(mine: pd.DataFrame, name: str, lang: str) -> None:
+    """The village's projects with their 六定 gaps, and the XLSX download."""
+    table = tables.project_table(mine, with_missing_fixes=True)
+    gaps = int(table[i18n.HEADERS_ZH[i18n.MISSING_FIXES]].ne("").sum())
+    done = int(mine[S.STATUS].isin(S.COMPLETED_STATUSES).sum())
+    st.markdown(
+        i18n.t("village_projects_summary", lang, n=fmt.fmt_int(len(mine)), done=done, gaps=gaps)
     )
-    cols[5].metric(
-        common.text("实际出列", "Exited"),
-        exit_text,
+    columns = (
+        S.PROJECT_ID,
+        S.PROJECT_NAME,
+        S.SECTOR,
+        S.PLAN_YEAR,
+        S.STATUS,
+        i18n.MISSING_FIXES,
+        S.FUNDS_PLANNED,
+        S.FUNDS_SPENT,
+        S.RESPONSIBLE_UNIT,
     )
-    elevation = row.get(S.ELEVATION_MEAN, np.nan)  # terrain from the build's DEM, when it had one
-    if pd.notna(elevation):
-        slope = row.get(S.SLOPE_MEAN, np.nan)
-        terrain_text = common.text("平均海拔", "Mean elevation") + f" {elevation:,.0f} m"
-        if pd.notna(slope):
-            terrain_text += " · " + common.text("平均坡度", "mean slope") + f" {slope:.1f}°"
-        st.caption(terrain_text)
+    show = [i18n.HEADERS_ZH[c] for c in columns if i18n.HEADERS_ZH[c] in table.columns]
+    st.dataframe(table, hide_index=True, column_order=show)
+    widgets.xlsx_download(
+        st,
+        i18n.t("download_projects_xlsx", lang),
+        table,
+        sheet="村级施工图",
+        file=f"{name}_村级施工图.xlsx",
+        key="village_xlsx",
+    )
 
 
 def render() -> None:
     """Draw the page for the current view."""
-    view, hit = common.page_unit(
-        ("村级施工图", "Village construction plan"),
+    view, hit = widgets.page_unit(
+        "village",
         S.LAYER_VILLAGE_PLAN,
         level=LEVEL,
         key="village_pick",
-        missing=("没有村级施工图。", "has no construction plan."),
+        missing="village_missing",
         max_options=3000,
     )
     if hit is None:
         return
+    lang = view.lang
     row = hit.iloc[0]
     code = str(row[S.CODE])
-    flt = common.project_filter(view)
-    chain = " · ".join(common.unit_name(c) for c in common.ancestors(code)[1:])
+    flt = state.project_filter(view)
+    chain = " · ".join(loaders.unit_name(c) for c in state.ancestors(code)[1:])
     st.subheader(f"{chain} · {flt.describe_zh()}")
     export_widget.export_button(dataclasses.replace(view, region=code), key="village_export")
-    _registry(row)
+    _registry(row, lang)
 
-    projects = common.load_projects()
+    projects = loaders.load_projects()
     mine = projects[projects[S.VILLAGE_CODE].eq(code).fillna(False).to_numpy()]
     mine = query.filter_projects(mine, flt)
     left, right = st.columns([3, 2])
     with left:
         _map(hit, mine, view)
     with right:
-        common.show_chart(st, charts.causes_chart(hit), width="stretch")
+        st.altair_chart(charts.causes_chart(hit, lang=lang), width="stretch")
         if len(mine):
-            common.show_chart(st, charts.breakdown_chart(mine, S.STATUS), width="stretch")
-
-    table = tables.project_table(mine, with_missing_fixes=True)
-    gaps = int(table[tables.HEADERS_ZH[tables.MISSING_FIXES]].ne("").sum())
-    done = int(mine[S.STATUS].isin(S.COMPLETED_STATUSES).sum())
-    st.markdown(
-        common.text(
-            f"**项目 {fmt.fmt_int(len(mine))} 个**：已完工/验收 {done} 个，"
-            f"六定有缺项 {gaps} 个（见「六定缺项」列）。",
-            f"**{fmt.fmt_int(len(mine))} projects**: {done} completed or accepted, "
-            f"{gaps} lack one of the six fixes (column 六定缺项).",
-        )
-    )
-    show = [
-        tables.HEADERS_ZH[c]
-        for c in (
-            S.PROJECT_ID,
-            S.PROJECT_NAME,
-            S.SECTOR,
-            S.PLAN_YEAR,
-            S.STATUS,
-            tables.MISSING_FIXES,
-            S.FUNDS_PLANNED,
-            S.FUNDS_SPENT,
-            S.RESPONSIBLE_UNIT,
-        )
-        if tables.HEADERS_ZH[c] in table.columns
-    ]
-    st.dataframe(table, hide_index=True, column_order=show)
-    common.xlsx_download(
-        st,
-        ("下载项目表（XLSX）", "Download projects (XLSX)"),
-        table,
-        sheet="村级施工图",
-        file=f"{row[S.NAME]}_村级施工图.xlsx",
-        key="village_xlsx",
-    )
+            st.altair_chart(charts.breakdown_chart(mine, S.STATUS, lang=lang), width="stretch")
+    _projects_table(mine, row[S.NAME], lang)
 
 
-try:
-    render()
-except OneMapError as e:
-    st.error(str(e))
+if __name__ == "__main__":
+    try:
+        render()
+    except OneMapError as e:
+        st.error(str(e))
