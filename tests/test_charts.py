@@ -11,7 +11,7 @@ from conftest import TOWN_A1, TOWN_A2, TOWN_B1
 
 from layers import schema as S
 from layers.errors import OneMapError
-from layers.present import charts
+from layers.present import charts, exits
 
 
 def _spec(chart) -> str:
@@ -98,18 +98,18 @@ def _roadmap_years() -> pd.DataFrame:
 
 
 def test_roadmap_years_long_sums_selected_townships() -> None:
-    long = charts.roadmap_years_long(_roadmap_years(), [TOWN_A1, TOWN_A2])
+    long = exits.roadmap_years_long(_roadmap_years(), [TOWN_A1, TOWN_A2])
     wide = long.pivot(index=S.YEAR, columns=charts.SERIES, values=charts.VALUE)
     assert wide["计划出列村"].tolist() == [0, 1, 1, 1, 0]
     assert wide["实际出列村"].tolist() == [0, 1, 0, 1, 0]
     assert wide["计划项目"].tolist() == [2] * 5
     assert set(long["kind"]) == {"出列村", "项目"}
-    everything = charts.roadmap_years_long(_roadmap_years())
+    everything = exits.roadmap_years_long(_roadmap_years())
     assert everything[charts.VALUE].sum() > long[charts.VALUE].sum()
 
 
 def test_roadmap_years_chart_marks_the_slider_year() -> None:
-    spec = _spec(charts.roadmap_years_chart(_roadmap_years(), [TOWN_A1], year=2018))
+    spec = _spec(exits.roadmap_years_chart(_roadmap_years(), [TOWN_A1], year=2018))
     assert "datum.year <= 2018" in spec
     assert "计划出列村" in spec and "完工项目" in spec
 
@@ -149,7 +149,7 @@ def test_zones_against_the_province() -> None:
 
 
 def test_exit_timeline_is_cumulative_per_zone(tiny_zone_members: pd.DataFrame) -> None:
-    data = charts.exit_timeline_data(_roadmap_years(), tiny_zone_members)
+    data = exits.exit_timeline_data(_roadmap_years(), tiny_zone_members)
     deep = data[data["group"] == "深度区"].set_index(S.YEAR)  # 甲县: 一乡 + 二乡, 3 planned
     assert deep["exited"].tolist() == [0, 1, 1, 2, 2]
     assert deep[charts.VALUE].iloc[-1] == pytest.approx(2 / 3)
@@ -157,7 +157,7 @@ def test_exit_timeline_is_cumulative_per_zone(tiny_zone_members: pd.DataFrame) -
     assert prov[charts.VALUE].iloc[-1] == pytest.approx(3 / 4)
     assert prov[charts.VALUE].is_monotonic_increasing
     spec = _spec(
-        charts.exit_timeline_chart(_roadmap_years(), tiny_zone_members, highlight=("深度区",))
+        exits.exit_timeline_chart(_roadmap_years(), tiny_zone_members, highlight=("深度区",))
     )
     assert "累计出列比例" in spec
     assert set(data["group"]) == {"深度区", "边境地区", charts.PROVINCE_LABEL}
@@ -167,18 +167,18 @@ def test_refilter_roadmap_years_recounts_projects_only(tiny_projects: pd.DataFra
     ry = _roadmap_years()
     town = tiny_projects[tiny_projects[S.TOWNSHIP_CODE].eq(TOWN_A1).fillna(False)]
     industry = town[town[S.SECTOR] == "industry"]  # P01: planned and completed in 2016
-    out = charts.refilter_roadmap_years(ry, TOWN_A1, industry).set_index(S.YEAR)
+    out = exits.refilter_roadmap_years(ry, TOWN_A1, industry).set_index(S.YEAR)
     assert out[S.PROJECTS_PLANNED].tolist() == [1, 0, 0, 0, 0]
     assert out[S.N_COMPLETED].tolist() == [1, 0, 0, 0, 0]
     stored = ry[ry[S.CODE] == TOWN_A1].set_index(S.YEAR)
     assert out[S.VILLAGES_ACTUAL_EXIT].tolist() == stored[S.VILLAGES_ACTUAL_EXIT].tolist()
-    everything = charts.refilter_roadmap_years(ry, TOWN_A1, town).set_index(S.YEAR)
+    everything = exits.refilter_roadmap_years(ry, TOWN_A1, town).set_index(S.YEAR)
     assert everything[S.PROJECTS_PLANNED].sum() == 5  # P01–P05
     assert everything[S.N_COMPLETED].tolist() == [1, 1, 1, 0, 0]  # P01 2016, P02 2017, P04 2018
 
 
 def test_completion_year_uses_the_date_else_the_plan_year(tiny_projects: pd.DataFrame) -> None:
-    done = charts.completion_year(tiny_projects)
+    done = exits.completion_year(tiny_projects)
     years = dict(zip(tiny_projects[S.PROJECT_ID], done, strict=True))
     assert years["P04"] == 2018  # planned 2017, completed 2018-06
     assert years["P06"] == 2018  # completed, no completion_date: plan year
@@ -187,13 +187,13 @@ def test_completion_year_uses_the_date_else_the_plan_year(tiny_projects: pd.Data
 
 def test_villages_at_year_marks_exits_and_colours(tiny_registry: pd.DataFrame) -> None:
     before = tiny_registry.copy()
-    out = charts.villages_at_year(tiny_registry, 2018).set_index(S.VILLAGE_CODE)
+    out = exits.villages_at_year(tiny_registry, 2018).set_index(S.VILLAGE_CODE)
     pd.testing.assert_frame_equal(tiny_registry, before)
     assert out["exited_by"].tolist() == [True, False, False, False, False]
     assert out["due_by"].tolist() == [True, True, False, False, False]
     assert out["exit_text"].iloc[1] == "2018年计划 · 应出列未出列"
-    assert out["exit_colour"].iloc[0] == charts.EXIT_YEAR_COLOURS[2017]
-    assert out["exit_colour"].iloc[3] == charts.NOT_PLANNED_COLOUR
+    assert out["exit_colour"].iloc[0] == exits.EXIT_YEAR_COLOURS[2017]
+    assert out["exit_colour"].iloc[3] == exits.NOT_PLANNED_COLOUR
 
 
 def test_data_functions_accept_no_projects(tiny_projects: pd.DataFrame) -> None:
@@ -203,21 +203,22 @@ def test_data_functions_accept_no_projects(tiny_projects: pd.DataFrame) -> None:
     assert charts.by_year_chart(none).to_dict()  # an empty figure, not an error
 
 
-def test_localise_spec_translates_titles_labels_and_expressions(tiny_projects) -> None:
+def test_english_figures_translate_titles_labels_and_expressions(tiny_projects) -> None:
     zones = pd.DataFrame(
         {S.ZONE: ["怒江州"], S.COMPLETION: [0.9], S.COVERAGE: [0.97], S.FUNDS_EXECUTION: [0.8]}
     )
     province = pd.Series({S.COMPLETION: 0.977, S.COVERAGE: 0.989, S.FUNDS_EXECUTION: 0.9})
     spec = charts.zones_compare_chart(zones, province).to_dict()
-    en = json.dumps(charts.localise_spec(spec, "en"), ensure_ascii=False)
+    en = json.dumps(
+        charts.zones_compare_chart(zones, province, lang="en").to_dict(), ensure_ascii=False
+    )
     assert "'Province'" in en and '"Province"' in en and "全省" not in en
     assert "Completion" in en and "完工率" not in en
     assert "怒江州" in en  # place names stay
-    assert charts.localise_spec(spec, "zh") is spec
+    assert charts.zones_compare_chart(zones, province, lang="zh").to_dict() == spec
     sectors = json.dumps(
-        charts.localise_spec(charts.breakdown_chart(tiny_projects, S.SECTOR).to_dict(), "en"),
-        ensure_ascii=False,
+        charts.breakdown_chart(tiny_projects, S.SECTOR, lang="en").to_dict(), ensure_ascii=False
     )
     assert "Industry" in sectors and "特色产业" not in sectors and "3 (23.1%)" in sectors
-    years = json.dumps(charts.localise_spec(charts.by_year_chart(tiny_projects).to_dict(), "en"))
+    years = json.dumps(charts.by_year_chart(tiny_projects, lang="en").to_dict())
     assert '"2016"' in years and "Funds planned" in years

@@ -2,6 +2,7 @@
 
 Plain functions on scalars (for KPI cards and captions) and vectorised ``*_series`` twins
 (for chart labels and display tables). Missing values (None, NaN, NA) format as ``"—"``.
+Numbers keep 万 and 亿 in English too; only the word for yuan follows ``lang``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,21 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
+
+from layers.present import i18n
+
+__all__ = [
+    "MISSING",
+    "WAN",
+    "YI",
+    "fmt_count",
+    "fmt_count_series",
+    "fmt_int",
+    "fmt_pct",
+    "fmt_pct_series",
+    "fmt_wan_yuan",
+    "fmt_wan_yuan_series",
+]
 
 MISSING = "—"
 WAN = 1e4
@@ -70,17 +86,17 @@ def fmt_pct(x: Real | None, *, digits: int = 1) -> str:
     return f"{float(x) * 100:.{digits}f}%"
 
 
-def fmt_wan_yuan(x: Real | None, *, digits: int = 2) -> str:
+def fmt_wan_yuan(x: Real | None, *, digits: int = 2, lang: str = "zh") -> str:
     """Format funds given in 万元: ``1234.5`` → ``"1,234.5万元"``, ``184122`` → ``"18.41亿元"``.
 
-    Amounts of 1亿元 (= 10,000 万元) or more are shown in 亿元.
+    Amounts of 1亿元 (= 10,000 万元) or more are shown in 亿元; in English ``"18.41亿 yuan"``.
     """
     if _is_missing(x):
         return MISSING
     v = float(x)
     if abs(v) >= WAN:
-        return _trim(f"{v / WAN:,.{digits}f}") + "亿元"
-    return _trim(f"{v:,.{digits}f}") + "万元"
+        return _trim(f"{v / WAN:,.{digits}f}") + i18n.t("unit_yi_yuan", lang)
+    return _trim(f"{v:,.{digits}f}") + i18n.t("unit_wan_yuan", lang)
 
 
 def fmt_pct_series(s: pd.Series, *, digits: int = 1) -> pd.Series:
@@ -102,11 +118,12 @@ def fmt_count_series(s: pd.Series, *, unit: str = "", digits: int = 2) -> pd.Ser
     return out.where(v.notna(), MISSING).astype("object")
 
 
-def fmt_wan_yuan_series(s: pd.Series, *, digits: int = 2) -> pd.Series:
+def fmt_wan_yuan_series(s: pd.Series, *, digits: int = 2, lang: str = "zh") -> pd.Series:
     """Vectorised :func:`fmt_wan_yuan`: a string Series on the same index."""
     v = pd.to_numeric(s, errors="coerce").astype("float64")
     big = v.abs() >= WAN
     scaled = pd.Series(np.where(big, v / WAN, v), index=s.index)
     body = scaled.map(("{:,." + str(digits) + "f}").format).pipe(_trim_series)
-    out = body + pd.Series(np.where(big, "亿元", "万元"), index=s.index)
+    units = np.where(big, i18n.t("unit_yi_yuan", lang), i18n.t("unit_wan_yuan", lang))
+    out = body + pd.Series(units, index=s.index)
     return out.where(v.notna(), MISSING).astype("object")
