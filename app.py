@@ -1,7 +1,8 @@
 """OneMap dashboard entry point: ``streamlit run app.py``.
 
-Navigation, the demo store on first start, offline map assets and the shared sidebar; no logic
-(pages call into ``layers/`` and ``geo/``). The entry point is a function so tests can run it.
+Navigation only: the pages live in ``views/``; before a page runs, the demo store is built on
+the first start, the offline map assets are written and the shared sidebar is drawn. The entry
+point is a function (``run``) so tests and benchmarks can run it.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from pathlib import Path
 import streamlit as st
 
 from layers.errors import OneMapError
-from views import common
+from layers.present import i18n
+from views import assets, sidebar, state, widgets
 
 ROOT = Path(__file__).resolve().parent
-#: (file under views/, url path and text key, icon); a page whose file is missing is skipped
+#: (file under views/, url path and title key, icon); a page whose file is missing is skipped
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("overview.py", "overview", ":material/map:"),
     ("library.py", "library", ":material/inventory_2:"),
@@ -29,12 +31,12 @@ PAGES: tuple[tuple[str, str, str], ...] = (
 
 def run() -> None:
     """Build the navigation, make sure the store exists, draw the sidebar, run the page."""
-    st.set_page_config(page_title="脱贫攻坚精准指挥“一张图”", page_icon="🗺️", layout="wide")
-    lang = common.current_lang()
+    st.set_page_config(page_title=i18n.t("app_title"), page_icon="🗺️", layout="wide")
+    lang = state.current_lang()
     pages = [
         st.Page(
             str(ROOT / "views" / name),
-            title=common.t(key, lang),
+            title=i18n.t(key, lang),
             icon=icon,
             url_path=key,
             default=key == "overview",
@@ -44,11 +46,10 @@ def run() -> None:
     ]
     page = st.navigation(pages)
     try:
-        common.ensure_offline_assets()
-        if not common.ensure_store():
-            st.stop()
-        common.sidebar(common.current_view(page=page.url_path or "overview", draw=False))
-        common.demo_banner()
+        assets.ensure_offline_assets()
+        assets.ensure_store()
+        sidebar.sidebar(state.current_view(page=page.url_path or "overview"))
+        widgets.demo_banner()
         page.run()
     except OneMapError as e:
         st.error(str(e))

@@ -1,12 +1,12 @@
-"""AppTests of the dashboard shell (app.py, pages/common.py) and the 总览 overview page.
+"""AppTests of the dashboard shell (app.py, views/state.py, views/sidebar.py) and the 总览
+overview page.
 
 The store is the hand-countable tiny province of ``conftest.py`` built by the real pipeline;
 the expected figures are the conftest hand totals. A second, slow test opens 怒江州 on the
 generated demo province.
 
-AppTest runs ``app.run()`` through a one-line entry script in a temporary directory: next to
-a ``pages/`` directory Streamlit's legacy multipage mode would run a page file *without*
-``app.py`` on every rerun after the first (see ``PagesManager.uses_pages_directory``).
+AppTest runs ``app.py`` itself, as ``streamlit run app.py`` does: its ``st.navigation`` opens the
+overview (the default page) with the URL's query string.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from tests.conftest import (
     TOWN_A1,
     write_tiny_store,
 )
-from views.common import ViewState
+from views.state import ViewState
 
 ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
 PREF_A = "530100000000"
 PREF_B = "530200000000"
 
@@ -39,22 +40,10 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_store(path, demo=True, seed=0, scale=0)
 
 
-@pytest.fixture(scope="module")
-def entry(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A script that runs ``app.run()`` from a directory without a ``pages/`` folder."""
-    path = tmp_path_factory.mktemp("entry") / "onemap_entry.py"
-    path.write_text(
-        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nimport app\napp.run()\n",
-        encoding="utf-8",
-    )
-    return str(path)
-
-
-def open_app(
-    entry: str, store_path: Path, monkeypatch: pytest.MonkeyPatch, **query: str
-) -> AppTest:
+def open_app(store_path: Path, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
+    """Run ``app.py`` on ``store_path`` with ``query`` in the URL (no exception, no error)."""
     monkeypatch.setenv("ONEMAP_STORE", str(store_path))
-    at = AppTest.from_file(entry, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=120)
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -90,9 +79,9 @@ def feature_codes(script: str) -> set[str]:
 
 
 @pytest.fixture
-def app(entry: str, tiny_store: Path, monkeypatch: pytest.MonkeyPatch):
+def app(tiny_store: Path, monkeypatch: pytest.MonkeyPatch):
     def _open(**query: str) -> AppTest:
-        return open_app(entry, tiny_store, monkeypatch, **query)
+        return open_app(tiny_store, monkeypatch, **query)
 
     return _open
 
@@ -242,9 +231,9 @@ def demo_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_nujiang_link_opens_its_four_counties(
-    entry: str, demo_small: Path, monkeypatch: pytest.MonkeyPatch
+    demo_small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = open_app(entry, demo_small, monkeypatch, region="533300000000")
+    at = open_app(demo_small, monkeypatch, region="533300000000")
     assert at.title[0].value == "总览 · 怒江傈僳族自治州"
     codes = feature_codes(map_script(at))
     assert len(codes) == 4 and all(c.startswith("5333") for c in codes)
@@ -253,10 +242,10 @@ def test_nujiang_link_opens_its_four_counties(
 
 @pytest.mark.slow
 def test_zone_filter_shows_the_zone_counties_and_its_kpis(
-    entry: str, demo_small: Path, monkeypatch: pytest.MonkeyPatch
+    demo_small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zones = store.read_layer(demo_small, S.TABLE_ZONE_SUMMARY).set_index(S.ZONE)
-    at = open_app(entry, demo_small, monkeypatch)
+    at = open_app(demo_small, monkeypatch)
     province = kpis(at)["项目数"]
     at.sidebar.selectbox(key="sb_zone").set_value("迪庆州").run()
     _ok(at)
@@ -316,11 +305,11 @@ def test_tianditu_without_a_token_says_so(app, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.slow
 def test_first_start_builds_the_demo_store_then_opens_the_overview(
-    entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "fresh" / "onemap.gpkg"
     monkeypatch.setenv("ONEMAP_DEMO_SCALE", "0.02")
-    at = open_app(entry, target, monkeypatch)
+    at = open_app(target, monkeypatch)
     assert target.exists()
     # the "store not found" notice and its progress bar are cleared once the store is built
     assert not any("未找到数据库" in i.value for i in at.info)
@@ -344,18 +333,18 @@ def test_map_and_its_export_show_the_same_units_and_classes(app, tiny_store: Pat
     """The overview and ``layers.export`` draw one view from ``layers.view``: same units, same
     legend classes (here under a filter with breaks following it)."""
     from geo import classify
-    from layers.export import maps as E
+    from layers.export import snapshot
     from views import export_widget
 
     at = app(region=PREF_A, sectors="water", fixed="0")
     state = ViewState(region=PREF_A, sectors=("water",), fixed_breaks=False)
     req = export_widget.request_from_view(state)
-    snap = E.read_snapshot(tiny_store, levels=E.levels_for(req), with_projects=True)
-    rows = E.view_rows(snap, req)
+    snap = snapshot.read_snapshot(tiny_store, levels=snapshot.levels_for(req), with_projects=True)
+    rows = snapshot.view_rows(snap, req)
     script = map_script(at)
     assert feature_codes(script) == set(rows[S.CODE]) == {COUNTY_A, COUNTY_B}
     labels = classify.class_labels(
-        E.view_breaks(snap, req, rows), lower=E.view_lower(snap, req, rows)
+        snapshot.view_breaks(snap, req, rows), lower=snapshot.view_lower(snap, req, rows)
     )
     legend = _legend(script)
     assert all(label in legend for label in labels), (labels, legend)

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 from layers import schema as S
 from layers import store
 from layers.build import pipeline
-from layers.present import charts, fmt
+from layers.present import charts, exits, fmt
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ("views/library.py", "views/roadmap.py", "views/village.py", "views/zones.py")
@@ -37,8 +37,12 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _opener(store_path: Path, monkeypatch: pytest.MonkeyPatch, *, timeout: float):
-    """A function that runs ``app.py`` on ``store_path`` with ``query`` in the URL, switches to
-    ``page`` and returns the AppTest (no exception, no error shown)."""
+    """A function that runs ``app.py`` on ``store_path`` at ``page`` with ``query`` in the URL
+    and returns the AppTest (no exception, no error shown).
+
+    ``switch_page`` before the first run names the page by its file, which is the page's
+    ``url_path`` in ``app.py``'s navigation: ``app.py`` runs, draws the sidebar, opens the page.
+    """
     monkeypatch.setenv("ONEMAP_STORE", str(store_path))
 
     def _open(page: str, **query: str) -> AppTest:
@@ -114,8 +118,7 @@ def test_library_search_narrows_the_table(open_page) -> None:
 
 
 def test_sector_filter_changes_the_figures(open_page) -> None:
-    # AppTest.switch_page runs the page file alone (no app.py sidebar), so the filter comes
-    # through the URL, exactly as a copied link carries it
+    # the filter comes through the URL, exactly as a copied link carries it
     plain = open_page("views/library.py", region=COUNTY_A)
     at = open_page("views/library.py", region=COUNTY_A, sectors="industry")
     assert _metrics(plain)["项目数"] == "10个"
@@ -305,7 +308,7 @@ def _map_fills(at: AppTest) -> list[str]:
 
 def test_route_map_colours_play_forward(open_page) -> None:
     at = open_page("views/roadmap.py", region=TOWN_A1, year="2017")
-    exit_2017, exit_2018 = charts.EXIT_YEAR_COLOURS[2017], charts.EXIT_YEAR_COLOURS[2018]
+    exit_2017, exit_2018 = exits.EXIT_YEAR_COLOURS[2017], exits.EXIT_YEAR_COLOURS[2018]
     industry, water = charts.SECTOR_COLOURS["industry"], charts.SECTOR_COLOURS["water"]
     # 一村 (exit 2017) in the exited layer, 二村 (plan 2018) faded; P01, P02 done, P03–P05 not
     assert _map_fills(at) == [exit_2017, exit_2018, industry, water, *["#ffffff"] * 3]

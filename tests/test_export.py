@@ -346,9 +346,9 @@ def test_export_page_offers_the_cli_picture(
 
 
 def _button_app() -> None:
-    from views import common, export_widget
+    from views import export_widget, state
 
-    export_widget.export_button(common.ViewState(region="530100000000"), key="t")
+    export_widget.export_button(state.ViewState(region="530100000000"), key="t")
 
 
 def test_export_button_for_map_pages(tiny_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:

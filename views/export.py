@@ -16,7 +16,10 @@ from geo import raster
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import maps as E
-from views import common, export_widget
+from layers.present import i18n
+from views import export_widget, loaders, state, widgets
+
+__all__ = ["main"]
 
 BY_LABELS = {
     "prefecture": "每个州（市）一页",
@@ -93,7 +96,7 @@ def _pack_section(request: E.MapRequest) -> None:
             data = out.read_bytes()
         bar.empty()
         name = E.default_filename(
-            within, common.unit_name(within, "zh"), request.metric, fmt, kind=f"pack-{by}"
+            within, loaders.unit_name(within, "zh"), request.metric, fmt, kind=f"pack-{by}"
         )
         st.session_state["ex_pack"] = (name, data, n)
     made = st.session_state.get("ex_pack")
@@ -198,11 +201,11 @@ def _raster_section(request: E.MapRequest) -> None:
 
 def main() -> None:
     """Draw the 导出 page for the current view."""
-    state = common.current_view()
-    request = export_widget.request_from_view(state)
-    st.title(f"导出 · {common.unit_name(state.region, 'zh')}")
+    view = state.current_view()
+    request = export_widget.request_from_view(view)
+    st.title(f"导出 · {loaders.unit_name(view.region, 'zh')}")
     st.caption(
-        f"{common.describe_filters(state)} · 指标：{S.METRIC_LABELS_ZH[state.metric]}"
+        f"{widgets.describe_filters(view)} · 指标：{i18n.metric_label(view.metric)}"
         " · 命令行：onemap export map|pack|table|layers|raster|html"
     )
     try:

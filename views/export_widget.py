@@ -17,7 +17,8 @@ import streamlit as st
 
 from layers import schema as S
 from layers.errors import OneMapError, StoreError
-from views import common
+from views import loaders
+from views.state import ViewState, current_view, project_filter
 
 if TYPE_CHECKING:
     from layers.export import maps as E
@@ -43,14 +44,14 @@ FORMAT_MIME: dict[str, str] = {
 }
 
 
-def request_from_view(state: common.ViewState, **overrides: Any) -> E.MapRequest:
+def request_from_view(state: ViewState, **overrides: Any) -> E.MapRequest:
     """The ``MapRequest`` of a dashboard view (region, metric, filters, zone, breaks mode)."""
     from layers.export import maps as E
 
     req = E.MapRequest(
         region=state.region,
         metric=state.metric,
-        flt=common.project_filter(state),
+        flt=project_filter(state),
         zone=state.zone,
         show_zones=state.show_zones,
         fixed_breaks=state.fixed_breaks,
@@ -62,20 +63,20 @@ def snapshot(*, with_projects: bool) -> E.Snapshot:
     """A ``layers.export.Snapshot`` built from the dashboard's cached store tables."""
     from layers.export import maps as E
 
-    path = common.store_file()
+    path = loaders.store_file()
     try:
-        years = common.load_table(S.TABLE_ROADMAP_YEARS)
+        years = loaders.load_table(S.TABLE_ROADMAP_YEARS)
     except StoreError:  # a store without route maps still exports maps
         years = pd.DataFrame(columns=[S.CODE, S.YEAR, S.VILLAGES_PLANNED_EXIT])
     return E.Snapshot(
         path=path,
-        admin_units=common.load_admin_units(),
-        region_summary=common.load_region_summary(),
+        admin_units=loaders.load_admin_units(),
+        region_summary=loaders.load_region_summary(),
         roadmap_years=years,
-        zone_members=common.zone_members(),
-        build_info=common.build_info(),
-        projects=common.load_projects() if with_projects else None,
-        prepared=common.prepared_projects() if with_projects else None,
+        zone_members=loaders.zone_members(),
+        build_info=loaders.build_info(),
+        projects=loaders.load_projects() if with_projects else None,
+        prepared=loaders.prepared_projects() if with_projects else None,
     )
 
 
@@ -100,20 +101,20 @@ def map_bytes(
     dpi: int = 150,
 ) -> bytes:
     """The exported map of ``request`` (cached per view, format, paper and store version)."""
-    p = common.store_file()
-    return _map_bytes(repr(request), common._mtime(p), request, fmt, paper, orientation, dpi)
+    p = loaders.store_file()
+    return _map_bytes(repr(request), loaders.store_mtime(p), request, fmt, paper, orientation, dpi)
 
 
 def file_name(request: E.MapRequest, ext: str, kind: str = "map") -> str:
     """Predictable download name ``{code}_{name}_{metric}_{kind}_{date}.{ext}``."""
     from layers.export import maps as E
 
-    name = common.unit_name(request.region, "zh")
+    name = loaders.unit_name(request.region, "zh")
     return E.default_filename(request.region, name, request.metric, ext, kind=kind)
 
 
 def _make_map(
-    key: str, state: common.ViewState, fmt: str, paper: str, orientation: str, dpi: int
+    key: str, state: ViewState, fmt: str, paper: str, orientation: str, dpi: int
 ) -> None:
     """Button callback: draw the view's map once and keep it for the download button."""
     made = repr((state, fmt, paper, orientation, dpi))
@@ -128,10 +129,10 @@ def _make_map(
     st.session_state[f"{key}_bytes"] = (made, (data, name), None)
 
 
-def export_button(state: common.ViewState | None = None, *, key: str = "export") -> None:
+def export_button(state: ViewState | None = None, *, key: str = "export") -> None:
     """A 导出地图 popover for a map page: format, paper, orientation, DPI, then 生成 draws the
     view through ``layers.export`` and offers the download (nothing is drawn before)."""
-    state = state or common.current_view()
+    state = state or current_view()
     with st.popover("导出地图", icon=":material/download:"):
         c1, c2 = st.columns(2)
         fmt = c1.selectbox("格式", MAP_FORMATS, key=f"{key}_fmt", format_func=str.upper)

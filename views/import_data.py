@@ -4,7 +4,9 @@ then confirm to rebuild the store (``layers.ingest``: the store changes only on 
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -13,7 +15,9 @@ from layers import store
 from layers.build import pipeline
 from layers.errors import OneMapError
 from layers.ingest import prepare as ingest
-from views import common
+from views import loaders
+
+__all__ = ["render"]
 
 _PREPARED = "import_prepared"
 LEVEL_CHOICES = ("village", "township", "county", "prefecture")
@@ -60,9 +64,6 @@ def _uploads() -> dict:
 
 def _report_bytes(report: ingest.ValidationReport) -> tuple[bytes, bytes]:
     """The report as (XLSX bytes, zip of the CSVs) for download."""
-    import tempfile
-    from pathlib import Path
-
     with tempfile.TemporaryDirectory() as tmp:
         paths = report.write(Path(tmp) / "验证报告")
         xlsx = paths[0].read_bytes()
@@ -82,7 +83,7 @@ def _show_report(prepared: ingest.PreparedImport) -> None:
     st.markdown("**问题清单**（行号即 Excel 中看到的行号）")
     st.dataframe(report.table_zh(), hide_index=True)
     if prepared.replaced_counties:
-        names = ", ".join(common.unit_name(c) for c in prepared.replaced_counties)
+        names = ", ".join(loaders.unit_name(c) for c in prepared.replaced_counties)
         st.warning(f"确认后将替换这些县的项目库：{names}")
     xlsx, csvs = _report_bytes(report)
     c1, c2 = st.columns(2)
@@ -104,7 +105,7 @@ def _show_report(prepared: ingest.PreparedImport) -> None:
 
 def _template_bytes() -> bytes:
     """An office-style workbook with 20 projects of the store (built when clicked)."""
-    return ingest.office_ledger_workbook(common.load_projects().head(20), sheet_by=None)
+    return ingest.office_ledger_workbook(loaders.load_projects().head(20), sheet_by=None)
 
 
 def _template() -> None:
@@ -123,7 +124,7 @@ def render() -> None:
     st.title("数据导入")
     _template()
     options = _uploads()
-    path = common.store_file()
+    path = loaders.store_file()
     if st.button("检查文件并预览验证报告", type="primary", key="imp_check"):
         if not (options["ledgers"] or options["registry"] or options["boundaries"]):
             st.warning("请先上传至少一个文件。")
@@ -143,7 +144,8 @@ def render() -> None:
         st.success(f"导入完成，数据库已更新：{path}。{prepared.report.summary()}")
 
 
-try:
-    render()
-except OneMapError as e:
-    st.error(str(e))
+if __name__ == "__main__":
+    try:
+        render()
+    except OneMapError as e:
+        st.error(str(e))

@@ -1,6 +1,6 @@
 """总览 Overview: KPI cards, a choropleth one level below the region, drill-down, zones, points.
 
-Thin page: data come from ``views.common`` loaders and ``layers.query``; the map is built with
+Thin page: data come from ``views.loaders`` and ``layers.present.view``; the map is built with
 ``geo.webmap`` every run (never cached: a cached ``folium.Map`` remounts and loses the click).
 """
 
@@ -18,8 +18,19 @@ from geo import classify, simplify, webmap
 from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import OneMapError
-from layers.present import fmt, view
-from views import common, export_widget
+from layers.present import fmt, i18n, view
+from views import assets, export_widget, loaders, state, widgets
+from views.state import ViewState
+
+__all__ = [
+    "build_map",
+    "child_level",
+    "children_table",
+    "class_breaks_for",
+    "main",
+    "unit_shapes",
+    "view_numbers",
+]
 
 MAP_KEY = "overview_map"
 #: coverage-simplification tolerance (degrees) of the polygons shown at each level
@@ -57,7 +68,7 @@ SECTOR_COLORS: dict[str, str] = dict(
 # --------------------------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=256)
 def _shapes(path: str, mtime: float, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFrame:
-    units = common.units_by_code(codes, path)
+    units = loaders.units_by_code(codes, path)
     sel = units[units[S.LEVEL] == level]
     gdf = gpd.GeoDataFrame(
         sel[[S.CODE, S.NAME]].reset_index(drop=True),
@@ -72,14 +83,15 @@ def _shapes(path: str, mtime: float, level: str, codes: tuple[str, ...]) -> gpd.
 
 def unit_shapes(level: str, codes: list[str]) -> gpd.GeoDataFrame:
     """Coverage-simplified polygons of the units ``codes`` (all of one ``level``)."""
-    p = common.store_file()
-    return _shapes(str(p), common._mtime(p), level, tuple(sorted(codes)))
+    p = loaders.store_file()
+    return _shapes(str(p), loaders.store_mtime(p), level, tuple(sorted(codes)))
 
 
 @st.cache_data(show_spinner=False)
 def _zone_shapes(path: str, mtime: float) -> gpd.GeoDataFrame:
-    members = common._cached_zone_members(path, mtime)
-    units = common.units_of_level("county", path)
+    del mtime  # part of the cache key only
+    members = loaders.zone_members(path)
+    units = loaders.units_of_level("county", path)
     if members.empty:
         return gpd.GeoDataFrame({S.ZONE: []}, geometry=[], crs=units.crs)
     counties = units[[S.CODE, "geometry"]]
@@ -91,8 +103,8 @@ def _zone_shapes(path: str, mtime: float) -> gpd.GeoDataFrame:
 
 def zone_shapes() -> gpd.GeoDataFrame:
     """Each action-plan zone as the union of its counties (simplified for the overview)."""
-    p = common.store_file()
-    return _zone_shapes(str(p), common._mtime(p))
+    p = loaders.store_file()
+    return _zone_shapes(str(p), loaders.store_mtime(p))
 
 
 # --------------------------------------------------------------------------------------
@@ -101,42 +113,39 @@ def zone_shapes() -> gpd.GeoDataFrame:
 child_level = view.child_level
 
 
-def view_numbers(state: common.ViewState) -> tuple[pd.Series, pd.DataFrame, str]:
+def view_numbers(view_state: ViewState) -> tuple[pd.Series, pd.DataFrame, str]:
     """KPI row, the map's unit rows (counts and rates under the filters) and their level.
 
     The rules are ``layers.view``'s, shared with the exports; a zone the store does not hold
     (e.g. a partial province) is reported and left out.
     """
-    summary = common.load_region_summary()
-    flt = common.project_filter(state)
+    summary = loaders.load_region_summary()
+    flt = state.project_filter(view_state)
     # unfiltered views come straight from region_summary: the 192,000 projects are read only
-    # when a filter needs them (``common.warm_up`` preloads them after the first view)
-    projects = None if flt.is_empty else common.prepared_projects()
-    zone = usable_zone(state)
+    # when a filter needs them (``loaders.warm_up`` preloads them after the first view)
+    projects = None if flt.is_empty else loaders.prepared_projects()
+    zone = usable_zone(view_state)
+    region = view_state.region
     rows = view.view_rows(
-        summary, projects, state.region, flt, zone=zone, zone_members=common.zone_members()
+        summary, projects, region, flt, zone=zone, zone_members=loaders.zone_members()
     )
-    kpi = view.view_kpi(summary, projects, state.region, flt, rows, zone=zone)
-    return kpi, rows, view.unit_level(state.region, zone=zone)
+    kpi = view.view_kpi(summary, projects, region, flt, rows, zone=zone)
+    return kpi, rows, view.unit_level(region, zone=zone)
 
 
-def usable_zone(state: common.ViewState) -> str | None:
+def usable_zone(view_state: ViewState) -> str | None:
     """The view's zone if the store knows its counties, else None (with a warning)."""
-    if not view.zone_applies(state.region, state.zone):
+    if not view.zone_applies(view_state.region, view_state.zone):
         return None
-    members = common.zone_members()
-    if members[S.ZONE].eq(state.zone).any():
-        return state.zone
-    st.warning(
-        f"重点区域「{state.zone}」的县在本数据库中不全，地图显示整个区域。"
-        if state.lang == "zh"
-        else f"The store does not hold all counties of zone {state.zone}; showing the region."
-    )
+    members = loaders.zone_members()
+    if members[S.ZONE].eq(view_state.zone).any():
+        return view_state.zone
+    st.warning(i18n.t("zone_incomplete", view_state.lang, zone=view_state.zone))
     return None
 
 
 def class_breaks_for(
-    state: common.ViewState, rows: pd.DataFrame, level: str
+    view_state: ViewState, rows: pd.DataFrame, level: str
 ) -> tuple[np.ndarray | None, float | None]:
     """Class breaks and the lowest value they start from (``layers.view`` rules).
 
@@ -144,7 +153,11 @@ def class_breaks_for(
     the same across years, filters and drill-down; otherwise from the view's own rows.
     """
     values = view.break_values(
-        common.load_region_summary(), rows, state.metric, level=level, fixed=state.fixed_breaks
+        loaders.load_region_summary(),
+        rows,
+        view_state.metric,
+        level=level,
+        fixed=view_state.fixed_breaks,
     )
     return view.class_breaks(values), view.legend_lower(values)
 
@@ -156,14 +169,14 @@ def kpi_cards(kpi: pd.Series, lang: str) -> None:
     """Seven KPI cards in one row."""
     k = M.kpis(kpi)
     cards = [
-        (common.t("projects", lang), fmt.fmt_count(k[S.N_PROJECTS])),
-        (common.t("completion", lang), fmt.fmt_pct(k[S.COMPLETION])),
-        (common.t("coverage", lang), fmt.fmt_pct(k[S.COVERAGE])),
-        (common.t("funds_planned", lang), fmt.fmt_wan_yuan(k[S.FUNDS_PLANNED])),
-        (common.t("funds_spent", lang), fmt.fmt_wan_yuan(k[S.FUNDS_SPENT])),
-        (common.t("poor_population", lang), fmt.fmt_count(k[S.POOR_POPULATION], unit="人")),
+        (i18n.t("projects", lang), fmt.fmt_count(k[S.N_PROJECTS])),
+        (i18n.t("completion", lang), fmt.fmt_pct(k[S.COMPLETION])),
+        (i18n.t("coverage", lang), fmt.fmt_pct(k[S.COVERAGE])),
+        (i18n.t("funds_planned", lang), fmt.fmt_wan_yuan(k[S.FUNDS_PLANNED])),
+        (i18n.t("funds_spent", lang), fmt.fmt_wan_yuan(k[S.FUNDS_SPENT])),
+        (i18n.t("poor_population", lang), fmt.fmt_count(k[S.POOR_POPULATION], unit="人")),
         (
-            common.t("plans", lang),
+            i18n.t("plans", lang),
             " / ".join(
                 fmt.fmt_int(k[c])
                 for c in (S.COUNTY_LIBRARIES, S.TOWNSHIP_ROUTE_MAPS, S.VILLAGE_PLANS)
@@ -175,10 +188,10 @@ def kpi_cards(kpi: pd.Series, lang: str) -> None:
             col.metric(label, value)
 
 
-def breadcrumb(state: common.ViewState) -> None:
+def breadcrumb(view_state: ViewState) -> None:
     """Buttons from the province down to the region; each goes back up to that level."""
-    chain = common.ancestors(state.region)
-    names = [common.unit_name(code, state.lang) for code in chain]
+    chain = state.ancestors(view_state.region)
+    names = [loaders.unit_name(code, view_state.lang) for code in chain]
     widths = [len(n) + 4 for n in names]
     cols = st.columns([*widths, max(4, 60 - sum(widths))])
     for i, (col, code, name) in enumerate(zip(cols, chain, names, strict=False)):
@@ -186,7 +199,7 @@ def breadcrumb(state: common.ViewState) -> None:
         col.button(
             name + ("" if last else " ›"),
             key=f"crumb_{code}",
-            on_click=common.set_region,
+            on_click=state.set_region,
             args=(code,),
             disabled=last,
             icon=":material/location_on:" if last else None,
@@ -213,17 +226,16 @@ def clicked_code(value: Any, current_region: str) -> str | None:
 
 def _on_map_click() -> None:
     """Drill down: the clicked feature's ``code`` becomes the region (widget callback)."""
-    code = clicked_code(st.session_state.get(MAP_KEY), common.current_view(draw=False).region)
+    code = clicked_code(st.session_state.get(MAP_KEY), state.current_view().region)
     if code:
-        common.set_region(code)
+        state.set_region(code)
 
 
 def _tooltip_frame(
     shapes: gpd.GeoDataFrame, rows: pd.DataFrame, metric: str, lang: str
 ) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
     data = shapes.merge(rows.drop(columns=[S.NAME], errors="ignore"), on=S.CODE, how="left")
-    en = lang == "en"
-    mlabel = common.metric_label(metric, lang)
+    mlabel = i18n.metric_label(metric, lang)
     data["_metric"] = fmt.fmt_pct_series(data[metric])
     data["_projects"] = fmt.fmt_count_series(data[S.N_PROJECTS])
     data["_completion"] = fmt.fmt_pct_series(data[S.COMPLETION])
@@ -231,43 +243,41 @@ def _tooltip_frame(
     data["_funds"] = fmt.fmt_wan_yuan_series(data[S.FUNDS_PLANNED])
     data["_poor"] = fmt.fmt_count_series(data[S.POOR_POPULATION])
     tooltip = {
-        S.NAME: "Name" if en else "名称",
+        S.NAME: i18n.t("name", lang),
         "_metric": mlabel,
-        "_projects": "Projects" if en else "项目数",
-        "_completion": "Completion" if en else "完工率",
-        "_coverage": "Coverage" if en else "覆盖率",
-        "_funds": "Funds planned" if en else "计划资金",
-        "_poor": "Poor population" if en else "贫困人口",
+        "_projects": i18n.t("projects", lang),
+        "_completion": i18n.t("completion", lang),
+        "_coverage": i18n.t("coverage", lang),
+        "_funds": i18n.t("funds_planned", lang),
+        "_poor": i18n.t("poor_population_short", lang),
     }
     if metric in (S.COMPLETION, S.COVERAGE):
         tooltip.pop("_completion" if metric == S.COMPLETION else "_coverage")
     return data, tooltip
 
 
-def project_points(state: common.ViewState) -> gpd.GeoDataFrame:
+def project_points(view_state: ViewState) -> gpd.GeoDataFrame:
     """The filtered projects inside a township or village, with point geometry."""
-    projects = common.load_projects()
-    key = S.TOWNSHIP_CODE if state.level == "township" else S.VILLAGE_CODE
-    keep = (projects[key] == state.region).to_numpy() & common.project_filter(state).mask(projects)
-    return projects[keep]
+    projects = loaders.load_projects()
+    key = S.TOWNSHIP_CODE if view_state.level == "township" else S.VILLAGE_CODE
+    inside = (projects[key] == view_state.region).to_numpy()
+    return projects[inside & state.project_filter(view_state).mask(projects)]
 
 
 def _points_layer(
-    points: gpd.GeoDataFrame, state: common.ViewState, base: str | None, basemap: str
+    points: gpd.GeoDataFrame, view_state: ViewState, base: str | None, basemap: str
 ) -> Any:
-    en = state.lang == "en"
+    lang = view_state.lang
     data = gpd.GeoDataFrame(
         {
             "_name": points[S.PROJECT_NAME].astype(str).to_numpy(),
-            "_sector": points[S.SECTOR].map(lambda s: s if en else S.SECTOR_LABELS_ZH.get(s, s)),
+            "_sector": points[S.SECTOR].map(lambda s: i18n.label(S.SECTOR, s, lang)),
             "_funds": (
                 fmt.fmt_wan_yuan_series(points[S.FUNDS_PLANNED])
                 + " / "
                 + fmt.fmt_wan_yuan_series(points[S.FUNDS_SPENT])
             ).to_numpy(),
-            "_status": points[S.STATUS]
-            .map(lambda s: s if en else S.STATUS_LABELS_ZH.get(s, s))
-            .to_numpy(),
+            "_status": points[S.STATUS].map(lambda s: i18n.label(S.STATUS, s, lang)).to_numpy(),
             "_unit": points[S.RESPONSIBLE_UNIT].fillna("—").astype(str).to_numpy(),
         },
         geometry=points.geometry.to_numpy(),
@@ -276,11 +286,11 @@ def _points_layer(
     data = webmap.to_basemap_crs(data, basemap)
     colors = points[S.SECTOR].map(SECTOR_COLORS).fillna("#7f7f7f").to_numpy()
     popup = {
-        "_name": "Project" if en else "项目名称",
-        "_sector": "Sector" if en else "行业",
-        "_funds": "Funds planned / spent" if en else "计划/已支出资金",
-        "_status": "Status" if en else "状态",
-        "_unit": "Responsible unit" if en else "责任单位",
+        "_name": i18n.t("project_name", lang),
+        "_sector": i18n.t("sector", lang),
+        "_funds": i18n.t("funds_planned_spent", lang),
+        "_status": i18n.t("status_short", lang),
+        "_unit": i18n.t("responsible_unit", lang),
     }
     return webmap.points_layer(
         data, colors=colors, popup=popup, asset_base_url=base, name="projects"
@@ -288,29 +298,29 @@ def _points_layer(
 
 
 def build_map(
-    state: common.ViewState,
+    view_state: ViewState,
     rows: pd.DataFrame,
     level: str,
     breaks: np.ndarray | None,
     lower: float | None = None,
 ) -> tuple[Any, int]:
     """The folium map of the view (built every run) and the number of project points."""
-    lang = state.lang
+    lang = view_state.lang
     shapes = unit_shapes(level, rows[S.CODE].astype(str).tolist())
     if shapes.empty:
         raise OneMapError(
-            f"no {level} polygons for region {state.region} in admin_units of "
-            f"{common.store_file()}; rebuild the store with `onemap build`"
+            f"no {level} polygons for region {view_state.region} in admin_units of "
+            f"{loaders.store_file()}; rebuild the store with `onemap build`"
         )
-    data, tooltip = _tooltip_frame(shapes, rows, state.metric, lang)
-    basemap, token = common.basemap(state)
+    data, tooltip = _tooltip_frame(shapes, rows, view_state.metric, lang)
+    basemap, token = widgets.basemap(view_state)
     data = webmap.to_basemap_crs(data, basemap)
     palette = webmap.PALETTE_GREENS
     if breaks is None:
         colors = np.full(len(data), webmap.NO_DATA_COLOR, dtype=object)
     else:
-        colors = webmap.class_colors(data[state.metric], breaks, palette)
-    base = common.asset_base_url()
+        colors = webmap.class_colors(data[view_state.metric], breaks, palette)
+    base = assets.asset_base_url()
     m = webmap.make_map(
         data.total_bounds,
         asset_base_url=base,
@@ -321,7 +331,7 @@ def build_map(
     webmap.choropleth_layer(
         data, fill_colors=colors, tooltip=tooltip, properties=[S.CODE], name="units"
     ).add_to(m)
-    if state.show_zones and state.level in ("province", "prefecture"):
+    if view_state.show_zones and view_state.level in ("province", "prefecture"):
         zones = zone_shapes()
         if len(zones):
             zones = webmap.to_basemap_crs(zones, basemap)
@@ -331,28 +341,26 @@ def build_map(
             webmap.labels_layer(labels, label_column=S.ZONE, name="zone_labels").add_to(m)
     n_points = 0
     sectors_shown: set[str] = set()
-    if state.level in ("township", "village"):
-        points = project_points(state)
+    if view_state.level in ("township", "village"):
+        points = project_points(view_state)
         points = points[~(points.geometry.is_empty | points.geometry.isna())]
         n_points = len(points)
         sectors_shown = set(points[S.SECTOR].dropna().unique())
         if n_points:
-            _points_layer(points, state, base, basemap).add_to(m)
+            _points_layer(points, view_state, base, basemap).add_to(m)
     if breaks is not None:
         k = len(breaks)
         pick = np.round(np.linspace(0, len(palette) - 1, k)).astype(int) if k > 1 else [-1]
         labels_ = classify.class_labels(breaks, lower=lower)
         extra = {
-            (s if lang == "en" else S.SECTOR_LABELS_ZH[s]): SECTOR_COLORS[s]
-            for s in S.SECTORS
-            if s in sectors_shown
+            i18n.label(S.SECTOR, s, lang): SECTOR_COLORS[s] for s in S.SECTORS if s in sectors_shown
         }
         webmap.add_legend(
             m,
-            title=common.metric_label(state.metric, lang),
+            title=i18n.metric_label(view_state.metric, lang),
             labels=labels_,
             colors=[palette[i] for i in pick],
-            no_data_label="No data" if lang == "en" else "无数据",
+            no_data_label=i18n.t("no_data_short", lang),
             extra=extra,
         )
     return m, n_points
@@ -360,17 +368,15 @@ def build_map(
 
 def children_table(rows: pd.DataFrame, metric: str, lang: str) -> pd.DataFrame:
     """The map's units as a table sorted by the metric (lowest first)."""
-    en = lang == "en"
+    tr = i18n.t
     out = pd.DataFrame(
         {
-            "Name" if en else "名称": rows[S.NAME].to_numpy(),
-            common.metric_label(metric, lang): fmt.fmt_pct_series(rows[metric]).to_numpy(),
-            "Projects" if en else "项目数": rows[S.N_PROJECTS].to_numpy(),
-            "Completion" if en else "完工率": fmt.fmt_pct_series(rows[S.COMPLETION]).to_numpy(),
-            "Coverage" if en else "覆盖率": fmt.fmt_pct_series(rows[S.COVERAGE]).to_numpy(),
-            "Funds planned" if en else "计划资金": fmt.fmt_wan_yuan_series(
-                rows[S.FUNDS_PLANNED]
-            ).to_numpy(),
+            tr("name", lang): rows[S.NAME].to_numpy(),
+            i18n.metric_label(metric, lang): fmt.fmt_pct_series(rows[metric]).to_numpy(),
+            tr("projects", lang): rows[S.N_PROJECTS].to_numpy(),
+            tr("completion", lang): fmt.fmt_pct_series(rows[S.COMPLETION]).to_numpy(),
+            tr("coverage", lang): fmt.fmt_pct_series(rows[S.COVERAGE]).to_numpy(),
+            tr("funds_planned", lang): fmt.fmt_wan_yuan_series(rows[S.FUNDS_PLANNED]).to_numpy(),
         }
     )
     order = np.argsort(pd.to_numeric(rows[metric], errors="coerce").to_numpy(), kind="stable")
@@ -379,14 +385,14 @@ def children_table(rows: pd.DataFrame, metric: str, lang: str) -> pd.DataFrame:
 
 def main() -> None:
     """Draw the overview page."""
-    state = common.current_view()
-    lang = state.lang
-    st.title(f"{common.t('overview', lang)} · {common.unit_name(state.region, lang)}")
-    kpi, rows, level = view_numbers(state)
+    view_state = state.current_view()
+    lang = view_state.lang
+    st.title(f"{i18n.t('overview', lang)} · {loaders.unit_name(view_state.region, lang)}")
+    kpi, rows, level = view_numbers(view_state)
     kpi_cards(kpi, lang)
-    breadcrumb(state)
-    breaks, lower = class_breaks_for(state, rows, level)
-    m, n_points = build_map(state, rows, level, breaks, lower)
+    breadcrumb(view_state)
+    breaks, lower = class_breaks_for(view_state, rows, level)
+    m, n_points = build_map(view_state, rows, level, breaks, lower)
     st_folium(
         m,
         key=MAP_KEY,
@@ -396,35 +402,21 @@ def main() -> None:
         on_change=_on_map_click,
         render=False,  # st_folium renders the map once itself; True renders it twice
     )
-    flt = common.project_filter(state)
-    caption = [common.describe_filters(state)]
-    if state.level not in ("village",):
-        caption.append(common.t("click_hint", lang))
+    flt = state.project_filter(view_state)
+    caption = [widgets.describe_filters(view_state)]
+    if view_state.level not in ("village",):
+        caption.append(i18n.t("click_hint", lang))
     if n_points:
-        caption.append(f"{common.t('projects_layer', lang)}: {n_points:,}")
-    if not flt.is_empty and not state.fixed_breaks:
-        caption.append("分级随筛选变化" if lang == "zh" else "Breaks follow the filters")
+        caption.append(f"{i18n.t('projects_layer', lang)}: {n_points:,}")
+    if not flt.is_empty and not view_state.fixed_breaks:
+        caption.append(i18n.t("breaks_follow_filters", lang))
     st.caption(" · ".join(caption))
-    export_widget.export_button(state, key="overview_export")
-    common.warm_up()
-    if level != "village" or state.level != "village":
-        with st.expander(
-            "下级区域明细（按指标由低到高）" if lang == "zh" else "Units (lowest first)",
-            expanded=False,
-        ):
-            st.dataframe(children_table(rows, state.metric, lang), hide_index=True)
+    export_widget.export_button(view_state, key="overview_export")
+    loaders.warm_up()
+    if level != "village" or view_state.level != "village":
+        with st.expander(i18n.t("units_table", lang), expanded=False):
+            st.dataframe(children_table(rows, view_state.metric, lang), hide_index=True)
 
-
-# re-exported for tests and the benchmark
-__all__ = [
-    "build_map",
-    "child_level",
-    "children_table",
-    "class_breaks_for",
-    "main",
-    "unit_shapes",
-    "view_numbers",
-]
 
 if __name__ == "__main__":
     main()

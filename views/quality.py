@@ -16,14 +16,17 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import webmap
+from layers import issues as qi
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
 from layers.ingest import reconcile
-from views import common
+from views import assets, loaders, state
 
-SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
-SEVERITY_ORDER = ("error", "warning", "info")
+__all__ = ["render"]
+
+SEVERITY_ZH = qi.SEVERITY_LABELS_ZH
+SEVERITY_ORDER = qi.SEVERITIES
 ISSUE_HEADERS_ZH = {
     S.QI_SEVERITY: "严重程度",
     S.QI_CHECK: "检查项",
@@ -53,7 +56,7 @@ def _map(units: gpd.GeoDataFrame, counts: pd.DataFrame, title: str) -> None:
         issues_text=gdf["issues"].astype(int).astype(str) + " 个",
         errors_text=gdf["errors"].astype(int).astype(str) + " 个",
     )
-    m = webmap.make_map(gdf.total_bounds, asset_base_url=common.asset_base_url())
+    m = webmap.make_map(gdf.total_bounds, asset_base_url=assets.asset_base_url())
     webmap.choropleth_layer(
         gdf,
         fill_colors=colors,
@@ -80,27 +83,21 @@ def _funds_reconciliation(units: pd.DataFrame) -> pd.DataFrame:
             "县级资金表（.xlsx / .csv）", type=["xlsx", "csv"], key="qa_funds"
         )
         if upload is None:
-            return reconcile_empty()
+            return qi.empty_issues()
         funds = reconcile.read_funds_table((upload.name, upload.getvalue()), admin_units=units)
-        found = reconcile.reconcile_funds(common.load_projects(), funds)
+        found = reconcile.reconcile_funds(loaders.load_projects(), funds)
         bad = int((found[S.QI_CHECK] == "ledger_vs_funds").sum())
         st.write(f"资金表 {len(funds)} 个县；账账不符 {bad} 项。")
         return found
 
 
-def reconcile_empty() -> pd.DataFrame:
-    from layers.build.audit import empty_issues
-
-    return empty_issues()
-
-
 def render() -> None:
     """Draw the page."""
-    view = common.current_view(page="quality")
+    view = state.current_view(page="quality")
     st.title("数据质量")
-    region_name = common.unit_name(view.region)
-    issues = common.load_table(S.TABLE_QUALITY_ISSUES)
-    units = common.load_admin_units()
+    region_name = loaders.unit_name(view.region)
+    issues = loaders.load_table(S.TABLE_QUALITY_ISSUES)
+    units = loaders.load_admin_units()
     extra = _funds_reconciliation(units)
     if len(extra):
         issues = pd.concat([extra, issues], ignore_index=True)
@@ -168,7 +165,8 @@ def render() -> None:
     )
 
 
-try:
-    render()
-except OneMapError as e:
-    st.error(str(e))
+if __name__ == "__main__":
+    try:
+        render()
+    except OneMapError as e:
+        st.error(str(e))

@@ -10,8 +10,10 @@ import streamlit as st
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
-from layers.present import charts, fmt, query
-from views import common
+from layers.present import charts, exits, fmt, i18n, query
+from views import loaders, state
+
+__all__ = ["render"]
 
 #: the two deep-poverty prefectures planners look for first: zone name fragment → (name, code)
 SPOTLIGHT: dict[str, tuple[str, str]] = {
@@ -20,13 +22,35 @@ SPOTLIGHT: dict[str, tuple[str, str]] = {
 }
 #: funds (万元) with thousands separators in display tables
 FUNDS_FORMAT = {
-    tables.HEADERS_ZH[c]: st.column_config.NumberColumn(format="localized")
+    i18n.HEADERS_ZH[c]: st.column_config.NumberColumn(format="localized")
     for c in (S.FUNDS_PLANNED, S.FUNDS_SPENT)
 }
 OVERVIEW = Path(__file__).with_name("overview.py")
 
 
-def _spotlight(zones: pd.DataFrame) -> None:
+def _spotlight_card(row: pd.Series, name: str, code: str, lang: str) -> None:
+    """Completion, coverage, funds executed, a caption of the zone's totals, a link to its map."""
+    a, b, c = st.columns(3)
+    a.metric(i18n.t("completion", lang), fmt.fmt_pct(row[S.COMPLETION]))
+    b.metric(i18n.t("coverage", lang), fmt.fmt_pct(row[S.COVERAGE]))
+    c.metric(i18n.metric_label(S.FUNDS_EXECUTION, lang), fmt.fmt_pct(row[S.FUNDS_EXECUTION]))
+    totals = {
+        "projects": fmt.fmt_count(row[S.N_PROJECTS]),
+        "planned": fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED]),
+        "spent": fmt.fmt_wan_yuan(row[S.FUNDS_SPENT]),
+        "uncovered": fmt.fmt_count(row[S.POOR_POPULATION] - row[S.COVERED_CAPPED]),
+    }
+    st.caption(i18n.t("zone_card_caption", lang, **totals))
+    if OVERVIEW.exists():
+        st.page_link(
+            "views/overview.py",
+            label=i18n.t("open_on_map", lang, name=name),
+            icon=":material/map:",
+            query_params={"region": code},
+        )
+
+
+def _spotlight(zones: pd.DataFrame, lang: str) -> None:
     """A card for 怒江州 and 迪庆州 each: completion, coverage, funds, link to its map."""
     cols = st.columns(len(SPOTLIGHT))
     for col, (fragment, (name, code)) in zip(cols, SPOTLIGHT.items(), strict=True):
@@ -34,95 +58,63 @@ def _spotlight(zones: pd.DataFrame) -> None:
         with col.container(border=True):
             st.markdown(f"#### {name}")
             if hit.empty:
-                st.caption(common.text("数据库中没有该区域。", "Not in the store."))
+                st.caption(i18n.t("zone_not_in_store", lang))
                 continue
-            row = hit.iloc[0]
-            a, b, c = st.columns(3)
-            a.metric(common.text("完工率", "Completion"), fmt.fmt_pct(row[S.COMPLETION]))
-            b.metric(common.text("覆盖率", "Coverage"), fmt.fmt_pct(row[S.COVERAGE]))
-            c.metric(
-                common.text("资金执行率", "Funds executed"), fmt.fmt_pct(row[S.FUNDS_EXECUTION])
-            )
-            projects = fmt.fmt_count(row[S.N_PROJECTS])
-            planned = fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED])
-            spent = fmt.fmt_wan_yuan(row[S.FUNDS_SPENT])
-            uncovered = fmt.fmt_count(row[S.POOR_POPULATION] - row[S.COVERED_CAPPED])
-            st.caption(
-                common.text(
-                    f"项目 {projects}个 · 计划资金 {planned} · 已支付 {spent} · "
-                    f"未覆盖贫困人口 {uncovered}人",
-                    f"{projects} projects · planned {planned} · spent {spent} · "
-                    f"{uncovered} poor people uncovered",
-                )
-            )
-            if OVERVIEW.exists():
-                st.page_link(
-                    "views/overview.py",
-                    label=common.text(f"在地图上打开{name}", f"Open {name} on the map"),
-                    icon=":material/map:",
-                    query_params={"region": code},
-                )
+            _spotlight_card(hit.iloc[0], name, code, lang)
 
 
-def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None) -> None:
+def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None, lang: str) -> None:
     """Ranking of the counties with the lowest completion / most uncovered poor population."""
     scope = counties
     if zone:
         scope = counties[counties[S.CODE].isin(members.loc[members[S.ZONE] == zone, S.CODE])]
-    st.subheader(
-        common.text("落后县排名", "Laggard counties")
-        + (f"（{zone}）" if zone else common.text("（全省）", " (province)"))
-    )
-    n = st.slider(common.text("显示前几名", "Show top"), 5, 30, 10, key="zones_top_n")
+    where = i18n.t("in_zone", lang, zone=zone) if zone else i18n.t("in_province", lang)
+    st.subheader(i18n.t("laggard_counties", lang) + where)
+    n = st.slider(i18n.t("show_top", lang), 5, 30, 10, key="zones_top_n")
     by_completion, by_uncovered = st.tabs(
-        [
-            common.text("完工率最低", "Lowest completion"),
-            common.text("未覆盖贫困人口最多", "Most uncovered poor"),
-        ]
+        [i18n.t("lowest_completion", lang), i18n.t("most_uncovered", lang)]
     )
+    prefectures = loaders.units_index().set_index(S.CODE)[S.NAME]
     for tab, key in ((by_completion, S.COMPLETION), (by_uncovered, tables.UNCOVERED)):
         with tab:
             ranked = tables.laggards(scope, by=key, n=n)
             ranked.insert(0, "排名", range(1, len(ranked) + 1))
-            prefecture = (
-                ranked[S.CODE]
-                .str[:4]
-                .str.ljust(12, "0")
-                .map(common.units_index().set_index(S.CODE)[S.NAME])
-            )
+            prefecture = ranked[S.CODE].str[:4].str.ljust(12, "0").map(prefectures)
             shown = tables.summary_table(ranked.assign(州市=prefecture), extra=("排名", "州市"))
             shown = shown[["排名", *[c for c in shown.columns if c != "排名"]]]
             st.dataframe(shown, hide_index=True, column_config=FUNDS_FORMAT)
 
 
+def _zone_figures(
+    flt: query.ProjectFilter,
+    summary: pd.DataFrame,
+    prepared: pd.DataFrame | None,
+    members: pd.DataFrame,
+    lang: str,
+) -> pd.DataFrame:
+    """The zones' figures: stored, or recounted under the filters when the members are known."""
+    if not flt.is_empty and not members.empty:
+        return query.summarise_zones(summary, prepared, members, flt)
+    if not flt.is_empty:
+        st.warning(i18n.t("zone_members_unknown", lang))
+    return loaders.load_table(S.TABLE_ZONE_SUMMARY)
+
+
 def render() -> None:
     """Draw the page for the current view."""
-    view = common.current_view()
-    st.title(common.text("重点区域", "Priority zones"))
-    flt = common.project_filter(view)
-    summary = common.load_region_summary()
-    members = common.zone_members()
-    prepared = None if flt.is_empty else common.prepared_projects()
-    if flt.is_empty or members.empty:
-        zones = common.load_table(S.TABLE_ZONE_SUMMARY)
-        if not flt.is_empty:
-            st.warning(
-                common.text(
-                    "未找到区域成员（data/zones.toml 与库中区划不符），区域数字未按筛选重算。",
-                    "Zone members unknown (data/zones.toml does not match the store): "
-                    "zone figures ignore the filters.",
-                )
-            )
-    else:
-        zones = query.summarise_zones(summary, prepared, members, flt)
+    view = state.current_view()
+    lang = view.lang
+    st.title(i18n.t("zones", lang))
+    flt = state.project_filter(view)
+    summary = loaders.load_region_summary()
+    members = loaders.zone_members()
+    prepared = None if flt.is_empty else loaders.prepared_projects()
+    zones = _zone_figures(flt, summary, prepared, members, lang)
     province = query.summarise_region(summary, prepared, S.PROVINCE_CODE, flt)
-    st.caption(
-        common.text("五大行动计划区域与全省对比", "The five action-plan zones against the province")
-        + f" · {flt.describe_zh()}"
-    )
+    st.caption(i18n.t("zones_caption", lang) + f" · {flt.describe_zh()}")
 
-    _spotlight(zones)
-    common.show_chart(st, charts.zones_compare_chart(zones, province), width="stretch")
+    _spotlight(zones, lang)
+    st.altair_chart(charts.zones_compare_chart(zones, province, lang=lang), width="stretch")
     both = pd.concat(
         [zones, province.to_frame().T.assign(**{S.ZONE: charts.PROVINCE_LABEL})],
         ignore_index=True,
@@ -130,19 +122,19 @@ def render() -> None:
     st.dataframe(tables.summary_table(both), hide_index=True, column_config=FUNDS_FORMAT)
 
     if not members.empty:
-        ry = common.load_table(S.TABLE_ROADMAP_YEARS)
+        ry = loaders.load_table(S.TABLE_ROADMAP_YEARS)
         highlight = tuple(z for z in zones[S.ZONE].astype(str) if any(f in z for f in SPOTLIGHT))
-        common.show_chart(
-            st, charts.exit_timeline_chart(ry, members, highlight=highlight), width="stretch"
-        )
+        chart = exits.exit_timeline_chart(ry, members, highlight=highlight, lang=lang)
+        st.altair_chart(chart, width="stretch")
 
     counties = query.summarise_children(summary, prepared, S.PROVINCE_CODE, flt, level="county")
     if S.COUNTY_LIBRARIES in counties:
         counties = counties[counties[S.COUNTY_LIBRARIES].fillna(0).astype(int) > 0]
-    _laggards(counties, members, view.zone)
+    _laggards(counties, members, view.zone, lang)
 
 
-try:
-    render()
-except OneMapError as e:
-    st.error(str(e))
+if __name__ == "__main__":
+    try:
+        render()
+    except OneMapError as e:
+        st.error(str(e))

@@ -1,0 +1,225 @@
+"""Cached readers of the store for the pages, keyed on the store path and its modification time.
+
+``load_table(name)`` / ``load_admin_units()`` / ``load_projects()`` ... read store tables once per
+store version (a rebuilt store reloads); the frames are shared: copy before changing them.
+Caching lives here (``geo/`` and ``layers/`` never import streamlit).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import streamlit as st
+
+from layers import schema as S
+from layers import settings, store
+from layers.build import metrics
+from layers.build import zones as zones_mod
+from layers.errors import OneMapError
+from layers.present import i18n
+from views import state
+
+__all__ = [
+    "build_info",
+    "is_demo",
+    "load_admin_units",
+    "load_projects",
+    "load_region_summary",
+    "load_table",
+    "prepared_projects",
+    "store_file",
+    "store_mtime",
+    "unit_name",
+    "units_by_code",
+    "units_index",
+    "units_of_level",
+    "warm_up",
+    "zone_members",
+    "zone_names",
+]
+
+PathLike = str | os.PathLike[str] | None
+
+
+def store_file() -> Path:
+    """The store path: ``$ONEMAP_STORE``, else ``data/onemap.gpkg``."""
+    return settings.store_path()
+
+
+def store_mtime(path: Path) -> float:
+    """Modification time of the store at ``path`` (-1 when it does not exist): a cache key."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return -1.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _cached_table(path: str, name: str, mtime: float) -> pd.DataFrame:
+    # cache_resource: no pickling copy per call (192,000 projects); callers must not mutate
+    del mtime  # part of the cache key only
+    return store.read_layer(path, name)
+
+
+def load_table(name: str, path: PathLike = None) -> pd.DataFrame:
+    """A store table or layer (shared, read-only: copy before changing it)."""
+    p = settings.store_path(path)
+    return _cached_table(str(p), name, store_mtime(p))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_units_where(path: str, mtime: float, where: str) -> pd.DataFrame:
+    del mtime
+    return store.read_layer(path, S.LAYER_ADMIN_UNITS, where=where)
+
+
+def units_by_code(codes: Sequence[str], path: PathLike = None) -> pd.DataFrame:
+    """``admin_units`` rows (with geometry) of the given 12-digit codes only."""
+    clean = sorted({S.pad_code(c) for c in codes})
+    if not clean:
+        return load_admin_units(path).iloc[:0]
+    p = settings.store_path(path)
+    where = f"{S.CODE} IN ({', '.join(repr(c) for c in clean)})"
+    return _cached_units_where(str(p), store_mtime(p), where)
+
+
+def units_of_level(level: str, path: PathLike = None) -> pd.DataFrame:
+    """``admin_units`` rows (with geometry) of one level (avoid for villages: 14,000 rows)."""
+    if level not in S.LEVELS:
+        raise ValueError(f"`level` was {level!r} but must be one of {S.LEVELS}")
+    p = settings.store_path(path)
+    return _cached_units_where(str(p), store_mtime(p), f"{S.LEVEL} = '{level}'")
+
+
+def load_admin_units(path: PathLike = None) -> pd.DataFrame:
+    """``admin_units`` (GeoDataFrame, all levels)."""
+    return load_table(S.LAYER_ADMIN_UNITS, path)
+
+
+def load_projects(path: PathLike = None) -> pd.DataFrame:
+    """``projects`` (GeoDataFrame of points; 192,000 rows at full scale)."""
+    return load_table(S.LAYER_PROJECTS, path)
+
+
+def load_region_summary(path: PathLike = None) -> pd.DataFrame:
+    """``region_summary`` (every unit with counts and rates)."""
+    return load_table(S.TABLE_REGION_SUMMARY, path)
+
+
+@st.cache_data(show_spinner=False)
+def _cached_units_index(path: str, mtime: float) -> pd.DataFrame:
+    del mtime
+    cols = [S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE]
+    # attributes only: reading every village polygon for the selectors costs ~0.4 s
+    units = pyogrio.read_dataframe(
+        path, layer=S.LAYER_ADMIN_UNITS, columns=cols, read_geometry=False, use_arrow=True
+    )
+    for c in cols:
+        units[c] = units[c].astype("str")
+    return pd.DataFrame(units[cols]).sort_values(S.CODE).reset_index(drop=True)
+
+
+def units_index(path: PathLike = None) -> pd.DataFrame:
+    """Codes, names, levels and parents of every unit (no geometry): for selectors."""
+    p = settings.store_path(path)
+    return _cached_units_index(str(p), store_mtime(p))
+
+
+@st.cache_data(show_spinner=False)
+def _cached_build_info(path: str, mtime: float) -> dict[str, str]:
+    del mtime
+    try:
+        df = store.read_layer(path, S.TABLE_BUILD_INFO)
+    except Exception:  # a store without build_info is treated as real data
+        return {}
+    return dict(zip(df["key"].astype(str), df["value"].astype(str), strict=False))
+
+
+def build_info(path: PathLike = None) -> dict[str, str]:
+    """The store's ``build_info`` as a dict (empty if the table is missing)."""
+    p = settings.store_path(path)
+    return _cached_build_info(str(p), store_mtime(p))
+
+
+def is_demo() -> bool:
+    """True when the store holds generated demo data."""
+    return build_info().get("demo", "").lower() == "true"
+
+
+def unit_name(code: str, lang: str | None = None) -> str:
+    """Name of a unit by its code (the province label for the province)."""
+    if code == S.PROVINCE_CODE:
+        return i18n.t("province", lang or state.current_lang())
+    idx = units_index()
+    hit = idx.loc[idx[S.CODE] == code, S.NAME]
+    return str(hit.iloc[0]) if len(hit) else code
+
+
+def zone_names() -> list[str]:
+    """Zone names from ``zone_summary`` (else from ``layers.build.zones``)."""
+    try:
+        zs = load_table(S.TABLE_ZONE_SUMMARY)
+        return [str(z) for z in zs[S.ZONE].tolist()]
+    except Exception:
+        try:
+            return list(zones_mod.load_zones())
+        except Exception:
+            return []
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _cached_prepared(path: str, mtime: float) -> pd.DataFrame:
+    return metrics.prepare_projects(_cached_table(path, S.LAYER_PROJECTS, mtime))
+
+
+def prepared_projects(path: PathLike = None) -> pd.DataFrame:
+    """Projects prepared once by ``layers.build.metrics.prepare_projects`` (for queries)."""
+    p = settings.store_path(path)
+    return _cached_prepared(str(p), store_mtime(p))
+
+
+_WARM_LOCK = threading.Lock()
+_warmed: set[tuple[str, float]] = set()
+
+
+def warm_up() -> None:
+    """Load the projects in a background thread once per store version, so the first filter
+    change does not pay for reading them (call after the first view is drawn)."""
+    p = store_file()
+    key = (str(p), store_mtime(p))
+    with _WARM_LOCK:
+        if key in _warmed or key[1] < 0:
+            return
+        _warmed.add(key)
+    threading.Thread(target=_cached_prepared, args=key, name="onemap-warm-up", daemon=True).start()
+
+
+@st.cache_data(show_spinner=False)
+def _cached_zone_members(path: str, mtime: float) -> pd.DataFrame:
+    units = _cached_units_index(path, mtime)  # codes, levels and parents suffice
+    zones = zones_mod.load_zones()
+    try:
+        return zones_mod.zone_members(zones, units)
+    except OneMapError:
+        # a store whose units lack some members (a small or partial province): keep the
+        # zones that it holds entirely
+        parts = []
+        for name, zone in zones.items():
+            try:
+                parts.append(zones_mod.zone_members({name: zone}, units))
+            except OneMapError:
+                continue
+        if not parts:
+            return pd.DataFrame({S.ZONE: [], S.CODE: []}, dtype="str")
+        return pd.concat(parts, ignore_index=True)
+
+
+def zone_members(path: PathLike = None) -> pd.DataFrame:
+    """County codes of each action-plan zone (``zone, code``), empty if zones are unknown."""
+    p = settings.store_path(path)
+    return _cached_zone_members(str(p), store_mtime(p))

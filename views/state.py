@@ -1,0 +1,250 @@
+"""The dashboard's view state: a ``ViewState`` that round-trips through the URL query string.
+
+``current_view()`` returns the view of this run: the one the sidebar wrote to the session
+(``app.py`` draws the sidebar before the page runs), else the one parsed from the URL.
+``set_region(code)`` and ``set_view(...)`` move the view; both are safe in widget callbacks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from layers import schema as S
+from layers.present import i18n, query
+
+__all__ = [
+    "BASEMAPS",
+    "LANGS",
+    "LEVEL_KEYS",
+    "NONE",
+    "PLAN_YEAR_BOUNDS",
+    "SIDEBAR_KEYS",
+    "VIEW_KEY",
+    "ViewState",
+    "ancestors",
+    "current_lang",
+    "current_view",
+    "dumps_state",
+    "project_filter",
+    "set_region",
+    "set_view",
+]
+
+BASEMAPS: tuple[str, ...] = ("none", "osm", "tianditu", "amap")
+LANGS: tuple[str, ...] = i18n.LANGS
+PLAN_YEAR_BOUNDS: tuple[int, int] = (2014, 2020)
+
+#: session key of the view the sidebar wrote in this session
+VIEW_KEY = "onemap_view"
+#: session keys of the sidebar's widgets (region selectors per level, filters, map options)
+SIDEBAR_KEYS: dict[str, str] = {
+    "prefecture": "sb_prefecture",
+    "county": "sb_county",
+    "township": "sb_township",
+    "village": "sb_village",
+    "zone": "sb_zone",
+    "sectors": "sb_sectors",
+    "years": "sb_years",
+    "statuses": "sb_statuses",
+    "fund_sources": "sb_fund_sources",
+    "metric": "sb_metric",
+    "basemap": "sb_basemap",
+    "lang": "sb_lang",
+    "show_zones": "sb_show_zones",
+    "fixed_breaks": "sb_fixed_breaks",
+}
+NONE = ""  # the "all" option of a region selector
+#: the levels of the sidebar's region cascade, top down
+LEVEL_KEYS: tuple[str, ...] = ("prefecture", "county", "township", "village")
+
+
+def _split(value: Any) -> tuple[str, ...]:
+    """Query-param list value → tuple of non-empty strings (accepts 'a,b' or ['a', 'b'])."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out: list[str] = []
+    for item in items:
+        out.extend(p.strip() for p in str(item).split(",") if p.strip())
+    return tuple(out)
+
+
+def _one(value: Any) -> str | None:
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else None
+    if value is None:
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _truthy(value: Any, default: bool) -> bool:
+    s = _one(value)
+    if s is None:
+        return default
+    return s.lower() in ("1", "true", "yes", "on")
+
+
+def _region(value: Any, default: str) -> str:
+    region = _one(value)
+    try:
+        return S.pad_code(region) if region else default
+    except ValueError:
+        return default
+
+
+def _years(value: Any) -> tuple[int, int] | None:
+    yr = _split(value)
+    if len(yr) == 2 and all(y.isdigit() for y in yr):
+        lo, hi = sorted((int(yr[0]), int(yr[1])))
+        return (lo, hi)
+    return None
+
+
+def _flag(value: bool, default: bool) -> str | None:
+    """``"1"``/``"0"`` for a flag that differs from its default, else None (left out)."""
+    return None if value == default else ("1" if value else "0")
+
+
+def _choice(value: Any, choices: tuple[str, ...], default: str) -> str:
+    s = _one(value)
+    return s if s in choices else default
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewState:
+    """The whole view of the dashboard; round-trips through the URL query string.
+
+    ``region`` is a 12-digit code (the province by default); ``years`` the inclusive
+    plan-year range or None (all years); the tuples are empty for "no filter".
+    """
+
+    page: str = "overview"
+    region: str = S.PROVINCE_CODE
+    zone: str | None = None
+    sectors: tuple[str, ...] = ()
+    years: tuple[int, int] | None = None
+    statuses: tuple[str, ...] = ()
+    fund_sources: tuple[str, ...] = ()
+    metric: str = S.COMPLETION
+    basemap: str = "none"
+    lang: str = "zh"
+    show_zones: bool = True
+    fixed_breaks: bool = True
+    year: int | None = None  # 乡级路线图's year slider (URL ``year=``); None = the last year
+
+    @property
+    def level(self) -> str:
+        """Level of the selected region (province, prefecture, county, township, village)."""
+        return S.level_of(self.region)
+
+    @property
+    def filters_active(self) -> bool:
+        """True when any project filter (not the region) narrows the data."""
+        return bool(self.zone or self.sectors or self.years or self.statuses or self.fund_sources)
+
+    @classmethod
+    def from_query_params(cls, qp: Mapping[str, Any]) -> ViewState:
+        """Parse query params (``st.query_params.to_dict()`` or lists); ignore unknown values.
+
+        A malformed value falls back to the default instead of failing: a link typed by hand
+        must still open the dashboard.
+        """
+        d = cls()
+        year = _one(qp.get("year"))
+        return cls(
+            page=_one(qp.get("page")) or d.page,
+            region=_region(qp.get("region"), d.region),
+            zone=_one(qp.get("zone")),
+            sectors=tuple(s for s in _split(qp.get("sectors")) if s in S.SECTORS),
+            years=_years(qp.get("years")),
+            statuses=tuple(s for s in _split(qp.get("statuses")) if s in S.STATUSES),
+            fund_sources=tuple(s for s in _split(qp.get("funds")) if s in S.FUND_SOURCES),
+            metric=_choice(qp.get("metric"), S.METRICS, d.metric),
+            basemap=_choice(qp.get("basemap"), BASEMAPS, d.basemap),
+            lang=_choice(qp.get("lang"), LANGS, d.lang),
+            show_zones=_truthy(qp.get("zones"), d.show_zones),
+            fixed_breaks=_truthy(qp.get("fixed"), d.fixed_breaks),
+            year=int(year) if year and year.isdigit() else None,
+        )
+
+    def to_query_params(self) -> dict[str, str]:
+        """Query params holding every non-default field (the page itself is the URL path)."""
+        d = ViewState()
+        fields: dict[str, str | None] = {
+            "region": self.region if self.region != d.region else None,
+            "zone": self.zone,
+            "sectors": ",".join(self.sectors),
+            "years": f"{self.years[0]},{self.years[1]}" if self.years else None,
+            "statuses": ",".join(self.statuses),
+            "funds": ",".join(self.fund_sources),
+            "metric": self.metric if self.metric != d.metric else None,
+            "basemap": self.basemap if self.basemap != d.basemap else None,
+            "lang": self.lang if self.lang != d.lang else None,
+            "zones": _flag(self.show_zones, d.show_zones),
+            "fixed": _flag(self.fixed_breaks, d.fixed_breaks),
+            "year": str(self.year) if self.year is not None else None,
+        }
+        return {k: v for k, v in fields.items() if v}
+
+
+def current_view(*, page: str | None = None) -> ViewState:
+    """The ViewState of this run (set by the sidebar; parsed from the URL before that).
+
+    ``page`` overrides the page (``app.py`` passes the navigation's current page).
+    """
+    view = st.session_state.get(VIEW_KEY)
+    if not isinstance(view, ViewState):
+        view = ViewState.from_query_params(st.query_params.to_dict())
+    if page is not None and page != view.page:
+        view = dataclasses.replace(view, page=page)
+    return view
+
+
+def current_lang() -> str:
+    """The language chosen in the sidebar (before the sidebar is drawn: from the URL)."""
+    lang = st.session_state.get(SIDEBAR_KEYS["lang"])
+    return lang if lang in LANGS else current_view().lang
+
+
+def ancestors(code: str) -> list[str]:
+    """Codes from the province down to ``code`` (inclusive)."""
+    level = S.level_of(code)
+    chain = [S.truncate(code, lv) for lv in S.LEVELS[: S.LEVELS.index(level) + 1]]
+    return list(dict.fromkeys(chain))
+
+
+def set_region(code: str) -> None:
+    """Move the view to region ``code`` (12-digit); safe inside widget/map callbacks."""
+    view = dataclasses.replace(current_view(), region=S.pad_code(code))
+    st.session_state[VIEW_KEY] = view
+    chain = ancestors(view.region)
+    for lv in LEVEL_KEYS:
+        st.session_state[SIDEBAR_KEYS[lv]] = next((c for c in chain if S.level_of(c) == lv), NONE)
+
+
+def set_view(**changes: Any) -> None:
+    """Change fields of the view (e.g. ``year=2018``); safe inside widget callbacks."""
+    st.session_state[VIEW_KEY] = dataclasses.replace(current_view(), **changes)
+
+
+def project_filter(state: ViewState | None = None) -> query.ProjectFilter:
+    """The view's project filters (sectors, years, statuses, fund sources) as a
+    ``layers.present.query.ProjectFilter``; the region and the zone select units, not projects."""
+    state = state or current_view()
+    return query.ProjectFilter(
+        sectors=state.sectors,
+        years=state.years,
+        statuses=state.statuses,
+        fund_sources=state.fund_sources,
+    )
+
+
+def dumps_state(state: ViewState) -> str:
+    """JSON of a view (for debugging and export metadata)."""
+    return json.dumps(dataclasses.asdict(state), ensure_ascii=False)

@@ -1,0 +1,211 @@
+"""Page pieces shared by the map and table pages: demo banner, filter caption, basemap choice,
+unit picker, project points, Excel download."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import folium
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from geo import webmap
+from layers import schema as S
+from layers.export import tables
+from layers.present import fmt, i18n
+from views import assets, loaders
+from views.state import ViewState, current_lang, current_view, set_region
+
+__all__ = [
+    "basemap",
+    "demo_banner",
+    "describe_filters",
+    "page_unit",
+    "project_points_layer",
+    "unit_picker",
+    "xlsx_download",
+]
+
+
+def demo_banner() -> None:
+    """Show the demo-data warning when the store is the generated demo (every page)."""
+    if loaders.is_demo():
+        st.warning(i18n.t("demo_banner", current_lang()), icon=":material/science:")
+
+
+def _labels(column: str, codes: tuple[str, ...], lang: str) -> str:
+    return "、".join(i18n.label(column, c, lang) for c in codes)
+
+
+def describe_filters(state: ViewState | None = None) -> str:
+    """One-line description of the region and the active filters (captions and exports)."""
+    state = state or current_view()
+    lang = state.lang
+    parts: list[str] = [loaders.unit_name(state.region, lang)]
+    if state.zone:
+        parts.append(state.zone)
+    if state.sectors:
+        parts.append(_labels(S.SECTOR, state.sectors, lang))
+    if state.years:
+        parts.append(f"{state.years[0]}–{state.years[1]}")
+    if state.statuses:
+        parts.append(_labels(S.STATUS, state.statuses, lang))
+    if state.fund_sources:
+        parts.append(_labels(S.FUND_SOURCE, state.fund_sources, lang))
+    return " · ".join(parts)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _tiles_answer(basemap: str, token: str | None) -> bool:
+    return webmap.probe_tiles(basemap, token=token)
+
+
+def basemap(view: ViewState) -> tuple[str, str | None]:
+    """The basemap to draw and the 天地图 token: ``"none"`` (offline) with a warning when the
+    chosen tile server needs a missing ``$TIANDITU_TOKEN`` or does not answer from this machine
+    (checked every 5 minutes)."""
+    token = os.environ.get("TIANDITU_TOKEN") or None
+    if view.basemap == "none":
+        return "none", None
+    if view.basemap == "tianditu" and not token:
+        st.warning(i18n.t("tianditu_needs_token", view.lang))
+        return "none", None
+    if not _tiles_answer(view.basemap, token):
+        st.warning(i18n.t("tiles_unreachable", view.lang))
+        return "none", None
+    return view.basemap, token
+
+
+def unit_picker(
+    view: ViewState, *, level: str, only: pd.Series, key: str, max_options: int | None = None
+) -> str | None:
+    """The unit of ``level`` the view is in, or a searchable picker of the units in ``only``
+    inside the region (and the view's zone); picking one moves the view there.
+
+    Returns None while nothing is picked (the picker, or a note, is on the page).
+    """
+    if S.LEVELS.index(view.level) >= S.LEVELS.index(level):
+        return S.truncate(view.region, level)
+    lang = view.lang
+    members = loaders.zone_members()
+    zone_counties = members.loc[members[S.ZONE] == view.zone, S.CODE] if view.zone else None
+    options = tables.unit_options(
+        loaders.units_index(), level=level, within=view.region, only=only, counties=zone_counties
+    )
+    if options.empty:
+        st.info(i18n.t(f"pick_{level}_none", lang))
+        return None
+    if max_options is not None and len(options) > max_options:
+        st.info(i18n.t("pick_too_many", lang))
+        return None
+    labels = dict(zip(options[S.CODE], options["label"], strict=True))
+    st.selectbox(
+        i18n.t(f"pick_{level}", lang),
+        [None, *options[S.CODE]],
+        format_func=lambda c: i18n.t("pick_choose", lang) if c is None else labels[c],
+        key=key,
+        on_change=lambda: set_region(st.session_state[key]),
+    )
+    st.caption(i18n.t(f"pick_{level}_hint", lang))
+    return None
+
+
+def page_unit(
+    title: str,
+    table_name: str,
+    *,
+    level: str,
+    key: str,
+    missing: str,
+    max_options: int | None = None,
+) -> tuple[ViewState, pd.DataFrame | None]:
+    """Preamble of a one-unit page: the title, then the unit of ``level`` the view is in
+    (else a ``unit_picker`` over the codes of the store table ``table_name``).
+
+    Parameters
+    ----------
+    title
+        Catalogue key of the page's title.
+    table_name
+        The store table of the page (one row per unit that has one).
+    level
+        The level of the page's units (``county``, ``township`` or ``village``).
+    key
+        Widget key of the picker.
+    missing
+        Catalogue key of the note shown after the unit's name when the table has no row for it.
+    max_options
+        Above this many units the picker asks to narrow the region first.
+
+    Returns
+    -------
+    tuple of ViewState and DataFrame or None
+        The view and the unit's one-row frame of the table; None (with the picker, or the
+        note) when there is nothing to draw.
+    """
+    view = current_view()
+    st.title(i18n.t(title, view.lang))
+    table = loaders.load_table(table_name)
+    code = unit_picker(view, level=level, only=table[S.CODE], key=key, max_options=max_options)
+    if code is None:
+        return view, None
+    hit = table[table[S.CODE].eq(code).to_numpy()]
+    if hit.empty:
+        st.info(f"{loaders.unit_name(code)} " + i18n.t(missing, view.lang))
+        return view, None
+    return view, hit
+
+
+def project_points_layer(
+    projects: pd.DataFrame,
+    basemap_name: str,
+    *,
+    colors: Any,
+    status: np.ndarray | None = None,
+    cluster: bool,
+    lang: str = "zh",
+) -> folium.map.Layer:
+    """Projects as circle markers with the standard popup (name, sector, status, funds planned,
+    responsible unit); ``status`` (one text per row) defaults to the projects' status labels."""
+    status_text = (
+        projects[S.STATUS].map(S.STATUS_LABELS_ZH).to_numpy() if status is None else status
+    )
+    pts = webmap.to_basemap_crs(projects, basemap_name).assign(
+        sector_zh=projects[S.SECTOR].map(S.SECTOR_LABELS_ZH).to_numpy(),
+        status_zh=status_text,
+        funds_text=fmt.fmt_wan_yuan_series(projects[S.FUNDS_PLANNED]).to_numpy(),
+    )
+    return webmap.points_layer(
+        pts,
+        colors=colors,
+        asset_base_url=assets.asset_base_url(),
+        name="项目",
+        cluster=cluster,
+        popup={
+            S.PROJECT_NAME: i18n.t("project", lang),
+            "sector_zh": i18n.t("sector", lang),
+            "status_zh": i18n.t("status_short", lang),
+            "funds_text": i18n.t("funds_planned", lang),
+            S.RESPONSIBLE_UNIT: i18n.t("responsible_unit", lang),
+        },
+    )
+
+
+def xlsx_download(
+    where: Any, label: str, table: pd.DataFrame, *, sheet: str, file: str, key: str
+) -> None:
+    """A download button in ``where`` for ``table`` as an Excel workbook (built on click).
+
+    ``label`` is the button's text; the workbook is only written when the button is pressed.
+    """
+    where.download_button(
+        label,
+        functools.partial(tables.to_xlsx_bytes, table, sheet_name=sheet),
+        file_name=file,
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+        key=key,
+    )
