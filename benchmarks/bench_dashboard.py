@@ -23,25 +23,17 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+APP = str(ROOT / "app.py")  # AppTest runs the entry script itself, as `streamlit run` does
 
 BUDGET_BYTES = 1.5e6
 BUDGET_FILTER_S = 0.3
 BUDGET_FIRST_S = 3.0
-
-
-def _entry() -> str:
-    """Entry script outside the repo so Streamlit's legacy pages/ mode stays off (see tests)."""
-    d = Path(tempfile.mkdtemp(prefix="onemap_bench_"))
-    path = d / "entry.py"
-    path.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nimport app\napp.run()\n")
-    return str(path)
 
 
 def _run(at, label: str) -> float:
@@ -130,14 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     # new one per run and would time the page's compilation on every rerun.
     shared_cache = app_test.ScriptCache()
     app_test.ScriptCache = lambda: shared_cache
-    entry = _entry()
     results: dict = {
         "store": str(store_path),
         "budgets": {"bytes": BUDGET_BYTES, "filter_s": BUDGET_FILTER_S, "first_s": BUDGET_FIRST_S},
     }
 
     # first load: cold process, then a new session on the warm "server"
-    at = AppTest.from_file(entry, default_timeout=600)
+    at = AppTest.from_file(APP, default_timeout=600)
     cold = _run(at, "first load (cold)")
     # the page preloads the projects in a background thread after the first view
     t0 = time.perf_counter()
@@ -145,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if th.name == "onemap-warm-up":
             th.join()
     results["projects_warm_up_s"] = time.perf_counter() - t0
-    warm_at = AppTest.from_file(entry, default_timeout=600)
+    warm_at = AppTest.from_file(APP, default_timeout=600)
     warm = _run(warm_at, "first load (new session)")
     results["first_load_cold_s"] = cold
     results["first_load_new_session_s"] = warm
@@ -178,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     # payload per view
     rows = []
     for label, region in _views(store_path):
-        v = AppTest.from_file(entry, default_timeout=600)
+        v = AppTest.from_file(APP, default_timeout=600)
         v.query_params["region"] = region
         _run(v, label)
         dt = _run(v, label + " rerun")
