@@ -49,6 +49,7 @@ from layers.build.pipeline import build_tables, make_build_info
 from layers.demo import boundaries
 from layers.demo import generate as demo
 from layers.demo import ledger as demo_ledger
+from layers.demo import registry as demo_registry
 from layers.demo import units as demo_units
 from layers.settings import DEFAULT_SEED
 
@@ -173,7 +174,7 @@ def run(args: argparse.Namespace) -> Report:
         children = demo_units.generate_units(base, seed=args.seed, scale=args.scale)
         admin_units = demo._stack_units(base, children)
     with rep.stage("demo: ledger (registry, projects)"):
-        registry = demo_ledger.generate_registry(admin_units, seed=args.seed, scale=args.scale)
+        registry = demo_registry.generate_registry(admin_units, seed=args.seed, scale=args.scale)
         projects = demo_ledger.generate_projects(
             admin_units, registry, seed=args.seed, scale=args.scale
         )

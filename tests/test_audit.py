@@ -138,12 +138,14 @@ def test_reconcile_names_counties_found_on_one_side_only():
 def test_audit_finds_exactly_the_demo_ledgers_planted_date_anomalies():
     from test_demo_ledger import SEED, make_units
 
+    from layers.demo import calibration as C
     from layers.demo import ledger as D
+    from layers.demo import registry as R
 
     units = make_units()
-    registry = D.generate_registry(units, seed=SEED, scale=0.05)
+    registry = R.generate_registry(units, seed=SEED, scale=0.05)
     projects = D.generate_projects(units, registry, seed=SEED, scale=0.05)
     found = audit(units, registry, projects)[S.QI_CHECK].value_counts()
-    planted = D.anomaly_counts(0.05)
+    planted = C.anomaly_counts(0.05)
     for check in ("date_without_completion", "completed_without_date", "spent_over_allocated"):
         assert found.get(check, 0) == planted[check], check

