@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+__all__ = ["EXCEL_EPOCH", "SERIAL_RANGE", "parse_dates"]
+
 #: Excel's day zero for serial dates (the 1900 leap-year bug is folded in)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 #: serials accepted as dates: 1982-10-… to 2064-…; outside, a number is not a date

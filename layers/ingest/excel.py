@@ -1,5 +1,8 @@
-"""Read office spreadsheets (XLSX, CSV in UTF-8/BOM/GBK) into raw cell grids keyed by the row
-and column numbers the user sees in Excel."""
+"""Read office spreadsheets (XLSX, CSV in UTF-8/BOM/GBK) into grids keyed as Excel shows them.
+
+Rows and columns are numbered as the user sees them in Excel (1-based), so every report row can
+name the cell the user has to fix.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from openpyxl.utils import get_column_letter
 from python_calamine import SheetVisibleEnum
 
 from layers.errors import LedgerError
+
+__all__ = ["CSV_ENCODINGS", "RawSheet", "Source", "column_letter", "read_sheets", "source_name"]
 
 #: a file given by path, or by name and content (an upload)
 Source = str | os.PathLike[str] | tuple[str, bytes]
