@@ -19,7 +19,7 @@ from layers import schema as S
 from layers import store
 from layers.build import pipeline, zones
 from layers.cli import main as cli
-from layers.ingest import prepare as ingest
+from layers.ingest.template import office_ledger_workbook
 
 ZONES = """
 [[zones]]
@@ -63,7 +63,7 @@ def county_b_book(tmp_path: Path, *, planned: float = 999.0) -> Path:
     part = p[p[S.COUNTY_CODE] == COUNTY_B].copy()
     part.loc[part.index[0], S.FUNDS_PLANNED] = planned
     path = tmp_path / "乙县项目库.xlsx"
-    path.write_bytes(ingest.office_ledger_workbook(part))
+    path.write_bytes(office_ledger_workbook(part))
     return path
 
 

@@ -16,7 +16,21 @@ from geopandas.testing import assert_geodataframe_equal
 
 from layers import schema as S
 from layers.errors import LedgerError
-from layers.ingest import prepare as ingest
+from layers.ingest.columns import DEFAULT_COLUMN_MAP, load_column_map
+from layers.ingest.ledger import read_ledger
+from layers.ingest.merge import merge_projects, merge_registry, unknown_units
+from layers.ingest.registry import read_registry
+from layers.ingest.report import (
+    ACTION,
+    COLUMN,
+    PROBLEM,
+    ROW,
+    SHEET,
+    VALUE,
+    ImportResult,
+    ValidationReport,
+)
+from layers.ingest.template import office_ledger_workbook
 
 HEADER = ["项目编号", "项目名称", "村代码", "项目类别", "计划年度", "项目状态", "计划投资"]
 
@@ -41,16 +55,16 @@ def xlsx_bytes(sheets: dict[str, list[list[object]]], merges: dict[str, list[str
     return buf.getvalue()
 
 
-def problems_at(result: ingest.ImportResult, row: int) -> pd.DataFrame:
+def problems_at(result: ImportResult, row: int) -> pd.DataFrame:
     p = result.report.problems
-    return p[p[ingest.ROW] == row]
+    return p[p[ROW] == row]
 
 
-def balanced(report: ingest.ValidationReport) -> None:
+def balanced(report: ValidationReport) -> None:
     assert report.rows_in == report.accepted + report.rejected
-    rejected_rows = report.problems[report.problems[ingest.ACTION] == "rejected"]
-    assert rejected_rows[ingest.ROW].notna().all()
-    assert (rejected_rows[ingest.COLUMN].str.len() > 0).all()
+    rejected_rows = report.problems[report.problems[ACTION] == "rejected"]
+    assert rejected_rows[ROW].notna().all()
+    assert (rejected_rows[COLUMN].str.len() > 0).all()
 
 
 # --- encodings ------------------------------------------------------------------------------------
@@ -61,7 +75,7 @@ def test_csv_encodings_detected(encoding: str) -> None:
         HEADER,
         ["P1", "村道硬化", V1, "基础设施", "2019", "已完工", "12.5"],
     ]
-    res = ingest.read_ledger(("台账.csv", csv_bytes(rows, encoding)))
+    res = read_ledger(("台账.csv", csv_bytes(rows, encoding)))
     assert res.table[S.PROJECT_NAME].tolist() == ["村道硬化"]
     assert res.table[S.SECTOR].tolist() == ["infrastructure"]
     src = res.report.sources.iloc[0]
@@ -73,7 +87,7 @@ def test_csv_encodings_detected(encoding: str) -> None:
 def test_explicit_wrong_encoding_names_file_and_fix() -> None:
     data = csv_bytes([HEADER, ["P1", "村道", V1, "基础设施", "2019", "已完工", "1"]], "gbk")
     with pytest.raises(LedgerError, match=r"台账\.csv: not valid utf-8 .*leave --encoding out"):
-        ingest.read_ledger(("台账.csv", data), encoding="utf-8")
+        read_ledger(("台账.csv", data), encoding="utf-8")
 
 
 # --- header forms -----------------------------------------------------------------------------
@@ -85,7 +99,7 @@ def test_merged_two_row_header_with_units_in_parent() -> None:
         ["P1", "产业", V1, "在建", 2019, 1_000_000, 500_000, 250_000],
     ]
     merges = {"s": ["A1:H1", "A2:A3", "B2:B3", "C2:C3", "D2:D3", "E2:E3", "F2:H2"]}
-    res = ingest.read_ledger(("book.xlsx", xlsx_bytes({"s": rows}, merges)))
+    res = read_ledger(("book.xlsx", xlsx_bytes({"s": rows}, merges)))
     t = res.table.iloc[0]
     assert (t[S.FUNDS_PLANNED], t[S.FUNDS_ALLOCATED], t[S.FUNDS_SPENT]) == (100.0, 50.0, 25.0)
     src = res.report.sources.iloc[0]
@@ -97,44 +111,42 @@ def test_merged_two_row_header_with_units_in_parent() -> None:
 def test_unit_from_title_row_option_and_cell() -> None:
     title = [["单位：元"], ["项目编号", "村代码", "项目状态", "计划年度", "计划投资"]]
     data = [["P1", V1, "已完工", 2019, 20000], ["P2", V1, "已完工", 2019, "3万元"]]
-    res = ingest.read_ledger(("a.csv", csv_bytes(title + data, "utf-8")))
+    res = read_ledger(("a.csv", csv_bytes(title + data, "utf-8")))
     assert res.table[S.FUNDS_PLANNED].tolist() == [2.0, 3.0]
     fixed = problems_at(res, 4)
-    assert fixed[ingest.PROBLEM].str.contains("单元格写明的单位").all()
+    assert fixed[PROBLEM].str.contains("单元格写明的单位").all()
     plain = [
         ["项目编号", "村代码", "项目状态", "计划年度", "计划投资"],
         ["P1", V1, "已完工", 2019, 20000],
     ]
-    assert ingest.read_ledger(("b.csv", csv_bytes(plain, "utf-8")), unit="元").table[
+    assert read_ledger(("b.csv", csv_bytes(plain, "utf-8")), unit="元").table[
         S.FUNDS_PLANNED
     ].tolist() == [2.0]
-    assert ingest.read_ledger(("b.csv", csv_bytes(plain, "utf-8"))).table[
-        S.FUNDS_PLANNED
-    ].tolist() == [20000.0]
+    assert read_ledger(("b.csv", csv_bytes(plain, "utf-8"))).table[S.FUNDS_PLANNED].tolist() == [
+        20000.0
+    ]
 
 
 def test_unknown_unit_option_rejected() -> None:
     with pytest.raises(LedgerError, match=r"unit '千元' is not understood; use '元' or '万元'"):
-        ingest.read_ledger(("a.csv", b"x"), unit="千元")
+        read_ledger(("a.csv", b"x"), unit="千元")
 
 
 def test_no_header_names_file_and_mapping_file() -> None:
     data = csv_bytes([["甲", "乙"], ["1", "2"]], "utf-8")
     with pytest.raises(LedgerError, match=r"x\.csv: no sheet .*项目编号.*column_map\.toml"):
-        ingest.read_ledger(("x.csv", data))
+        read_ledger(("x.csv", data))
 
 
 def test_user_extended_column_map(tmp_path) -> None:
-    text = ingest.DEFAULT_COLUMN_MAP.read_text(encoding="utf-8")
+    text = DEFAULT_COLUMN_MAP.read_text(encoding="utf-8")
     extended = text.replace('project_id = ["项目编号"', 'project_id = ["库内序列号", "项目编号"')
     path = tmp_path / "map.toml"
     path.write_text(extended, encoding="utf-8")
     rows = [["库内序列号", "村代码", "项目状态", "计划年度"], ["K9", V1, "已完工", "2019"]]
     with pytest.raises(LedgerError, match="no sheet"):
-        ingest.read_ledger(("k.csv", csv_bytes(rows, "utf-8")))
-    res = ingest.read_ledger(
-        ("k.csv", csv_bytes(rows, "utf-8")), column_map=ingest.load_column_map(path)
-    )
+        read_ledger(("k.csv", csv_bytes(rows, "utf-8")))
+    res = read_ledger(("k.csv", csv_bytes(rows, "utf-8")), column_map=load_column_map(path))
     assert res.table[S.PROJECT_ID].tolist() == ["K9"]
 
 
@@ -142,7 +154,7 @@ def test_column_map_duplicate_variant_named(tmp_path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[projects]\nname = ["名称"]\nsector = ["名称"]\n', encoding="utf-8")
     with pytest.raises(LedgerError, match=r"bad\.toml: \[projects\] lists '名称' under both"):
-        ingest.load_column_map(path)
+        load_column_map(path)
 
 
 # --- rows that are not projects ---------------------------------------------------------------
@@ -156,12 +168,12 @@ def test_totals_subtotals_and_notes_rows_rejected_by_row() -> None:
         [],
         ["填表人：某某    审核：某某"],
     ]
-    res = ingest.read_ledger(("t.csv", csv_bytes(rows, "utf-8")))
+    res = read_ledger(("t.csv", csv_bytes(rows, "utf-8")))
     assert res.table[S.PROJECT_ID].tolist() == ["P1", "P2"]
-    rej = res.report.problems.set_index(ingest.ROW)
-    assert rej.loc[3, ingest.PROBLEM] == "合计/小计行，不是项目"
-    assert rej.loc[5, ingest.PROBLEM] == "合计/小计行，不是项目"
-    assert rej.loc[7, ingest.PROBLEM] == "表尾说明或备注行，不是项目"
+    rej = res.report.problems.set_index(ROW)
+    assert rej.loc[3, PROBLEM] == "合计/小计行，不是项目"
+    assert rej.loc[5, PROBLEM] == "合计/小计行，不是项目"
+    assert rej.loc[7, PROBLEM] == "表尾说明或备注行，不是项目"
     assert res.report.rows_in == 5  # the blank row is not a row in
     assert (res.report.accepted, res.report.rejected) == (2, 3)
     balanced(res.report)
@@ -178,7 +190,7 @@ def test_codes_as_numbers_scientific_and_fullwidth() -> None:
         ["P5", "53010200100", None, "已完工", 2019],  # 11 digits
         ["P6", float(V3), None, "已完工", 2019.0],
     ]
-    res = ingest.read_ledger(("c.xlsx", xlsx_bytes({"库": rows})))
+    res = read_ledger(("c.xlsx", xlsx_bytes({"库": rows})))
     t = res.table.set_index(S.PROJECT_ID)
     assert t.loc["P1", S.VILLAGE_CODE] == V1 and t.loc["P1", S.COUNTY_CODE] == COUNTY_A
     assert t.loc["P2", S.VILLAGE_CODE] == V2
@@ -187,11 +199,11 @@ def test_codes_as_numbers_scientific_and_fullwidth() -> None:
     assert t.loc["P6", S.TOWNSHIP_CODE] == V3[:9] + "000"
     assert "P3" not in t.index and "P5" not in t.index
     p3 = problems_at(res, 4)
-    assert p3[ingest.ACTION].tolist() == ["rejected"]
-    assert "科学计数法" in p3[ingest.PROBLEM].iloc[0] and p3[ingest.COLUMN].iloc[0] == "村代码 (B)"
-    assert (problems_at(res, 3)[ingest.ACTION] == "fixed").all()
-    assert "全角" in problems_at(res, 5)[ingest.PROBLEM].iloc[0]
-    assert "不是有效的行政村代码" in problems_at(res, 6)[ingest.PROBLEM].iloc[0]
+    assert p3[ACTION].tolist() == ["rejected"]
+    assert "科学计数法" in p3[PROBLEM].iloc[0] and p3[COLUMN].iloc[0] == "村代码 (B)"
+    assert (problems_at(res, 3)[ACTION] == "fixed").all()
+    assert "全角" in problems_at(res, 5)[PROBLEM].iloc[0]
+    assert "不是有效的行政村代码" in problems_at(res, 6)[PROBLEM].iloc[0]
     balanced(res.report)
 
 
@@ -202,11 +214,11 @@ def test_inconsistent_codes_rejected() -> None:
         ["P2", "530102", "530102002000", V1, "已完工", 2019],  # village not in that township
         ["P3", "530103", None, None, "已完工", 2019],  # county-wide: fine
     ]
-    res = ingest.read_ledger(("d.csv", csv_bytes(rows, "utf-8")))
+    res = read_ledger(("d.csv", csv_bytes(rows, "utf-8")))
     assert res.table[S.PROJECT_ID].tolist() == ["P3"]
     assert res.table[S.VILLAGE_CODE].isna().all()
-    assert "不属于所填县代码" in problems_at(res, 2)[ingest.PROBLEM].iloc[0]
-    assert "不属于所填乡镇代码" in problems_at(res, 3)[ingest.PROBLEM].iloc[0]
+    assert "不属于所填县代码" in problems_at(res, 2)[PROBLEM].iloc[0]
+    assert "不属于所填乡镇代码" in problems_at(res, 3)[PROBLEM].iloc[0]
 
 
 # --- dates --------------------------------------------------------------------------------------
@@ -216,15 +228,13 @@ def test_date_forms() -> None:
     rows = [["项目编号", "村代码", "项目状态", "计划年度", "完工日期"]]
     rows += [[f"P{i}", V1, "已完工", 2019, f] for i, f in enumerate(forms)]
     rows.append(["PX", V1, "已完工", 2019, "五月初"])
-    res = ingest.read_ledger(("dates.xlsx", xlsx_bytes({"s": rows})))
+    res = read_ledger(("dates.xlsx", xlsx_bytes({"s": rows})))
     t = res.table.set_index(S.PROJECT_ID)
     assert (t.loc[[f"P{i}" for i in range(len(forms))], S.COMPLETION_DATE] == day).all()
     assert pd.isna(t.loc["PX", S.COMPLETION_DATE])
     bad = problems_at(res, len(forms) + 2)
-    assert bad[ingest.ACTION].tolist() == ["cleared"]
-    assert bad[ingest.COLUMN].tolist() == ["完工日期 (E)"] and bad[ingest.VALUE].tolist() == [
-        "五月初"
-    ]
+    assert bad[ACTION].tolist() == ["cleared"]
+    assert bad[COLUMN].tolist() == ["完工日期 (E)"] and bad[VALUE].tolist() == ["五月初"]
 
 
 def test_plan_year_from_start_date_when_missing() -> None:
@@ -233,10 +243,10 @@ def test_plan_year_from_start_date_when_missing() -> None:
         ["P1", V1, "在建", None, "2018年3月1日"],
         ["P2", V1, "在建", None, None],
     ]
-    res = ingest.read_ledger(("y.csv", csv_bytes(rows, "utf-8")))
+    res = read_ledger(("y.csv", csv_bytes(rows, "utf-8")))
     assert res.table[S.PLAN_YEAR].tolist() == [2018]
-    assert problems_at(res, 2)[ingest.ACTION].tolist() == ["fixed"]
-    assert problems_at(res, 3)[ingest.ACTION].tolist() == ["rejected"]
+    assert problems_at(res, 2)[ACTION].tolist() == ["fixed"]
+    assert problems_at(res, 3)[ACTION].tolist() == ["rejected"]
 
 
 # --- several sheets and files ---------------------------------------------------------------
@@ -254,12 +264,12 @@ def test_several_sheets_and_files_and_cross_sheet_duplicates() -> None:
     ]
     book = xlsx_bytes({"说明": [["本表由县扶贫办填报"]], "甲县": a, "乙县": b})
     extra = csv_bytes([HEADER, ["C1", "三", V3, "教育", 2018, "已完工", 5]], "gbk")
-    res = ingest.read_ledger([("book.xlsx", book), ("more.csv", extra)])
+    res = read_ledger([("book.xlsx", book), ("more.csv", extra)])
     assert sorted(res.table[S.PROJECT_ID]) == ["A1", "A2", "B1", "C1"]
-    assert set(res.report.sources[ingest.SHEET]) == {"甲县", "乙县", ""}
-    dup = res.report.problems[res.report.problems[ingest.PROBLEM].str.contains("重复")]
-    assert dup[[ingest.SHEET, ingest.ROW]].values.tolist() == [["乙县", 4]]
-    assert "甲县 第 2 行" in dup[ingest.PROBLEM].iloc[0]
+    assert set(res.report.sources[SHEET]) == {"甲县", "乙县", ""}
+    dup = res.report.problems[res.report.problems[PROBLEM].str.contains("重复")]
+    assert dup[[SHEET, ROW]].values.tolist() == [["乙县", 4]]
+    assert "甲县 第 2 行" in dup[PROBLEM].iloc[0]
     assert (res.report.rows_in, res.report.accepted, res.report.rejected) == (5, 4, 1)
     assert res.origin is not None and len(res.origin) == len(res.table)
     balanced(res.report)
@@ -267,11 +277,11 @@ def test_several_sheets_and_files_and_cross_sheet_duplicates() -> None:
 
 def test_unreadable_files_one_line() -> None:
     with pytest.raises(LedgerError, match=r"bad\.xlsx: not a readable \.xlsx workbook"):
-        ingest.read_ledger(("bad.xlsx", b"PK\x03\x04 not really a zip"))
+        read_ledger(("bad.xlsx", b"PK\x03\x04 not really a zip"))
     with pytest.raises(LedgerError, match=r"old\.xls: old Excel 97–2003"):
-        ingest.read_ledger(("old.xls", b"\xd0\xcf\x11\xe0"))
+        read_ledger(("old.xls", b"\xd0\xcf\x11\xe0"))
     with pytest.raises(LedgerError, match=r"missing\.xlsx: file not found"):
-        ingest.read_ledger("/nonexistent/missing.xlsx")
+        read_ledger("/nonexistent/missing.xlsx")
 
 
 # --- categories and amounts -------------------------------------------------------------------
@@ -292,7 +302,7 @@ def test_categories_amounts_and_points() -> None:
         ["P2", V1, "火箭", "在建", 2019, "不明", "-5", 25.2, 100.2],  # lon/lat swapped
         ["P3", V1, "产业", "烂尾", 2019, "中央", "x", None, None],
     ]
-    res = ingest.read_ledger(("cat.csv", csv_bytes(rows, "utf-8")))
+    res = read_ledger(("cat.csv", csv_bytes(rows, "utf-8")))
     t = res.table.set_index(S.PROJECT_ID)
     assert t.loc["P1", S.SECTOR] == "industry" and t.loc["P1", S.STATUS] == "completed"
     assert t.loc["P1", S.FUND_SOURCE] == "east_west" and t.loc["P1", S.FUNDS_PLANNED] == 1234.5
@@ -301,7 +311,7 @@ def test_categories_amounts_and_points() -> None:
     assert t.loc["P2", "geometry"].x == pytest.approx(100.2)
     assert "P3" not in t.index  # unknown status: completion would be wrong
     assert res.table.crs == "EPSG:4326"
-    actions = problems_at(res, 3).set_index(ingest.COLUMN)[ingest.ACTION].to_dict()
+    actions = problems_at(res, 3).set_index(COLUMN)[ACTION].to_dict()
     assert actions["项目类别 (C)"] == "fixed" and actions["资金来源 (F)"] == "cleared"
     assert actions["计划投资 (G)"] == "cleared" and actions["经度 (H)"] == "fixed"
 
@@ -316,8 +326,8 @@ def test_gcj02_points_converted() -> None:
         ["P1", V1, "在建", 2019, shown.x, shown.y],
     ]
     data = csv_bytes(rows, "utf-8")
-    plain = ingest.read_ledger(("g.csv", data)).table.geometry.iloc[0]
-    fixed = ingest.read_ledger(("g.csv", data), gcj02=True).table.geometry.iloc[0]
+    plain = read_ledger(("g.csv", data)).table.geometry.iloc[0]
+    fixed = read_ledger(("g.csv", data), gcj02=True).table.geometry.iloc[0]
     assert plain.distance(true.iloc[0]) > 0.002  # ≈ 300–500 m off before
     assert fixed.distance(true.iloc[0]) < 1e-7
 
@@ -325,8 +335,8 @@ def test_gcj02_points_converted() -> None:
 # --- round trip ---------------------------------------------------------------------------------
 def test_round_trip_office_workbook_gives_the_same_ledger() -> None:
     projects = make_projects()
-    book = ingest.office_ledger_workbook(projects)
-    res = ingest.read_ledger(("office.xlsx", book))
+    book = office_ledger_workbook(projects)
+    res = read_ledger(("office.xlsx", book))
     got = res.table.sort_values(S.PROJECT_ID).reset_index(drop=True)
     want = projects.sort_values(S.PROJECT_ID).reset_index(drop=True)
     for c in (S.BENEFICIARY_HOUSEHOLDS, S.BENEFICIARY_POOR_POPULATION):
@@ -339,7 +349,7 @@ def test_round_trip_office_workbook_gives_the_same_ledger() -> None:
     assert_geodataframe_equal(got, want[got.columns], check_dtype=False, check_less_precise=True)
     # the 合计 and 填表说明 rows of both county sheets are the only rejections
     assert (res.report.accepted, res.report.rejected) == (13, 4)
-    assert set(res.report.problems[ingest.PROBLEM]) == {
+    assert set(res.report.problems[PROBLEM]) == {
         "合计/小计行，不是项目",
         "表尾说明或备注行，不是项目",
     }
@@ -349,8 +359,8 @@ def test_round_trip_same_metrics(tiny_inputs) -> None:
     from layers.build import metrics as M
     from layers.build.locate import locate_projects
 
-    book = ingest.office_ledger_workbook(tiny_inputs.projects, sheet_by=None)
-    imported = ingest.read_ledger(("office.xlsx", book)).table
+    book = office_ledger_workbook(tiny_inputs.projects, sheet_by=None)
+    imported = read_ledger(("office.xlsx", book)).table
 
     def province(projects):
         located, _ = locate_projects(tiny_inputs.admin_units, projects)
@@ -408,7 +418,7 @@ def household_book() -> bytes:
 
 
 def test_household_registry_aggregated_without_personal_data() -> None:
-    res = ingest.read_registry(("花名册.xlsx", household_book()))
+    res = read_registry(("花名册.xlsx", household_book()))
     t = res.table.set_index(S.VILLAGE_CODE)
     assert t.loc[V1, S.POOR_HOUSEHOLDS] == 2 and t.loc[V1, S.POOR_POPULATION] == 7
     assert t.loc[V1, "cause_illness"] == 1 and t.loc[V1, "cause_water"] == 1
@@ -429,7 +439,7 @@ def test_person_rows_counted_by_household() -> None:
         ["H1", "乙", "配偶", V1, None],
         ["H2", "丙", "户主", V1, "缺劳力"],
     ]
-    res = ingest.read_registry(("p.csv", csv_bytes(rows, "gbk")))
+    res = read_registry(("p.csv", csv_bytes(rows, "gbk")))
     row = res.table.iloc[0]
     assert (row[S.POOR_HOUSEHOLDS], row[S.POOR_POPULATION]) == (2, 3)
     assert (row["cause_disability"], row["cause_labour"]) == (1, 1)
@@ -443,55 +453,55 @@ def test_village_registry_rows() -> None:
         [V1, 1, 1, 2017, 2017],
         [None, 7, 30, 2019, None],
     ]
-    res = ingest.read_registry(("v.csv", csv_bytes(rows, "utf-8")))
+    res = read_registry(("v.csv", csv_bytes(rows, "utf-8")))
     assert res.table[S.VILLAGE_CODE].notna().all() and len(res.table) == 2
-    assert problems_at(res, 5)[ingest.PROBLEM].tolist() == ["缺少行政村代码"]
+    assert problems_at(res, 5)[PROBLEM].tolist() == ["缺少行政村代码"]
     t = res.table.set_index(S.VILLAGE_CODE)
     assert t.loc[V1, S.POOR_POPULATION] == 40 and t.loc[V1, S.PLANNED_EXIT_YEAR] == 2017
     assert pd.isna(t.loc[V5, S.POOR_HOUSEHOLDS]) and pd.isna(t.loc[V5, S.EXIT_YEAR])
-    assert "重复" in problems_at(res, 4)[ingest.PROBLEM].iloc[0]
+    assert "重复" in problems_at(res, 4)[PROBLEM].iloc[0]
     balanced(res.report)
 
 
 def test_merge_registry_keeps_figures_the_file_lacks(tiny_registry) -> None:
-    imported = ingest.read_registry(
+    imported = read_registry(
         ("v.csv", csv_bytes([["村代码", "贫困人口"], [V1, 44]], "utf-8"))
     ).table
-    merged = ingest.merge_registry(tiny_registry, imported).set_index(S.VILLAGE_CODE)
+    merged = merge_registry(tiny_registry, imported).set_index(S.VILLAGE_CODE)
     assert merged.loc[V1, S.POOR_POPULATION] == 44
     assert merged.loc[V1, S.POOR_HOUSEHOLDS] == 10  # kept
     assert len(merged) == len(tiny_registry)
 
 
 def test_merge_projects_replaces_only_covered_counties(tiny_projects) -> None:
-    new = ingest.read_ledger(
+    new = read_ledger(
         ("b.csv", csv_bytes([HEADER, ["N1", "新", V5, "产业", 2020, "在建", 9]], "utf-8"))
     ).table
-    merged, counties = ingest.merge_projects(tiny_projects, new)
+    merged, counties = merge_projects(tiny_projects, new)
     assert counties == [COUNTY_B]
     assert sorted(merged.loc[merged[S.COUNTY_CODE] == COUNTY_B, S.PROJECT_ID]) == ["N1"]
     kept = merged[merged[S.COUNTY_CODE] == COUNTY_A].reset_index(drop=True)
     orig = tiny_projects[tiny_projects[S.COUNTY_CODE] == COUNTY_A].reset_index(drop=True)
     assert_geodataframe_equal(kept, orig, check_dtype=False)
-    all_new, _ = ingest.merge_projects(tiny_projects, new, replace_all=True)
+    all_new, _ = merge_projects(tiny_projects, new, replace_all=True)
     assert all_new[S.PROJECT_ID].tolist() == ["N1"]
 
 
 def test_unknown_units_reported(tiny_units) -> None:
-    res = ingest.read_ledger(
+    res = read_ledger(
         (
             "u.csv",
             csv_bytes([HEADER, ["N1", "新", "530102009001", "产业", 2020, "在建", 9]], "utf-8"),
         )
     )
-    rows = ingest.unknown_units(res.table, res.origin, tiny_units)
-    assert set(rows[ingest.COLUMN]) == {S.VILLAGE_CODE, S.TOWNSHIP_CODE}
-    assert (rows[ingest.ROW] == 2).all() and (rows[ingest.ACTION] == "warning").all()
+    rows = unknown_units(res.table, res.origin, tiny_units)
+    assert set(rows[COLUMN]) == {S.VILLAGE_CODE, S.TOWNSHIP_CODE}
+    assert (rows[ROW] == 2).all() and (rows[ACTION] == "warning").all()
 
 
 def test_report_files_escape_formulas(tmp_path) -> None:
     rows = [HEADER, ["P1", "=HYPERLINK(1)", V1, "产业", 2019, "已完工", "=1+1"]]
-    res = ingest.read_ledger(("f.csv", csv_bytes(rows, "utf-8")))
+    res = read_ledger(("f.csv", csv_bytes(rows, "utf-8")))
     paths = res.report.write(tmp_path / "r")
     assert [p.name for p in paths] == ["r.xlsx", "r.csv", "r_概况.csv"]
     text = paths[1].read_text(encoding="utf-8-sig")
@@ -506,15 +516,13 @@ def test_report_files_escape_formulas(tmp_path) -> None:
 
 def test_inputs_not_mutated(tiny_projects, tiny_registry) -> None:
     before_p, before_r = tiny_projects.copy(), tiny_registry.copy()
-    new = ingest.read_ledger(
+    new = read_ledger(
         ("b.csv", csv_bytes([HEADER, ["N1", "新", V5, "产业", 2020, "在建", 9]], "utf-8"))
     ).table
-    ingest.merge_projects(tiny_projects, new)
-    ingest.merge_registry(
+    merge_projects(tiny_projects, new)
+    merge_registry(
         tiny_registry,
-        ingest.read_registry(
-            ("v.csv", csv_bytes([["村代码", "贫困人口"], [V1, 44]], "utf-8"))
-        ).table,
+        read_registry(("v.csv", csv_bytes([["村代码", "贫困人口"], [V1, 44]], "utf-8"))).table,
     )
     assert_geodataframe_equal(tiny_projects, before_p)
     pd.testing.assert_frame_equal(tiny_registry, before_r)
@@ -536,23 +544,23 @@ def test_codes_from_names_with_county_from_sheet_title(tiny_units) -> None:
         ["P5", "九乡", None, "在建", 2019],  # unknown township: county-wide
     ]
     data = csv_bytes(rows, "gbk")
-    res = ingest.read_ledger(("ledger.csv", data), admin_units=tiny_units)
+    res = read_ledger(("ledger.csv", data), admin_units=tiny_units)
     t = res.table.set_index(S.PROJECT_ID)
     assert t.loc["P1", S.VILLAGE_CODE] == V1 and t.loc["P1", S.COUNTY_CODE] == COUNTY_A
     assert t.loc["P2", S.VILLAGE_CODE] == "530102002002"
     assert t.loc["P3", S.VILLAGE_CODE] == V3 and t.loc["P3", S.TOWNSHIP_CODE] == "530102002000"
     assert pd.isna(t.loc["P4", S.VILLAGE_CODE]) and t.loc["P4", S.TOWNSHIP_CODE] == TOWN_A1
     assert pd.isna(t.loc["P5", S.TOWNSHIP_CODE]) and t.loc["P5", S.COUNTY_CODE] == COUNTY_A
-    warn = res.report.problems[res.report.problems[ingest.ACTION] == "warning"]
-    assert warn[[ingest.ROW, ingest.COLUMN]].values.tolist() == [
+    warn = res.report.problems[res.report.problems[ACTION] == "warning"]
+    assert warn[[ROW, COLUMN]].values.tolist() == [
         [6, "行政村 (C)"],
         [7, "乡(镇) (B)"],
     ]
     assert "5 行的代码由县/乡镇/村名称匹配得到" in res.report.sources["notes"].iloc[0]
     # without boundaries the names cannot be used and the rows say why
-    plain = ingest.read_ledger(("ledger.csv", data))
+    plain = read_ledger(("ledger.csv", data))
     assert plain.report.accepted == 0
-    assert "没有县、乡镇或村代码" in plain.report.problems[ingest.PROBLEM].iloc[0]
+    assert "没有县、乡镇或村代码" in plain.report.problems[PROBLEM].iloc[0]
 
 
 def test_grand_total_row_checked_against_detail_rows() -> None:
@@ -563,13 +571,11 @@ def test_grand_total_row_checked_against_detail_rows() -> None:
         ["P2", V1, "已完工", 2019, 200_000, 50_000],
         ["合计", None, None, None, 300_000, 120_000],  # spent: 10 万元 typed, details say 10
     ]
-    res = ingest.read_ledger(("t.csv", csv_bytes(rows, "utf-8")))
+    res = read_ledger(("t.csv", csv_bytes(rows, "utf-8")))
     p = problems_at(res, 5)
-    warn = p[p[ingest.ACTION] == "warning"]
-    assert warn[ingest.COLUMN].tolist() == ["已支出资金 (F)"]
-    assert warn[ingest.PROBLEM].tolist() == [
-        "合计行为 12.00 万元，明细行合计 10.00 万元，相差 +2.00 万元"
-    ]
+    warn = p[p[ACTION] == "warning"]
+    assert warn[COLUMN].tolist() == ["已支出资金 (F)"]
+    assert warn[PROBLEM].tolist() == ["合计行为 12.00 万元，明细行合计 10.00 万元，相差 +2.00 万元"]
     rows[4][5] = 100_000
-    ok = ingest.read_ledger(("t.csv", csv_bytes(rows, "utf-8")))
-    assert (ok.report.problems[ingest.ACTION] != "warning").all()
+    ok = read_ledger(("t.csv", csv_bytes(rows, "utf-8")))
+    assert (ok.report.problems[ACTION] != "warning").all()

@@ -11,7 +11,8 @@ from shapely.geometry import Polygon, box
 
 from layers import schema as S
 from layers.errors import LedgerError
-from layers.ingest import prepare as ingest
+from layers.ingest.boundaries import check_boundaries, merge_units, read_boundary_units
+from layers.ingest.report import PROBLEM, ROW
 
 
 def write(gdf: gpd.GeoDataFrame, path: Path) -> Path:
@@ -34,14 +35,14 @@ def test_codes_levels_and_repairs_reported(tmp_path: Path) -> None:
         ],
         crs="EPSG:4326",
     ).to_crs(4543)
-    res = ingest.read_boundary_units(write(gdf, tmp_path / "v.gpkg"), level="village")
+    res = read_boundary_units(write(gdf, tmp_path / "v.gpkg"), level="village")
     assert res.table[S.CODE].tolist() == [V1, V2]
     assert res.table[S.PARENT_CODE].tolist() == [TOWN_A1, TOWN_A1]
     assert res.table.geometry.is_valid.all()
-    p = res.report.problems.set_index(ingest.ROW)
-    assert "代码层级不是行政村" in p.loc[2, ingest.PROBLEM]
-    assert "不是有效的行政村代码" in p.loc[3, ingest.PROBLEM]
-    assert p.loc[4, ingest.PROBLEM] == "无效几何，已修复（make_valid）"
+    p = res.report.problems.set_index(ROW)
+    assert "代码层级不是行政村" in p.loc[2, PROBLEM]
+    assert "不是有效的行政村代码" in p.loc[3, PROBLEM]
+    assert p.loc[4, PROBLEM] == "无效几何，已修复（make_valid）"
     assert (res.report.rows_in, res.report.accepted, res.report.rejected) == (4, 2, 2)
     assert "坐标系 EPSG:4543" in res.report.sources["columns"].iloc[0]
 
@@ -49,9 +50,9 @@ def test_codes_levels_and_repairs_reported(tmp_path: Path) -> None:
 def test_no_code_attribute_names_the_fix(tmp_path: Path) -> None:
     gdf = gpd.GeoDataFrame({"foo": ["x"]}, geometry=[box(100, 25, 101, 26)], crs="EPSG:4326")
     with pytest.raises(LedgerError, match=r"n\.gpkg: no code attribute among foo; name it XZQDM"):
-        ingest.read_boundary_units(write(gdf, tmp_path / "n.gpkg"), level="county")
+        read_boundary_units(write(gdf, tmp_path / "n.gpkg"), level="county")
     with pytest.raises(LedgerError, match=r"--level 'town' is not a level"):
-        ingest.read_boundary_units(tmp_path / "n.gpkg", level="town")
+        read_boundary_units(tmp_path / "n.gpkg", level="town")
 
 
 def test_hierarchy_checks(tmp_path: Path, tiny_units) -> None:
@@ -64,10 +65,10 @@ def test_hierarchy_checks(tmp_path: Path, tiny_units) -> None:
         ],
         crs="EPSG:4326",
     )
-    res = ingest.read_boundary_units(write(gdf, tmp_path / "h.gpkg"), level="village")
-    merged = ingest.merge_units(tiny_units, res.table)
-    problems = ingest.check_boundaries(res.table, merged)
-    by_row = problems.groupby(ingest.ROW)[ingest.PROBLEM].apply(list).to_dict()
+    res = read_boundary_units(write(gdf, tmp_path / "h.gpkg"), level="village")
+    merged = merge_units(tiny_units, res.table)
+    problems = check_boundaries(res.table, merged)
+    by_row = problems.groupby(ROW)[PROBLEM].apply(list).to_dict()
     assert sorted(by_row) == [2, 3]
     assert f"位于上级 {TOWN_A2} 的范围内，但代码前缀指向另一上级" in by_row[2]
     assert "有 100.0% 的面积在上级单位边界之外（容差 100 米）" in by_row[2]

@@ -11,7 +11,8 @@ from layers import schema as S
 from layers.build import metrics as M
 from layers.build.locate import locate_projects
 from layers.demo import generate as demo
-from layers.ingest import prepare as ingest
+from layers.ingest.ledger import read_ledger
+from layers.ingest.template import office_ledger_workbook
 
 COUNTS = (
     S.N_PROJECTS,
@@ -27,8 +28,8 @@ COUNTS = (
 @pytest.mark.slow
 def test_demo_ledger_round_trip_same_metrics() -> None:
     inputs = demo.generate_demo(scale=0.02)
-    book = ingest.office_ledger_workbook(inputs.projects)  # one sheet per county
-    res = ingest.read_ledger(("全省项目库.xlsx", book))
+    book = office_ledger_workbook(inputs.projects)  # one sheet per county
+    res = read_ledger(("全省项目库.xlsx", book))
     n = len(inputs.projects)
     counties = inputs.projects[S.COUNTY_CODE].nunique()
     # every project accepted; only the 合计 and 填表说明 rows of each county sheet rejected

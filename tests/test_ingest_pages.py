@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 from layers import schema as S
 from layers import store
 from layers.build import zones
-from layers.ingest import prepare as ingest
 from layers.ingest import reconcile
+from layers.ingest.prepare import prepare_import
+from layers.ingest.template import office_ledger_workbook
 from tests.conftest import (
     COUNTY_B,
     make_projects,
@@ -85,8 +86,8 @@ def test_import_page_preview_and_confirm(tiny_store: Path) -> None:
     p = make_projects()
     part = p[p[S.COUNTY_CODE] == COUNTY_B].copy()
     part.loc[part.index[0], S.FUNDS_PLANNED] = 999.0
-    book = ingest.office_ledger_workbook(part)
-    prepared = ingest.prepare_import(store.read_inputs(tiny_store), ledgers=[("乙县.xlsx", book)])
+    book = office_ledger_workbook(part)
+    prepared = prepare_import(store.read_inputs(tiny_store), ledgers=[("乙县.xlsx", book)])
     at = open_page("views/import_data.py")
     assert at.title[0].value == "数据导入"
     at.session_state["import_prepared"] = prepared

@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layers import schema as S
-from layers.ingest import prepare as ingest
+from layers.ingest.ledger import read_ledger
+from layers.ingest.registry import read_registry
+from layers.ingest.report import ACTION, ACTIONS, COLUMN, ROW
 
 HEADER = [
     "项目编号",
@@ -125,7 +127,7 @@ def as_file(rows: list[list[object]], kind: str) -> tuple[str, bytes]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=mutated(), kind=st.sampled_from(["xlsx", "gbk", "utf8"]))
 def test_mutated_ledgers_are_accounted_for(rows: list[list[object]], kind: str) -> None:
-    res = ingest.read_ledger(as_file(rows, kind))
+    res = read_ledger(as_file(rows, kind))
     rep = res.report
     assert rep.rows_in == rep.accepted + rep.rejected
     assert len(res.table) == rep.accepted
@@ -133,14 +135,14 @@ def test_mutated_ledgers_are_accounted_for(rows: list[list[object]], kind: str) 
     assert res.table[S.COUNTY_CODE].str.fullmatch(r"\d{12}").all()
     assert res.table[S.STATUS].isin(S.STATUSES).all()
     assert res.table[S.SECTOR].isin(S.SECTORS).all()
-    rejected = rep.problems[rep.problems[ingest.ACTION] == "rejected"]
+    rejected = rep.problems[rep.problems[ACTION] == "rejected"]
     # every rejection names a row and a column, and each rejected row is named at least once
-    assert rejected[ingest.ROW].notna().all()
-    assert (rejected[ingest.COLUMN].str.len() > 0).all()
-    assert rejected[ingest.ROW].nunique() == rep.rejected
-    assert set(rep.problems[ingest.ACTION]) <= set(ingest.ACTIONS)
+    assert rejected[ROW].notna().all()
+    assert (rejected[COLUMN].str.len() > 0).all()
+    assert rejected[ROW].nunique() == rep.rejected
+    assert set(rep.problems[ACTION]) <= set(ACTIONS)
     # rows named in the report lie in the data area (below the two rows above the data)
-    assert (rep.problems[ingest.ROW].dropna() >= 3).all()
+    assert (rep.problems[ROW].dropna() >= 3).all()
 
 
 NAMES = ["张三丰", "李四海", "王五岳", "赵六合"]
@@ -176,11 +178,11 @@ def households(draw: st.DrawFn) -> list[list[object]]:
 def test_mutated_household_registries_keep_no_personal_data(rows: list[list[object]]) -> None:
     buf = io.StringIO()
     csv.writer(buf).writerows([["花名册"], HOUSEHOLD_HEADER, *rows])
-    res = ingest.read_registry(("户.csv", buf.getvalue().encode("gb18030")))
+    res = read_registry(("户.csv", buf.getvalue().encode("gb18030")))
     rep = res.report
     assert rep.rows_in == rep.accepted + rep.rejected
-    rejected = rep.problems[rep.problems[ingest.ACTION] == "rejected"]
-    assert rejected[ingest.ROW].notna().all() and (rejected[ingest.COLUMN].str.len() > 0).all()
+    rejected = rep.problems[rep.problems[ACTION] == "rejected"]
+    assert rejected[ROW].notna().all() and (rejected[COLUMN].str.len() > 0).all()
     # the village totals add up to the accepted households
     assert res.table[S.POOR_HOUSEHOLDS].sum() == rep.accepted
     text = res.table.to_csv() + rep.problems.to_csv() + rep.sources.to_csv()

@@ -222,7 +222,7 @@ def test_an_import_keeps_the_stores_terrain(
     tiny_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     """``onemap import`` rebuilds with the DEM the store recorded, so terrain survives it."""
-    from layers.ingest import prepare as ingest
+    from layers.ingest.template import office_ledger_workbook
 
     tif = R.write_geotiff(ramp_dem(), tmp_path / "ramp.tif")
     code, err = _build(["--store", str(tiny_store), "--dem", str(tif)], capsys)
@@ -231,7 +231,7 @@ def test_an_import_keeps_the_stores_terrain(
     projects = make_projects()
     book = tmp_path / "county.xlsx"
     county = projects[S.COUNTY_CODE].iloc[0]
-    book.write_bytes(ingest.office_ledger_workbook(projects[projects[S.COUNTY_CODE] == county]))
+    book.write_bytes(office_ledger_workbook(projects[projects[S.COUNTY_CODE] == county]))
     code = cli.main(["import", "--ledger", str(book), "--store", str(tiny_store)])
     assert code == 0, capsys.readouterr().err
     assert store.read_build_info(tiny_store)[terrain.BUILD_INFO_KEY] == record

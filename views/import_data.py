@@ -14,7 +14,8 @@ from layers import schema as S
 from layers import store
 from layers.build import pipeline
 from layers.errors import OneMapError
-from layers.ingest import prepare as ingest
+from layers.ingest import prepare, template
+from layers.ingest.report import ValidationReport
 from views import loaders
 
 __all__ = ["render"]
@@ -54,15 +55,17 @@ def _uploads() -> dict:
         "ledgers": [(f.name, f.getvalue()) for f in ledgers or []],
         "registry": (registry.name, registry.getvalue()) if registry else None,
         "boundaries": [((boundary.name, boundary.getvalue()), level)] if boundary else [],
-        "encoding": None if encoding == "自动识别" else encoding,
-        "unit": unit,
-        "crs": crs.strip() or None,
-        "gcj02": gcj02,
+        "options": prepare.ReadOptions(
+            encoding=None if encoding == "自动识别" else encoding,
+            unit=unit,
+            crs=crs.strip() or None,
+            gcj02=gcj02,
+        ),
         "replace_all": replace_all,
     }
 
 
-def _report_bytes(report: ingest.ValidationReport) -> tuple[bytes, bytes]:
+def _report_bytes(report: ValidationReport) -> tuple[bytes, bytes]:
     """The report as (XLSX bytes, zip of the CSVs) for download."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = report.write(Path(tmp) / "验证报告")
@@ -74,7 +77,7 @@ def _report_bytes(report: ingest.ValidationReport) -> tuple[bytes, bytes]:
     return xlsx, buf.getvalue()
 
 
-def _show_report(prepared: ingest.PreparedImport) -> None:
+def _show_report(prepared: prepare.PreparedImport) -> None:
     report = prepared.report
     st.subheader("验证报告")
     st.info(report.summary())
@@ -105,7 +108,7 @@ def _show_report(prepared: ingest.PreparedImport) -> None:
 
 def _template_bytes() -> bytes:
     """An office-style workbook with 20 projects of the store (built when clicked)."""
-    return ingest.office_ledger_workbook(loaders.load_projects().head(20), sheet_by=None)
+    return template.office_ledger_workbook(loaders.load_projects().head(20), sheet_by=None)
 
 
 def _template() -> None:
@@ -131,7 +134,7 @@ def render() -> None:
         else:
             with st.spinner("正在读取和检查……"):
                 current = store.read_inputs(path) if path.exists() else None
-                st.session_state[_PREPARED] = ingest.prepare_import(current, **options)
+                st.session_state[_PREPARED] = prepare.prepare_import(current, **options)
     prepared = st.session_state.get(_PREPARED)
     if prepared is None:
         return

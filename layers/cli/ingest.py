@@ -1,6 +1,6 @@
 """``onemap import``: read ledgers, a registry and boundary files, report, merge and rebuild.
 
-Parses options, reads the current store, calls ``layers.ingest.prepare_import``, writes the
+Parses options, reads the current store, calls ``ingest.prepare.prepare_import``, writes the
 validation report, then rebuilds and writes the store atomically (a failure leaves it unchanged).
 """
 
@@ -15,7 +15,8 @@ from layers import store
 from layers.build import pipeline
 from layers.cli.progress import StageBar
 from layers.errors import LedgerError
-from layers.ingest import prepare as ingest
+from layers.ingest.columns import load_column_map
+from layers.ingest.prepare import ReadOptions, prepare_import
 from layers.settings import store_path
 
 
@@ -93,24 +94,26 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     path = store_path(args.store)
     pairs = _boundary_pairs(args.boundaries, args.level)
-    cmap = ingest.load_column_map(args.column_map) if args.column_map else None
+    options = ReadOptions(
+        encoding=args.encoding,
+        unit=args.unit,
+        crs=args.crs,
+        gcj02=args.gcj02,
+        column_map=load_column_map(args.column_map) if args.column_map else None,
+    )
     bar = StageBar(("read store", "read + validate files"), desc="onemap import")
     try:
         bar("read store")
         current = store.read_inputs(path) if path.is_file() else None
         previous = store.read_build_info(path) if path.is_file() else {}
         bar("read + validate files")
-        prepared = ingest.prepare_import(
+        prepared = prepare_import(
             current,
             ledgers=args.ledger,
             registry=args.registry,
             boundaries=pairs,
             replace_all=args.replace_all,
-            encoding=args.encoding,
-            unit=args.unit,
-            crs=args.crs,
-            gcj02=args.gcj02,
-            column_map=cmap,
+            options=options,
         )
     finally:
         bar.close()

@@ -16,6 +16,11 @@ import pandas as pd
 
 from layers import schema as S
 from layers.errors import LedgerError
+from layers.ingest.cells import as_text, code_level, parse_codes, parse_numbers
+from layers.ingest.columns import load_column_map
+from layers.ingest.excel import read_sheets, source_name
+from layers.ingest.header import data_rows, find_header
+from layers.issues import empty_issues, issues_frame
 
 __all__ = [
     "CHECK_LABELS_ZH",
@@ -74,37 +79,34 @@ def read_funds_table(
     -------
     DataFrame with ``county_code`` (12 digits) and the fund columns the table has (万元).
     """
-    from layers.ingest import prepare as ingest
-    from layers.ingest.excel import read_sheets, source_name
-
-    cmap = ingest.load_column_map()
+    cmap = load_column_map()
     lookup = cmap.sections.get("funds", {})
     sheets = read_sheets(source, encoding=encoding)
     frames = []
     name = source_name(source)
     for sheet in sheets:
-        header = ingest.find_header(sheet.cells, lookup)
+        header = find_header(sheet.cells, lookup)
         if header is None:
             continue
         fields = set(header.fields.values())
         if not fields & set(FUND_COLUMNS) or not fields & {S.COUNTY_CODE, "county_name"}:
             continue
-        data = ingest._data_rows(sheet, header)
+        data = data_rows(sheet, header)
         col = {f: c for c, f in header.fields.items()}
         out = pd.DataFrame(index=data.index)
         if S.COUNTY_CODE in col:
-            codes = ingest._parse_codes(data[col[S.COUNTY_CODE]], lengths=(6, 12)).codes
-            out[S.COUNTY_CODE] = codes.where(ingest._code_level(codes) == "county")
+            codes = parse_codes(data[col[S.COUNTY_CODE]], lengths=(6, 12)).codes
+            out[S.COUNTY_CODE] = codes.where(code_level(codes) == "county")
         else:
             out[S.COUNTY_CODE] = pd.Series(np.nan, index=data.index, dtype=object)
         if "county_name" in col and admin_units is not None:
             counties = admin_units[admin_units[S.LEVEL] == "county"]
             by_name = dict(zip(counties[S.NAME], counties[S.CODE], strict=True))
-            names = ingest._as_text(data[col["county_name"]])
+            names = as_text(data[col["county_name"]])
             out[S.COUNTY_CODE] = out[S.COUNTY_CODE].astype(object).fillna(names.map(by_name))
         for f in FUND_COLUMNS:
             if f in col:
-                nums, cell_unit, _ = ingest._parse_numbers(data[col[f]])
+                nums, cell_unit, _ = parse_numbers(data[col[f]])
                 u = header.units.get(col[f]) or header.title_unit or unit or "万元"
                 cu = cell_unit.astype(object)
                 default = 1e-4 if u == "元" else 1.0
@@ -133,8 +135,6 @@ def reconcile_funds(
     totals differ by more than ``tolerance`` of the table's figure (and 0.01 万元), and warnings
     for counties present on one side only (``counties`` limits the check to those codes).
     """
-    from layers.build.audit import empty_issues, issues_frame
-
     present = [f for f in FUND_COLUMNS if f in funds.columns]
     ledger = projects.groupby(S.COUNTY_CODE)[present].sum(min_count=1)
     table = funds.set_index(S.COUNTY_CODE)[present]

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from layers import schema as S
 from layers import store
-from layers.ingest import prepare as ingest
+from layers.ingest.template import office_ledger_workbook
 from tests.e2e.conftest import ARTIFACTS, serve
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +35,7 @@ def test_steward_imports_a_county_workbook(page: Page, steward_store: Path, tmp_
     mine = projects[projects[S.COUNTY_CODE] == county].copy()
     mine[S.FUNDS_PLANNED] = mine[S.FUNDS_PLANNED] + 1.0  # this month's figures: +1 万元 each
     book = tmp_path / "县项目库.xlsx"
-    book.write_bytes(ingest.office_ledger_workbook(mine))
+    book.write_bytes(office_ledger_workbook(mine))
     before = store.read_layer(steward_store, S.TABLE_REGION_SUMMARY).set_index(S.CODE)
     with serve(steward_store, log_name="streamlit_ingest_e2e.log") as url:
         page.goto(f"{url}/import_data")
