@@ -1,7 +1,7 @@
 """``onemap audit``: the store's quality issues (六定, 账实相符) and 账账相符 against a funds table.
 
 Parses options, reads the store, filters by region, optionally reconciles the ledger with a
-county funds table (``layers.reconcile``), prints counts per check and writes the issues.
+county funds table (``layers.ingest.reconcile``), prints counts per check and writes the issues.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from layers import schema as S
 from layers import store
 from layers.errors import OneMapError
 from layers.ingest import reconcile
+from layers.issues import SEVERITY_LABELS_ZH
 from layers.settings import store_path
 
-SEVERITY_LABELS_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 QI_LABELS_ZH = {
     S.QI_CHECK: "检查",
     S.QI_SEVERITY: "严重程度",
