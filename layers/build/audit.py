@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,39 +45,83 @@ def _people(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype="float64").astype("int64").astype("str").astype(object)
 
 
+@dataclass(frozen=True)
+class _ExcessCheck:
+    """A check that flags an amount above its limit.
+
+    ``template`` names ``{id}``, ``{amount}`` and ``{limit}`` (the latter two through ``fmt``);
+    an amount counts as above its limit when it exceeds it by more than ``slack``.
+    """
+
+    check: str
+    severity: str
+    entity: str
+    template: str
+    fmt: Callable[[np.ndarray], np.ndarray] = _people
+    slack: float = 0.0
+
+
 def _excess(
-    check: str,
-    severity: str,
-    entity: str,
+    spec: _ExcessCheck,
     ids: pd.Series,
     codes: pd.Series,
     amount: np.ndarray,
     limit: np.ndarray,
-    template: str,
-    *,
-    fmt: Callable[[np.ndarray], np.ndarray] = _people,
-    slack: float = 0.0,
 ) -> pd.DataFrame:
-    """Rows where ``amount`` exceeds ``limit`` (by more than ``slack``); the value is the excess.
-
-    ``template`` names ``{id}``, ``{amount}`` and ``{limit}`` (the latter two through ``fmt``).
-    """
-    bad = amount > limit + slack
+    """Rows where ``amount`` exceeds ``limit`` (as ``spec`` says); the value is the excess."""
+    bad = amount > limit + spec.slack
     fields = {
         "id": ids[bad].to_numpy(dtype=object),
-        "amount": fmt(amount[bad]),
-        "limit": fmt(limit[bad]),
+        "amount": spec.fmt(amount[bad]),
+        "limit": spec.fmt(limit[bad]),
     }
-    pieces = re.split(r"\{(id|amount|limit)\}", template)
+    pieces = re.split(r"\{(id|amount|limit)\}", spec.template)
     message = np.full(int(bad.sum()), pieces[0], dtype=object)
     for name, literal in zip(pieces[1::2], pieces[2::2], strict=True):
         message = message + fields[name] + literal
     excess = np.round(amount[bad] - limit[bad], 4)
-    return issues_frame(check, severity, entity, ids[bad], codes[bad], message, excess)
+    return issues_frame(
+        spec.check, spec.severity, spec.entity, ids[bad], codes[bad], message, excess
+    )
+
+
+_SPENT_OVER_ALLOCATED = _ExcessCheck(
+    "spent_over_allocated",
+    "error",
+    "project",
+    "项目 {id} 已支出 {amount} 万元，超过已拨付 {limit} 万元（账账不符）",
+    fmt=_fmt,
+    slack=1e-9,
+)
+_BENEFICIARIES_OVER_POOR = _ExcessCheck(
+    "beneficiaries_over_poor",
+    "warning",
+    "project",
+    "项目 {id} 受益贫困人口 {amount} 人，超过所在村建档立卡贫困人口 {limit} 人",
+)
+_COVERED_OVER_POOR = _ExcessCheck(
+    "covered_over_poor",
+    "info",
+    "village",
+    "村 {id} 覆盖人口 {amount} 人多于贫困人口 {limit} 人；覆盖率计算时按贫困人口封顶",
+)
 
 
 def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
-    """Ledger checks (see the module docstring); ``projects`` should be located."""
+    """Ledger checks (see the module docstring); ``projects`` should be located.
+
+    Parameters
+    ----------
+    projects
+        The project ledger (``schema.PROJECT_COLUMNS``), located by ``build.locate_projects``.
+    registry
+        The poverty registry; its ``poor_population`` bounds each village's beneficiaries.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per project per problem (``issues.QUALITY_COLUMNS``), in check order.
+    """
     pid = projects[S.PROJECT_ID].astype("str")
     code = _project_code(projects)
     parts = []
@@ -153,20 +198,7 @@ def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFra
 
     spent = pd.to_numeric(projects[S.FUNDS_SPENT], errors="coerce").to_numpy(dtype="float64")
     alloc = pd.to_numeric(projects[S.FUNDS_ALLOCATED], errors="coerce").to_numpy(dtype="float64")
-    parts.append(
-        _excess(
-            "spent_over_allocated",
-            "error",
-            "project",
-            pid,
-            code,
-            spent,
-            alloc,
-            "项目 {id} 已支出 {amount} 万元，超过已拨付 {limit} 万元（账账不符）",
-            fmt=_fmt,
-            slack=1e-9,
-        )
-    )
+    parts.append(_excess(_SPENT_OVER_ALLOCATED, pid, code, spent, alloc))
 
     poor = pd.Series(
         pd.to_numeric(registry[S.POOR_POPULATION], errors="coerce").to_numpy(),
@@ -177,23 +209,25 @@ def audit_projects(projects: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFra
     benef = pd.to_numeric(projects[S.BENEFICIARY_POOR_POPULATION], errors="coerce").to_numpy(
         dtype="float64"
     )
-    parts.append(
-        _excess(
-            "beneficiaries_over_poor",
-            "warning",
-            "project",
-            pid,
-            code,
-            benef,
-            village_poor,
-            "项目 {id} 受益贫困人口 {amount} 人，超过所在村建档立卡贫困人口 {limit} 人",
-        )
-    )
+    parts.append(_excess(_BENEFICIARIES_OVER_POOR, pid, code, benef, village_poor))
     return pd.concat(parts, ignore_index=True)
 
 
 def audit_registry(admin_units: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
-    """Registry checks: unknown or duplicate villages, covered population above the poor."""
+    """Registry checks: unknown or duplicate villages, covered population above the poor.
+
+    Parameters
+    ----------
+    admin_units
+        Admin units of all levels; the registry's villages are looked up among the villages.
+    registry
+        The poverty registry (``schema.REGISTRY_COLUMNS``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per village per problem (``issues.QUALITY_COLUMNS``), in check order.
+    """
     vcode = registry[S.VILLAGE_CODE].astype("str")
     villages = admin_units.loc[admin_units[S.LEVEL] == "village", S.CODE].astype("str")
     parts = []
@@ -223,18 +257,7 @@ def audit_registry(admin_units: pd.DataFrame, registry: pd.DataFrame) -> pd.Data
     )
     poor = pd.to_numeric(registry[S.POOR_POPULATION], errors="coerce").to_numpy(dtype="float64")
     cov = pd.to_numeric(registry[S.COVERED_POPULATION], errors="coerce").to_numpy(dtype="float64")
-    parts.append(
-        _excess(
-            "covered_over_poor",
-            "info",
-            "village",
-            vcode,
-            vcode,
-            cov,
-            poor,
-            "村 {id} 覆盖人口 {amount} 人多于贫困人口 {limit} 人；覆盖率计算时按贫困人口封顶",
-        )
-    )
+    parts.append(_excess(_COVERED_OVER_POOR, vcode, vcode, cov, poor))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -247,9 +270,22 @@ def audit(
 ) -> pd.DataFrame:
     """Return ``quality_issues`` for the inputs, errors first.
 
-    ``projects`` may be raw or located; pass the issues of ``build.locate_projects`` as
-    ``locate_issues`` when it already ran, otherwise it runs here (codes and points are checked
-    either way).
+    Parameters
+    ----------
+    admin_units
+        Admin units of all levels.
+    registry
+        The poverty registry.
+    projects
+        The project ledger, raw or located.
+    locate_issues
+        The issues of ``build.locate_projects`` when it already ran on ``projects``; ``None``
+        runs it here (codes and points are checked either way).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``issues.QUALITY_COLUMNS`` as text, sorted by severity (errors first), check and entity.
     """
     if locate_issues is None:
         projects, locate_issues = locate_projects(admin_units, projects)
