@@ -367,14 +367,26 @@ def repair_hierarchy(units: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.Data
 def check_hierarchy(
     units: gpd.GeoDataFrame, *, rel_tol: float = 1e-3, noise: float = 1e-9
 ) -> pd.DataFrame:
-    """Return one row per problem: invalid, empty, outside the parent, overlapping a sibling,
-    children's areas not adding up to the parent's. An empty frame means the hierarchy is sound.
+    """Return one row per problem in the admin hierarchy; an empty frame means it is sound.
 
-    Overlays in floating point leave computed vertices a few 1e-15° off the edge they lie on,
-    so "outside" and "overlap" are judged by area: a child is outside its parent if more than
-    ``noise`` of its area lies outside, siblings overlap if their intersection exceeds ``noise``
-    of the smaller one. Areas are compared in the metric CRS; ``rel_tol`` bounds
-    |Σ child area − parent area| / parent area.
+    Problems: invalid, empty, outside the parent, overlapping a sibling, children's areas not
+    adding up to the parent's. Overlays in floating point leave computed vertices a few 1e-15°
+    off the edge they lie on, so "outside" and "overlap" are judged by area.
+
+    Parameters
+    ----------
+    units
+        Admin units of all levels (``code``, ``parent_code``, geometry), with a CRS.
+    rel_tol
+        Bound on |Σ child area − parent area| / parent area, areas in the metric CRS.
+    noise
+        A child is outside its parent if more than this share of its area lies outside;
+        siblings overlap if their intersection exceeds this share of the smaller one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per problem: ``code``, ``problem`` and ``detail``.
     """
     geocrs.require_crs(units, name="admin units")
     problems = []
@@ -426,6 +438,19 @@ def apply_county_flags(units: gpd.GeoDataFrame, facts: CountyFacts) -> gpd.GeoDa
 
     Counties get their flags (``county_exit_year`` Int64 for poverty counties); every other unit
     gets False / null. Raises ``BoundaryError`` if a county has no entry in the facts.
+
+    Parameters
+    ----------
+    units
+        Admin units (``code``, ``level``, geometry).
+    facts
+        The county facts (``data/counties.toml``), one entry per county.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``units`` with ``has_tasks``, ``poverty_county``, ``deep_poverty``, ``border``,
+        ``poverty_village`` and ``county_exit_year`` set.
     """
     out = units.copy()
     table = facts.table.set_index(s.CODE)

@@ -97,8 +97,19 @@ def _round(x: np.ndarray | pd.Series) -> np.ndarray:
 def unit_counts(facts: pd.DataFrame, scale: float = 1.0) -> pd.DataFrame:
     """Townships and villages per county at ``scale``: one row per county (``code``).
 
-    Columns: ``townships`` (≥ 1), ``towns`` (镇+乡 among them), ``villages`` (村委会) and
-    ``communities`` (社区), with villages + communities ≥ townships.
+    Parameters
+    ----------
+    facts
+        County facts with ``code``, ``township_units``, ``towns_and_xiang``, ``villages`` and
+        ``communities`` (the published counts).
+    scale
+        Fraction of the published counts, in (0, 1]; every county keeps at least one township.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``townships`` (≥ 1), ``towns`` (镇+乡 among them), ``villages`` (村委会) and
+        ``communities`` (社区), with villages + communities ≥ townships.
     """
     if not 0 < scale <= 1:
         raise ValueError(f"scale must be in (0, 1], got {scale}")
