@@ -1,1 +1,3 @@
-"""layers/demo."""
+"""The demo province: ``boundaries`` (cnmaps + county facts), ``units`` (townships, villages),
+``calibration`` (published totals, assumptions, mixes), ``frames`` (sampling frames and shared
+draws), ``registry`` and ``ledger`` (the generators), ``generate`` (chains them)."""
