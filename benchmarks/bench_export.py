@@ -12,7 +12,7 @@ Times, with wall clock, in one process (the first map pays for font loading):
 3. the province map by prefecture (PNG, 150 dpi);
 4. the prefecture pack: cover + one page per prefecture, PDF (17 pages in Yunnan) and PPTX;
 5. the whole project table (192,000 rows in the demo) as XLSX and CSV bytes through
-   ``layers.tables`` beside the naive way in the same run (pandas ``to_excel`` through
+   ``layers.export.tables`` beside the naive way in the same run (pandas ``to_excel`` through
    openpyxl, pandas ``to_csv``; the naive XLSX runs once, it takes about a minute).
 
 Prints a Markdown table (median of ``--repeat`` runs; wall and CPU seconds) and writes the
@@ -39,8 +39,7 @@ import pandas as pd
 
 from layers import schema as S
 from layers import store
-from layers.export import maps as E
-from layers.export import tables
+from layers.export import maps, pack, snapshot, tables
 from layers.settings import store_path
 
 NUJIANG = "533300000000"
@@ -118,26 +117,28 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, float, str]] = []
 
     t0 = time.perf_counter()
-    E.cjk_font()
+    maps.cjk_font()
     rows.append(("find the CJK font (first call)", time.perf_counter() - t0, ""))
-    req = E.MapRequest(region=NUJIANG, metric=S.COMPLETION)
-    dt, snap = _time(lambda: E.read_snapshot(path, levels=E.levels_for(req)), args.repeat)
+    req = snapshot.MapRequest(region=NUJIANG, metric=S.COMPLETION)
+    dt, snap = _time(
+        lambda: snapshot.read_snapshot(path, levels=snapshot.levels_for(req)), args.repeat
+    )
     rows.append(("read snapshot (province, prefectures, counties)", dt, ""))
-    dt, data = _time(lambda: E.prepare_map(snap, req), args.repeat)  # type: ignore[arg-type]
+    dt, data = _time(lambda: maps.prepare_map(snap, req), args.repeat)  # type: ignore[arg-type]
     rows.append(("prepare 怒江州 view (numbers, breaks, words)", dt, ""))
-    E.write_map(data, out / "warmup.png")  # type: ignore[arg-type]
+    maps.write_map(data, out / "warmup.png")  # type: ignore[arg-type]
     for fmt, dpi in (("png", 150), ("png", 300), ("pdf", 150), ("svg", 150)):
         target = out / f"nujiang_{dpi}.{fmt}"
         dt, _ = _time(
-            lambda f=fmt, d=dpi, t=target: E.write_map(data, t, fmt=f, dpi=d),  # type: ignore[arg-type, misc]
+            lambda f=fmt, d=dpi, t=target: maps.write_map(data, t, fmt=f, dpi=d),  # type: ignore[arg-type, misc]
             args.repeat,
         )
         size = target.stat().st_size / 1e6
         label = f"snapshot 怒江州 {fmt.upper()}" + (f" {dpi} dpi" if fmt == "png" else "")
         rows.append((label, dt, f"{size:.2f} MB"))
-    preq = E.MapRequest()
+    preq = snapshot.MapRequest()
     dt, _ = _time(
-        lambda: E.write_map(E.prepare_map(snap, preq), out / "province.png"),  # type: ignore[arg-type]
+        lambda: maps.write_map(maps.prepare_map(snap, preq), out / "province.png"),  # type: ignore[arg-type]
         args.repeat,
     )
     rows.append(("snapshot province by prefecture PNG 150 dpi (prepare + draw)", dt, ""))
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in ("pdf", "pptx"):
         target = out / f"pack_prefecture.{fmt}"
         dt, n = _time(
-            lambda t=target: E.export_pack(t, snap=snap, by="prefecture"),  # type: ignore[arg-type, misc]
+            lambda t=target: pack.export_pack(t, snap=snap, by="prefecture"),  # type: ignore[arg-type, misc]
             pack_repeat,
         )
         size = target.stat().st_size / 1e6

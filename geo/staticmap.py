@@ -3,6 +3,8 @@
 Maps are drawn in a metric CRS given by the caller, so the scale bar is measured, not guessed,
 and the north arrow is rotated to true north at the map centre. Figures are plain
 ``matplotlib.figure.Figure`` objects (no pyplot state), safe to build in a web server.
+matplotlib itself is imported on the first drawing, so importing this module (for ``MapLayers``,
+``MapText`` or paper sizes) stays cheap.
 """
 
 from __future__ import annotations
@@ -14,22 +16,53 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from types import ModuleType
+from typing import IO, TYPE_CHECKING
 
 import geopandas as gpd
-import matplotlib as mpl
 import numpy as np
 import pyproj
 import shapely
-from matplotlib import font_manager
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrow, Patch, Rectangle
-from matplotlib.patheffects import withStroke
 
 from geo import webmap
 from geo.classify import assign_classes, class_labels
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontEntry
+
+__all__ = [
+    "CJK_FONT_FAMILIES",
+    "FONT_INSTALL_HINT",
+    "FORMATS",
+    "LAYOUTS",
+    "MM_PER_INCH",
+    "NO_DATA_COLOR",
+    "ORIENTATIONS",
+    "PAPER_MM",
+    "CJKFont",
+    "FontNotFoundError",
+    "MapLayers",
+    "MapText",
+    "add_legend",
+    "add_north_arrow",
+    "add_scale_bar",
+    "draw_choropleth",
+    "draw_locator",
+    "find_cjk_font",
+    "fit_extent",
+    "font_rc",
+    "legend_colors",
+    "map_figure",
+    "nice_length",
+    "paper_inches",
+    "pixel_size",
+    "place_labels",
+    "save_figure",
+    "true_north_angle",
+    "wrap_columns",
+]
 
 #: Simplified-Chinese font families, in order of preference (DESIGN §8).
 CJK_FONT_FAMILIES: tuple[str, ...] = (
@@ -69,6 +102,19 @@ LAYOUTS: dict[str, dict[str, tuple[float, float, float, float]]] = {
 }
 
 
+def _mpl() -> ModuleType:
+    """``matplotlib`` with the submodules the maps use, imported on the first drawing."""
+    # deferred heavy engine (~0.5 s to import): a dashboard page that imports this module for
+    # MapLayers, MapText or paper sizes pays nothing for matplotlib until a map is drawn
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure
+    import matplotlib.font_manager
+    import matplotlib.patches
+    import matplotlib.patheffects
+
+    return matplotlib
+
+
 class FontNotFoundError(LookupError):
     """No Simplified-Chinese font is installed (the message names the package to install)."""
 
@@ -82,8 +128,8 @@ class CJKFont:
     bold: Path | None
 
 
-def _faces(family: str) -> list[font_manager.FontEntry]:
-    return [f for f in font_manager.fontManager.ttflist if f.name == family]
+def _faces(family: str) -> list[FontEntry]:
+    return [f for f in _mpl().font_manager.fontManager.ttflist if f.name == family]
 
 
 def _register_from_fontconfig(families: Sequence[str]) -> None:
@@ -97,7 +143,7 @@ def _register_from_fontconfig(families: Sequence[str]) -> None:
         for line in out.splitlines():
             path = line.split(":")[0].strip()
             if path and Path(path).exists():
-                font_manager.fontManager.addfont(path)
+                _mpl().font_manager.fontManager.addfont(path)
 
 
 def find_cjk_font(families: Sequence[str] = CJK_FONT_FAMILIES) -> CJKFont:
@@ -357,7 +403,7 @@ def place_labels(
     ax_box = ax.get_window_extent(renderer)
     kept: list[np.ndarray] = []
     placed = hidden = 0
-    halo = [withStroke(linewidth=2.2, foreground="white")]
+    halo = [_mpl().patheffects.withStroke(linewidth=2.2, foreground="white")]
     for i in order:
         if not texts[i].strip():
             continue
@@ -427,8 +473,9 @@ def add_scale_bar(ax: Axes, *, fraction: float = 0.25, segments: int = 4) -> flo
     bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
     h = (y1 - y0) * 0.012
     pad = seg * 0.3
+    patches = _mpl().patches
     ax.add_patch(  # a white card so the bar reads over any polygon
-        Rectangle(
+        patches.Rectangle(
             (bx - pad, by - h * 1.2),
             length + 2 * pad,
             h * 6.2,
@@ -440,7 +487,7 @@ def add_scale_bar(ax: Axes, *, fraction: float = 0.25, segments: int = 4) -> flo
     )
     for i in range(segments):
         ax.add_patch(
-            Rectangle(
+            patches.Rectangle(
                 (bx + i * seg, by),
                 seg,
                 h,
@@ -479,7 +526,7 @@ def add_north_arrow(ax: Axes, crs: str) -> float:
     cx, cy, size = 0.93, 0.86, 0.08
     dx, dy = -np.sin(np.radians(angle)) * size * aspect, np.cos(np.radians(angle)) * size
     ax.add_patch(
-        FancyArrow(
+        _mpl().patches.FancyArrow(
             cx - dx / 2,
             cy - dy / 2,
             dx,
@@ -521,17 +568,20 @@ def add_legend(
     colors = list(summary["colors"])  # type: ignore[arg-type]
     labels = list(summary["labels"])  # type: ignore[arg-type]
     counts = list(summary["counts"])  # type: ignore[arg-type]
+    patches = _mpl().patches
     handles = [
-        Patch(facecolor=c, edgecolor="#636363", label=f"{lab}（{n}）")
+        patches.Patch(facecolor=c, edgecolor="#636363", label=f"{lab}（{n}）")
         for c, lab, n in zip(reversed(colors), reversed(labels), reversed(counts), strict=True)
     ]
     if summary.get("has_nan"):
         handles.append(
-            Patch(facecolor=NO_DATA_COLOR, edgecolor="#636363", label=text.no_data_label)
+            patches.Patch(facecolor=NO_DATA_COLOR, edgecolor="#636363", label=text.no_data_label)
         )
     if summary.get("has_outlines"):
         handles.append(
-            Patch(facecolor="none", edgecolor="#6a3d9a", linestyle="--", label=text.outline_label)
+            patches.Patch(
+                facecolor="none", edgecolor="#6a3d9a", linestyle="--", label=text.outline_label
+            )
         )
     leg = ax.legend(
         handles=handles,
@@ -575,9 +625,10 @@ def map_figure(
     """Return a one-page map: title, choropleth, legend, scale bar, north arrow, locator, footer."""
     size = paper_inches(paper, orientation)
     layout = LAYOUTS[orientation]
+    mpl = _mpl()
     with mpl.rc_context(font_rc(font)):
-        fig = Figure(figsize=size, facecolor="white")
-        FigureCanvasAgg(fig)
+        fig = mpl.figure.Figure(figsize=size, facecolor="white")
+        mpl.backends.backend_agg.FigureCanvasAgg(fig)
         scale = size[0] / paper_inches("A4", orientation)[0]
         tx, ty, _tw, th = layout["title"]
         fig.text(
@@ -626,7 +677,9 @@ def map_figure(
                 bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "#cb181d"},
             )
         fig.add_artist(
-            Rectangle((0.01, 0.01), 0.98, 0.98, transform=fig.transFigure, fill=False, lw=0.8)
+            mpl.patches.Rectangle(
+                (0.01, 0.01), 0.98, 0.98, transform=fig.transFigure, fill=False, lw=0.8
+            )
         )
         fig.onemap_summary = summary  # type: ignore[attr-defined]
     return fig
@@ -676,7 +729,7 @@ def save_figure(
     if fmt == "png":  # whole pixels: matplotlib truncates, print sizes are rounded (A4 → 3508 px)
         fig.set_size_inches(np.round(size * dpi) / dpi + 1e-6)
     try:
-        with mpl.rc_context(rc):
+        with _mpl().rc_context(rc):
             fig.savefig(out, format=fmt, dpi=dpi, facecolor="white")
     finally:
         fig.set_size_inches(size)

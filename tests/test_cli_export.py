@@ -128,12 +128,14 @@ def test_bad_choice_is_refused_by_the_parser(store_file: Path, capsys) -> None:
 
 def test_png_bytes_match_the_page_path(store_file: Path, tmp_path: Path) -> None:
     """The CLI writes what ``export.map_bytes`` (the page's call) returns for the same view."""
-    from layers.export import maps as E
+    from layers.export import maps, snapshot
 
     out = tmp_path / "cli.png"
     assert _run("map", "--store", str(store_file), "--region", PREF_A, "--out", str(out)) == 0
-    snap = E.read_snapshot(store_file, levels=E.levels_for(E.MapRequest(region=PREF_A)))
-    page = E.map_bytes(E.prepare_map(snap, E.MapRequest(region=PREF_A)))
+    snap = snapshot.read_snapshot(
+        store_file, levels=snapshot.levels_for(snapshot.MapRequest(region=PREF_A))
+    )
+    page = maps.map_bytes(maps.prepare_map(snap, snapshot.MapRequest(region=PREF_A)))
     a = np.asarray(Image.open(out).convert("L"), dtype=float)
     b = np.asarray(Image.open(io.BytesIO(page)).convert("L"), dtype=float)
     assert a.shape == b.shape

@@ -18,12 +18,16 @@ import rasterio
 from PIL import Image
 from pptx import Presentation
 
+from geo import classify, raster, webmap
 from geo import staticmap as sm
 from layers import schema as S
 from layers import store
 from layers.build import pipeline
 from layers.errors import ExportError
-from layers.export import maps as E
+from layers.export import layers as export_layers
+from layers.export import maps, pack, snapshot, tables, web
+from layers.export import raster as export_raster
+from layers.export.snapshot import MapRequest, Snapshot
 from layers.present import query
 from tests.conftest import (
     COUNTY_A,
@@ -55,8 +59,8 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def snap(tiny_store: Path) -> E.Snapshot:
-    return E.read_snapshot(
+def snap(tiny_store: Path) -> Snapshot:
+    return snapshot.read_snapshot(
         tiny_store, levels=S.LEVELS, with_projects=True, zone_members=make_zone_members()
     )
 
@@ -65,8 +69,8 @@ def _png(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=float)
 
 
-def test_map_of_a_prefecture_shows_its_counties_with_words(snap: E.Snapshot) -> None:
-    data = E.prepare_map(snap, E.MapRequest(region=PREF_A), now=NOW)
+def test_map_of_a_prefecture_shows_its_counties_with_words(snap: Snapshot) -> None:
+    data = maps.prepare_map(snap, MapRequest(region=PREF_A), now=NOW)
     assert sorted(data.layers.units[S.NAME]) == ["乙县", "甲县"]
     assert data.text.title == "甲市 · 各县（市、区）完工率 2016–2020"
     # 甲县: 8 of 10 projects done (P11 county-wide counts for the county); 乙县: 2 of 3
@@ -75,13 +79,13 @@ def test_map_of_a_prefecture_shows_its_counties_with_words(snap: E.Snapshot) -> 
     assert data.text.footer[0] == "筛选：全部项目"
     assert data.text.footer[1] == "数据日期：2025-12-31 · 数据来源：测试数据"
     assert data.text.footer[2].startswith("生成时间：2026-01-02 03:04 UTC")
-    assert data.text.stamp == E.DEMO_MARK
+    assert data.text.stamp == snapshot.DEMO_MARK
     assert data.layers.locator is not None and data.layers.context is not None
 
 
-def test_filters_recount_and_are_described(snap: E.Snapshot) -> None:
+def test_filters_recount_and_are_described(snap: Snapshot) -> None:
     flt = query.ProjectFilter(sectors=("water",))
-    data = E.prepare_map(snap, E.MapRequest(region=PREF_A, flt=flt, fixed_breaks=False))
+    data = maps.prepare_map(snap, MapRequest(region=PREF_A, flt=flt, fixed_breaks=False))
     values = data.layers.units.set_index(S.NAME)
     # water projects: P02 accepted, P10 approved
     assert values.loc["甲县", S.N_PROJECTS] == 1 and values.loc["甲县", S.COMPLETION] == 1.0
@@ -89,27 +93,27 @@ def test_filters_recount_and_are_described(snap: E.Snapshot) -> None:
     assert data.text.footer[0] == "筛选：行业：饮水安全"
 
 
-def test_fixed_breaks_come_from_every_unfiltered_unit_of_the_level(snap: E.Snapshot) -> None:
+def test_fixed_breaks_come_from_every_unfiltered_unit_of_the_level(snap: Snapshot) -> None:
     flt = query.ProjectFilter(sectors=("water",))
-    rows = E.view_rows(snap, E.MapRequest(region=PREF_A, flt=flt))
-    fixed = E.view_breaks(snap, E.MapRequest(region=PREF_A, flt=flt), rows)
+    rows = snapshot.view_rows(snap, MapRequest(region=PREF_A, flt=flt))
+    fixed = snapshot.view_breaks(snap, MapRequest(region=PREF_A, flt=flt), rows)
     rs = snap.region_summary
-    expected = E.classify.class_breaks(rs.loc[rs[S.LEVEL] == "county", S.COMPLETION])
+    expected = classify.class_breaks(rs.loc[rs[S.LEVEL] == "county", S.COMPLETION])
     np.testing.assert_allclose(fixed, expected)
-    given = E.view_breaks(snap, E.MapRequest(region=PREF_A, breaks=(0.5, 1.0)), rows)
+    given = snapshot.view_breaks(snap, MapRequest(region=PREF_A, breaks=(0.5, 1.0)), rows)
     assert given.tolist() == [0.5, 1.0]
 
 
-def test_zone_view_colours_the_zone_counties(snap: E.Snapshot) -> None:
-    data = E.prepare_map(snap, E.MapRequest(zone="边境地区"))
+def test_zone_view_colours_the_zone_counties(snap: Snapshot) -> None:
+    data = maps.prepare_map(snap, MapRequest(zone="边境地区"))
     assert sorted(data.layers.units[S.CODE]) == ["530103000000", "530201000000"]
     assert "边境地区" in data.text.title
     with pytest.raises(ExportError, match="zone '无此区' is unknown"):
-        E.prepare_map(snap, E.MapRequest(zone="无此区"))
+        maps.prepare_map(snap, MapRequest(zone="无此区"))
 
 
-def test_village_view_shows_the_village_itself(snap: E.Snapshot) -> None:
-    data = E.prepare_map(snap, E.MapRequest(region=V1))
+def test_village_view_shows_the_village_itself(snap: Snapshot) -> None:
+    data = maps.prepare_map(snap, MapRequest(region=V1))
     assert data.layers.units[S.CODE].tolist() == [V1]
 
 
@@ -124,17 +128,17 @@ def test_village_view_shows_the_village_itself(snap: E.Snapshot) -> None:
 )
 def test_bad_requests_are_named(kwargs: dict, message: str) -> None:
     with pytest.raises(ExportError, match=message):
-        E.MapRequest(**kwargs)
+        MapRequest(**kwargs)
 
 
-def test_unknown_region_is_named(snap: E.Snapshot) -> None:
+def test_unknown_region_is_named(snap: Snapshot) -> None:
     with pytest.raises(ExportError, match="539900000000"):
-        E.prepare_map(snap, E.MapRequest(region="539900"))
+        maps.prepare_map(snap, MapRequest(region="539900"))
 
 
-def test_png_export_has_size_ink_title_and_legend(snap: E.Snapshot) -> None:
-    data = E.prepare_map(snap, E.MapRequest(region=PREF_A))
-    img = _png(E.map_bytes(data, fmt="png", dpi=72))
+def test_png_export_has_size_ink_title_and_legend(snap: Snapshot) -> None:
+    data = maps.prepare_map(snap, MapRequest(region=PREF_A))
+    img = _png(maps.map_bytes(data, fmt="png", dpi=72))
     h, w = img.shape
     assert (w, h) == sm.pixel_size("A4", "landscape", 72)
     assert img.std() > 20
@@ -144,34 +148,34 @@ def test_png_export_has_size_ink_title_and_legend(snap: E.Snapshot) -> None:
         assert (crop < 200).mean() > 0.002, region
 
 
-def test_same_view_same_picture(snap: E.Snapshot) -> None:
+def test_same_view_same_picture(snap: Snapshot) -> None:
     """The page and the CLI call the same function: equal requests draw identical PNGs."""
-    req = E.MapRequest(region=PREF_A, metric=S.COVERAGE)
-    a = E.map_bytes(E.prepare_map(snap, req, now=NOW), dpi=50)
-    b = E.map_bytes(
-        E.prepare_map(snap, E.MapRequest(region=PREF_A, metric=S.COVERAGE), now=NOW), dpi=50
+    req = MapRequest(region=PREF_A, metric=S.COVERAGE)
+    a = maps.map_bytes(maps.prepare_map(snap, req, now=NOW), dpi=50)
+    b = maps.map_bytes(
+        maps.prepare_map(snap, MapRequest(region=PREF_A, metric=S.COVERAGE), now=NOW), dpi=50
     )
-    c = E.map_bytes(E.prepare_map(snap, E.MapRequest(region=PREF_A), now=NOW), dpi=50)
+    c = maps.map_bytes(maps.prepare_map(snap, MapRequest(region=PREF_A), now=NOW), dpi=50)
     assert np.array_equal(_png(a), _png(b))
     assert not np.array_equal(_png(a), _png(c))
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "svg"])
-def test_vector_map_files(snap: E.Snapshot, tmp_path: Path, fmt: str) -> None:
+def test_vector_map_files(snap: Snapshot, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"m.{fmt}"
-    E.write_map(E.prepare_map(snap, E.MapRequest()), out)
+    maps.write_map(maps.prepare_map(snap, MapRequest()), out)
     head = out.read_bytes()[:400]
     assert head.startswith(b"%PDF") if fmt == "pdf" else b"<svg" in head
 
 
-def test_format_must_be_known(snap: E.Snapshot, tmp_path: Path) -> None:
+def test_format_must_be_known(snap: Snapshot, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="format 'gif'"):
-        E.write_map(E.prepare_map(snap, E.MapRequest()), tmp_path / "m.gif")
+        maps.write_map(maps.prepare_map(snap, MapRequest()), tmp_path / "m.gif")
 
 
-def test_pdf_pack_has_cover_plus_one_page_per_region(snap: E.Snapshot, tmp_path: Path) -> None:
+def test_pdf_pack_has_cover_plus_one_page_per_region(snap: Snapshot, tmp_path: Path) -> None:
     out = tmp_path / "pack.pdf"
-    n = E.export_pack(out, snap=snap, by="prefecture")
+    n = pack.export_pack(out, snap=snap, by="prefecture")
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
     assert n == 3
     assert "Pages:           3" in info
@@ -182,30 +186,31 @@ def test_pdf_pack_has_cover_plus_one_page_per_region(snap: E.Snapshot, tmp_path:
         assert word in text, word
 
 
-def test_county_and_zone_packs(snap: E.Snapshot, tmp_path: Path) -> None:
-    assert E.export_pack(tmp_path / "c.pdf", snap=snap, by="county") == 1 + 2  # counties with tasks
-    assert E.export_pack(tmp_path / "z.pdf", snap=snap, by="zone") == 1 + 2
+def test_county_and_zone_packs(snap: Snapshot, tmp_path: Path) -> None:
+    # counties with tasks
+    assert pack.export_pack(tmp_path / "c.pdf", snap=snap, by="county") == 1 + 2
+    assert pack.export_pack(tmp_path / "z.pdf", snap=snap, by="zone") == 1 + 2
     with pytest.raises(ExportError, match="--by prefecture must be below"):
-        E.export_pack(tmp_path / "x.pdf", snap=snap, by="prefecture", within=PREF_A)
+        pack.export_pack(tmp_path / "x.pdf", snap=snap, by="prefecture", within=PREF_A)
 
 
-def test_pptx_pack_has_one_slide_per_page(snap: E.Snapshot, tmp_path: Path) -> None:
+def test_pptx_pack_has_one_slide_per_page(snap: Snapshot, tmp_path: Path) -> None:
     out = tmp_path / "pack.pptx"
-    assert E.export_pack(out, snap=snap, dpi=40) == 3
+    assert pack.export_pack(out, snap=snap, dpi=40) == 3
     prs = Presentation(str(out))
     assert len(prs.slides) == 3
     assert "甲市" in prs.slides[1].notes_slide.notes_text_frame.text
 
 
-def test_exit_timeline_sums_townships_of_the_region(snap: E.Snapshot) -> None:
-    tl = E.exit_timeline(snap, [PREF_A]).set_index(S.YEAR)
+def test_exit_timeline_sums_townships_of_the_region(snap: Snapshot) -> None:
+    tl = pack.exit_timeline(snap, [PREF_A]).set_index(S.YEAR)
     # actual exits: 一村 2017, 二村 2019, 五村 2020
     assert tl[S.VILLAGES_ACTUAL_EXIT].to_dict() == {2016: 0, 2017: 1, 2018: 0, 2019: 1, 2020: 1}
 
 
-def test_xlsx_reopens_with_same_rows_and_escaped_formula(snap: E.Snapshot, tmp_path: Path) -> None:
-    table = E.view_table(snap, E.MapRequest(region=COUNTY_A), kind="projects")
-    out = E.write_table(table, tmp_path / "p.xlsx")
+def test_xlsx_reopens_with_same_rows_and_escaped_formula(snap: Snapshot, tmp_path: Path) -> None:
+    table = tables.view_table(snap, MapRequest(region=COUNTY_A), kind="projects")
+    out = tables.write_table(table, tmp_path / "p.xlsx")
     ws = openpyxl.load_workbook(out).active
     rows = list(ws.iter_rows(values_only=True))
     assert len(rows) == 1 + len(table) == 1 + 10  # 甲县: P01–P08, county-wide P11, P13
@@ -214,17 +219,17 @@ def test_xlsx_reopens_with_same_rows_and_escaped_formula(snap: E.Snapshot, tmp_p
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
 
 
-def test_csv_has_bom_and_summary_rows(snap: E.Snapshot, tmp_path: Path) -> None:
-    out = E.write_table(E.view_table(snap, E.MapRequest()), tmp_path / "s.csv")
+def test_csv_has_bom_and_summary_rows(snap: Snapshot, tmp_path: Path) -> None:
+    out = tables.write_table(tables.view_table(snap, MapRequest()), tmp_path / "s.csv")
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     df = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig")
     assert df["名称"].tolist() == ["甲市", "乙市"]
 
 
-def test_geopackage_reopens_with_same_features(snap: E.Snapshot, tmp_path: Path) -> None:
-    layers = E.view_layers(snap, E.MapRequest(region=PREF_A))
-    out = E.write_layers(layers, tmp_path / "v.gpkg")
+def test_geopackage_reopens_with_same_features(snap: Snapshot, tmp_path: Path) -> None:
+    layers = export_layers.view_layers(snap, MapRequest(region=PREF_A))
+    out = export_layers.write_layers(layers, tmp_path / "v.gpkg")
     back = gpd.read_file(out, layer="units")
     assert len(back) == len(layers["units"]) == 2
     assert back.crs.to_epsg() == 4326
@@ -235,15 +240,15 @@ def test_geopackage_reopens_with_same_features(snap: E.Snapshot, tmp_path: Path)
     assert len(gpd.read_file(out, layer="projects")) == len(layers["projects"]) > 0
 
 
-def test_geojson_single_layer(snap: E.Snapshot, tmp_path: Path) -> None:
-    units = E.view_layers(snap, E.MapRequest(region=PREF_A))["units"]
-    out = E.write_layers({"units": units}, tmp_path / "u.geojson")
+def test_geojson_single_layer(snap: Snapshot, tmp_path: Path) -> None:
+    units = export_layers.view_layers(snap, MapRequest(region=PREF_A))["units"]
+    out = export_layers.write_layers({"units": units}, tmp_path / "u.geojson")
     assert sorted(gpd.read_file(out)[S.NAME]) == ["乙县", "甲县"]
 
 
-def test_zipped_shapefile_in_gbk(snap: E.Snapshot, tmp_path: Path) -> None:
-    layers = E.view_layers(snap, E.MapRequest(region=PREF_A))
-    out = E.write_layers(layers, tmp_path / "v.zip", fmt="shp", encoding="GBK")
+def test_zipped_shapefile_in_gbk(snap: Snapshot, tmp_path: Path) -> None:
+    layers = export_layers.view_layers(snap, MapRequest(region=PREF_A))
+    out = export_layers.write_layers(layers, tmp_path / "v.zip", fmt="shp", encoding="GBK")
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
         assert {"units.shp", "units.dbf", "units.shx", "units.prj", "units.cpg"} <= set(names)
@@ -256,20 +261,20 @@ def test_zipped_shapefile_in_gbk(snap: E.Snapshot, tmp_path: Path) -> None:
     assert sorted(back[S.NAME]) == ["乙县", "甲县"]
 
 
-def test_html_map_is_self_contained(snap: E.Snapshot, tmp_path: Path) -> None:
-    out = E.write_html(E.prepare_map(snap, E.MapRequest(region=PREF_A)), tmp_path / "m.html")
+def test_html_map_is_self_contained(snap: Snapshot, tmp_path: Path) -> None:
+    out = web.write_html(maps.prepare_map(snap, MapRequest(region=PREF_A)), tmp_path / "m.html")
     html = out.read_text(encoding="utf-8")
     assert "L.map(" in html and "演示数据" in html
     assert "甲县" in html or "\\u7532\\u53bf" in html  # names may be JSON-escaped
     # nothing is fetched: scripts and styles are data: URLs (only the attribution link remains)
     sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
     assert sources and all(src.startswith("data:") for src in sources)
-    assert set(E.webmap.external_urls(html)) <= {"https://leafletjs.com"}
+    assert set(webmap.external_urls(html)) <= {"https://leafletjs.com"}
 
 
-def test_metric_raster_has_crs_transform_and_values(snap: E.Snapshot, tmp_path: Path) -> None:
-    surface = E.metric_raster(snap, E.MapRequest(metric=S.COMPLETION), resolution=0.1)
-    path = E.raster.write_geotiff(surface, tmp_path / "c.tif")
+def test_metric_raster_has_crs_transform_and_values(snap: Snapshot, tmp_path: Path) -> None:
+    surface = export_raster.metric_raster(snap, MapRequest(metric=S.COMPLETION), resolution=0.1)
+    path = raster.write_geotiff(surface, tmp_path / "c.tif")
     with rasterio.open(path) as src:
         assert src.crs.to_epsg() == 4326
         assert src.transform.a == pytest.approx(0.1) and src.transform.e == pytest.approx(-0.1)
@@ -280,20 +285,20 @@ def test_metric_raster_has_crs_transform_and_values(snap: E.Snapshot, tmp_path: 
     assert set(np.round(np.unique(values).astype(float), 3)) <= {0.667, 0.5, 1.0}
 
 
-def test_village_terrain_and_hillshade(snap: E.Snapshot) -> None:
+def test_village_terrain_and_hillshade(snap: Snapshot) -> None:
     au = snap.admin_units
     villages = au[au[S.LEVEL] == "village"]
-    out = E.village_terrain(villages)
+    out = export_raster.village_terrain(villages)
     assert out["elevation_mean"].notna().all() and (out["elevation_mean"] > 500).all()
     assert "elevation_mean" not in villages.columns
-    hs = E.hillshade_raster(bounds=(100, 25, 103, 26))
+    hs = export_raster.hillshade_raster(bounds=(100, 25, 103, 26))
     minx, miny, maxx, maxy = hs.bounds
     assert minx <= 100 and miny <= 25 and maxx >= 103 and maxy >= 26
     assert hs.array.shape[1] <= 3 / 0.2 + 2 and np.nanmax(hs.array) <= 255
 
 
 def test_default_filename_is_predictable() -> None:
-    name = E.default_filename(
+    name = snapshot.default_filename(
         "533300000000", "怒江 州/x", "coverage", "pdf", kind="pack", day=dt.date(2026, 3, 4)
     )
     assert name == "533300000000_怒江-州-x_coverage_pack_20260304.pdf"
@@ -303,14 +308,14 @@ def test_missing_font_becomes_an_export_error(monkeypatch: pytest.MonkeyPatch) -
     real = sm.find_cjk_font
     monkeypatch.setattr(sm, "find_cjk_font", lambda: real(("No Such Font OneMap",)))
     with pytest.raises(ExportError, match="apt-get install fonts-noto-cjk"):
-        E.cjk_font()
+        maps.cjk_font()
 
 
 def test_filtered_export_without_projects_is_refused(tiny_store: Path) -> None:
-    bare = E.read_snapshot(tiny_store, zone_members=make_zone_members())
-    req = E.MapRequest(flt=query.ProjectFilter(statuses=("planned",)))
+    bare = snapshot.read_snapshot(tiny_store, zone_members=make_zone_members())
+    req = MapRequest(flt=query.ProjectFilter(statuses=("planned",)))
     with pytest.raises(ExportError, match="with_projects=True"):
-        E.prepare_map(bare, req)
+        maps.prepare_map(bare, req)
     assert PROVINCE in set(bare.region_summary[S.CODE])
 
 
@@ -335,10 +340,10 @@ def test_export_page_offers_the_cli_picture(
     assert "下载 XLSX" in [d.proto.label for d in at.get("download_button")]
     assert not at.exception
 
-    req = E.MapRequest(region=PREF_A)
+    req = MapRequest(region=PREF_A)
     page = export_widget.map_bytes(req, dpi=60)
-    snap = E.read_snapshot(tiny_store, levels=E.levels_for(req))
-    cli = E.map_bytes(E.prepare_map(snap, req), dpi=60)
+    snap = snapshot.read_snapshot(tiny_store, levels=snapshot.levels_for(req))
+    cli = maps.map_bytes(maps.prepare_map(snap, req), dpi=60)
     a, b = _png(page), _png(cli)
     h = a.shape[0]
     assert a.shape == b.shape
@@ -364,44 +369,44 @@ def test_export_button_for_map_pages(tiny_store: Path, monkeypatch: pytest.Monke
 
 
 def test_snapshot_reads_only_the_townships_and_villages_it_needs(tiny_store: Path) -> None:
-    req = E.MapRequest(region="530102001000")  # 一乡: its villages, context = 甲县's townships
-    snap = E.read_snapshot(
+    req = MapRequest(region="530102001000")  # 一乡: its villages, context = 甲县's townships
+    snap = snapshot.read_snapshot(
         tiny_store,
-        levels=E.levels_for(req),
-        within=E.scope_for(req),
+        levels=snapshot.levels_for(req),
+        within=snapshot.scope_for(req),
         zone_members=make_zone_members(),
     )
     deep = snap.admin_units[snap.admin_units[S.LEVEL].isin(["township", "village"])]
     assert deep[S.CODE].str.startswith("530102").all()
-    assert sorted(E.prepare_map(snap, req).layers.units[S.NAME]) == ["一村", "二村"]
+    assert sorted(maps.prepare_map(snap, req).layers.units[S.NAME]) == ["一村", "二村"]
 
 
-def test_several_geojson_layers_go_in_a_zip(snap: E.Snapshot, tmp_path: Path) -> None:
-    layers = E.view_layers(snap, E.MapRequest(region=PREF_A))
-    out = E.write_layers(layers, tmp_path / "v.geojson")
+def test_several_geojson_layers_go_in_a_zip(snap: Snapshot, tmp_path: Path) -> None:
+    layers = export_layers.view_layers(snap, MapRequest(region=PREF_A))
+    out = export_layers.write_layers(layers, tmp_path / "v.geojson")
     assert out.name == "v.geojson.zip"
     with zipfile.ZipFile(out) as z:
         assert sorted(z.namelist()) == ["projects.geojson", "units.geojson", "zones.geojson"]
 
 
-def test_legend_starts_where_the_fixed_breaks_start(snap: E.Snapshot) -> None:
-    data = E.prepare_map(snap, E.MapRequest(region=PREF_A))
+def test_legend_starts_where_the_fixed_breaks_start(snap: Snapshot) -> None:
+    data = maps.prepare_map(snap, MapRequest(region=PREF_A))
     rs = snap.region_summary
     assert data.layers.legend_lower == rs.loc[rs[S.LEVEL] == "county", S.COMPLETION].min()
-    given = E.prepare_map(snap, E.MapRequest(region=PREF_A, breaks=(0.7, 0.9, 1.0)))
+    given = maps.prepare_map(snap, MapRequest(region=PREF_A, breaks=(0.7, 0.9, 1.0)))
     assert given.layers.legend_lower is None
 
 
-def test_export_button_choices_are_the_exports_and_cost_no_import() -> None:
-    """The map pages' button offers what ``layers.export`` draws, without importing it (and
-    matplotlib) until a map is asked for: the pages' first load stays fast."""
+def test_export_button_choices_are_the_exports_and_cost_no_matplotlib() -> None:
+    """The map pages' button offers what ``layers.export`` draws, without importing matplotlib
+    until a map is asked for: the pages' first load stays fast."""
     from views import export_widget as W
 
-    assert W.MAP_FORMATS == E.MAP_FORMATS
+    assert W.MAP_FORMATS == maps.MAP_FORMATS
     papers = tuple(sm.PAPER_MM)
     assert papers == W.PAPERS
     assert W.ORIENTATIONS == sm.ORIENTATIONS
-    code = "import sys, views.export_widget; print('layers.export.maps' in sys.modules)"
+    code = "import sys, views.export_widget; print('matplotlib' in sys.modules)"
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
         ["python3", "-c", code], cwd=root, capture_output=True, text=True, check=True

@@ -11,7 +11,8 @@ import pytest
 
 from layers import schema as S
 from layers.errors import ExportError, OneMapError
-from layers.export import tables
+from layers.export import tables, xlsx
+from layers.present import i18n
 
 
 def test_six_fixes_matrix_counts_the_hand_total(tiny_projects: pd.DataFrame) -> None:
@@ -99,12 +100,12 @@ def test_laggards_lowest_completion_ties_on_uncovered() -> None:
     before = summary.copy()
     out = tables.laggards(summary, by=S.COMPLETION, n=3)
     assert out[S.NAME].tolist() == ["丙县", "乙县", "甲县"]  # NaN dropped; tie → more uncovered
-    assert out[tables.UNCOVERED].tolist() == [50, 20, 1]
+    assert out[i18n.UNCOVERED].tolist() == [50, 20, 1]
     pd.testing.assert_frame_equal(summary, before)
 
 
 def test_laggards_most_uncovered() -> None:
-    out = tables.laggards(_summary(), by=tables.UNCOVERED, n=2)
+    out = tables.laggards(_summary(), by=i18n.UNCOVERED, n=2)
     assert out[S.NAME].tolist() == ["丙县", "乙县"]
 
 
@@ -225,7 +226,7 @@ def test_xlsx_keeps_values_types_and_blanks() -> None:
 
 
 def test_xlsx_rows_continue_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tables, "XLSX_CHUNK_ROWS", 3)
+    monkeypatch.setattr(xlsx, "XLSX_CHUNK_ROWS", 3)
     table = pd.DataFrame({"id": [f"P{i:02d}" for i in range(10)], "v": np.arange(10) * 1.5})
     wb = openpyxl.load_workbook(io.BytesIO(tables.to_xlsx_bytes(table)))
     ws = wb.active
@@ -236,7 +237,7 @@ def test_xlsx_rows_continue_across_chunks(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_xlsx_rejects_text_longer_than_an_excel_cell() -> None:
-    table = pd.DataFrame({"说明": ["x" * (tables.XLSX_MAX_TEXT + 1)]})
+    table = pd.DataFrame({"说明": ["x" * (xlsx.XLSX_MAX_TEXT + 1)]})
     with pytest.raises(ExportError, match=r"column '说明' holds a text of 32,768 characters"):
         tables.to_xlsx_bytes(table)
 

@@ -3,25 +3,24 @@
 Every picture comes from ``layers.export`` (the CLI's code path) fed with the dashboard's own
 cached store tables, so the download of a view is the CLI's map of the same view.
 
-``layers.export`` (matplotlib, rasterio: ~0.9 s to import) is imported only when a map is
-asked for, so the button costs a map page nothing until it is used.
+Importing this module (hence ``layers.export.maps``) does not import matplotlib: it is loaded
+when a map is first drawn, so the button costs a map page's first load nothing for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from layers import schema as S
 from layers.errors import OneMapError, StoreError
+from layers.export import maps
+from layers.export import snapshot as export_snapshot
 from views import loaders
 from views.state import ViewState, current_view, project_filter
-
-if TYPE_CHECKING:
-    from layers.export import maps as E
 
 #: the button's choices, as ``layers.export`` / ``geo.staticmap`` define them (a test checks)
 MAP_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
@@ -44,11 +43,9 @@ FORMAT_MIME: dict[str, str] = {
 }
 
 
-def request_from_view(state: ViewState, **overrides: Any) -> E.MapRequest:
+def request_from_view(state: ViewState, **overrides: Any) -> export_snapshot.MapRequest:
     """The ``MapRequest`` of a dashboard view (region, metric, filters, zone, breaks mode)."""
-    from layers.export import maps as E
-
-    req = E.MapRequest(
+    req = export_snapshot.MapRequest(
         region=state.region,
         metric=state.metric,
         flt=project_filter(state),
@@ -59,16 +56,14 @@ def request_from_view(state: ViewState, **overrides: Any) -> E.MapRequest:
     return dataclasses.replace(req, **overrides) if overrides else req
 
 
-def snapshot(*, with_projects: bool) -> E.Snapshot:
+def snapshot(*, with_projects: bool) -> export_snapshot.Snapshot:
     """A ``layers.export.Snapshot`` built from the dashboard's cached store tables."""
-    from layers.export import maps as E
-
     path = loaders.store_file()
     try:
         years = loaders.load_table(S.TABLE_ROADMAP_YEARS)
     except StoreError:  # a store without route maps still exports maps
         years = pd.DataFrame(columns=[S.CODE, S.YEAR, S.VILLAGES_PLANNED_EXIT])
-    return E.Snapshot(
+    return export_snapshot.Snapshot(
         path=path,
         admin_units=loaders.load_admin_units(),
         region_summary=loaders.load_region_summary(),
@@ -82,18 +77,22 @@ def snapshot(*, with_projects: bool) -> E.Snapshot:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _map_bytes(
-    key: str, mtime: float, _request: E.MapRequest, fmt: str, paper: str, orientation: str, dpi: int
+    key: str,
+    mtime: float,
+    _request: export_snapshot.MapRequest,
+    fmt: str,
+    paper: str,
+    orientation: str,
+    dpi: int,
 ) -> bytes:
-    from layers.export import maps as E
-
     del key, mtime  # cache key only (the request's repr and the store's modification time)
     snap = snapshot(with_projects=not _request.flt.is_empty)
-    data = E.prepare_map(snap, _request)
-    return E.map_bytes(data, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi)
+    data = maps.prepare_map(snap, _request)
+    return maps.map_bytes(data, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi)
 
 
 def map_bytes(
-    request: E.MapRequest,
+    request: export_snapshot.MapRequest,
     *,
     fmt: str = "png",
     paper: str = "A4",
@@ -105,17 +104,13 @@ def map_bytes(
     return _map_bytes(repr(request), loaders.store_mtime(p), request, fmt, paper, orientation, dpi)
 
 
-def file_name(request: E.MapRequest, ext: str, kind: str = "map") -> str:
+def file_name(request: export_snapshot.MapRequest, ext: str, kind: str = "map") -> str:
     """Predictable download name ``{code}_{name}_{metric}_{kind}_{date}.{ext}``."""
-    from layers.export import maps as E
-
     name = loaders.unit_name(request.region, "zh")
-    return E.default_filename(request.region, name, request.metric, ext, kind=kind)
+    return export_snapshot.default_filename(request.region, name, request.metric, ext, kind=kind)
 
 
-def _make_map(
-    key: str, state: ViewState, fmt: str, paper: str, orientation: str, dpi: int
-) -> None:
+def _make_map(key: str, state: ViewState, fmt: str, paper: str, orientation: str, dpi: int) -> None:
     """Button callback: draw the view's map once and keep it for the download button."""
     made = repr((state, fmt, paper, orientation, dpi))
     try:

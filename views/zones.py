@@ -75,7 +75,7 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None, l
         [i18n.t("lowest_completion", lang), i18n.t("most_uncovered", lang)]
     )
     prefectures = loaders.units_index().set_index(S.CODE)[S.NAME]
-    for tab, key in ((by_completion, S.COMPLETION), (by_uncovered, tables.UNCOVERED)):
+    for tab, key in ((by_completion, S.COMPLETION), (by_uncovered, i18n.UNCOVERED)):
         with tab:
             ranked = tables.laggards(scope, by=key, n=n)
             ranked.insert(0, "排名", range(1, len(ranked) + 1))

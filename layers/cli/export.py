@@ -11,9 +11,13 @@ import dataclasses
 import time
 from pathlib import Path
 
+from geo import classify, raster
+from geo import staticmap as sm
 from layers import schema as S
 from layers.errors import ExportError
-from layers.export import maps as E
+from layers.export import layers as export_layers
+from layers.export import maps, pack, snapshot, tables, web
+from layers.export import raster as export_raster
 from layers.present import query
 
 
@@ -54,7 +58,7 @@ def _breaks(text: str | None) -> tuple[float, ...] | None:
     return values
 
 
-def request_from_args(args: argparse.Namespace) -> E.MapRequest:
+def request_from_args(args: argparse.Namespace) -> snapshot.MapRequest:
     """The ``MapRequest`` described by the view options."""
     flt = query.ProjectFilter(
         sectors=_codes(args.sector, S.SECTORS, "sector"),
@@ -62,7 +66,7 @@ def request_from_args(args: argparse.Namespace) -> E.MapRequest:
         statuses=_codes(args.status, S.STATUSES, "status"),
         fund_sources=_codes(args.fund_source, S.FUND_SOURCES, "fund-source"),
     )
-    return E.MapRequest(
+    return snapshot.MapRequest(
         region=args.region,
         metric=args.metric,
         level=getattr(args, "level", None),
@@ -99,7 +103,7 @@ def _add_view(p: argparse.ArgumentParser, *, level: bool = True) -> None:
     p.add_argument("--zone", metavar="NAME", help="an action-plan zone, e.g. 怒江州")
     p.add_argument("--no-zones", action="store_true", help="do not draw zone outlines")
     p.add_argument("--breaks", metavar="B1,B2,..", help="class upper bounds (fractions)")
-    p.add_argument("--scheme", choices=E.classify.SCHEMES, default="quantiles")
+    p.add_argument("--scheme", choices=classify.SCHEMES, default="quantiles")
     p.add_argument("--classes", type=int, default=5, metavar="K", help="number of classes (5)")
     p.add_argument(
         "--dynamic-breaks", action="store_true", help="classes from the filtered view, not fixed"
@@ -107,31 +111,35 @@ def _add_view(p: argparse.ArgumentParser, *, level: bool = True) -> None:
 
 
 def _add_page(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--paper", choices=tuple(E.sm.PAPER_MM), default="A4")
-    p.add_argument("--orientation", choices=E.sm.ORIENTATIONS, default="landscape")
+    p.add_argument("--paper", choices=tuple(sm.PAPER_MM), default="A4")
+    p.add_argument("--orientation", choices=sm.ORIENTATIONS, default="landscape")
     p.add_argument("--dpi", type=int, default=150, help="PNG resolution (300 for print)")
 
 
 def _out_path(
-    args: argparse.Namespace, snap: E.Snapshot, request: E.MapRequest, ext: str, kind: str
+    args: argparse.Namespace,
+    snap: snapshot.Snapshot,
+    request: snapshot.MapRequest,
+    ext: str,
+    kind: str,
 ) -> Path:
     """``--out`` when given, else ``{code}_{name}_{metric}_{kind}_{date}.{ext}``."""
     if args.out:
         return Path(args.out)
-    name = E.unit_name(snap, request.region)
-    return Path(E.default_filename(request.region, name, request.metric, ext, kind=kind))
+    name = snapshot.unit_name(snap, request.region)
+    return Path(snapshot.default_filename(request.region, name, request.metric, ext, kind=kind))
 
 
 def _view(
     args: argparse.Namespace, *, with_projects: bool | None = None
-) -> tuple[E.MapRequest, E.Snapshot]:
+) -> tuple[snapshot.MapRequest, snapshot.Snapshot]:
     """The request of the view options and the store snapshot it needs; projects are read
     when ``with_projects``, or (None) when the project filter is set."""
     request = request_from_args(args)
-    snap = E.read_snapshot(
+    snap = snapshot.read_snapshot(
         args.store,
-        levels=E.levels_for(request),
-        within=E.scope_for(request),
+        levels=snapshot.levels_for(request),
+        within=snapshot.scope_for(request),
         with_projects=not request.flt.is_empty if with_projects is None else with_projects,
     )
     return request, snap
@@ -145,9 +153,9 @@ def _done(path: Path, t0: float, extra: str = "") -> int:
 def _cmd_map(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     request, snap = _view(args)
-    data = E.prepare_map(snap, request)
+    data = maps.prepare_map(snap, request)
     out = _out_path(args, snap, request, args.format or "png", "map")
-    E.write_map(
+    maps.write_map(
         data, out, fmt=args.format, paper=args.paper, orientation=args.orientation, dpi=args.dpi
     )
     return _done(out, t0)
@@ -166,7 +174,7 @@ def _cmd_pack(args: argparse.Namespace) -> int:
             bars.append(tqdm(total=n, desc="onemap export pack", unit="page", leave=False))
         bars[0].update(1)
 
-    snap = E.read_snapshot(
+    snap = snapshot.read_snapshot(
         args.store,
         levels=("province", "prefecture", "county", "township")
         if args.by == "county"
@@ -177,9 +185,9 @@ def _cmd_pack(args: argparse.Namespace) -> int:
         Path(args.out)
         if args.out
         else Path(
-            E.default_filename(
+            snapshot.default_filename(
                 within,
-                E.unit_name(snap, within),
+                snapshot.unit_name(snap, within),
                 base.metric,
                 args.format or "pdf",
                 kind=f"pack-{args.by}",
@@ -187,7 +195,7 @@ def _cmd_pack(args: argparse.Namespace) -> int:
         )
     )
     try:
-        n = E.export_pack(
+        n = pack.export_pack(
             out,
             by=args.by,
             within=within,
@@ -206,18 +214,18 @@ def _cmd_pack(args: argparse.Namespace) -> int:
 def _cmd_table(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     request, snap = _view(args, with_projects=args.kind == "projects" or None)
-    table = E.view_table(snap, request, kind=args.kind)
+    table = tables.view_table(snap, request, kind=args.kind)
     out = _out_path(args, snap, request, args.format or "xlsx", f"table-{args.kind}")
-    E.write_table(table, out, fmt=args.format)
+    tables.write_table(table, out, fmt=args.format)
     return _done(out, t0, f" · {len(table):,} 行 rows")
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     request, snap = _view(args, with_projects=args.with_projects)
-    layers = E.view_layers(snap, request)
+    layers = export_layers.view_layers(snap, request)
     ext = {"shp": "zip", None: "gpkg"}.get(args.format, args.format)
-    out = E.write_layers(
+    out = export_layers.write_layers(
         layers,
         _out_path(args, snap, request, ext, "layers"),
         fmt=args.format,
@@ -230,26 +238,24 @@ def _cmd_html(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     request, snap = _view(args)
     out = _out_path(args, snap, request, "html", "map")
-    E.write_html(E.prepare_map(snap, request), out)
+    web.write_html(maps.prepare_map(snap, request), out)
     return _done(out, t0)
 
 
 def _cmd_raster(args: argparse.Namespace) -> int:
-    from geo import raster
-
     t0 = time.perf_counter()
     request = request_from_args(args)
-    levels = tuple(dict.fromkeys((*E.levels_for(request), "village")))
+    levels = tuple(dict.fromkeys((*snapshot.levels_for(request), "village")))
     within = None if request.region_level == "province" else request.region
-    snap = E.read_snapshot(
+    snap = snapshot.read_snapshot(
         args.store, levels=levels, with_projects=not request.flt.is_empty, within=within
     )
-    surface = E.metric_raster(snap, request, resolution=args.resolution)
+    surface = export_raster.metric_raster(snap, request, resolution=args.resolution)
     out = _out_path(args, snap, request, "tif", "raster")
     raster.write_geotiff(surface, out)
     extra = f" · {surface.array.shape[1]}×{surface.array.shape[0]} cells"
     if args.hillshade:
-        hs = E.hillshade_raster(args.dem, bounds=surface.bounds)
+        hs = export_raster.hillshade_raster(args.dem, bounds=surface.bounds)
         raster.write_geotiff(hs, args.hillshade)
         extra += f" · hillshade {args.hillshade}"
     if args.terrain:
@@ -258,8 +264,8 @@ def _cmd_raster(args: argparse.Namespace) -> int:
         if request.region_level != "province":
             prefix = request.region[: S.LEVEL_DIGITS[request.region_level]]
             villages = villages[villages[S.CODE].str.startswith(prefix)]
-        terrain = E.village_terrain(villages, args.dem)
-        E.write_layers({"village_terrain": terrain}, args.terrain)
+        terrain = export_raster.village_terrain(villages, args.dem)
+        export_layers.write_layers({"village_terrain": terrain}, args.terrain)
         extra += f" · terrain {args.terrain} ({len(terrain):,} villages)"
     return _done(out, t0, extra)
 
@@ -275,30 +281,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("map", help="静态专题图 PNG/PDF/SVG of one view")
     _add_view(p)
     _add_page(p)
-    p.add_argument("--format", choices=E.MAP_FORMATS, help="default: from --out, else png")
+    p.add_argument("--format", choices=maps.MAP_FORMATS, help="default: from --out, else png")
     p.add_argument("--out", metavar="PATH", help="default: {code}_{name}_{metric}_map_{date}.png")
     p.add_argument("--no-labels", action="store_true", help="do not label units")
     p.set_defaults(func=_cmd_map)
 
     p = sub.add_parser("pack", help="简报包 cover + one page per region (PDF or PPTX)")
     _add_view(p, level=False)
-    p.add_argument("--by", choices=E.PACK_BY, default="prefecture")
+    p.add_argument("--by", choices=pack.PACK_BY, default="prefecture")
     p.add_argument("--within", metavar="CODE", default=S.PROVINCE_CODE, help="default: province")
-    p.add_argument("--format", choices=E.PACK_FORMATS, help="default: from --out, else pdf")
+    p.add_argument("--format", choices=pack.PACK_FORMATS, help="default: from --out, else pdf")
     p.add_argument("--dpi", type=int, default=150, help="slide picture resolution (PPTX)")
     p.add_argument("--out", metavar="PATH")
     p.set_defaults(func=_cmd_pack)
 
     p = sub.add_parser("table", help="表格 XLSX/CSV of the view (summary or projects)")
     _add_view(p)
-    p.add_argument("--kind", choices=E.TABLE_KINDS, default="summary")
-    p.add_argument("--format", choices=E.TABLE_FORMATS, help="default: from --out, else xlsx")
+    p.add_argument("--kind", choices=tables.TABLE_KINDS, default="summary")
+    p.add_argument("--format", choices=tables.TABLE_FORMATS, help="default: from --out, else xlsx")
     p.add_argument("--out", metavar="PATH")
     p.set_defaults(func=_cmd_table)
 
     p = sub.add_parser("layers", help="图层 GeoPackage/GeoJSON/zipped Shapefile of the view")
     _add_view(p)
-    p.add_argument("--format", choices=E.LAYER_FORMATS, help="default: from --out, else gpkg")
+    p.add_argument(
+        "--format", choices=export_layers.LAYER_FORMATS, help="default: from --out, else gpkg"
+    )
     p.add_argument("--encoding", choices=("UTF-8", "GBK"), default="UTF-8", help="Shapefile text")
     p.add_argument("--with-projects", action="store_true", help="add the view's project points")
     p.add_argument("--out", metavar="PATH")

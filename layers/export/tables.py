@@ -1,73 +1,52 @@
-"""Tables shaped for display and download: Chinese headers, labels, search, XLSX/CSV bytes.
+"""Tables shaped for display and download: Chinese headers, labels, search, XLSX/CSV files.
 
 Display tables keep numbers numeric (so they sort); rates become percentages (×100) under a
 header ending in ``(%)``. Downloads escape text cells that a spreadsheet would run as a formula
 (leading ``= + - @``, tab or carriage return) and CSV is UTF-8 with a BOM so Excel reads Chinese.
+XLSX is written by the fast sheet writer of ``layers.export.xlsx``. ``view_table`` and
+``write_table`` are the table export of one view (``onemap export table``, the 导出 page).
 """
 
 from __future__ import annotations
 
 import codecs
 import io
-import zipfile
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from openpyxl.utils import get_column_letter
 
 from layers import schema as s
 from layers.build import metrics
 from layers.errors import ExportError, OneMapError
+from layers.export import xlsx
+from layers.export.snapshot import MapRequest, Snapshot, format_of, view_projects, view_rows
+from layers.present import i18n
 
-#: Chinese display headers for store columns (projects, summaries, registry)
-HEADERS_ZH: dict[str, str] = {
-    s.PROJECT_ID: "项目编号",
-    s.PROJECT_NAME: "项目名称",
-    s.COUNTY_CODE: "县/市/区",
-    s.TOWNSHIP_CODE: "乡/镇",
-    s.VILLAGE_CODE: "行政村",
-    s.SECTOR: "行业",
-    s.PLAN_YEAR: "计划年度",
-    s.STATUS: "状态",
-    s.START_DATE: "开工日期",
-    s.COMPLETION_DATE: "完工日期",
-    s.FUNDS_PLANNED: "计划资金(万元)",
-    s.FUNDS_ALLOCATED: "到位资金(万元)",
-    s.FUNDS_SPENT: "已支付资金(万元)",
-    s.FUND_SOURCE: "资金来源",
-    s.BENEFICIARY_HOUSEHOLDS: "受益户数",
-    s.BENEFICIARY_POOR_POPULATION: "受益贫困人口",
-    s.RESPONSIBLE_UNIT: "责任单位",
-    s.APPROVAL_REF: "批复文号",
-    s.PUBLIC_NOTICE_DATE: "公告日期",
-    s.INSPECTION_RESULT: "验收结果",
-    s.CODE: "区划代码",
-    s.LEVEL: "级别",
-    s.N_PROJECTS: "项目数",
-    s.N_COMPLETED: "已完工项目",
-    s.N_SIX_FIXES: "六定齐全项目",
-    s.POOR_HOUSEHOLDS: "贫困户数",
-    s.POOR_POPULATION: "贫困人口",
-    s.COVERED_CAPPED: "覆盖贫困人口",
-    s.POVERTY_VILLAGES: "贫困村",
-    s.VILLAGES_EXITED: "已出列村",
-    s.COMPLETION: "完工率(%)",
-    s.COVERAGE: "覆盖率(%)",
-    s.FUNDS_EXECUTION: "资金执行率(%)",
-    s.SIX_FIXES_RATE: "六定完整率(%)",
-    s.EXIT_PROGRESS: "出列进度(%)",
-    s.MATCHED_REMEDY: "对症施策率(%)",
-    s.ZONE: "区域",
-}
-UNCOVERED = "uncovered_population"
-MISSING_FIXES = "missing_six_fixes"
-HEADERS_ZH[UNCOVERED] = "未覆盖贫困人口"
-HEADERS_ZH[MISSING_FIXES] = "六定缺项"
+__all__ = [
+    "TABLE_FORMATS",
+    "TABLE_KINDS",
+    "escape_formulas",
+    "laggards",
+    "missing_six_fixes",
+    "project_table",
+    "search",
+    "six_fixes_matrix",
+    "summary_table",
+    "table_bytes",
+    "to_csv_bytes",
+    "to_xlsx_bytes",
+    "unit_options",
+    "view_table",
+    "write_table",
+]
 
+TABLE_FORMATS: tuple[str, ...] = ("xlsx", "csv")
+TABLE_KINDS: tuple[str, ...] = ("summary", "projects")
 _RATES: tuple[str, ...] = s.METRICS
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -97,14 +76,27 @@ def six_fixes_matrix(projects: pd.DataFrame) -> pd.DataFrame:
 
 
 def missing_six_fixes(projects: pd.DataFrame, *, sep: str = "、") -> pd.Series:
-    """The Chinese names of the fixes each project lacks, joined by ``sep`` ("" when complete)."""
+    """The Chinese names of the fixes each project lacks, joined by ``sep`` ("" when complete).
+
+    Parameters
+    ----------
+    projects
+        Rows of the ``projects`` store layer.
+    sep
+        The separator between names.
+
+    Returns
+    -------
+    pandas.Series
+        ``missing_six_fixes`` on the input index.
+    """
     has = six_fixes_matrix(projects)
     out = pd.Series("", index=projects.index, dtype="object")
     for fix in s.SIX_FIXES:  # six columns, vectorised over rows
         label = s.SIX_FIXES_LABELS_ZH[fix]
         add = ~has[fix]
         out = out.where(~add, out + np.where(out.eq(""), "", sep) + label)
-    return out.rename(MISSING_FIXES)
+    return out.rename(i18n.MISSING_FIXES)
 
 
 def project_table(
@@ -124,6 +116,11 @@ def project_table(
         "—" where a county-wide project has no township or village.
     with_missing_fixes
         Add a ``六定缺项`` column listing the six fixes each project lacks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The display table, numbered from 0.
     """
     _require(projects, [s.PROJECT_ID, s.PROJECT_NAME], "project_table(projects)")
     cols = [c for c in s.PROJECT_COLUMNS if c in projects.columns]
@@ -143,12 +140,25 @@ def project_table(
         if col in out and pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d").astype("object")
     if with_missing_fixes:
-        out[MISSING_FIXES] = missing_six_fixes(projects)
-    return out.rename(columns=HEADERS_ZH).reset_index(drop=True)
+        out[i18n.MISSING_FIXES] = missing_six_fixes(projects)
+    return out.rename(columns=i18n.HEADERS_ZH).reset_index(drop=True)
 
 
 def search(table: pd.DataFrame, query: str) -> pd.DataFrame:
-    """Rows where every whitespace-separated term of ``query`` occurs in some column (any case)."""
+    """Rows where every whitespace-separated term of ``query`` occurs in some column (any case).
+
+    Parameters
+    ----------
+    table
+        The table to search.
+    query
+        Whitespace-separated terms (blank: every row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching rows of ``table``.
+    """
     terms = [t for t in str(query or "").split() if t]
     if not terms or table.empty:
         return table
@@ -164,12 +174,25 @@ def search(table: pd.DataFrame, query: str) -> pd.DataFrame:
 
 
 def summary_table(summary: pd.DataFrame, *, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Region or zone summary rows for display: name, counts, rates in % (Chinese headers)."""
+    """Region or zone summary rows for display: name, counts, rates in % (Chinese headers).
+
+    Parameters
+    ----------
+    summary
+        Rows of ``region_summary`` or zone summaries (``zone`` column).
+    extra
+        Further columns to keep after the name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The display table, numbered from 0.
+    """
     key = s.ZONE if s.ZONE in summary.columns else s.NAME
     _require(summary, [key, s.N_PROJECTS], "summary_table(summary)")
     out = pd.DataFrame(summary).copy()
     if s.POOR_POPULATION in out and s.COVERED_CAPPED in out:
-        out[UNCOVERED] = out[s.POOR_POPULATION] - out[s.COVERED_CAPPED]
+        out[i18n.UNCOVERED] = out[s.POOR_POPULATION] - out[s.COVERED_CAPPED]
     cols = [
         key,
         *extra,
@@ -180,7 +203,7 @@ def summary_table(summary: pd.DataFrame, *, extra: tuple[str, ...] = ()) -> pd.D
         s.FUNDS_SPENT,
         s.FUNDS_EXECUTION,
         s.POOR_POPULATION,
-        UNCOVERED,
+        i18n.UNCOVERED,
         s.EXIT_PROGRESS,
         s.SIX_FIXES_RATE,
     ]
@@ -188,26 +211,42 @@ def summary_table(summary: pd.DataFrame, *, extra: tuple[str, ...] = ()) -> pd.D
     for rate in _RATES:
         if rate in out:
             out[rate] = (out[rate].astype("float64") * 100).round(1)
-    return out.rename(columns={**HEADERS_ZH, s.NAME: "名称"}).reset_index(drop=True)
+    return out.rename(columns={**i18n.HEADERS_ZH, s.NAME: "名称"}).reset_index(drop=True)
 
 
 def laggards(summary: pd.DataFrame, *, by: str = s.COMPLETION, n: int = 10) -> pd.DataFrame:
     """The ``n`` worst units: lowest ``completion``/``coverage``/… or most ``uncovered_population``.
 
     Ties break on more uncovered poor population, then on name; the input is not modified.
+
+    Parameters
+    ----------
+    summary
+        Summary rows (with poor population and covered population).
+    by
+        A rate of ``schema.METRICS`` (lowest first) or ``uncovered_population`` (most first).
+    n
+        How many units, at least 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``n`` rows with an ``uncovered_population`` column, numbered from 0.
     """
     _require(summary, [s.POOR_POPULATION, s.COVERED_CAPPED], "laggards(summary)")
     if n < 1:
         raise OneMapError(f"laggards: `n` was {n} but must be at least 1")
     out = pd.DataFrame(summary).copy()
-    out[UNCOVERED] = out[s.POOR_POPULATION] - out[s.COVERED_CAPPED]
-    if by == UNCOVERED:
-        order, ascending = [UNCOVERED, s.NAME], [False, True]
+    out[i18n.UNCOVERED] = out[s.POOR_POPULATION] - out[s.COVERED_CAPPED]
+    if by == i18n.UNCOVERED:
+        order, ascending = [i18n.UNCOVERED, s.NAME], [False, True]
     elif by in _RATES:
         _require(out, [by], "laggards(summary)")
-        order, ascending = [by, UNCOVERED, s.NAME], [True, False, True]
+        order, ascending = [by, i18n.UNCOVERED, s.NAME], [True, False, True]
     else:
-        raise OneMapError(f"laggards: `by` was {by!r} but must be one of {[*_RATES, UNCOVERED]}")
+        raise OneMapError(
+            f"laggards: `by` was {by!r} but must be one of {[*_RATES, i18n.UNCOVERED]}"
+        )
     out = out[out[by].notna()] if by in _RATES else out
     return out.sort_values(order, ascending=ascending, kind="stable").head(n).reset_index(drop=True)
 
@@ -262,174 +301,26 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-#: Excel's sheet size limits
-XLSX_MAX_ROWS, XLSX_MAX_COLUMNS, XLSX_MAX_TEXT = 1_048_576, 16_384, 32_767
-#: rows of sheet XML built and compressed at a time (bounds memory for large tables)
-XLSX_CHUNK_ROWS = 20_000
-#: characters XML 1.0 forbids (RE2 syntax, for pyarrow.compute)
-_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]"
-_XLSX_PARTS = {
-    "[Content_Types].xml": (
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" '
-        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/styles.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        "</Types>"
-    ),
-    "_rels/.rels": (
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
-    ),
-    "xl/_rels/workbook.xml.rels": (
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/styles" Target="styles.xml"/></Relationships>'
-    ),
-    "xl/styles.xml": (
-        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
-        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-        "</cellStyleXfs>"
-        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
-        "</cellStyles></styleSheet>"
-    ),
-}
-_XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_MAIN_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-
-
-def _xml_text(values: pd.Series | pa.Array) -> pa.Array:
-    """Text as an arrow string array escaped for XML: ``& < >`` as entities, characters XML
-    forbids dropped (null stays null)."""
-    if not isinstance(values, pa.Array):
-        values = pa.array(
-            values.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string()
-        )
-    text = pc.replace_substring_regex(values, _XML_ILLEGAL, "")
-    for ch, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        text = pc.replace_substring(text, ch, entity)
-    return text
-
-
-def _xlsx_cells(values: pd.Series, ref: pa.Array, what: str) -> pa.Array:
-    """One column's ``<c>`` elements as an arrow string array (null where the value is missing).
-
-    ``ref`` holds the cell references (``B2``, ``B3`` …). Numbers and bools are written as
-    numbers/booleans, everything else as inline text (dates as ISO text); NaN, None and
-    infinities leave the cell empty.
-    """
-    join = pc.binary_join_element_wise
-    if pd.api.types.is_bool_dtype(values) and not values.isna().any():
-        flags = pc.if_else(pa.array(values.to_numpy(dtype=bool)), "1", "0")
-        return join('<c r="', ref, '" t="b"><v>', flags, "</v></c>", "")
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = pd.to_numeric(values)
-        if pd.api.types.is_integer_dtype(numbers):
-            arr = pa.array(
-                numbers.astype("Int64").to_numpy(dtype=object, na_value=None), pa.int64()
-            )
-        else:
-            floats = numbers.astype("float64").to_numpy()
-            arr = pa.array(floats, mask=~np.isfinite(floats))
-        return join('<c r="', ref, '"><v>', pc.cast(arr, pa.string()), "</v></c>", "")
-    text = _xml_text(values)
-    longest = pc.max(pc.utf8_length(text)).as_py() or 0
-    if longest > XLSX_MAX_TEXT:
-        raise ExportError(
-            f"to_xlsx_bytes: column {what!r} holds a text of {longest:,} characters; Excel "
-            f"cells hold at most {XLSX_MAX_TEXT:,} — shorten it or export CSV instead"
-        )
-    return join(
-        '<c r="', ref, '" t="inlineStr"><is><t xml:space="preserve">', text, "</t></is></c>", ""
-    )
-
-
-def _utf8_concat(text: pa.Array) -> bytes:
-    """All strings of a null-free arrow string array as one UTF-8 byte string (its data buffer)."""
-    _, offsets, data = text.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + len(text) + 1]
-    return data.to_pybytes()[bounds[0] : bounds[-1]] if len(text) else b""
-
-
-def _xlsx_sheet_rows(table: pd.DataFrame, first_row: int) -> bytes:
-    """``<row>`` elements for ``table``'s rows numbered from ``first_row``, built column-wise."""
-    rows = pc.cast(pa.array(np.arange(first_row, first_row + len(table))), pa.string())
-    cells = [
-        _xlsx_cells(
-            table.iloc[:, i],
-            pc.binary_join_element_wise(get_column_letter(i + 1), rows, ""),
-            str(col),
-        )
-        for i, col in enumerate(table.columns)
-    ]
-    line = pc.binary_join_element_wise(
-        '<row r="', rows, '">', *cells, "</row>", "", null_handling="replace", null_replacement=""
-    )
-    return _utf8_concat(line)
-
-
 def to_xlsx_bytes(table: pd.DataFrame, *, sheet_name: str = "项目库") -> bytes:
     """An XLSX workbook with one sheet holding ``table`` (formulas escaped, no index).
 
-    Streams the sheet: its XML is built column-wise with numpy/pandas string operations for
-    :data:`XLSX_CHUNK_ROWS` rows at a time and compressed straight into the zip, so 192,000
-    projects take seconds, not a minute. Text is stored inline (never as formulas); numbers
-    stay numbers; header widths follow the header text.
+    Written by :func:`layers.export.xlsx.workbook_bytes` (streamed, column-wise): text is
+    stored inline, numbers stay numbers, dates become ISO text.
+
+    Parameters
+    ----------
+    table
+        The table to write.
+    sheet_name
+        The sheet's name (1 to 31 characters, none of ``[]:*?/\\``).
+
+    Returns
+    -------
+    bytes
+        The workbook.
     """
-    if len(sheet_name) > 31 or any(ch in sheet_name for ch in "[]:*?/\\") or not sheet_name:
-        raise ExportError(
-            f"to_xlsx_bytes: `sheet_name` {sheet_name!r} is not a valid Excel sheet name "
-            "(1 to 31 characters, none of []:*?/\\)"
-        )
-    n_rows, n_cols = len(table) + 1, max(1, len(table.columns))
-    if n_rows > XLSX_MAX_ROWS or n_cols > XLSX_MAX_COLUMNS:
-        raise ExportError(
-            f"to_xlsx_bytes: the table has {n_rows - 1:,} rows × {len(table.columns):,} columns; "
-            f"an Excel sheet holds {XLSX_MAX_ROWS - 1:,} rows × {XLSX_MAX_COLUMNS:,} columns — "
-            "filter the table or export CSV instead"
-        )
-    safe = _dates_as_text(escape_formulas(table))
-    header = pd.DataFrame([[str(c) for c in safe.columns]], columns=safe.columns, dtype=object)
-    widths = "".join(
-        f'<col min="{i}" max="{i}" width="{min(40, max(8, len(str(c)) * 2 + 2))}" customWidth="1"/>'
-        for i, c in enumerate(safe.columns, start=1)
-    )
-    last = get_column_letter(n_cols) + str(n_rows)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=3) as zf:
-        for name, xml in _XLSX_PARTS.items():
-            zf.writestr(name, _XML_DECL + xml)
-        book_name = _xml_text(pa.array([sheet_name]))[0].as_py().replace('"', "&quot;")
-        zf.writestr(
-            "xl/workbook.xml",
-            f'{_XML_DECL}<workbook {_MAIN_NS} xmlns:r="http://schemas.openxmlformats.org/'
-            f'officeDocument/2006/relationships"><sheets><sheet name="{book_name}" '
-            'sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(
-                f'{_XML_DECL}<worksheet {_MAIN_NS}><dimension ref="A1:{last}"/>'
-                f"{f'<cols>{widths}</cols>' if widths else ''}<sheetData>".encode()
-            )
-            sheet.write(_xlsx_sheet_rows(header, 1))
-            for start in range(0, len(safe), XLSX_CHUNK_ROWS):
-                chunk = safe.iloc[start : start + XLSX_CHUNK_ROWS]
-                sheet.write(_xlsx_sheet_rows(chunk, start + 2))
-            sheet.write(b"</sheetData></worksheet>")
-    return buf.getvalue()
+    xlsx.check_sheet(table, sheet_name)  # before escaping a table Excel cannot hold
+    return xlsx.workbook_bytes(_dates_as_text(escape_formulas(table)), sheet_name=sheet_name)
 
 
 def unit_options(
@@ -446,6 +337,24 @@ def unit_options(
     when picking a township from the province), so same-named units stay distinguishable.
     ``only`` keeps the listed codes (e.g. the units that carry a plan); ``counties`` keeps the
     units inside the listed county codes (e.g. a zone's members). Sorted by code.
+
+    Parameters
+    ----------
+    units
+        Admin units (``code``, ``name``, ``level``).
+    level
+        The level to pick from.
+    within
+        The region to pick inside (its level must be above ``level``).
+    only
+        Codes to keep, or None.
+    counties
+        County codes whose units to keep, or None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code`` and ``label``, sorted by code.
     """
     _require(units, [s.CODE, s.NAME, s.LEVEL], "unit_options(units)")
     if level not in s.LEVELS:
@@ -477,3 +386,80 @@ def unit_options(
         label = label + " · " + part
     picked["label"] = label
     return picked.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# the table of one view, and its file
+# --------------------------------------------------------------------------------------
+def view_table(snap: Snapshot, request: MapRequest, *, kind: str = "summary") -> pd.DataFrame:
+    """The view's table with Chinese headers: unit summaries or the filtered projects.
+
+    Parameters
+    ----------
+    snap
+        The store snapshot (read ``with_projects=True`` for ``kind="projects"``).
+    request
+        The view.
+    kind
+        summary (one row per unit of the view) or projects (the view's project rows).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The display table (``summary_table`` or ``project_table`` with missing fixes).
+    """
+    if kind == "summary":
+        return summary_table(view_rows(snap, request))
+    if kind == "projects":
+        p = view_projects(snap, request)
+        names = snap.region_summary.set_index(s.CODE)[s.NAME]
+        return project_table(p, names=names, with_missing_fixes=True)
+    raise ExportError(f"`kind` was {kind!r}; expected one of {list(TABLE_KINDS)}")
+
+
+def table_bytes(table: pd.DataFrame, *, fmt: str) -> bytes:
+    """XLSX or CSV (UTF-8 with BOM) bytes; cells starting with = + - @ are escaped.
+
+    Parameters
+    ----------
+    table
+        The table to write.
+    fmt
+        xlsx or csv.
+
+    Returns
+    -------
+    bytes
+        The file's content.
+    """
+    if fmt == "xlsx":
+        return to_xlsx_bytes(table, sheet_name="OneMap")
+    if fmt == "csv":
+        return to_csv_bytes(table)
+    raise ExportError(f"table format {fmt!r} is not one of {list(TABLE_FORMATS)}")
+
+
+def write_table(
+    table: pd.DataFrame, out: str | os.PathLike[str], *, fmt: str | None = None
+) -> Path:
+    """Write ``table`` as XLSX or CSV (format from ``fmt`` or the suffix).
+
+    Parameters
+    ----------
+    table
+        The table to write.
+    out
+        The file to write.
+    fmt
+        xlsx or csv (default: the suffix of ``out``).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    f = format_of(out, fmt, TABLE_FORMATS)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(table_bytes(table, fmt=f))
+    return out

@@ -1,0 +1,516 @@
+"""Briefing packs: a cover and one A4 page per region (map, KPIs, laggards, exit timeline).
+
+A pack is drawn from one ``Snapshot`` (``layers.export.snapshot``): the cover maps the whole
+scope, each further page one prefecture, county or zone through ``layers.export.maps``. It is
+written as a multi-page PDF or as a PPTX with one slide per page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from geo import staticmap as sm
+from layers import schema as S
+from layers.build import metrics as M
+from layers.errors import ExportError
+from layers.export import tables
+from layers.export.maps import MapData, cjk_font, prepare_map, zone_outlines
+from layers.export.snapshot import (
+    MapRequest,
+    Snapshot,
+    built_date,
+    format_of,
+    unit_name,
+)
+from layers.present import fmt, i18n, query
+from layers.settings import METRIC_CRS
+
+__all__ = [
+    "KPI_ROWS",
+    "PACK_BY",
+    "PACK_FORMATS",
+    "PackPage",
+    "cover_page",
+    "exit_timeline",
+    "export_pack",
+    "kpi_table",
+    "laggard_table",
+    "pack_figures",
+    "pack_page",
+    "pack_pages",
+]
+
+PACK_FORMATS: tuple[str, ...] = ("pdf", "pptx")
+PACK_BY: tuple[str, ...] = ("prefecture", "county", "zone")
+KPI_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    (S.N_PROJECTS, "项目数", fmt.fmt_int),
+    (S.COMPLETION, "完工率", fmt.fmt_pct),
+    (S.COVERAGE, "贫困人口覆盖率", fmt.fmt_pct),
+    (S.FUNDS_PLANNED, "计划资金", fmt.fmt_wan_yuan),
+    (S.FUNDS_SPENT, "已支出资金", fmt.fmt_wan_yuan),
+    (S.FUNDS_EXECUTION, "资金执行率", fmt.fmt_pct),
+    (S.POOR_POPULATION, "建档立卡贫困人口", lambda v: fmt.fmt_count(v, unit="人")),
+    (S.EXIT_PROGRESS, "贫困村出列进度", fmt.fmt_pct),
+    (S.SIX_FIXES_RATE, "六定完整率", fmt.fmt_pct),
+    (S.COUNTY_LIBRARIES, "县级项目库", fmt.fmt_int),
+    (S.TOWNSHIP_ROUTE_MAPS, "乡级路线图", fmt.fmt_int),
+    (S.VILLAGE_PLANS, "村级施工图", fmt.fmt_int),
+)
+
+
+# --------------------------------------------------------------------------------------
+# the tables and the timeline of a page
+# --------------------------------------------------------------------------------------
+def kpi_table(row: pd.Series) -> pd.DataFrame:
+    """Two-column KPI table (指标, 数值) of one summary row."""
+    k = M.kpis(row)
+    return pd.DataFrame(
+        {"指标": [label for _, label, _ in KPI_ROWS], "数值": [f(k.get(c)) for c, _, f in KPI_ROWS]}
+    )
+
+
+def laggard_table(rows: pd.DataFrame, metric: str, *, n: int = 5) -> pd.DataFrame:
+    """The ``n`` units lowest on ``metric``: name, metric %, uncovered poor population.
+
+    Parameters
+    ----------
+    rows
+        Summary rows of the view's units.
+    metric
+        The metric to rank by (lowest first).
+    n
+        How many units.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns 名称, the metric's Chinese name and 未覆盖贫困人口, as display text.
+    """
+    if rows.empty or rows[metric].notna().sum() == 0:
+        return pd.DataFrame({"名称": [], S.METRIC_LABELS_ZH[metric]: [], "未覆盖贫困人口": []})
+    worst = tables.laggards(rows, by=metric, n=n)
+    return pd.DataFrame(
+        {
+            "名称": worst[S.NAME].astype(str).to_numpy(),
+            S.METRIC_LABELS_ZH[metric]: fmt.fmt_pct_series(worst[metric]).to_numpy(),
+            "未覆盖贫困人口": fmt.fmt_count_series(worst[i18n.UNCOVERED]).to_numpy(),
+        }
+    )
+
+
+def exit_timeline(snap: Snapshot, codes: Sequence[str]) -> pd.DataFrame:
+    """Villages planned to exit and actually exited per year in the townships under ``codes``.
+
+    Parameters
+    ----------
+    snap
+        The store snapshot (its ``roadmap_years``).
+    codes
+        Region codes of any level (a zone passes its counties).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per year: year, villages planned to exit, villages exited.
+    """
+    ry = snap.roadmap_years
+    cols = [S.YEAR, S.VILLAGES_PLANNED_EXIT, S.VILLAGES_ACTUAL_EXIT]
+    if ry.empty:
+        return pd.DataFrame(columns=cols)
+    prefixes = tuple(c[: S.LEVEL_DIGITS[S.level_of(c)]] for c in codes)
+    sel = ry[ry[S.CODE].astype(str).str.startswith(prefixes)]
+    out = sel.groupby(S.YEAR, sort=True)[cols[1:]].sum().reset_index()
+    return out
+
+
+def _table(ax: Any, df: pd.DataFrame, title: str, *, fontsize: float = 8.5) -> None:
+    ax.set_axis_off()
+    ax.set_title(title, loc="left", fontsize=10.5, fontweight="bold")
+    if df.empty:
+        ax.text(0, 0.8, "（无数据）", fontsize=fontsize, transform=ax.transAxes)
+        return
+    t = ax.table(
+        cellText=df.astype(str).to_numpy(),
+        colLabels=list(df.columns),
+        loc="upper left",
+        cellLoc="left",
+        colLoc="left",
+        edges="horizontal",
+    )
+    t.auto_set_font_size(False)
+    t.set_fontsize(fontsize)
+    t.scale(1, 1.25)
+    for (r, _), cell in t.get_celld().items():
+        if r == 0:
+            cell.set_text_props(fontweight="bold")
+            cell.set_facecolor("#f0f0f0")
+
+
+def _timeline(ax: Any, tl: pd.DataFrame) -> None:
+    ax.set_title("贫困村出列时间线（村）", loc="left", fontsize=10.5, fontweight="bold")
+    if tl.empty:
+        ax.set_axis_off()
+        ax.text(0, 0.5, "（无路线图数据）", transform=ax.transAxes, fontsize=8.5)
+        return
+    x = np.arange(len(tl))
+    ax.bar(x - 0.2, tl[S.VILLAGES_PLANNED_EXIT], width=0.4, color="#bdbdbd", label="计划出列")
+    ax.bar(x + 0.2, tl[S.VILLAGES_ACTUAL_EXIT], width=0.4, color="#31a354", label="实际出列")
+    ax.set_xticks(x, [f"{int(y)}" for y in tl[S.YEAR]], fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7.5, frameon=False, loc="upper left")
+
+
+# --------------------------------------------------------------------------------------
+# pages: cover + one page per region
+# --------------------------------------------------------------------------------------
+def _page_frame(
+    fig: Figure, title: str, subtitle: str, footer: Sequence[str], stamp: str | None, page: str
+) -> None:
+    fig.text(0.03, 0.945, title, fontsize=17, fontweight="bold", va="center")
+    fig.text(0.03, 0.905, subtitle, fontsize=9.5, color="#404040", va="center")
+    width_mm = 0.86 * fig.get_size_inches()[0] * 25.4
+    cols = int(width_mm / (6.5 * 0.3528 * 0.5))  # columns of 6.5 pt half-width characters
+    lines = [part for line in footer for part in sm.wrap_columns(line, cols)]
+    for i, line in enumerate(reversed(lines)):
+        fig.text(0.03, 0.012 + 0.015 * i, line, fontsize=6.5, color="#303030")
+    fig.text(0.97, 0.015, page, fontsize=8, ha="right")
+    if stamp:
+        fig.text(
+            0.97,
+            0.945,
+            stamp,
+            ha="right",
+            va="center",
+            fontsize=10,
+            fontweight="bold",
+            color="#cb181d",
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "#cb181d"},
+        )
+
+
+def _map_block(fig: Figure, rect: tuple[float, float, float, float], data: MapData) -> None:
+    ax = fig.add_axes(rect)
+    summary = sm.draw_choropleth(ax, data.layers, data.text)
+    sm.add_scale_bar(ax)
+    sm.add_north_arrow(ax, METRIC_CRS)
+    lx, ly, lw, _ = rect
+    lax = fig.add_axes((lx, 0.065, lw, ly - 0.065))
+    sm.add_legend(lax, summary, data.text, ncol=3)
+
+
+def pack_page(
+    snap: Snapshot,
+    data: MapData,
+    kpi_row: pd.Series,
+    timeline_codes: Sequence[str],
+    *,
+    title: str,
+    page: str,
+    font: sm.CJKFont,
+) -> Figure:
+    """One A4-landscape pack page: map (left), KPI table, laggards and exit timeline (right).
+
+    Parameters
+    ----------
+    snap
+        The store snapshot (route-map years for the timeline).
+    data
+        The region's map (``prepare_map``).
+    kpi_row
+        The region's summary row under the filters.
+    timeline_codes
+        Region codes whose townships make the exit timeline.
+    title
+        The page title.
+    page
+        The page number text (``2 / 17``).
+    font
+        The CJK font.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The page.
+    """
+    with mpl.rc_context(sm.font_rc(font)):
+        fig = Figure(figsize=sm.paper_inches("A4", "landscape"), facecolor="white")
+        FigureCanvasAgg(fig)
+        _page_frame(fig, title, data.text.title, data.text.footer, data.text.stamp, page)
+        _map_block(fig, (0.02, 0.17, 0.52, 0.70), data)
+        _table(fig.add_axes((0.57, 0.50, 0.40, 0.36)), kpi_table(kpi_row), "主要指标")
+        metric = data.request.metric
+        units_zh = i18n.LEVEL_UNITS_ZH.get(data.request.unit_level, "")[1:]
+        _table(
+            fig.add_axes((0.57, 0.29, 0.40, 0.17)),
+            laggard_table(data.rows, metric, n=5),
+            f"{S.METRIC_LABELS_ZH[metric]}最低的{units_zh}",
+            fontsize=8,
+        )
+        _timeline(fig.add_axes((0.60, 0.07, 0.36, 0.16)), exit_timeline(snap, timeline_codes))
+    return fig
+
+
+def cover_page(
+    snap: Snapshot, data: MapData, kpi_row: pd.Series, *, title: str, n_pages: int, font: sm.CJKFont
+) -> Figure:
+    """The cover: pack title, KPIs of the whole scope and the overview map of its regions.
+
+    Parameters
+    ----------
+    snap
+        The store snapshot (its build date).
+    data
+        The overview map of the scope (``prepare_map``).
+    kpi_row
+        The scope's summary row under the filters.
+    title
+        The pack title.
+    n_pages
+        Pages in the pack, cover included.
+    font
+        The CJK font.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The cover page.
+    """
+    with mpl.rc_context(sm.font_rc(font)):
+        fig = Figure(figsize=sm.paper_inches("A4", "landscape"), facecolor="white")
+        FigureCanvasAgg(fig)
+        subtitle = f"{data.text.title} · 共 {n_pages} 页 · 数据日期：{built_date(snap.build_info)}"
+        _page_frame(fig, title, subtitle, data.text.footer, data.text.stamp, f"1 / {n_pages}")
+        _table(fig.add_axes((0.03, 0.28, 0.30, 0.55)), kpi_table(kpi_row), "主要指标（全域）")
+        _map_block(fig, (0.36, 0.17, 0.62, 0.70), data)
+    return fig
+
+
+class PackPage(NamedTuple):
+    """One region page of a pack: its code(s), name and map request."""
+
+    codes: tuple[str, ...]
+    name: str
+    request: MapRequest
+
+
+def pack_pages(snap: Snapshot, *, by: str, within: str, base: MapRequest) -> list[PackPage]:
+    """The region pages of a pack: each unit of level ``by`` under ``within``, or each zone.
+
+    Parameters
+    ----------
+    snap
+        The store snapshot.
+    by
+        prefecture, county (those with tasks) or zone.
+    within
+        The region code whose units make the pages.
+    base
+        The view every page shares (metric, filters, classification).
+
+    Returns
+    -------
+    list of PackPage
+        The pages in code order (zones in ``data/zones.toml`` order).
+    """
+    if by not in PACK_BY:
+        raise ExportError(f"`by` was {by!r}; expected one of {list(PACK_BY)}")
+    if by == "zone":
+        pages = []
+        for zone in pd.unique(snap.zone_members[S.ZONE]):
+            codes = snap.zone_members.loc[snap.zone_members[S.ZONE] == zone, S.CODE].astype(str)
+            req = dataclasses.replace(base, region=within, zone=str(zone), level=None)
+            pages.append(PackPage(tuple(codes), str(zone), req))
+        return pages
+    rs = snap.region_summary
+    wl = S.level_of(within)
+    if S.LEVELS.index(by) <= S.LEVELS.index(wl):
+        raise ExportError(f"--by {by} must be below the --within region's level ({wl})")
+    prefix = within[: S.LEVEL_DIGITS[wl]]
+    units = rs[(rs[S.LEVEL] == by) & rs[S.CODE].astype(str).str.startswith(prefix)]
+    if by == "county" and S.HAS_TASKS in snap.admin_units:
+        au = snap.admin_units
+        tasks = au.loc[(au[S.LEVEL] == "county") & au[S.HAS_TASKS].astype(bool), S.CODE]
+        units = units[units[S.CODE].isin(tasks)]
+    units = units.sort_values(S.CODE)
+    return [
+        PackPage((str(c),), str(n), dataclasses.replace(base, region=str(c), zone=None, level=None))
+        for c, n in zip(units[S.CODE], units[S.NAME], strict=True)
+    ]
+
+
+def pack_figures(
+    snap: Snapshot,
+    *,
+    by: str = "prefecture",
+    within: str = S.PROVINCE_CODE,
+    base: MapRequest | None = None,
+    now: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[Figure]:
+    """Yield the pack's figures: the cover, then one page per region (1 + N pages).
+
+    Parameters
+    ----------
+    snap
+        The store snapshot (with townships for a county pack).
+    by
+        prefecture, county or zone: what each page after the cover shows.
+    within
+        The scope of the pack (a region code; default: the province).
+    base
+        The view every page shares (default: ``MapRequest()``).
+    now
+        The generated time in the footers (default: now, UTC).
+    progress
+        Called with (pages done, pages in all) after each page.
+
+    Yields
+    ------
+    matplotlib.figure.Figure
+        The cover, then the region pages.
+    """
+    base = base or MapRequest()
+    within = S.pad_code(within)
+    pages = pack_pages(snap, by=by, within=within, base=base)
+    if not pages:
+        raise ExportError(f"no {by} under region {within} in {snap.path}; nothing to pack")
+    font = cjk_font()
+    n = 1 + len(pages)
+    cover_req = dataclasses.replace(base, region=within, zone=None, level=None)
+    if by != "zone":
+        cover_req = dataclasses.replace(cover_req, level=by)
+    zones = zone_outlines(snap) if len(snap.zone_members) else None
+    cover_data = prepare_map(snap, cover_req, now=now, zones=zones)
+    scope = unit_name(snap, within)
+    by_zh = {"prefecture": "按州市", "county": "按县市区", "zone": "按重点区域"}[by]
+    kpi_row = query.summarise_region(snap.region_summary, snap.prepared, within, base.flt)
+    yield cover_page(
+        snap, cover_data, kpi_row, title=f"{scope}脱贫攻坚项目简报（{by_zh}）", n_pages=n, font=font
+    )
+    if progress:
+        progress(1, n)
+    for i, pg in enumerate(pages, start=2):
+        data = prepare_map(snap, pg.request, now=now, zones=zones)
+        if by == "zone":
+            members = snap.zone_members[snap.zone_members[S.ZONE] == pg.name]
+            row = query.summarise_zone(
+                snap.region_summary, snap.prepared, members, pg.name, base.flt
+            )
+        else:
+            row = query.summarise_region(snap.region_summary, snap.prepared, pg.codes[0], base.flt)
+        yield pack_page(
+            snap, data, row, pg.codes, title=f"{i - 1}. {pg.name}", page=f"{i} / {n}", font=font
+        )
+        if progress:
+            progress(i, n)
+
+
+# --------------------------------------------------------------------------------------
+# the files: PDF or PPTX
+# --------------------------------------------------------------------------------------
+def export_pack(
+    out: str | os.PathLike[str],
+    *,
+    snap: Snapshot,
+    by: str = "prefecture",
+    within: str = S.PROVINCE_CODE,
+    base: MapRequest | None = None,
+    fmt: str | None = None,
+    dpi: int = 150,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write a pack as a multi-page PDF or a PPTX (one slide per page).
+
+    Parameters
+    ----------
+    out
+        The file to write (written to a temporary name first, then renamed).
+    snap
+        The store snapshot: ``read_snapshot`` with the levels down to county (township too
+        for ``by="county"``) and projects when ``base`` filters projects.
+    by
+        prefecture, county or zone: what each page after the cover shows.
+    within
+        The scope of the pack (a region code; default: the province).
+    base
+        The view every page shares (default: ``MapRequest()``).
+    fmt
+        pdf or pptx (default: the suffix of ``out``).
+    dpi
+        Resolution of the slide pictures (PPTX).
+    progress
+        Called with (pages done, pages in all) after each page.
+
+    Returns
+    -------
+    int
+        The number of pages written.
+    """
+    f = format_of(out, fmt, PACK_FORMATS)
+    base = base or MapRequest()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    font = cjk_font()
+    figures = pack_figures(snap, by=by, within=within, base=base, progress=progress)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        if f == "pdf":
+            n = _write_pdf(figures, tmp, title=f"OneMap 简报 {by}", font=font)
+        else:
+            n = _write_pptx(figures, tmp, dpi=dpi, font=font)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n
+
+
+def _write_pdf(figures: Iterable[Figure], out: Path, *, title: str, font: sm.CJKFont) -> int:
+    # deferred: matplotlib's PDF backend is loaded only when a PDF pack is written
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    n = 0
+    with (
+        mpl.rc_context(sm.font_rc(font)),
+        PdfPages(out, metadata={"Title": title, "Creator": "OneMap"}) as pdf,
+    ):
+        for fig in figures:
+            pdf.savefig(fig)
+            n += 1
+    return n
+
+
+def _write_pptx(figures: Iterable[Figure], out: Path, *, dpi: int, font: sm.CJKFont) -> int:
+    # deferred: python-pptx (and lxml) are loaded only when a PPTX pack is written
+    from pptx import Presentation
+    from pptx.util import Mm
+
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = Mm(297), Mm(210)
+    blank = prs.slide_layouts[6]
+    n = 0
+    for fig in figures:
+        buf = io.BytesIO()
+        sm.save_figure(fig, buf, fmt="png", dpi=dpi, font=font)
+        buf.seek(0)
+        slide = prs.slides.add_slide(blank)
+        slide.shapes.add_picture(buf, 0, 0, width=prs.slide_width, height=prs.slide_height)
+        texts = [t.get_text() for t in fig.texts if t.get_text().strip()]
+        slide.notes_slide.notes_text_frame.text = "\n".join(texts)
+        n += 1
+    prs.save(out)
+    return n
