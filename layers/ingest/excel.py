@@ -77,6 +77,11 @@ def read_sheets(source: Source, *, encoding: str | None = None) -> list[RawSheet
         A path, or ``(file name, content)`` for an upload.
     encoding
         CSV only: the text encoding; ``None`` detects UTF-8 (with or without BOM) or GB18030/GBK.
+
+    Returns
+    -------
+    list of RawSheet
+        One grid per visible sheet (one for a CSV file).
     """
     name = source_name(source)
     suffix = Path(name).suffix.lower()

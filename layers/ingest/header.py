@@ -147,18 +147,57 @@ def _header(
 
 
 def header_col(header: Header, field_name: str) -> int | None:
-    """Column number mapped to ``field_name`` in ``header`` (None if absent)."""
+    """Column number mapped to ``field_name`` in ``header`` (None if absent).
+
+    Parameters
+    ----------
+    header
+        A sheet's header.
+    field_name
+        A schema field.
+
+    Returns
+    -------
+    int or None
+        The column number, or None when no column maps to the field.
+    """
     return next((c for c, f in header.fields.items() if f == field_name), None)
 
 
 def data_rows(sheet: RawSheet, header: Header) -> pd.DataFrame:
-    """The rows below ``header`` that hold anything (blank rows dropped)."""
+    """The rows below ``header`` that hold anything (blank rows dropped).
+
+    Parameters
+    ----------
+    sheet
+        The sheet.
+    header
+        Its header (``find_header``).
+
+    Returns
+    -------
+    DataFrame
+        The data rows, indexed by Excel row number.
+    """
     data = sheet.cells.loc[header.data_start :]
     return data[nonempty(data).any(axis=1)]
 
 
 def row_gist(data: pd.DataFrame, rows: pd.Series) -> pd.Series:
-    """The first non-empty text of the ``rows`` (a mask) — to show totals and note rows."""
+    """The first non-empty text of the ``rows`` (a mask) — to show totals and note rows.
+
+    Parameters
+    ----------
+    data
+        A sheet's data rows.
+    rows
+        The rows to describe (a boolean mask on ``data``).
+
+    Returns
+    -------
+    Series
+        The text for each masked row, "" elsewhere.
+    """
     out = pd.Series("", index=data.index, dtype=object)
     m = rows.to_numpy()
     if m.any():

@@ -75,9 +75,27 @@ def read_funds_table(
     Counties are identified by a code column, or by name when ``admin_units`` is given.
     Amounts are converted to 万元 (unit from the header, the title, or ``unit``).
 
+    Parameters
+    ----------
+    source
+        A path, or a ``(file name, bytes)`` upload.
+    encoding
+        CSV text encoding; None detects UTF-8 (with or without BOM) or GBK/GB18030.
+    unit
+        ``"元"`` or ``"万元"`` for amounts whose header and title name no unit (default 万元).
+    admin_units
+        The store's units, to find counties given by name.
+
     Returns
     -------
-    DataFrame with ``county_code`` (12 digits) and the fund columns the table has (万元).
+    DataFrame
+        ``county_code`` (12 digits) and the fund columns the table has (万元), one row per
+        county.
+
+    Raises
+    ------
+    LedgerError
+        No sheet has a funds table header.
     """
     cmap = load_column_map()
     lookup = cmap.sections.get("funds", {})
@@ -131,9 +149,23 @@ def reconcile_funds(
 ) -> pd.DataFrame:
     """Compare the ledger's fund totals per county with ``funds`` (from ``read_funds_table``).
 
-    Returns ``quality_issues`` rows: ``ledger_vs_funds`` (error) per county and fund column whose
-    totals differ by more than ``tolerance`` of the table's figure (and 0.01 万元), and warnings
-    for counties present on one side only (``counties`` limits the check to those codes).
+    Parameters
+    ----------
+    projects
+        The ledger (``county_code`` and fund columns).
+    funds
+        The county funds table.
+    tolerance
+        Share of the table's figure a difference may reach (at least 0.01 万元) as rounding.
+    counties
+        Limit the check to these county codes (None: all).
+
+    Returns
+    -------
+    DataFrame
+        ``quality_issues`` rows: ``ledger_vs_funds`` (error) per county and fund column whose
+        totals differ by more than ``tolerance``, and warnings for counties present on one side
+        only.
     """
     present = [f for f in FUND_COLUMNS if f in funds.columns]
     ledger = projects.groupby(S.COUNTY_CODE)[present].sum(min_count=1)
@@ -199,7 +231,20 @@ def reconcile_funds(
 
 
 def filter_region(issues: pd.DataFrame, region: str | None) -> pd.DataFrame:
-    """Issues whose unit lies in ``region`` (a 2–12 digit code; None: all)."""
+    """Issues whose unit lies in ``region`` (a 2–12 digit code; None: all).
+
+    Parameters
+    ----------
+    issues
+        ``quality_issues`` rows.
+    region
+        A 2–12 digit code, or None for every issue.
+
+    Returns
+    -------
+    DataFrame
+        The issues whose code starts with the region's prefix.
+    """
     if region is None:
         return issues
     code = S.pad_code(region)
@@ -211,7 +256,19 @@ def filter_region(issues: pd.DataFrame, region: str | None) -> pd.DataFrame:
 def issues_per_unit(issues: pd.DataFrame, units: pd.DataFrame, level: str) -> pd.DataFrame:
     """Count issues (and errors) per unit of ``level``, by the prefix of each issue's code.
 
-    Returns ``units``' code and name with ``issues`` and ``errors`` columns (0 where none).
+    Parameters
+    ----------
+    issues
+        ``quality_issues`` rows.
+    units
+        The units to count for (code and name).
+    level
+        Their level.
+
+    Returns
+    -------
+    DataFrame
+        ``units``' code and name with ``issues`` and ``errors`` columns (0 where none).
     """
     digits = S.LEVEL_DIGITS[level]
     codes = issues[S.QI_CODE].astype(str)
