@@ -18,6 +18,8 @@ from layers.ingest import reconcile
 from layers.issues import SEVERITY_LABELS_ZH
 from layers.settings import store_path
 
+__all__ = ["QI_LABELS_ZH", "collect_issues", "register", "run"]
+
 QI_LABELS_ZH = {
     S.QI_CHECK: "检查",
     S.QI_SEVERITY: "严重程度",
@@ -60,7 +62,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def collect_issues(
     path: Path, *, region: str | None = None, funds_table: str | None = None, **read_kw
 ) -> pd.DataFrame:
-    """The store's quality issues in ``region`` plus the funds-table reconciliation."""
+    """The store's quality issues in ``region`` plus the funds-table reconciliation.
+
+    Parameters
+    ----------
+    path
+        The store.
+    region
+        A 2–12 digit code (None: the whole province).
+    funds_table
+        A county funds table to reconcile the ledger with (账账相符).
+    **read_kw
+        ``encoding`` and ``unit`` for reading the funds table.
+
+    Returns
+    -------
+    DataFrame
+        ``quality_issues`` rows, the reconciliation's first.
+    """
     issues = store.read_layer(path, S.TABLE_QUALITY_ISSUES)
     if funds_table is not None:
         inputs = store.read_inputs(path)

@@ -19,6 +19,8 @@ from layers.ingest.columns import load_column_map
 from layers.ingest.prepare import ReadOptions, prepare_import
 from layers.settings import store_path
 
+__all__ = ["register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``import`` sub-command to the ``onemap`` parser."""
