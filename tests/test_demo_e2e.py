@@ -19,6 +19,7 @@ from pandas.testing import assert_frame_equal
 
 from layers import schema as S
 from layers import store
+from layers.build import pipeline
 from layers.cli import main as cli
 from layers.demo import generate as demo
 
@@ -199,7 +200,7 @@ def test_rebuild_keeps_the_figures(small_store: Path, tmp_path: Path) -> None:
         assert_frame_equal(
             store.read_layer(copy, name), store.read_layer(small_store, name), obj=name
         )
-    assert cli.DEMO_RUN_STAGES[:4] == demo.DEMO_STAGES
+    assert pipeline.DEMO_RUN_STAGES[:4] == demo.DEMO_STAGES
 
 
 @pytest.mark.slow

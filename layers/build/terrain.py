@@ -35,13 +35,13 @@ from layers.errors import OneMapError
 
 __all__ = [
     "BUILD_INFO_KEY",
-    "Dem",
     "ELEVATION_MEAN",
     "MAX_SLOPE_CELL_M",
     "NO_DEM",
     "SLOPE_MEAN",
     "TERRAIN_COLUMNS",
     "TERRAIN_LABELS_ZH",
+    "Dem",
     "add_terrain",
     "build_info_value",
     "cell_metres",
