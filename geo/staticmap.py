@@ -1,4 +1,4 @@
-"""Static choropleth maps for print: CJK font lookup, map furniture and page layout (matplotlib).
+"""Static choropleth maps for print: map furniture and page layout (matplotlib; fonts: geo.fonts).
 
 Maps are drawn in a metric CRS given by the caller, so the scale bar is measured, not guessed,
 and the north arrow is rotated to true north at the map centre. Figures are plain
@@ -10,9 +10,6 @@ matplotlib itself is imported on the first drawing, so importing this module (fo
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +23,22 @@ import shapely
 
 from geo import webmap
 from geo.classify import assign_classes, class_labels
+from geo.fonts import (
+    CJK_FONT_FAMILIES,
+    FONT_INSTALL_HINT,
+    CJKFont,
+    FontNotFoundError,
+    find_cjk_font,
+    font_rc,
+    wrap_columns,
+)
+from geo.paper import LAYOUTS, MM_PER_INCH, ORIENTATIONS, PAPER_MM, paper_inches, pixel_size
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontEntry
 
-__all__ = [
+__all__ = [  # fonts and paper sizes are re-exported: the static-map API in one place
     "CJK_FONT_FAMILIES",
     "FONT_INSTALL_HINT",
     "FORMATS",
@@ -64,42 +70,8 @@ __all__ = [
     "wrap_columns",
 ]
 
-#: Simplified-Chinese font families, in order of preference (DESIGN §8).
-CJK_FONT_FAMILIES: tuple[str, ...] = (
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "Noto Sans SC",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Noto Serif CJK SC",
-    "Microsoft YaHei",
-    "SimHei",
-)
-FONT_INSTALL_HINT = "sudo apt-get install fonts-noto-cjk"
-PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
-ORIENTATIONS: tuple[str, ...] = ("landscape", "portrait")
 FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
 NO_DATA_COLOR = webmap.NO_DATA_COLOR
-MM_PER_INCH = 25.4
-
-# Page regions as figure fractions (left, bottom, width, height); tests look for ink in them.
-LAYOUTS: dict[str, dict[str, tuple[float, float, float, float]]] = {
-    "landscape": {
-        "title": (0.03, 0.90, 0.94, 0.08),
-        "map": (0.03, 0.13, 0.68, 0.76),
-        "legend": (0.74, 0.50, 0.23, 0.39),
-        "locator": (0.74, 0.16, 0.23, 0.30),
-        "footer": (0.03, 0.01, 0.94, 0.10),
-    },
-    "portrait": {
-        "title": (0.05, 0.92, 0.90, 0.06),
-        "map": (0.05, 0.33, 0.90, 0.58),
-        "legend": (0.05, 0.10, 0.55, 0.21),
-        "locator": (0.65, 0.10, 0.30, 0.21),
-        "footer": (0.05, 0.01, 0.90, 0.08),
-    },
-}
 
 
 def _mpl() -> ModuleType:
@@ -113,100 +85,6 @@ def _mpl() -> ModuleType:
     import matplotlib.patheffects
 
     return matplotlib
-
-
-class FontNotFoundError(LookupError):
-    """No Simplified-Chinese font is installed (the message names the package to install)."""
-
-
-@dataclass(frozen=True)
-class CJKFont:
-    """A CJK font family found on this machine, with the files of its regular and bold faces."""
-
-    family: str
-    regular: Path
-    bold: Path | None
-
-
-def _faces(family: str) -> list[FontEntry]:
-    return [f for f in _mpl().font_manager.fontManager.ttflist if f.name == family]
-
-
-def _register_from_fontconfig(families: Sequence[str]) -> None:
-    """Add fonts that fontconfig knows but matplotlib's cached font list does not (new installs)."""
-    if shutil.which("fc-list") is None:
-        return
-    for family in families:
-        out = subprocess.run(
-            ["fc-list", f"{family}", "file"], capture_output=True, text=True, check=False
-        ).stdout
-        for line in out.splitlines():
-            path = line.split(":")[0].strip()
-            if path and Path(path).exists():
-                _mpl().font_manager.fontManager.addfont(path)
-
-
-def find_cjk_font(families: Sequence[str] = CJK_FONT_FAMILIES) -> CJKFont:
-    """Return the first installed family of ``families`` (by name), with its bold face if any.
-
-    Raises
-    ------
-    FontNotFoundError
-        When none is installed; the message names ``apt-get install fonts-noto-cjk``.
-    """
-    for attempt in range(2):
-        for family in families:
-            faces = _faces(family)
-            if not faces:
-                continue
-            regular = min(faces, key=lambda f: abs(_weight(f.weight) - 400))
-            bolds = [f for f in faces if _weight(f.weight) >= 600]
-            bold = min(bolds, key=lambda f: abs(_weight(f.weight) - 700)) if bolds else None
-            return CJKFont(family, Path(regular.fname), Path(bold.fname) if bold else None)
-        if attempt == 0:
-            _register_from_fontconfig(families)
-    raise FontNotFoundError(
-        "no Simplified-Chinese font found (looked for "
-        + ", ".join(families)
-        + f"); install one with `{FONT_INSTALL_HINT}` (or run `bash scripts/setup.sh`)"
-    )
-
-
-def _weight(w: int | str) -> int:
-    if isinstance(w, int):
-        return w
-    return {"bold": 700, "heavy": 800, "black": 900, "light": 300, "thin": 100}.get(str(w), 400)
-
-
-def font_rc(font: CJKFont) -> dict[str, object]:
-    """Return matplotlib rc settings that draw text with ``font`` (for ``mpl.rc_context``)."""
-    return {
-        # the family itself, not the generic "sans-serif": text made in this context keeps
-        # the CJK font even when the figure is saved outside it
-        "font.family": [font.family, "DejaVu Sans"],
-        "axes.unicode_minus": False,
-        "pdf.fonttype": 42,
-        "ps.fonttype": 42,
-        "svg.fonttype": "path",
-    }
-
-
-def paper_inches(paper: str = "A4", orientation: str = "landscape") -> tuple[float, float]:
-    """Return (width, height) in inches of ``paper`` (A4|A3) in ``orientation``."""
-    if paper not in PAPER_MM:
-        raise ValueError(f"`paper` was {paper!r} but is expected to be one of {list(PAPER_MM)}")
-    if orientation not in ORIENTATIONS:
-        raise ValueError(
-            f"`orientation` was {orientation!r} but is expected to be one of {list(ORIENTATIONS)}"
-        )
-    short, long_ = (x / MM_PER_INCH for x in PAPER_MM[paper])
-    return (long_, short) if orientation == "landscape" else (short, long_)
-
-
-def pixel_size(paper: str, orientation: str, dpi: int) -> tuple[int, int]:
-    """Return the (width, height) in pixels of a PNG of ``paper`` at ``dpi``."""
-    w, h = paper_inches(paper, orientation)
-    return round(w * dpi), round(h * dpi)
 
 
 @dataclass(frozen=True)
@@ -683,31 +561,6 @@ def map_figure(
         )
         fig.onemap_summary = summary  # type: ignore[attr-defined]
     return fig
-
-
-def _columns(ch: str) -> int:
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def wrap_columns(text: str, width: int) -> list[str]:
-    """Split ``text`` into lines of at most ``width`` columns (CJK characters count two)."""
-    lines, current, used = [], "", 0
-    for ch in text:
-        w = _columns(ch)
-        if used + w > width and current:
-            cut = current.rfind(" ")
-            if ch != " " and cut > len(current) - 16 and cut > 0:  # keep Latin words whole
-                lines.append(current[:cut])
-                current = current[cut + 1 :]
-            else:
-                lines.append(current)
-                current = ""
-            used = sum(_columns(c) for c in current)
-        current += ch
-        used += w
-    if current or not lines:
-        lines.append(current)
-    return lines
 
 
 def save_figure(

@@ -22,6 +22,19 @@ from layers.export import snapshot as export_snapshot
 from views import loaders
 from views.state import ViewState, current_view, project_filter
 
+__all__ = [
+    "DPIS",
+    "FORMAT_MIME",
+    "MAP_FORMATS",
+    "ORIENTATIONS",
+    "PAPERS",
+    "export_button",
+    "file_name",
+    "map_bytes",
+    "request_from_view",
+    "snapshot",
+]
+
 #: the button's choices, as ``layers.export`` / ``geo.staticmap`` define them (a test checks)
 MAP_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
 PAPERS: tuple[str, ...] = ("A4", "A3")

@@ -20,6 +20,8 @@ from layers.export import maps, pack, snapshot, tables, web
 from layers.export import raster as export_raster
 from layers.present import query
 
+__all__ = ["register", "request_from_args"]
+
 
 def _codes(text: str | None, allowed: tuple[str, ...], what: str) -> tuple[str, ...] | None:
     if not text:
