@@ -105,6 +105,13 @@ def assign_classes(
 
     A value above the last break falls in the last class, so fixed breaks computed on another
     selection still colour every unit.
+
+    Parameters
+    ----------
+    values
+        The metric values; non-numeric and NaN values get -1.
+    breaks
+        Strictly ascending class upper bounds, e.g. from ``class_breaks``.
     """
     b = np.asarray(breaks, dtype=float)
     if b.ndim != 1 or b.size == 0 or np.any(np.diff(b) <= 0):
@@ -125,6 +132,15 @@ def class_labels(
 
     ``lower`` is the minimum of the data (the first class starts there); without it the first
     label reads ``"≤ b0"``.
+
+    Parameters
+    ----------
+    breaks
+        Ascending class upper bounds.
+    lower
+        Minimum of the data, or None for a first label ``"≤ b0"``.
+    fmt
+        ``str.format`` pattern of one bound (default: a percentage with one decimal).
     """
     b = [float(x) for x in breaks]
     labels = []

@@ -60,7 +60,15 @@ def require_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "layer") -
 
 
 def to_metric(gdf: F, crs: str) -> F:
-    """Return ``gdf`` projected to ``crs``, a metric (e.g. equal-area) CRS the caller chooses."""
+    """Return ``gdf`` projected to ``crs``, a metric (e.g. equal-area) CRS the caller chooses.
+
+    Parameters
+    ----------
+    gdf
+        Frame with a CRS set.
+    crs
+        Target CRS, anything ``to_crs`` accepts (e.g. ``"EPSG:4547"``).
+    """
     require_crs(gdf)
     return gdf.to_crs(crs)
 
@@ -88,7 +96,18 @@ def _transform_lon(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def gcj02_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the GCJ-02 offset (dlon, dlat) in degrees at WGS84 ``lon``/``lat`` (0 outside)."""
+    """Return the GCJ-02 offset (dlon, dlat) in degrees at WGS84 ``lon``/``lat`` (0 outside).
+
+    Parameters
+    ----------
+    lon, lat
+        WGS84 longitudes and latitudes in degrees, same shape.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(dlon, dlat)`` in degrees, to add to ``lon``/``lat``; 0 outside China's box.
+    """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     x, y = lon - 105.0, lat - 35.0

@@ -62,6 +62,15 @@ def gk_crs(*, width: int, zone: int | None = None, central_meridian: float | Non
     Give ``zone`` for coordinates with the zone number in the easting (e.g. 3° zone 34 →
     EPSG:4522, eastings like 34 500 000), or ``central_meridian`` for plain eastings
     (e.g. 102 → EPSG:4543).
+
+    Parameters
+    ----------
+    width
+        Zone width in degrees: 3 or 6.
+    zone
+        Zone number (its digits lead the easting), or None when ``central_meridian`` is given.
+    central_meridian
+        Central meridian in degrees east, or None when ``zone`` is given.
     """
     if width not in (3, 6):
         raise CRSError(f"Gauss-Krüger zone width {width!r} must be 3 or 6 (degrees)")

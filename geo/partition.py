@@ -42,6 +42,15 @@ def sample_points(
     Returns ``(xy, owner)``: an ``(sum(counts), 2)`` array of coordinates and the index of the
     polygon each point belongs to, grouped by polygon in input order. Rejection sampling in the
     bounding boxes, vectorised over all polygons; only the still-short polygons are redrawn.
+
+    Parameters
+    ----------
+    polygons
+        Object array of polygons in planar coordinates.
+    counts
+        Number of points wanted in each polygon (≥ 0), same length as ``polygons``.
+    rng
+        Random generator; the same seed gives the same points.
     """
     polygons = np.asarray(polygons, dtype=object)
     counts = np.asarray(counts, dtype=np.int64)
@@ -314,7 +323,24 @@ def _transformer(src, dst):
 def partition_polygon(
     polygon: BaseGeometry, n: int, *, rng: np.random.Generator, lloyd_steps: int = 2
 ) -> list[BaseGeometry]:
-    """Split one polygon in planar (already metric) coordinates into ``n`` cells that tile it."""
+    """Split one polygon in planar (already metric) coordinates into ``n`` cells that tile it.
+
+    Parameters
+    ----------
+    polygon
+        The polygon to split, in metric coordinates; not empty.
+    n
+        Number of cells (≥ 1).
+    rng
+        Random generator for the cell seeds; the same seed gives the same cells.
+    lloyd_steps
+        Lloyd relaxation rounds that even out the cell sizes (0 = raw Voronoi).
+
+    Returns
+    -------
+    list of shapely geometry
+        ``n`` cells that tile ``polygon``.
+    """
     if n < 1:
         raise ValueError(f"n must be ≥ 1, got {n}")
     if polygon.is_empty:

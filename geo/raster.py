@@ -80,6 +80,13 @@ def grid(
     """Return the north-up transform and (rows, cols) of a grid of ``resolution`` over ``bounds``.
 
     The grid snaps outward to multiples of ``resolution`` so rasters of the same resolution align.
+
+    Parameters
+    ----------
+    bounds
+        ``(minx, miny, maxx, maxy)`` in CRS units.
+    resolution
+        Cell size in CRS units (> 0).
     """
     if not resolution > 0:
         raise ValueError(f"`resolution` must be positive, got {resolution}")
@@ -103,6 +110,24 @@ def rasterize_column(
 
     Cells take the value of the polygon covering their centre (``all_touched=False``); rows with
     a missing value are not burnt. The input is not modified.
+
+    Parameters
+    ----------
+    gdf
+        Polygons with a CRS.
+    column
+        Numeric column to burn; non-numeric values count as missing.
+    resolution
+        Cell size in CRS units (metres in a metric CRS).
+    bounds
+        ``(minx, miny, maxx, maxy)`` of the grid, or None for the extent of ``gdf``.
+    all_touched
+        Burn every cell a polygon touches, not only those whose centre it covers.
+
+    Returns
+    -------
+    Raster
+        The grid in ``gdf``'s CRS.
     """
     if gdf.crs is None:
         raise ValueError("`gdf` has no CRS; set one with `gdf.set_crs(...)` before rasterising")
@@ -145,7 +170,20 @@ def read_dem(path: str | os.PathLike[str]) -> Raster:
 
 
 def write_geotiff(raster: Raster, path: str | os.PathLike[str]) -> Path:
-    """Write ``raster`` as a deflate-compressed float32 GeoTIFF (NaN = no data)."""
+    """Write ``raster`` as a deflate-compressed float32 GeoTIFF (NaN = no data).
+
+    Parameters
+    ----------
+    raster
+        The raster to write.
+    path
+        Output file; missing parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arr = raster.array.astype("float32")
@@ -187,7 +225,22 @@ def slope_degrees(dem: Raster) -> Raster:
 
 
 def hillshade(dem: Raster, *, azimuth: float = 315.0, altitude: float = 45.0) -> Raster:
-    """Shaded relief 0..255 (NaN where the DEM has none), lit from ``azimuth``/``altitude``."""
+    """Shaded relief 0..255 (NaN where the DEM has none), lit from ``azimuth``/``altitude``.
+
+    Parameters
+    ----------
+    dem
+        Elevation raster in metres (projected or lon/lat; cell sizes are taken in metres).
+    azimuth
+        Direction of the light in degrees clockwise from north.
+    altitude
+        Height of the light above the horizon in degrees.
+
+    Returns
+    -------
+    Raster
+        Shade values 0–255 on the DEM's grid.
+    """
     z = dem.array.astype("float64")
     wx, hy = _cell_metres(dem)
     dz_dy, dz_dx = np.gradient(z)
@@ -224,6 +277,18 @@ def zonal_terrain(gdf: gpd.GeoDataFrame, dem: Raster) -> pd.DataFrame:
 
     Columns ``elevation_mean`` (DEM units, usually m) and ``slope_mean`` (degrees); NaN where a
     polygon covers no DEM cell with data. Polygons are reprojected to the DEM's CRS.
+
+    Parameters
+    ----------
+    gdf
+        Polygons with a CRS.
+    dem
+        Elevation raster.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``elevation_mean`` and ``slope_mean``, one row per polygon.
     """
     from exactextract import exact_extract
 

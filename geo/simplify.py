@@ -79,6 +79,13 @@ def round_coordinates(gdf: gpd.GeoDataFrame, decimals: int = 4) -> gpd.GeoDataFr
 
     Uses ``shapely.set_precision`` so rounding never produces invalid rings; shared vertices
     round identically, so a coverage stays a coverage.
+
+    Parameters
+    ----------
+    gdf
+        Frame with a CRS.
+    decimals
+        Decimal places kept (≥ 0), in the units of the CRS.
     """
     require_crs(gdf, name="`gdf`")
     if decimals < 0:
