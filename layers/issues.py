@@ -32,7 +32,30 @@ def issues_frame(
     message: pd.Series | np.ndarray,
     value: pd.Series | np.ndarray | str = "",
 ) -> pd.DataFrame:
-    """Return quality_issues rows for one check (vectorised; every argument aligned)."""
+    """Return quality_issues rows for one check (vectorised; every argument aligned).
+
+    Parameters
+    ----------
+    check
+        Name of the check.
+    severity
+        ``"error"``, ``"warning"`` or ``"info"``.
+    entity
+        Kind of record checked (e.g. ``"project"``).
+    entity_id
+        Id of each flagged record.
+    code
+        Unit code of each flagged record.
+    message
+        One message per flagged record.
+    value
+        The offending value per record, or one string for all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``quality_issues`` columns as strings, one row per record.
+    """
     entity_id = np.asarray(entity_id, dtype=object)
     n = len(entity_id)
     value = np.full(n, value, dtype=object) if isinstance(value, str) else np.asarray(value)

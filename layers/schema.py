@@ -459,5 +459,13 @@ def parent_of(code: str) -> str | None:
 
 
 def truncate(code: str, level: str) -> str:
-    """Return the code of ``code``'s ancestor at ``level`` (12-digit)."""
+    """Return the code of ``code``'s ancestor at ``level`` (12-digit).
+
+    Parameters
+    ----------
+    code
+        A unit code (padded to 12 digits).
+    level
+        The ancestor's level.
+    """
     return pad_code(code)[: LEVEL_DIGITS[level]].ljust(12, "0")

@@ -180,6 +180,15 @@ def write_store(
     directory, which is reopened and checked before it replaces ``path``; on any failure the old
     store is left byte-identical and the temporary file is removed.
 
+    Parameters
+    ----------
+    path
+        The GeoPackage to write; missing parent folders are created.
+    tables
+        Table name → table.
+    build_info
+        Key → value of the build record; values are stored as text.
+
     Returns
     -------
     The store path.
@@ -346,6 +355,18 @@ def ledger_tables(
     ingested, the rows whose codes it changed are kept as ``projects_input_changes`` (or the
     whole ``ledger`` as ``projects_input`` when rows were dropped or reordered).
     :func:`read_inputs` puts them back.
+
+    Parameters
+    ----------
+    ledger
+        The project ledger as ingested.
+    located
+        The projects after locating (codes filled, rows maybe dropped).
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        Table name → table, ready for :func:`write_store`.
     """
     ledger = ledger.drop(columns=schema.LOCATED_BY, errors="ignore")
     tables: dict[str, gpd.GeoDataFrame] = {schema.LAYER_PROJECTS: located}

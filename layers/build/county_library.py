@@ -41,6 +41,24 @@ def build_county_library(
     """Return ``county_library``: counties with tasks, their flags, counts, rates and
     ``projects_<sector>`` counts (county-wide projects included). ``summary``
     (``metrics.aggregate`` of the same inputs) saves recounting.
+
+    Parameters
+    ----------
+    admin_units
+        The administrative units with ``has_tasks`` and county flags.
+    registry
+        The poverty registry, one row per village.
+    projects
+        The located project ledger (``build.locate_projects``).
+    exit_by
+        Year up to which a village's exit counts (``exit_year`` ≤ ``exit_by``).
+    summary
+        ``metrics.aggregate`` of the same inputs, or None to count afresh.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per county with tasks, sorted by code; geometry last.
     """
     units = plan_units(admin_units, "county", extra=COUNTY_FLAGS).drop(columns=S.COUNTY_CODE)
     units[S.COUNTY_EXIT_YEAR] = pd.array(units[S.COUNTY_EXIT_YEAR], dtype="Int64")

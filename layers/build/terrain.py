@@ -109,7 +109,15 @@ def read_dem(path: str | os.PathLike[str]) -> Dem:
 
 
 def cell_metres(dem: raster.Raster, latitude: float) -> float:
-    """The larger side (m) of a DEM cell; at ``latitude`` for a grid in degrees."""
+    """The larger side (m) of a DEM cell; at ``latitude`` for a grid in degrees.
+
+    Parameters
+    ----------
+    dem
+        The DEM.
+    latitude
+        Latitude in degrees where a cell in degrees is measured (ignored for a metric grid).
+    """
     dx, dy = abs(dem.transform.a), abs(dem.transform.e)
     if not dem.is_geographic:
         return float(max(dx, dy))
@@ -122,7 +130,15 @@ def cell_metres(dem: raster.Raster, latitude: float) -> float:
 
 
 def build_info_value(dem: Dem | None, *, latitude: float = 25.0) -> str:
-    """The ``build_info`` record of ``dem``: JSON (path, sha256, cell size, slope) or "none"."""
+    """The ``build_info`` record of ``dem``: JSON (path, sha256, cell size, slope) or "none".
+
+    Parameters
+    ----------
+    dem
+        The DEM read for the build, or None when the build has no terrain.
+    latitude
+        Latitude in degrees where the cell size is measured.
+    """
     if dem is None:
         return NO_DEM
     cell = cell_metres(dem.raster, latitude)
@@ -190,6 +206,20 @@ def village_sums(
     columns NaN when ``slope`` is False). ``count`` is the sum of the cell fractions with data
     that the polygon covers, ``sum`` the coverage-weighted sum, so ``sum/count`` is the mean and
     sums and counts add up over polygons that tile a larger one.
+
+    Parameters
+    ----------
+    villages
+        Village polygons with a CRS (reprojected to the DEM's).
+    dem
+        Elevation raster in metres.
+    slope
+        Also sum the slope (degrees); False leaves the slope columns NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The four columns, one row per polygon; NaN for missing geometries.
     """
     from exactextract import exact_extract
 
@@ -244,6 +274,15 @@ def unit_terrain(
     coverage (area-weighted). Slope is NaN everywhere when the DEM cell is coarser than
     ``max_slope_cell_m`` at the villages' mean latitude; any value is NaN where the DEM has no
     data. The input is not modified.
+
+    Parameters
+    ----------
+    admin_units
+        Units with ``code``, ``level``, ``parent_code`` and a CRS.
+    dem
+        Elevation raster in metres.
+    max_slope_cell_m
+        Coarsest DEM cell (metres) a slope is computed on.
     """
     for col in (S.CODE, S.LEVEL, S.PARENT_CODE):
         if col not in admin_units.columns:
@@ -278,6 +317,13 @@ def add_terrain(layer: gpd.GeoDataFrame, terrain: pd.DataFrame) -> gpd.GeoDataFr
 
     ``terrain`` is :func:`unit_terrain` output (one level's codes are enough); units missing
     from it get NaN. The geometry column stays last.
+
+    Parameters
+    ----------
+    layer
+        A layer with a ``code`` column.
+    terrain
+        :func:`unit_terrain` output.
     """
     values = terrain.drop_duplicates(S.CODE).set_index(S.CODE)
     codes = layer[S.CODE].astype("str")

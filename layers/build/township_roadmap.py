@@ -47,6 +47,22 @@ def roadmap_years(
     and completed (year of ``completion_date``, else ``plan_year`` for completed projects
     without a date), funds planned and spent of the projects planned that year. County-wide
     projects belong to no township and are left out.
+
+    Parameters
+    ----------
+    townships
+        Township codes; duplicates count once.
+    registry
+        The poverty registry, one row per village.
+    projects
+        The located project ledger.
+    years
+        First and last year, both included.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``year`` and the counts; funds in 万元.
     """
     codes = pd.Index(pd.unique(townships.astype("str")))
     year_list = list(range(years[0], years[1] + 1))
@@ -103,6 +119,19 @@ def build_township_roadmap(
     ``first_exit_year``/``last_exit_year`` of its villages, the additive counts and rates.
     ``projects`` must be located (``build.locate_projects``); ``summary``
     (``metrics.aggregate`` of the same inputs) saves recounting.
+
+    Parameters
+    ----------
+    admin_units
+        The administrative units with ``has_tasks`` and county flags.
+    registry
+        The poverty registry, one row per village.
+    projects
+        The located project ledger (``build.locate_projects``).
+    exit_by
+        Year up to which a village's exit counts (``exit_year`` ≤ ``exit_by``).
+    summary
+        ``metrics.aggregate`` of the same inputs, or None to count afresh.
     """
     towns = plan_units(admin_units, "township")
     codes = towns[S.CODE].to_numpy()

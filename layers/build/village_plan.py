@@ -28,6 +28,21 @@ def plan_units(
 ) -> gpd.GeoDataFrame:
     """Units of ``level`` that carry a plan (``has_tasks``), sorted by code, with county and
     prefecture codes and the ``extra`` columns of ``admin_units`` (e.g. county flags).
+
+    Parameters
+    ----------
+    admin_units
+        The administrative units with ``has_tasks``.
+    level
+        ``"county"``, ``"township"`` or ``"village"``.
+    extra
+        Further columns of ``admin_units`` to carry over.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``code, name, parent_code, county_code, prefecture_code``, the ``extra`` columns
+        and geometry.
     """
     need = tuple(dict.fromkeys((S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE, S.HAS_TASKS, *extra)))
     missing = [c for c in need if c not in admin_units.columns]
@@ -62,6 +77,20 @@ def sector_mix(projects: pd.DataFrame, *, level: str, codes: pd.Index | None = N
     """Per unit of ``level``: ``"sector:n;…"`` by descending count (ties in SECTORS order).
 
     ``codes`` fixes the units (default: those with projects); units without projects get "".
+
+    Parameters
+    ----------
+    projects
+        The project ledger.
+    level
+        Unit level the projects are counted at.
+    codes
+        Unit codes to report, in this order, or None for every unit with projects.
+
+    Returns
+    -------
+    pandas.Series
+        ``sectors`` text indexed by unit code, e.g. ``"industry:3;housing:1"``.
     """
     p = M.prepare_projects(projects)
     key = M.project_key(p, level)
@@ -92,6 +121,24 @@ def build_village_plan(
     """Return ``village_plan``: villages with a plan, their registry figures, project counts,
     rates and ``sectors`` mix. ``projects`` must be located (``build.locate_projects``);
     ``summary`` (``metrics.aggregate`` of the same inputs) saves recounting.
+
+    Parameters
+    ----------
+    admin_units
+        The administrative units with ``has_tasks`` and county flags.
+    registry
+        The poverty registry, one row per village.
+    projects
+        The located project ledger (``build.locate_projects``).
+    exit_by
+        Year up to which a village's exit counts (``exit_year`` ≤ ``exit_by``).
+    summary
+        ``metrics.aggregate`` of the same inputs, or None to count afresh.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per village with a plan, sorted by code; geometry last.
     """
     villages = plan_units(admin_units, "village")
     reg = registry.drop_duplicates(S.VILLAGE_CODE).set_index(

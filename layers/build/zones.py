@@ -93,6 +93,14 @@ def zone_members(zones: dict[str, Zone], admin_units: pd.DataFrame) -> pd.DataFr
 
     A prefecture member expands to its counties in ``admin_units`` (``level == "county"``
     rows with that ``parent_code``). Raises ``BoundaryError`` naming members not found.
+
+    Parameters
+    ----------
+    zones
+        The zones by name (e.g. from ``data/zones.toml``); their members are county or prefecture
+        codes.
+    admin_units
+        The administrative units (``code``, ``level``, ``parent_code``).
     """
     counties = admin_units.loc[admin_units[s.LEVEL] == "county", [s.CODE, s.PARENT_CODE]]
     known = set(admin_units[s.CODE])
@@ -117,7 +125,15 @@ def zone_members(zones: dict[str, Zone], admin_units: pd.DataFrame) -> pd.DataFr
 
 
 def zone_geometries(zones: dict[str, Zone], admin_units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return one row per zone (``zone``, ``name_en``, geometry): the union of its counties."""
+    """Return one row per zone (``zone``, ``name_en``, geometry): the union of its counties.
+
+    Parameters
+    ----------
+    zones
+        The zones by name.
+    admin_units
+        The administrative units with their polygons.
+    """
     members = zone_members(zones, admin_units)
     geom = admin_units.set_index(s.CODE).geometry
     parts = pd.Series(geom.reindex(members[s.CODE]).to_numpy(), index=members[s.ZONE].to_numpy())

@@ -8,7 +8,15 @@ __all__ = ["add_dem", "add_store"]
 
 
 def add_dem(p: argparse.ArgumentParser, default: str) -> None:
-    """``--dem PATH`` or ``--no-terrain`` (``default`` says what the DEM is without either)."""
+    """``--dem PATH`` or ``--no-terrain`` (``default`` says what the DEM is without either).
+
+    Parameters
+    ----------
+    p
+        The subcommand's parser.
+    default
+        Help text of what is used when neither option is given.
+    """
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--dem",

@@ -150,6 +150,13 @@ def rate_by_region_data(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     """``name``, ``value`` (the rate), ``text`` (e.g. "97.7%"), ``projects`` — sorted low → high.
 
     Units whose rate is undefined (no projects / no poor population) are dropped.
+
+    Parameters
+    ----------
+    summary
+        Summary rows of the units, with ``name`` and ``metric``.
+    metric
+        A rate column (fraction 0–1).
     """
     _rate_label(metric)
     require_columns(summary, [s.NAME, metric], "rate_by_region_data(summary)")
@@ -169,7 +176,19 @@ def rate_by_region_data(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
 def rate_by_region_chart(
     summary: pd.DataFrame, metric: str, *, title: str = "", lang: str = "zh"
 ) -> alt.Chart:
-    """Horizontal bars of ``metric`` per region, lowest first, with the value as a label."""
+    """Horizontal bars of ``metric`` per region, lowest first, with the value as a label.
+
+    Parameters
+    ----------
+    summary
+        Summary rows of the units.
+    metric
+        A rate column (fraction 0–1).
+    title
+        Chart title; empty for the default title in ``lang``.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     data = rate_by_region_data(summary, metric)
     label = _rate_label(metric, lang)
     lo = float(data[VALUE].min()) if len(data) else 0.0
@@ -211,6 +230,15 @@ def breakdown_data(projects: pd.DataFrame, by: str, *, lang: str = "zh") -> pd.D
     Columns: ``by`` (code), ``label`` (in ``lang``), ``projects``, ``projects_completed``,
     ``funds_planned``, ``funds_spent``, ``completion``, ``share`` (of projects), ``text``;
     sorted by number of projects, most first.
+
+    Parameters
+    ----------
+    projects
+        The projects (funds in 万元).
+    by
+        ``"sector"``, ``"fund_source"`` or ``"status"``.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
     """
     if by not in _BREAKDOWN_TITLES:
         raise OneMapError(
@@ -251,7 +279,19 @@ def breakdown_data(projects: pd.DataFrame, by: str, *, lang: str = "zh") -> pd.D
 def breakdown_chart(
     projects: pd.DataFrame, by: str, *, title: str = "", lang: str = "zh"
 ) -> alt.Chart:
-    """Horizontal bars: projects per sector/fund source/status, most first, with share labels."""
+    """Horizontal bars: projects per sector/fund source/status, most first, with share labels.
+
+    Parameters
+    ----------
+    projects
+        The projects (funds in 万元).
+    by
+        ``"sector"``, ``"fund_source"`` or ``"status"``.
+    title
+        Chart title; empty for the default title in ``lang``.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     data = breakdown_data(projects, by, lang=lang)
     y = alt.Y(f"{LABEL}:N", sort=None, title=None)
     colour: alt.Color | alt.value
@@ -315,7 +355,17 @@ def by_year_data(projects: pd.DataFrame) -> pd.DataFrame:
 
 
 def by_year_chart(projects: pd.DataFrame, *, title: str = "", lang: str = "zh") -> alt.Chart:
-    """Bars of projects per plan year with a line of planned and spent funds (own axis)."""
+    """Bars of projects per plan year with a line of planned and spent funds (own axis).
+
+    Parameters
+    ----------
+    projects
+        The projects (funds in 万元).
+    title
+        Chart title; empty for the default title in ``lang``.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     tr = translator(lang)
     data = by_year_data(projects)
     data["year_label"] = year_labels(data[s.YEAR], lang)
@@ -376,7 +426,15 @@ def by_year_chart(projects: pd.DataFrame, *, title: str = "", lang: str = "zh") 
 
 # --- registry: causes of poverty ---------------------------------------------------------------
 def causes_data(registry: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
-    """Poor households by main cause, summed over registry rows: ``label``, ``value``, ``text``."""
+    """Poor households by main cause, summed over registry rows: ``label``, ``value``, ``text``.
+
+    Parameters
+    ----------
+    registry
+        Registry rows with the ``cause_*`` household columns.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     require_columns(registry, list(s.CAUSE_COLUMNS), "causes_data(registry)")
     totals = registry[list(s.CAUSE_COLUMNS)].sum()
     out = pd.DataFrame(
@@ -396,7 +454,17 @@ def causes_data(registry: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
 
 
 def causes_chart(registry: pd.DataFrame, *, title: str = "", lang: str = "zh") -> alt.Chart:
-    """Horizontal bars of poor households by main cause of poverty, most first."""
+    """Horizontal bars of poor households by main cause of poverty, most first.
+
+    Parameters
+    ----------
+    registry
+        Registry rows with the ``cause_*`` household columns.
+    title
+        Chart title; empty for the default title in ``lang``.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     tr = translator(lang)
     data = causes_data(registry, lang=lang)
     data = data[data[VALUE] > 0]
@@ -432,7 +500,19 @@ def zones_compare_data(
     *,
     lang: str = "zh",
 ) -> pd.DataFrame:
-    """Long form of ``metrics`` for each zone and the province: ``group``, ``metric``, ``value``."""
+    """Long form of ``metrics`` for each zone and the province: ``group``, ``metric``, ``value``.
+
+    Parameters
+    ----------
+    zone_summary
+        One row per zone.
+    province
+        The province's summary row (or a one-row frame).
+    metrics
+        Rate columns to compare (fractions 0–1).
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     for m in metrics:
         _rate_label(m)
     province_label = i18n.t("whole_province", lang)
@@ -462,7 +542,19 @@ def zones_compare_chart(
     *,
     lang: str = "zh",
 ) -> alt.FacetChart:
-    """One panel per metric: a bar per zone, the province in grey, values labelled."""
+    """One panel per metric: a bar per zone, the province in grey, values labelled.
+
+    Parameters
+    ----------
+    zone_summary
+        One row per zone.
+    province
+        The province's summary row (or a one-row frame).
+    metrics
+        Rate columns to compare (fractions 0–1), one panel each.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     tr = translator(lang)
     data = zones_compare_data(zone_summary, province, metrics, lang=lang)
     province_label = tr("whole_province")

@@ -64,6 +64,13 @@ def villages_at_year(villages: pd.DataFrame, year: int) -> pd.DataFrame:
     Adds ``exit_colour`` (``EXIT_YEAR_COLOURS``), ``exited_by`` (bool: ``exit_year`` ≤ year),
     ``due_by`` (bool: planned exit ≤ year), ``exit_status`` (``exited``, ``due``, ``not_due`` or
     ``none``: catalogue key ``exit_status_*``) and ``exit_text`` (Chinese status); a copy.
+
+    Parameters
+    ----------
+    villages
+        Villages with ``planned_exit_year`` and ``exit_year``.
+    year
+        The year shown (the slider).
     """
     charts.require_columns(
         villages, [s.PLANNED_EXIT_YEAR, s.EXIT_YEAR], "villages_at_year(villages)"
@@ -111,6 +118,20 @@ def roadmap_years_long(
     """Sum ``roadmap_years`` over ``codes`` (all rows when None) into long form.
 
     Columns: ``year``, ``series`` (named in ``lang``), ``kind`` ("出列村"|"项目"), ``value``.
+
+    Parameters
+    ----------
+    roadmap_years
+        The store's ``roadmap_years`` table.
+    codes
+        Township codes to sum, or None for all.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Four rows per year: two village series, two project series.
     """
     cols = list(ROADMAP_SERIES)
     charts.require_columns(
@@ -146,6 +167,17 @@ def roadmap_years_chart(
     """Two grouped-bar panels: villages planned vs actually exiting, projects planned vs completed.
 
     ``year`` (the slider) draws a rule at that year.
+
+    Parameters
+    ----------
+    roadmap_years
+        The store's ``roadmap_years`` table.
+    codes
+        Township codes to sum, or None for all.
+    year
+        Year to mark with a rule, or None for no rule.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
     """
     tr = charts.translator(lang)
     data = roadmap_years_long(roadmap_years, codes, lang=lang)
@@ -196,6 +228,20 @@ def refilter_roadmap_years(
     ``projects`` (the township's projects under a filter); village exits stay as stored.
 
     Projects planned count by ``plan_year``, completed by :func:`completion_year`.
+
+    Parameters
+    ----------
+    roadmap_years
+        The store's ``roadmap_years`` table.
+    code
+        The township's 12-digit code.
+    projects
+        The township's projects after the filter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The township's rows, same columns.
     """
     charts.require_columns(roadmap_years, [s.CODE, s.YEAR], "refilter_roadmap_years(roadmap_years)")
     out = roadmap_years[roadmap_years[s.CODE].eq(code).to_numpy()].copy()
@@ -219,6 +265,17 @@ def exit_timeline_data(
     ``members`` has columns ``zone`` and ``code`` (county codes); townships of ``roadmap_years``
     are matched to their county. Columns: ``group``, ``year``, ``exited``, ``planned``,
     ``value`` (cumulative exited ÷ all planned exits of the group), ``text``.
+
+    Parameters
+    ----------
+    roadmap_years
+        The store's ``roadmap_years`` table.
+    members
+        Zone members (``zone``, ``code``).
+    province_label
+        Name of the province's group.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
     """
     charts.require_columns(members, [s.ZONE, s.CODE], "exit_timeline_data(members)")
     charts.require_columns(
@@ -256,7 +313,19 @@ def exit_timeline_chart(
     highlight: tuple[str, ...] = (),
     lang: str = "zh",
 ) -> alt.Chart:
-    """Lines of the cumulative village-exit share by year for each zone and the province."""
+    """Lines of the cumulative village-exit share by year for each zone and the province.
+
+    Parameters
+    ----------
+    roadmap_years
+        The store's ``roadmap_years`` table.
+    members
+        Zone members (``zone``, ``code``).
+    highlight
+        Zones drawn with a thicker line (the province always is).
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     tr = charts.translator(lang)
     province_label = tr("whole_province")
     data = exit_timeline_data(roadmap_years, members, province_label=province_label, lang=lang)

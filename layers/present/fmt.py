@@ -65,6 +65,20 @@ def fmt_count(x: Real | None, *, unit: str = "", digits: int = 2) -> str:
 
     ``fmt_count(8500)`` → ``"8,500"``, ``fmt_count(192000)`` → ``"19.2万"``,
     ``fmt_count(1.84122e11, unit="元")`` → ``"1,841.22亿元"``. Trailing zeros are dropped.
+
+    Parameters
+    ----------
+    x
+        The count; None or NaN gives ``"—"``.
+    unit
+        Text appended to the number (e.g. ``"元"``).
+    digits
+        Decimals at most, trailing zeros dropped.
+
+    Returns
+    -------
+    str
+        The formatted count.
     """
     if _is_missing(x):
         return MISSING
@@ -80,7 +94,20 @@ def fmt_count(x: Real | None, *, unit: str = "", digits: int = 2) -> str:
 
 
 def fmt_pct(x: Real | None, *, digits: int = 1) -> str:
-    """Format a fraction as a percentage: ``0.977`` → ``"97.7%"`` (the fraction, not ×100)."""
+    """Format a fraction as a percentage: ``0.977`` → ``"97.7%"`` (the fraction, not ×100).
+
+    Parameters
+    ----------
+    x
+        Fraction 0–1; None or NaN gives ``"—"``.
+    digits
+        Decimals of the percentage.
+
+    Returns
+    -------
+    str
+        The percentage text.
+    """
     if _is_missing(x):
         return MISSING
     return f"{float(x) * 100:.{digits}f}%"
@@ -90,6 +117,20 @@ def fmt_wan_yuan(x: Real | None, *, digits: int = 2, lang: str = "zh") -> str:
     """Format funds given in 万元: ``1234.5`` → ``"1,234.5万元"``, ``184122`` → ``"18.41亿元"``.
 
     Amounts of 1亿元 (= 10,000 万元) or more are shown in 亿元; in English ``"18.41亿 yuan"``.
+
+    Parameters
+    ----------
+    x
+        Amount in 万元; None or NaN gives ``"—"``.
+    digits
+        Decimals at most, trailing zeros dropped.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The amount with its unit.
     """
     if _is_missing(x):
         return MISSING
@@ -100,14 +141,32 @@ def fmt_wan_yuan(x: Real | None, *, digits: int = 2, lang: str = "zh") -> str:
 
 
 def fmt_pct_series(s: pd.Series, *, digits: int = 1) -> pd.Series:
-    """Vectorised :func:`fmt_pct`: a string Series on the same index."""
+    """Vectorised :func:`fmt_pct`: a string Series on the same index.
+
+    Parameters
+    ----------
+    s
+        Fractions 0–1; missing values give ``"—"``.
+    digits
+        Decimals of the percentage.
+    """
     v = pd.to_numeric(s, errors="coerce").astype("float64")
     out = (v * 100).map(("{:." + str(digits) + "f}%").format)  # format rounds like the scalar
     return out.where(v.notna(), MISSING).astype("object")
 
 
 def fmt_count_series(s: pd.Series, *, unit: str = "", digits: int = 2) -> pd.Series:
-    """Vectorised :func:`fmt_count`: a string Series on the same index."""
+    """Vectorised :func:`fmt_count`: a string Series on the same index.
+
+    Parameters
+    ----------
+    s
+        Counts; missing values give ``"—"``.
+    unit
+        Text appended to each number (e.g. ``"户"``).
+    digits
+        Decimals at most, trailing zeros dropped.
+    """
     v = pd.to_numeric(s, errors="coerce").astype("float64")
     a = v.abs()
     scale = np.select([a >= YI, a >= WAN], [YI, WAN], 1.0)
@@ -119,7 +178,17 @@ def fmt_count_series(s: pd.Series, *, unit: str = "", digits: int = 2) -> pd.Ser
 
 
 def fmt_wan_yuan_series(s: pd.Series, *, digits: int = 2, lang: str = "zh") -> pd.Series:
-    """Vectorised :func:`fmt_wan_yuan`: a string Series on the same index."""
+    """Vectorised :func:`fmt_wan_yuan`: a string Series on the same index.
+
+    Parameters
+    ----------
+    s
+        Amounts in 万元; missing values give ``"—"``.
+    digits
+        Decimals at most, trailing zeros dropped.
+    lang
+        Language of the labels, ``"zh"`` or ``"en"``.
+    """
     v = pd.to_numeric(s, errors="coerce").astype("float64")
     big = v.abs() >= WAN
     scaled = pd.Series(np.where(big, v / WAN, v), index=s.index)

@@ -121,7 +121,15 @@ NO_FILTER = ProjectFilter()
 
 
 def filter_projects(projects: pd.DataFrame, flt: ProjectFilter | None) -> pd.DataFrame:
-    """Return the projects the filter keeps (the input itself when the filter is empty)."""
+    """Return the projects the filter keeps (the input itself when the filter is empty).
+
+    Parameters
+    ----------
+    projects
+        The project ledger.
+    flt
+        Project filter; None or an empty filter keeps every project.
+    """
     if flt is None or flt.is_empty:
         return projects
     return projects[flt.mask(projects)]
@@ -164,6 +172,19 @@ def summarise_children(
 
     ``level`` picks the descendants' level (default: one level below the region). Without a
     filter (or without ``projects``) the rows of ``region_summary`` are returned as they are.
+
+    Parameters
+    ----------
+    region_summary
+        The store's ``region_summary`` table.
+    projects
+        The project ledger, or None to keep the stored counts.
+    region_code
+        12-digit code of the region.
+    flt
+        Project filter; None or an empty filter keeps every project.
+    level
+        Level of the units returned, or None for one level below the region.
     """
     region = _region_row(region_summary, region_code)
     region_level = region[S.LEVEL]
@@ -195,7 +216,19 @@ def summarise_region(
     region_code: str,
     flt: ProjectFilter | None = None,
 ) -> pd.Series:
-    """Return the region's summary row under the filter (pass it to ``metrics.kpis``)."""
+    """Return the region's summary row under the filter (pass it to ``metrics.kpis``).
+
+    Parameters
+    ----------
+    region_summary
+        The store's ``region_summary`` table.
+    projects
+        The project ledger, or None to keep the stored counts.
+    region_code
+        12-digit code of the region.
+    flt
+        Project filter; None or an empty filter keeps every project.
+    """
     row = _region_row(region_summary, region_code)
     if projects is None or flt is None or flt.is_empty:
         return row
@@ -209,7 +242,19 @@ def summarise_zones(
     zone_members: pd.DataFrame,
     flt: ProjectFilter | None = None,
 ) -> pd.DataFrame:
-    """Return one row per zone with counts and rates under the filter (zone_summary columns)."""
+    """Return one row per zone with counts and rates under the filter (zone_summary columns).
+
+    Parameters
+    ----------
+    region_summary
+        The store's ``region_summary`` table.
+    projects
+        The project ledger, or None to keep the stored counts.
+    zone_members
+        Zone members (``zone``, ``code`` with county codes).
+    flt
+        Project filter; None or an empty filter keeps every project.
+    """
     counties = region_summary[region_summary[S.LEVEL] == "county"]
     if projects is not None and flt is not None and not flt.is_empty:
         counties = _replace_project_counts(counties, projects, flt, "county")
@@ -223,7 +268,21 @@ def summarise_zone(
     zone: str,
     flt: ProjectFilter | None = None,
 ) -> pd.Series:
-    """Return one zone's row under the filter (pass it to ``metrics.kpis``)."""
+    """Return one zone's row under the filter (pass it to ``metrics.kpis``).
+
+    Parameters
+    ----------
+    region_summary
+        The store's ``region_summary`` table.
+    projects
+        The project ledger, or None to keep the stored counts.
+    zone_members
+        Zone members (``zone``, ``code`` with county codes).
+    zone
+        Name of the zone.
+    flt
+        Project filter; None or an empty filter keeps every project.
+    """
     names = pd.unique(zone_members[S.ZONE])
     if zone not in names:
         raise OneMapError(f"zone {zone!r} is unknown; known zones: {list(names)}")

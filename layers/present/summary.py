@@ -43,7 +43,20 @@ def _choices(units: pd.DataFrame, limit: int = 20) -> str:
 
 
 def find_region(summary: pd.DataFrame, region: str) -> pd.Series:
-    """The region_summary row of ``region`` (a 6/12-digit code or an exact name)."""
+    """The region_summary row of ``region`` (a 6/12-digit code or an exact name).
+
+    Parameters
+    ----------
+    summary
+        The store's ``region_summary`` table.
+    region
+        A 6- or 12-digit code or a unit's exact name.
+
+    Returns
+    -------
+    pandas.Series
+        The unit's row; unknown or ambiguous regions raise ``OneMapError``.
+    """
     raw = region.strip()
     if raw.isdigit() and len(raw) <= 12:
         code = S.pad_code(raw)
@@ -79,7 +92,17 @@ def find_region(summary: pd.DataFrame, region: str) -> pd.Series:
 def summary_record(
     path: str | Path, *, region: str | None = None, zone: str | None = None
 ) -> dict[str, Any]:
-    """The KPIs of the province, a region or a zone as one JSON-ready dict (rates as fractions)."""
+    """The KPIs of the province, a region or a zone as one JSON-ready dict (rates as fractions).
+
+    Parameters
+    ----------
+    path
+        The GeoPackage store.
+    region
+        Code or name of the region, or None for the province.
+    zone
+        Name of a zone (takes precedence over ``region``), or None.
+    """
     if zone is not None:
         table = store.read_layer(path, S.TABLE_ZONE_SUMMARY)
         hit = table[table[S.ZONE] == zone.strip()]

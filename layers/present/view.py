@@ -54,13 +54,36 @@ def child_level(region: str) -> str | None:
 
 
 def zone_applies(region: str, zone: str | None) -> bool:
-    """True when ``zone`` narrows a view of ``region`` (province or prefecture level)."""
+    """True when ``zone`` narrows a view of ``region`` (province or prefecture level).
+
+    Parameters
+    ----------
+    region
+        12-digit code of the view's region.
+    zone
+        Name of the chosen zone, or None.
+    """
     return bool(zone) and S.level_of(region) in ZONE_LEVELS
 
 
 def unit_level(region: str, *, zone: str | None = None, level: str | None = None) -> str:
     """Level of the coloured units: ``level`` if given; a zone's counties at province or
-    prefecture level; else one level below ``region`` (a village view shows the village)."""
+    prefecture level; else one level below ``region`` (a village view shows the village).
+
+    Parameters
+    ----------
+    region
+        12-digit code of the view's region.
+    zone
+        Name of the chosen zone, or None.
+    level
+        Level asked for, or None to derive it.
+
+    Returns
+    -------
+    str
+        The level, e.g. ``"county"``.
+    """
     if level is not None:
         return level
     if zone_applies(region, zone):
@@ -72,6 +95,18 @@ def zone_codes(zone_members: pd.DataFrame, zone: str) -> pd.Series:
     """County codes of ``zone`` (``zone_members`` has columns ``zone, code``).
 
     Raises ``OneMapError`` naming the known zones when ``zone`` has no member in the table.
+
+    Parameters
+    ----------
+    zone_members
+        Zone members (``zone``, ``code``).
+    zone
+        Name of the zone.
+
+    Returns
+    -------
+    pandas.Series
+        The zone's 12-digit county codes as strings.
     """
     hit = zone_members[S.ZONE] == zone
     if not hit.any():
@@ -97,6 +132,28 @@ def view_rows(
 
     ``projects`` (prepared or raw ledger) may be None when ``flt`` is empty. With a zone at
     province/prefecture level only units inside the zone's counties remain.
+
+    Parameters
+    ----------
+    region_summary
+        The store's ``region_summary`` table.
+    projects
+        The project ledger, or None when ``flt`` is empty (stored counts are used).
+    region
+        12-digit code of the view's region.
+    flt
+        Project filter; None or an empty filter keeps every project.
+    zone
+        Name of the chosen zone, or None.
+    zone_members
+        Zone members (``zone``, ``code``); needed when a zone applies.
+    level
+        Level of the map units, or None for :func:`unit_level`'s choice.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One summary row per map unit (a village view: the village itself).
     """
     if projects is None and flt is not None and not flt.is_empty:
         raise OneMapError(
@@ -128,7 +185,28 @@ def view_kpi(
     zone: str | None = None,
 ) -> pd.Series:
     """The view's totals: the region's row, or (zone view) the sums of the zone's county rows
-    with rates recomputed from the sums (never averaged)."""
+    with rates recomputed from the sums (never averaged).
+
+    Parameters
+    ----------
+    region_summary
+        The store's ``region_summary`` table.
+    projects
+        The project ledger, or None when ``flt`` is empty (stored counts are used).
+    region
+        12-digit code of the view's region.
+    flt
+        Project filter; None or an empty filter keeps every project.
+    rows
+        The view's map units (:func:`view_rows`); summed for a zone view.
+    zone
+        Name of the chosen zone, or None.
+
+    Returns
+    -------
+    pandas.Series
+        One summary row: counts, funds in 万元 and rates (fractions 0–1).
+    """
     if zone_applies(region, zone):
         sums = rows[[*M.COUNT_COLUMNS, *M.PLAN_COUNT_COLUMNS]].sum().to_frame().T
         return M.add_rates(sums).iloc[0]
@@ -144,7 +222,26 @@ def break_values(
     fixed: bool = True,
 ) -> pd.Series:
     """The values class breaks come from: every unfiltered unit of ``level`` (``fixed``), or
-    the view's ``rows``; as floats (NaN where a rate has no denominator)."""
+    the view's ``rows``; as floats (NaN where a rate has no denominator).
+
+    Parameters
+    ----------
+    region_summary
+        The store's ``region_summary`` table.
+    rows
+        The view's map units (used when ``fixed`` is False).
+    metric
+        A column of ``METRICS``.
+    level
+        Level of the map units.
+    fixed
+        Take every unit of ``level`` so the classes stay put across views and filters.
+
+    Returns
+    -------
+    pandas.Series
+        The values as floats.
+    """
     if metric not in S.METRICS:
         raise OneMapError(f"`metric` was {metric!r}; expected one of {list(S.METRICS)}")
     of_level = region_summary[S.LEVEL] == level
@@ -153,7 +250,17 @@ def break_values(
 
 
 def class_breaks(values: pd.Series, *, k: int = 5, scheme: str = "quantiles") -> np.ndarray | None:
-    """Upper bounds of the classes of ``values`` (None when no value is known)."""
+    """Upper bounds of the classes of ``values`` (None when no value is known).
+
+    Parameters
+    ----------
+    values
+        The values to classify (NaN ignored).
+    k
+        Number of classes wanted.
+    scheme
+        One of ``geo.classify.SCHEMES``.
+    """
     if values.notna().sum() == 0:
         return None
     return classify.class_breaks(values, k=k, scheme=scheme)
