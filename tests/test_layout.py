@@ -292,3 +292,85 @@ def test_installed_package_carries_its_data(tmp_path: Path) -> None:
         env=env,
     ).stdout
     assert json.loads(zone)["zone"] == "怒江州"
+
+
+#: functions still without Parameters: their modules are at the 600-line limit and need a split
+#: first (issue 8); remove a name once it is documented, never add one
+PENDING_PARAMETERS = frozenset(
+    {
+        *(
+            f"geo.staticmap.{f}"
+            for f in [
+                "paper_inches",
+                "pixel_size",
+                "legend_colors",
+                "draw_choropleth",
+                "fit_extent",
+                "place_labels",
+                "add_scale_bar",
+                "true_north_angle",
+                "add_north_arrow",
+                "add_legend",
+                "draw_locator",
+                "map_figure",
+                "wrap_columns",
+                "save_figure",
+            ]
+        ),
+        *(
+            f"geo.webmap.{f}"
+            for f in [
+                "basemap_layer",
+                "probe_tiles",
+                "to_basemap_crs",
+                "make_map",
+                "external_urls",
+                "class_colors",
+                "outline_layer",
+                "labels_layer",
+                "points_layer",
+                "add_legend",
+            ]
+        ),
+        *(
+            f"layers.build.metrics.{f}"
+            for f in [
+                "isin_index",
+                "project_key",
+                "project_counts",
+                "crosstab",
+                "matched_households",
+                "village_counts",
+                "registry_counts",
+                "aggregate",
+                "unit_counts",
+                "with_unit_counts",
+                "aggregate_zones",
+            ]
+        ),
+    }
+)
+
+
+def test_public_functions_document_their_parameters(trees: dict[str, ast.Module]) -> None:
+    """Public module-level functions of geo/ and layers/ with more than one argument carry a
+    numpydoc ``Parameters`` section (model: ``geo.classify.class_breaks``)."""
+    missing = []
+    for path in SOURCES:
+        mod = module_name(path)
+        if mod.split(".")[0] not in {"geo", "layers"} or path.name.startswith("_"):
+            continue
+        for node in trees[mod].body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            a = node.args
+            args = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+            args += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+            args = [x for x in args if x not in ("self", "cls")]
+            doc = ast.get_docstring(node) or ""
+            name = f"{mod}.{node.name}"
+            if len(args) > 1 and "Parameters\n" not in doc and name not in PENDING_PARAMETERS:
+                missing.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.name}({', '.join(args)})"
+                )
+    assert not missing, "no numpydoc Parameters section:\n" + "\n".join(missing)
