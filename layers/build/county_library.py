@@ -45,7 +45,7 @@ def build_county_library(
     Parameters
     ----------
     admin_units
-        The administrative units with ``has_tasks`` and county flags.
+        The administrative units; ``has_tasks`` marks those with a plan.
     registry
         The poverty registry, one row per village.
     projects

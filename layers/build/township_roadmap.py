@@ -123,7 +123,7 @@ def build_township_roadmap(
     Parameters
     ----------
     admin_units
-        The administrative units with ``has_tasks`` and county flags.
+        The administrative units; ``has_tasks`` marks those with a plan.
     registry
         The poverty registry, one row per village.
     projects
