@@ -127,7 +127,20 @@ def _columns(ch: str) -> int:
 
 
 def wrap_columns(text: str, width: int) -> list[str]:
-    """Split ``text`` into lines of at most ``width`` columns (CJK characters count two)."""
+    """Split ``text`` into lines of at most ``width`` columns (CJK characters count two).
+
+    Parameters
+    ----------
+    text
+        Text to wrap; Latin words are kept whole where possible.
+    width
+        Maximum columns per line.
+
+    Returns
+    -------
+    list of str
+        The lines (at least one).
+    """
     lines, current, used = [], "", 0
     for ch in text:
         w = _columns(ch)

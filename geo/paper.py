@@ -28,7 +28,15 @@ LAYOUTS: dict[str, dict[str, tuple[float, float, float, float]]] = {
 
 
 def paper_inches(paper: str = "A4", orientation: str = "landscape") -> tuple[float, float]:
-    """Return (width, height) in inches of ``paper`` (A4|A3) in ``orientation``."""
+    """Return (width, height) in inches of ``paper`` (A4|A3) in ``orientation``.
+
+    Parameters
+    ----------
+    paper
+        ``"A4"`` or ``"A3"``.
+    orientation
+        ``"landscape"`` or ``"portrait"``.
+    """
     if paper not in PAPER_MM:
         raise ValueError(f"`paper` was {paper!r} but is expected to be one of {list(PAPER_MM)}")
     if orientation not in ORIENTATIONS:
@@ -40,6 +48,16 @@ def paper_inches(paper: str = "A4", orientation: str = "landscape") -> tuple[flo
 
 
 def pixel_size(paper: str, orientation: str, dpi: int) -> tuple[int, int]:
-    """Return the (width, height) in pixels of a PNG of ``paper`` at ``dpi``."""
+    """Return the (width, height) in pixels of a PNG of ``paper`` at ``dpi``.
+
+    Parameters
+    ----------
+    paper
+        ``"A4"`` or ``"A3"``.
+    orientation
+        ``"landscape"`` or ``"portrait"``.
+    dpi
+        Dots per inch.
+    """
     w, h = paper_inches(paper, orientation)
     return round(w * dpi), round(h * dpi)

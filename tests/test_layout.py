@@ -301,8 +301,6 @@ PENDING_PARAMETERS = frozenset(
         *(
             f"geo.staticmap.{f}"
             for f in [
-                "paper_inches",
-                "pixel_size",
                 "legend_colors",
                 "draw_choropleth",
                 "fit_extent",
@@ -313,7 +311,6 @@ PENDING_PARAMETERS = frozenset(
                 "add_legend",
                 "draw_locator",
                 "map_figure",
-                "wrap_columns",
                 "save_figure",
             ]
         ),
