@@ -10,6 +10,7 @@ __all__ = [
     "ExportError",
     "LedgerError",
     "OneMapError",
+    "StaleStoreError",
     "StoreError",
 ]
 
@@ -28,6 +29,15 @@ class BoundaryError(OneMapError, ValueError):
 
 class StoreError(OneMapError, OSError):
     """The GeoPackage store is missing, unreadable or cannot be written."""
+
+
+class StaleStoreError(StoreError):
+    """The store got a new revision after an import was checked; check it again (``landed``
+    names the revisions written since)."""
+
+    def __init__(self, message: str, landed: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.landed = list(landed or [])
 
 
 class ExportError(OneMapError, RuntimeError):

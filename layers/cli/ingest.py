@@ -7,19 +7,23 @@ validation report, then rebuilds and writes the store atomically (a failure leav
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from layers import schema as S
 from layers import store
-from layers.build import pipeline
+from layers.build import pipeline, revisions
 from layers.cli.progress import StageBar
-from layers.errors import LedgerError
+from layers.errors import LedgerError, StaleStoreError, StoreError
 from layers.ingest.columns import load_column_map
-from layers.ingest.prepare import ReadOptions, prepare_import
+from layers.ingest.prepare import PreparedImport, ReadOptions, prepare_import
 from layers.settings import store_path
 
 __all__ = ["register", "run"]
+
+#: an import checked against a store that changed before it was written is checked again
+_ATTEMPTS = 5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -91,6 +95,23 @@ def _boundary_pairs(files: list[str], levels: list[str]) -> list[tuple[str, str]
     return list(zip(files, levels, strict=True))
 
 
+def _wait(message: str) -> None:
+    print(f"onemap: {message}", file=sys.stderr, flush=True)
+
+
+def _prepare(path: Path, files: dict) -> tuple[int, PreparedImport]:
+    """Read the store (its revision first) and check the files against it."""
+    bar = StageBar(("read store", "read + validate files"), desc="onemap import")
+    try:
+        bar("read store")
+        base = revisions.head(path)
+        current = store.read_inputs(path) if path.is_file() else None
+        bar("read + validate files")
+        return base, prepare_import(current, **files)
+    finally:
+        bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``onemap import`` (see ``register``)."""
     t0 = time.perf_counter()
@@ -103,25 +124,17 @@ def run(args: argparse.Namespace) -> int:
         gcj02=args.gcj02,
         column_map=load_column_map(args.column_map) if args.column_map else None,
     )
-    bar = StageBar(("read store", "read + validate files"), desc="onemap import")
-    try:
-        bar("read store")
-        current = store.read_inputs(path) if path.is_file() else None
-        previous = store.read_build_info(path) if path.is_file() else {}
-        bar("read + validate files")
-        prepared = prepare_import(
-            current,
-            ledgers=args.ledger,
-            registry=args.registry,
-            boundaries=pairs,
-            replace_all=args.replace_all,
-            options=options,
-        )
-    finally:
-        bar.close()
+    files = dict(
+        ledgers=args.ledger,
+        registry=args.registry,
+        boundaries=pairs,
+        replace_all=args.replace_all,
+        options=options,
+    )
+    base, prepared = _prepare(path, files)
     report = prepared.report
-    base = Path(args.report) if args.report else path.with_name(f"{path.stem}_import_report")
-    written = report.write(base)
+    out_base = Path(args.report) if args.report else path.with_name(f"{path.stem}_import_report")
+    written = report.write(out_base)
     for _, src in report.sources.iterrows():
         where = f"{src['file']}" + (f" [{src['sheet']}]" if src["sheet"] else "")
         header = f"表头第 {src['header_rows']} 行, " if src["header_rows"] else ""
@@ -135,12 +148,33 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("试运行 dry run: the store was not changed")
         return 0
-    bar = StageBar(("build + write",), desc="onemap import")
-    try:
-        bar("build + write")
-        pipeline.commit_import(path, prepared, previous_info=previous)
-    finally:
-        bar.close()
+    uploads = [*args.ledger, *([args.registry] if args.registry else []), *args.boundaries]
+    for _attempt in range(_ATTEMPTS):
+        bar = StageBar(("build + write",), desc="onemap import")
+        try:
+            bar("build + write")
+            pipeline.commit_import(
+                path,
+                prepared,
+                user=pipeline.os_user(),
+                expected_rev=base,
+                uploads=uploads,
+                replace_all=args.replace_all,
+                on_wait=_wait,
+            )
+            break
+        except StaleStoreError as e:
+            print(f"onemap: {e}", file=sys.stderr)
+            print("重新检查 checking again against the new store", file=sys.stderr)
+            base, prepared = _prepare(path, files)
+            print(prepared.report.summary())
+            prepared.report.write(out_base)
+        finally:
+            bar.close()
+    else:
+        raise StoreError(
+            f"the store kept changing while importing ({_ATTEMPTS} attempts); try again"
+        )
     if prepared.replaced_counties:
         print(
             f"替换了 {len(prepared.replaced_counties)} 个县的项目库 replaced county libraries: "

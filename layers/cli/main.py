@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "import": "layers.cli.ingest",
     "export": "layers.cli.export",
     "audit": "layers.cli.audit",
+    "history": "layers.cli.history",
+    "rollback": "layers.cli.history",
 }
 
 
