@@ -217,6 +217,8 @@ def test_build_rewrites_every_layer_from_the_inputs(
     assert code == 0, err
     assert "layers rebuilt" in out and "云南省" in out
     after = {name: store.read_layer(path, name) for name in store.list_layers(path)}
+    # the build is logged as a revision of the store (build.revisions)
+    assert after.pop("revisions")["kind"].tolist() == ["build"]
     assert after.keys() == before.keys()
     for name in before:
         if name == S.TABLE_BUILD_INFO:
@@ -280,4 +282,6 @@ def test_failed_build_keeps_the_last_good_store(
     assert code == status
     assert out == "" and len(err.strip().splitlines()) == 1 and message in err
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["s.gpkg"]
+    # no temporary store left; the write lock's file and its holder note stay (build.lock)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["s.gpkg", "s.gpkg.lock", "s.gpkg.lock.holder"]
