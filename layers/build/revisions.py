@@ -172,7 +172,19 @@ def history_dir(path: str | os.PathLike[str]) -> Path:
 
 
 def revision_dir(path: str | os.PathLike[str], rev: int) -> Path:
-    """``<store>.history/<rev>``."""
+    """``<store>.history/<rev>``: what revision ``rev`` kept.
+
+    Parameters
+    ----------
+    path
+        The store.
+    rev
+        A revision number.
+
+    Returns
+    -------
+    Path
+    """
     return history_dir(path) / str(int(rev))
 
 
