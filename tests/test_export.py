@@ -17,6 +17,8 @@ import pytest
 import rasterio
 from PIL import Image
 from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+from pptx.oxml.ns import qn
 
 from geo import classify, raster, webmap
 from geo import staticmap as sm
@@ -25,7 +27,7 @@ from layers import store
 from layers.build import pipeline
 from layers.errors import ExportError
 from layers.export import layers as export_layers
-from layers.export import maps, pack, snapshot, tables, web
+from layers.export import maps, pack, slides, snapshot, tables, web
 from layers.export import raster as export_raster
 from layers.export.snapshot import MapRequest, Snapshot
 from layers.present import query
@@ -194,12 +196,32 @@ def test_county_and_zone_packs(snap: Snapshot, tmp_path: Path) -> None:
         pack.export_pack(tmp_path / "x.pdf", snap=snap, by="prefecture", within=PREF_A)
 
 
-def test_pptx_pack_has_one_slide_per_page(snap: Snapshot, tmp_path: Path) -> None:
+def test_pptx_pack_is_editable_16_9(snap: Snapshot, tmp_path: Path) -> None:
     out = tmp_path / "pack.pptx"
     assert pack.export_pack(out, snap=snap, dpi=40) == 3
     prs = Presentation(str(out))
     assert len(prs.slides) == 3
-    assert "甲市" in prs.slides[1].notes_slide.notes_text_frame.text
+    assert prs.slide_width * 9 == prs.slide_height * 16
+    page = prs.slides[1]
+    assert page.shapes.title.text_frame.text == "1. 甲市"
+    kinds = [sh.shape_type for sh in page.shapes]
+    assert kinds.count(MSO_SHAPE_TYPE.TABLE) == 2
+    assert MSO_SHAPE_TYPE.CHART in kinds and MSO_SHAPE_TYPE.PICTURE in kinds
+    kpi = next(sh.table for sh in page.shapes if sh.has_table)
+    cells = {kpi.cell(i, 0).text: kpi.cell(i, 1).text for i in range(1, len(kpi.rows))}
+    row = query.summarise_region(snap.region_summary, snap.prepared, PREF_A, query.NO_FILTER)
+    assert cells["项目数"] == f"{int(row[S.N_PROJECTS]):,}"
+    assert cells["完工率"].endswith("%")
+    chart = next(sh.chart for sh in page.shapes if sh.has_chart)
+    assert [s.name for s in chart.plots[0].series] == ["计划出列", "实际出列"]
+    # actual exits of 甲市: 一村 2017, 二村 2019, 五村 2020
+    assert list(chart.plots[0].series[1].values) == [0, 1, 0, 1, 1]
+    # every run names a Chinese typeface, with the theme's fallback for machines without it
+    runs = [r for sh in page.shapes if sh.has_text_frame for p in sh.text_frame.paragraphs
+            for r in p.runs]  # fmt: skip
+    assert runs and all(r._r.rPr.find(qn("a:ea")).get("typeface") == slides.EA_FONT for r in runs)
+    theme = zipfile.ZipFile(out).read("ppt/theme/theme1.xml").decode()
+    assert f'<a:ea typeface="{slides.EA_FALLBACK}"' in theme
 
 
 def test_exit_timeline_sums_townships_of_the_region(snap: Snapshot) -> None:

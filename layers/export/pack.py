@@ -1,8 +1,10 @@
-"""Briefing packs: a cover and one A4 page per region (map, KPIs, laggards, exit timeline).
+"""Briefing packs: a cover and one page per region (map, KPIs, laggards, exit timeline).
 
-A pack is drawn from one ``Snapshot`` (``layers.export.snapshot``): the cover maps the whole
-scope, each further page one prefecture, county or zone through ``layers.export.maps``. It is
-written as a multi-page PDF or as a PPTX with one slide per page.
+A pack is drawn from one ``Snapshot`` (``layers.export.snapshot``): ``pack_contents`` says what
+each page shows (the cover maps the whole scope, each further page one prefecture, county or
+zone through ``layers.export.maps``). It is written as a multi-page A4 PDF (``page_figure``) or
+as an editable 16:9 PPTX (``page_slide`` → ``layers.export.slides``: native tables, a native
+chart, the map as a picture).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from geo import staticmap as sm
 from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import ExportError
-from layers.export import tables
+from layers.export import slides, tables
 from layers.export.maps import MapData, cjk_font, prepare_map, zone_outlines
 from layers.export.snapshot import (
     MapRequest,
@@ -42,19 +44,24 @@ __all__ = [
     "KPI_ROWS",
     "PACK_BY",
     "PACK_FORMATS",
+    "TIMELINE_TITLE",
     "PackPage",
-    "cover_page",
+    "PageContent",
     "exit_timeline",
     "export_pack",
     "kpi_table",
     "laggard_table",
+    "map_picture",
+    "pack_contents",
     "pack_figures",
-    "pack_page",
     "pack_pages",
+    "page_figure",
+    "page_slide",
 ]
 
 PACK_FORMATS: tuple[str, ...] = ("pdf", "pptx")
 PACK_BY: tuple[str, ...] = ("prefecture", "county", "zone")
+TIMELINE_TITLE = "贫困村出列时间线（村）"
 KPI_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     (S.N_PROJECTS, "项目数", fmt.fmt_int),
     (S.COMPLETION, "完工率", fmt.fmt_pct),
@@ -159,9 +166,9 @@ def _table(ax: Any, df: pd.DataFrame, title: str, *, fontsize: float = 8.5) -> N
             cell.set_facecolor("#f0f0f0")
 
 
-def _timeline(ax: Any, tl: pd.DataFrame) -> None:
-    ax.set_title("贫困村出列时间线（村）", loc="left", fontsize=10.5, fontweight="bold")
-    if tl.empty:
+def _timeline(ax: Any, tl: pd.DataFrame | None) -> None:
+    ax.set_title(TIMELINE_TITLE, loc="left", fontsize=10.5, fontweight="bold")
+    if tl is None or tl.empty:
         ax.set_axis_off()
         ax.text(0, 0.5, "（无路线图数据）", transform=ax.transAxes, fontsize=8.5)
         return
@@ -213,32 +220,30 @@ def _map_block(fig: Figure, rect: tuple[float, float, float, float], data: MapDa
     sm.add_legend(lax, summary, data.text, ncol=3)
 
 
-def pack_page(
-    snap: Snapshot,
-    data: MapData,
-    kpi_row: pd.Series,
-    timeline_codes: Sequence[str],
-    *,
-    title: str,
-    page: str,
-    font: sm.CJKFont,
-) -> Figure:
-    """One A4-landscape pack page: map (left), KPI table, laggards and exit timeline (right).
+class PageContent(NamedTuple):
+    """What one pack page shows, drawn as an A4 PDF page or as an editable 16:9 slide.
+
+    ``laggards`` and ``timeline`` are None on the cover.
+    """
+
+    title: str
+    subtitle: str
+    page: str
+    data: MapData
+    kpis: pd.DataFrame
+    kpi_title: str
+    laggards: pd.DataFrame | None = None
+    laggard_title: str = ""
+    timeline: pd.DataFrame | None = None
+
+
+def page_figure(content: PageContent, font: sm.CJKFont) -> Figure:
+    """One A4-landscape pack page: the cover or a region page (map, KPIs, laggards, timeline).
 
     Parameters
     ----------
-    snap
-        The store snapshot (route-map years for the timeline).
-    data
-        The region's map (``prepare_map``).
-    kpi_row
-        The region's summary row under the filters.
-    timeline_codes
-        Region codes whose townships make the exit timeline.
-    title
-        The page title.
-    page
-        The page number text (``2 / 17``).
+    content
+        What the page shows (``pack_contents``).
     font
         The CJK font.
 
@@ -247,57 +252,88 @@ def pack_page(
     matplotlib.figure.Figure
         The page.
     """
+    c, text = content, content.data.text
     with mpl.rc_context(sm.font_rc(font)):
         fig = Figure(figsize=sm.paper_inches("A4", "landscape"), facecolor="white")
         FigureCanvasAgg(fig)
-        _page_frame(fig, title, data.text.title, data.text.footer, data.text.stamp, page)
-        _map_block(fig, (0.02, 0.17, 0.52, 0.70), data)
-        _table(fig.add_axes((0.57, 0.50, 0.40, 0.36)), kpi_table(kpi_row), "主要指标")
-        metric = data.request.metric
-        units_zh = i18n.LEVEL_UNITS_ZH.get(data.request.unit_level, "")[1:]
-        _table(
-            fig.add_axes((0.57, 0.29, 0.40, 0.17)),
-            laggard_table(data.rows, metric, n=5),
-            f"{S.METRIC_LABELS_ZH[metric]}最低的{units_zh}",
-            fontsize=8,
-        )
-        _timeline(fig.add_axes((0.60, 0.07, 0.36, 0.16)), exit_timeline(snap, timeline_codes))
+        _page_frame(fig, c.title, c.subtitle, text.footer, text.stamp, c.page)
+        if c.laggards is None:
+            _table(fig.add_axes((0.03, 0.28, 0.30, 0.55)), c.kpis, c.kpi_title)
+            _map_block(fig, (0.36, 0.17, 0.62, 0.70), c.data)
+            return fig
+        _map_block(fig, (0.02, 0.17, 0.52, 0.70), c.data)
+        _table(fig.add_axes((0.57, 0.50, 0.40, 0.36)), c.kpis, c.kpi_title)
+        _table(fig.add_axes((0.57, 0.29, 0.40, 0.17)), c.laggards, c.laggard_title, fontsize=8)
+        _timeline(fig.add_axes((0.60, 0.07, 0.36, 0.16)), c.timeline)
     return fig
 
 
-def cover_page(
-    snap: Snapshot, data: MapData, kpi_row: pd.Series, *, title: str, n_pages: int, font: sm.CJKFont
-) -> Figure:
-    """The cover: pack title, KPIs of the whole scope and the overview map of its regions.
+def map_picture(data: MapData, font: sm.CJKFont, *, dpi: int = 150) -> tuple[bytes, float]:
+    """The map of a page with its scale bar, north arrow and legend as a PNG (for a slide).
 
     Parameters
     ----------
-    snap
-        The store snapshot (its build date).
     data
-        The overview map of the scope (``prepare_map``).
-    kpi_row
-        The scope's summary row under the filters.
-    title
-        The pack title.
-    n_pages
-        Pages in the pack, cover included.
+        The map (``prepare_map``).
     font
         The CJK font.
+    dpi
+        Resolution of the picture.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        The cover page.
+    tuple of (bytes, float)
+        The PNG and its width/height ratio.
     """
+    size = (7.0, 6.0)
     with mpl.rc_context(sm.font_rc(font)):
-        fig = Figure(figsize=sm.paper_inches("A4", "landscape"), facecolor="white")
+        fig = Figure(figsize=size, facecolor="white")
         FigureCanvasAgg(fig)
-        subtitle = f"{data.text.title} · 共 {n_pages} 页 · 数据日期：{built_date(snap.build_info)}"
-        _page_frame(fig, title, subtitle, data.text.footer, data.text.stamp, f"1 / {n_pages}")
-        _table(fig.add_axes((0.03, 0.28, 0.30, 0.55)), kpi_table(kpi_row), "主要指标（全域）")
-        _map_block(fig, (0.36, 0.17, 0.62, 0.70), data)
-    return fig
+        ax = fig.add_axes((0.01, 0.22, 0.98, 0.77))
+        summary = sm.draw_choropleth(ax, data.layers, data.text)
+        sm.add_scale_bar(ax)
+        sm.add_north_arrow(ax, METRIC_CRS)
+        sm.add_legend(fig.add_axes((0.01, 0.0, 0.98, 0.21)), summary, data.text, ncol=2)
+    buf = io.BytesIO()
+    sm.save_figure(fig, buf, fmt="png", dpi=dpi, font=font)
+    return buf.getvalue(), size[0] / size[1]
+
+
+def page_slide(content: PageContent, font: sm.CJKFont, *, dpi: int = 150) -> slides.Slide:
+    """The editable slide of one pack page: native tables and chart, the map as a picture.
+
+    Parameters
+    ----------
+    content
+        What the page shows (``pack_contents``).
+    font
+        The CJK font of the map picture.
+    dpi
+        Resolution of the map picture.
+
+    Returns
+    -------
+    layers.export.slides.Slide
+        The slide to write with ``slides.write_deck``.
+    """
+    picture, aspect = map_picture(content.data, font, dpi=dpi)
+    return slides.Slide(
+        title=content.title,
+        subtitle=content.subtitle,
+        kpis=content.kpis,
+        kpi_title=content.kpi_title,
+        picture=picture,
+        picture_aspect=aspect,
+        footer=tuple(content.data.text.footer),
+        stamp=content.data.text.stamp,
+        page=content.page,
+        laggards=content.laggards,
+        laggard_title=content.laggard_title,
+        timeline=content.timeline,
+        timeline_title=TIMELINE_TITLE,
+        timeline_series=("计划出列", "实际出列"),
+        empty_text="（无数据）",
+    )
 
 
 class PackPage(NamedTuple):
@@ -353,16 +389,15 @@ def pack_pages(snap: Snapshot, *, by: str, within: str, base: MapRequest) -> lis
     ]
 
 
-def pack_figures(
+def pack_contents(
     snap: Snapshot,
     *,
     by: str = "prefecture",
     within: str = S.PROVINCE_CODE,
     base: MapRequest | None = None,
     now: dt.datetime | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Iterator[Figure]:
-    """Yield the pack's figures: the cover, then one page per region (1 + N pages).
+) -> Iterator[PageContent]:
+    """Yield what the pack's pages show: the cover, then one page per region (1 + N pages).
 
     Parameters
     ----------
@@ -376,12 +411,10 @@ def pack_figures(
         The view every page shares (default: ``MapRequest()``).
     now
         The generated time in the footers (default: now, UTC).
-    progress
-        Called with (pages done, pages in all) after each page.
 
     Yields
     ------
-    matplotlib.figure.Figure
+    PageContent
         The cover, then the region pages.
     """
     base = base or MapRequest()
@@ -389,7 +422,6 @@ def pack_figures(
     pages = pack_pages(snap, by=by, within=within, base=base)
     if not pages:
         raise ExportError(f"no {by} under region {within} in {snap.path}; nothing to pack")
-    font = cjk_font()
     n = 1 + len(pages)
     cover_req = dataclasses.replace(base, region=within, zone=None, level=None)
     if by != "zone":
@@ -399,11 +431,14 @@ def pack_figures(
     scope = unit_name(snap, within)
     by_zh = {"prefecture": "按州市", "county": "按县市区", "zone": "按重点区域"}[by]
     kpi_row = query.summarise_region(snap.region_summary, snap.prepared, within, base.flt)
-    yield cover_page(
-        snap, cover_data, kpi_row, title=f"{scope}脱贫攻坚项目简报（{by_zh}）", n_pages=n, font=font
+    yield PageContent(
+        title=f"{scope}脱贫攻坚项目简报（{by_zh}）",
+        subtitle=f"{cover_data.text.title} · 共 {n} 页 · 数据日期：{built_date(snap.build_info)}",
+        page=f"1 / {n}",
+        data=cover_data,
+        kpis=kpi_table(kpi_row),
+        kpi_title="主要指标（全域）",
     )
-    if progress:
-        progress(1, n)
     for i, pg in enumerate(pages, start=2):
         data = prepare_map(snap, pg.request, now=now, zones=zones)
         if by == "zone":
@@ -413,9 +448,59 @@ def pack_figures(
             )
         else:
             row = query.summarise_region(snap.region_summary, snap.prepared, pg.codes[0], base.flt)
-        yield pack_page(
-            snap, data, row, pg.codes, title=f"{i - 1}. {pg.name}", page=f"{i} / {n}", font=font
+        metric = data.request.metric
+        units_zh = i18n.LEVEL_UNITS_ZH.get(data.request.unit_level, "")[1:]
+        yield PageContent(
+            title=f"{i - 1}. {pg.name}",
+            subtitle=data.text.title,
+            page=f"{i} / {n}",
+            data=data,
+            kpis=kpi_table(row),
+            kpi_title="主要指标",
+            laggards=laggard_table(data.rows, metric, n=5),
+            laggard_title=f"{S.METRIC_LABELS_ZH[metric]}最低的{units_zh}",
+            timeline=exit_timeline(snap, pg.codes),
         )
+
+
+def pack_figures(
+    snap: Snapshot,
+    *,
+    by: str = "prefecture",
+    within: str = S.PROVINCE_CODE,
+    base: MapRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Iterator[Figure]:
+    """Yield the pack's A4 pages as figures: the cover, then one page per region.
+
+    Parameters
+    ----------
+    snap
+        The store snapshot (with townships for a county pack).
+    by
+        prefecture, county or zone: what each page after the cover shows.
+    within
+        The scope of the pack (a region code; default: the province).
+    base
+        The view every page shares (default: ``MapRequest()``).
+    now
+        The generated time in the footers (default: now, UTC).
+
+    Yields
+    ------
+    matplotlib.figure.Figure
+        The cover, then the region pages.
+    """
+    font = cjk_font()
+    for content in pack_contents(snap, by=by, within=within, base=base, now=now):
+        yield page_figure(content, font)
+
+
+def _counted(
+    items: Iterable[Any], n: int, progress: Callable[[int, int], None] | None
+) -> Iterator[Any]:
+    for i, item in enumerate(items, start=1):
+        yield item
         if progress:
             progress(i, n)
 
@@ -452,7 +537,7 @@ def export_pack(
     fmt
         pdf or pptx (default: the suffix of ``out``).
     dpi
-        Resolution of the slide pictures (PPTX).
+        Resolution of the map pictures on the slides (PPTX).
     progress
         Called with (pages done, pages in all) after each page.
 
@@ -466,13 +551,15 @@ def export_pack(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     font = cjk_font()
-    figures = pack_figures(snap, by=by, within=within, base=base, progress=progress)
+    n = 1 + len(pack_pages(snap, by=by, within=S.pad_code(within), base=base))
+    contents = _counted(pack_contents(snap, by=by, within=within, base=base), n, progress)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
         if f == "pdf":
+            figures = (page_figure(c, font) for c in contents)
             n = _write_pdf(figures, tmp, title=f"OneMap 简报 {by}", font=font)
         else:
-            n = _write_pptx(figures, tmp, dpi=dpi, font=font)
+            n = slides.write_deck((page_slide(c, font, dpi=dpi) for c in contents), tmp)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -491,26 +578,4 @@ def _write_pdf(figures: Iterable[Figure], out: Path, *, title: str, font: sm.CJK
         for fig in figures:
             pdf.savefig(fig)
             n += 1
-    return n
-
-
-def _write_pptx(figures: Iterable[Figure], out: Path, *, dpi: int, font: sm.CJKFont) -> int:
-    # deferred: python-pptx (and lxml) are loaded only when a PPTX pack is written
-    from pptx import Presentation
-    from pptx.util import Mm
-
-    prs = Presentation()
-    prs.slide_width, prs.slide_height = Mm(297), Mm(210)
-    blank = prs.slide_layouts[6]
-    n = 0
-    for fig in figures:
-        buf = io.BytesIO()
-        sm.save_figure(fig, buf, fmt="png", dpi=dpi, font=font)
-        buf.seek(0)
-        slide = prs.slides.add_slide(blank)
-        slide.shapes.add_picture(buf, 0, 0, width=prs.slide_width, height=prs.slide_height)
-        texts = [t.get_text() for t in fig.texts if t.get_text().strip()]
-        slide.notes_slide.notes_text_frame.text = "\n".join(texts)
-        n += 1
-    prs.save(out)
     return n
