@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from layers.errors import OneMapError
-from layers.present import i18n
+from layers.present import cards, i18n
 from views import assets, sidebar, state, widgets
 
 ROOT = Path(__file__).resolve().parent
@@ -45,6 +45,7 @@ def run() -> None:
         if (ROOT / "views" / name).exists()
     ]
     page = st.navigation(pages)
+    st.html(cards.PAGE_CSS)  # KPI cards, phone layout, print stylesheet (A4 landscape)
     try:
         assets.ensure_offline_assets()
         assets.ensure_store()

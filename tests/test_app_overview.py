@@ -11,7 +11,9 @@ overview (the default page) with the URL's query string.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,8 +63,24 @@ def query(at: AppTest) -> dict[str, str]:
     return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
 
 
+KPI_CARD = re.compile(
+    r'om-label">([^<]*)(?:<sup>\*</sup>)?</div><div class="om-value"><span class="om-num">'
+    r'([^<]*)</span>(?:<span class="om-unit">([^<]*)</span>)?'
+)
+
+
 def kpis(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.main.metric}
+    """The KPI cards (HTML) as label → number + unit."""
+    bodies = [e.proto.body for e in at.get("html")]
+    return {
+        html.unescape(label): html.unescape(num + unit)
+        for body in bodies
+        for label, num, unit in KPI_CARD.findall(body)
+    }
+
+
+def kpi_note(at: AppTest) -> str:
+    return " ".join(e.proto.body for e in at.get("html") if 'class="om-note"' in e.proto.body)
 
 
 def map_script(at: AppTest) -> str:
@@ -97,6 +115,7 @@ def test_overview_renders_province_with_hand_totals(app) -> None:
     assert k["已支出资金"] == "955万元"
     assert k["建档立卡贫困人口"] == "220人"
     assert k["项目库/路线图/施工图"] == "2 / 3 / 5"
+    assert kpi_note(at) == ""  # no filters: every card is the unfiltered figure
     assert feature_codes(map_script(at)) == {PREF_A, PREF_B}
     # the demo store says so on the page
     assert any("演示数据" in w.value for w in at.warning)
@@ -118,6 +137,8 @@ def test_filters_change_the_kpis_and_the_url(app) -> None:
     assert k["项目数"] == "3"  # P01, P07, P09
     assert k["完工率"] == "100.0%"
     assert k["覆盖率"] == "90.9%"  # project filters do not change who is poor
+    # … and the page says so, marking the cards that do not follow the filters
+    assert "不随项目筛选变化" in kpi_note(at)
     assert query(at)["sectors"] == "industry"
     at.sidebar.multiselect(key="sb_statuses").set_value(["completed"]).run()
     assert kpis(at)["项目数"] == "2"  # P01, P09 (P07 is accepted)

@@ -56,8 +56,8 @@ def test_every_key_the_dashboard_asks_for_is_in_the_catalogue() -> None:
     assert sorted(asked - set(i18n.TEXT)) == []
 
 
-def test_funds_in_english_keep_wan_and_yi() -> None:
-    assert fmt.fmt_wan_yuan(1234.5, lang="en") == "1,234.5万 yuan"
+def test_funds_in_english_are_million_yuan() -> None:
+    assert fmt.fmt_wan_yuan(1234.5, lang="en") == "12.35M yuan"
     assert fmt.fmt_wan_yuan(184122) == "18.41亿元"
     series = fmt.fmt_wan_yuan_series(pd.Series([1234.5, 184122.0, None]), lang="en")
-    assert series.tolist() == ["1,234.5万 yuan", "18.41亿 yuan", "—"]
+    assert series.tolist() == ["12.35M yuan", "1,841.22M yuan", "—"]

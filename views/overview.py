@@ -18,7 +18,7 @@ from geo import classify, simplify, webmap
 from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import OneMapError
-from layers.present import fmt, i18n, view
+from layers.present import cards, fmt, i18n, view
 from views import assets, export_widget, loaders, state, widgets
 from views.state import ViewState
 
@@ -165,27 +165,11 @@ def class_breaks_for(
 # --------------------------------------------------------------------------------------
 # UI pieces
 # --------------------------------------------------------------------------------------
-def kpi_cards(kpi: pd.Series, lang: str) -> None:
-    """Seven KPI cards in one row."""
-    k = M.kpis(kpi)
-    cards = [
-        (i18n.t("projects", lang), fmt.fmt_count(k[S.N_PROJECTS])),
-        (i18n.t("completion", lang), fmt.fmt_pct(k[S.COMPLETION])),
-        (i18n.t("coverage", lang), fmt.fmt_pct(k[S.COVERAGE])),
-        (i18n.t("funds_planned", lang), fmt.fmt_wan_yuan(k[S.FUNDS_PLANNED])),
-        (i18n.t("funds_spent", lang), fmt.fmt_wan_yuan(k[S.FUNDS_SPENT])),
-        (i18n.t("poor_population", lang), fmt.fmt_count(k[S.POOR_POPULATION], unit="人")),
-        (
-            i18n.t("plans", lang),
-            " / ".join(
-                fmt.fmt_int(k[c])
-                for c in (S.COUNTY_LIBRARIES, S.TOWNSHIP_ROUTE_MAPS, S.VILLAGE_PLANS)
-            ),
-        ),
-    ]
-    for row, widths in ((cards[:4], [1, 1, 1, 1]), (cards[4:], [1, 1, 2])):
-        for col, (label, value) in zip(st.columns(widths), row, strict=True):
-            col.metric(label, value)
+def kpi_cards(kpi: pd.Series, view_state: ViewState) -> None:
+    """Seven KPI cards (never cut off) and, under project filters, which do not follow them."""
+    lang = view_state.lang
+    note = cards.registry_note(state.project_filter(view_state), lang)
+    st.html(cards.cards_html(cards.kpi_cards(M.kpis(kpi), lang), note))
 
 
 def breadcrumb(view_state: ViewState) -> None:
@@ -389,7 +373,7 @@ def main() -> None:
     lang = view_state.lang
     st.title(f"{i18n.t('overview', lang)} · {loaders.unit_name(view_state.region, lang)}")
     kpi, rows, level = view_numbers(view_state)
-    kpi_cards(kpi, lang)
+    kpi_cards(kpi, view_state)
     breadcrumb(view_state)
     breaks, lower = class_breaks_for(view_state, rows, level)
     m, n_points = build_map(view_state, rows, level, breaks, lower)

@@ -116,7 +116,8 @@ def fmt_pct(x: Real | None, *, digits: int = 1) -> str:
 def fmt_wan_yuan(x: Real | None, *, digits: int = 2, lang: str = "zh") -> str:
     """Format funds given in 万元: ``1234.5`` → ``"1,234.5万元"``, ``184122`` → ``"18.41亿元"``.
 
-    Amounts of 1亿元 (= 10,000 万元) or more are shown in 亿元; in English ``"18.41亿 yuan"``.
+    Amounts of 1亿元 (= 10,000 万元) or more are shown in 亿元; in English every amount is in
+    million yuan: ``184122`` → ``"1,841.22M yuan"``.
 
     Parameters
     ----------
@@ -135,6 +136,8 @@ def fmt_wan_yuan(x: Real | None, *, digits: int = 2, lang: str = "zh") -> str:
     if _is_missing(x):
         return MISSING
     v = float(x)
+    if lang == "en":
+        return _trim(f"{v / 100:,.{digits}f}") + i18n.t("unit_million_yuan", lang)
     if abs(v) >= WAN:
         return _trim(f"{v / WAN:,.{digits}f}") + i18n.t("unit_yi_yuan", lang)
     return _trim(f"{v:,.{digits}f}") + i18n.t("unit_wan_yuan", lang)
@@ -192,7 +195,10 @@ def fmt_wan_yuan_series(s: pd.Series, *, digits: int = 2, lang: str = "zh") -> p
     v = pd.to_numeric(s, errors="coerce").astype("float64")
     big = v.abs() >= WAN
     scaled = pd.Series(np.where(big, v / WAN, v), index=s.index)
-    body = scaled.map(("{:,." + str(digits) + "f}").format).pipe(_trim_series)
     units = np.where(big, i18n.t("unit_yi_yuan", lang), i18n.t("unit_wan_yuan", lang))
+    if lang == "en":
+        scaled = v / 100
+        units = np.full(len(v), i18n.t("unit_million_yuan", lang), dtype=object)
+    body = scaled.map(("{:,." + str(digits) + "f}").format).pipe(_trim_series)
     out = body + pd.Series(units, index=s.index)
     return out.where(v.notna(), MISSING).astype("object")

@@ -255,8 +255,16 @@ TEXT: dict[str, tuple[str, str]] = {
     # --- units after numbers (English figures carry none but yuan) ----------------------------
     "unit_items": ("个", ""),
     "unit_households": ("户", ""),
-    "unit_wan_yuan": ("万元", "万 yuan"),
-    "unit_yi_yuan": ("亿元", "亿 yuan"),
+    "unit_wan_yuan": ("万元", "10k yuan"),
+    "unit_yi_yuan": ("亿元", "100M yuan"),
+    "unit_million_yuan": ("百万元", "M yuan"),
+    "unit_people": ("人", "people"),
+    "unit_wan_people": ("万人", "10k people"),
+    "registry_note": (
+        "覆盖率、贫困人口和项目库/路线图/施工图来自建档立卡登记和规划文件，不随项目筛选变化。",
+        "Coverage, poor population and libraries / route maps / plans come from the poverty "
+        "registry and the plans; they do not follow the project filters.",
+    ),
 }
 
 
