@@ -285,6 +285,7 @@ def make_map(
             f"<style>.leaflet-container{{background:{background};}}"
             ".onemap-legend{background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;"
             "font:12px/1.5 'Noto Sans CJK SC',sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3)}"
+            ".onemap-legend summary{cursor:pointer}"
             ".onemap-legend i{display:inline-block;width:14px;height:12px;margin-right:6px;"
             "vertical-align:middle;border:1px solid #888}"
             ".onemap-label{font:bold 12px 'Noto Sans CJK SC',sans-serif;color:#7a1f1f;"
@@ -550,6 +551,8 @@ class Legend(MacroElement):
         {{ this.get_name() }}.onAdd = function () {
             var div = L.DomUtil.create('div', 'onemap-legend');
             div.innerHTML = {{ this.html|tojson }};
+            var fold = div.querySelector('details');
+            if (fold && window.innerWidth < 640) { fold.open = false; }
             return div;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -573,7 +576,8 @@ def add_legend(
     no_data_label: str | None = None,
     extra: Mapping[str, str] | None = None,
 ) -> Legend:
-    """Add a legend (title, one swatch per class, optional no-data and extra entries)."""
+    """Add a legend (title, one swatch per class, optional no-data and extra entries); below
+    640 px (a phone) it starts folded to its title, a tap opens it."""
     if len(labels) != len(colors):
         raise ValueError(f"{len(labels)} labels for {len(colors)} colours")
     rows = [f"<b>{html.escape(title)}</b>"]
@@ -585,7 +589,8 @@ def add_legend(
         rows.append(f'<i style="background:{NO_DATA_COLOR}"></i>{html.escape(no_data_label)}')
     for lab, c in (extra or {}).items():
         rows.append(f'<i style="background:{c};border-radius:50%"></i>{html.escape(lab)}')
-    legend = Legend("<br>".join(rows))
+    body = "<br>".join(rows[1:])
+    legend = Legend(f"<details open><summary>{rows[0]}</summary>{body}</details>")
     legend.add_to(m)
     return legend
 

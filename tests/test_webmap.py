@@ -181,6 +181,10 @@ def test_legend_lists_classes(units: gpd.GeoDataFrame) -> None:
     )
     html = _render(m)
     assert "onemap-legend" in html and _has(html, "60% – 90%") and _has(html, "无数据")
+    # the entries fold under the title; a phone-wide map starts folded
+    (inner,) = re.findall(r"div\.innerHTML = (\".*?\");", html)
+    assert json.loads(inner).startswith("<details open><summary><b>完工率</b></summary>")
+    assert "window.innerWidth < 640" in html and "fold.open = false" in html
     with pytest.raises(ValueError, match="1 labels for 2 colours"):
         webmap.add_legend(m, title="x", labels=["a"], colors=["#fff", "#000"])
 

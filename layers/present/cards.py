@@ -168,7 +168,7 @@ def cards_html(cards: Sequence[KpiCard], note: str = "") -> str:
 
 PAGE_CSS = """
 <style>
-.om-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr));
+.om-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(8rem, 1fr));
   gap: 0.5rem; margin: 0.25rem 0 0.5rem 0; }
 .om-kpi { border: 1px solid rgba(49, 51, 63, 0.15); border-radius: 0.5rem;
   padding: 0.45rem 0.7rem; min-width: 0; }
@@ -183,24 +183,26 @@ PAGE_CSS = """
   .om-label { font-size: 0.62rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   .om-value { font-size: 0.95rem; }
   .om-kpi:last-child { grid-column: span 2; }
+  h1 { font-size: 1.6rem !important; padding: 0.25rem 0 !important; }
 }
-@page { size: A4 landscape; margin: 8mm; }
+@page { size: A4 landscape; margin: 6mm 8mm; }
 @media print {
   [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
   [data-testid="stDecoration"], [data-testid="stSidebarCollapsedControl"],
-  [data-testid="stExpander"], [data-testid="stCaptionContainer"], [data-testid="stButton"],
-  [data-testid="stDownloadButton"], [data-testid="stPopover"], [data-testid="stAlert"],
-  [data-testid="stHorizontalBlock"]:has([data-testid="stButton"]),
-  [data-testid="stBottom"], .stDeployButton { display: none !important; }
+  [data-testid="stBottom"], .stDeployButton,
+  [data-testid="stMain"] [data-testid="stElementContainer"]:not(:has(h1, .om-kpis, iframe)),
+  [data-testid="stMain"] [data-testid="stLayoutWrapper"]:not(:has(h1, .om-kpis, iframe)) {
+    display: none !important; }
   .stMain, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
     overflow: visible !important; }
   .block-container, [data-testid="stMainBlockContainer"] { padding: 0 !important;
     max-width: 100% !important; }
-  h1 { font-size: 16pt !important; padding: 0 0 2mm 0 !important; }
+  h1 { font-size: 16pt !important; padding: 0 0 1mm 0 !important; margin: 0 !important; }
+  [data-testid="stVerticalBlock"] { gap: 0 !important; }
+  .om-kpis { margin: 0 0 3mm 0 !important; }
   .om-kpis { grid-template-columns: repeat(7, minmax(0, 1fr)); gap: 2mm; }
   .om-value { font-size: 13pt; }
-  iframe[title="streamlit_folium.st_folium"] { height: 128mm !important; width: 100% !important;
-    break-inside: avoid; }
+  iframe[title="streamlit_folium.st_folium"] { width: 100% !important; break-inside: avoid; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 </style>
