@@ -40,8 +40,14 @@ def test_steward_imports_a_county_workbook(page: Page, steward_store: Path, tmp_
     with serve(steward_store, log_name="streamlit_ingest_e2e.log") as url:
         page.goto(f"{url}/import_data")
         expect(page.get_by_text("检查文件并预览验证报告")).to_be_visible(timeout=60_000)
-        page.locator("input[type=file]").first.set_input_files(str(book))
-        expect(page.get_by_text("县项目库.xlsx")).to_be_visible(timeout=30_000)
+        # the ledger uploader by its label, not "the first file input": on a fresh server the
+        # first uploader's <input> can mount after the later ones, and the file then went to
+        # the registry uploader
+        ledgers = page.get_by_test_id("stFileUploader").filter(
+            has=page.get_by_text("项目库台账", exact=True)
+        )
+        ledgers.locator("input[type=file]").set_input_files(str(book))
+        expect(ledgers.get_by_text("县项目库.xlsx")).to_be_visible(timeout=30_000)
         page.get_by_text("检查文件并预览验证报告").click()
         info = page.locator("[data-testid='stAlertContentInfo']")
         expect(info).to_contain_text(
