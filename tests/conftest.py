@@ -59,12 +59,17 @@ from typing import Any, NamedTuple
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hypothesis import settings as hypothesis_settings
 from shapely.geometry import MultiPolygon, Point, box
 
 from layers import schema as S
 from layers.build import pipeline
 
 CRS = "EPSG:4326"
+
+# property tests check values, not speed: no per-example deadline (a loaded CI machine is slow)
+hypothesis_settings.register_profile("onemap", deadline=None)
+hypothesis_settings.load_profile("onemap")
 
 PROVINCE = S.PROVINCE_CODE
 PREF_A, PREF_B = "530100000000", "530200000000"
