@@ -6,6 +6,8 @@ from geo.errors import GeoError
 
 __all__ = [
     "USER_ERRORS",
+    "AccessError",
+    "AccountError",
     "BoundaryError",
     "ExportError",
     "LedgerError",
@@ -42,6 +44,14 @@ class StaleStoreError(StoreError):
 
 class ExportError(OneMapError, RuntimeError):
     """A map, table or pack export cannot be produced (e.g. no CJK font installed)."""
+
+
+class AccountError(OneMapError, ValueError):
+    """An account cannot be added or changed (bad name, role, region or password)."""
+
+
+class AccessError(OneMapError, PermissionError):
+    """A request outside the signed-in account's scope (region or rights)."""
 
 
 #: what the CLI and the pages catch at their boundary and show as one line: OneMap's own errors

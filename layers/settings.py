@@ -18,7 +18,9 @@ __all__ = [
     "EXIT_YEAR_RANGE",
     "METRIC_CRS",
     "PROJECT_ROOT",
+    "SESSION_HOURS_DEFAULT",
     "STORAGE_CRS",
+    "session_hours",
     "store_path",
 ]
 
@@ -43,3 +45,19 @@ def store_path(path: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env)
     return DATA_DIR / "onemap.gpkg" if _CHECKOUT else Path.cwd() / "onemap.gpkg"
+
+
+#: hours of inactivity after which a signed-in dashboard session expires
+SESSION_HOURS_DEFAULT: float = 8.0
+
+
+def session_hours(hours: float | None = None) -> float:
+    """Session timeout in hours: ``hours``, else ``$ONEMAP_SESSION_HOURS``, else 8."""
+    if hours is not None:
+        return float(hours)
+    env = os.environ.get("ONEMAP_SESSION_HOURS", "").strip()
+    try:
+        value = float(env) if env else SESSION_HOURS_DEFAULT
+    except ValueError:
+        return SESSION_HOURS_DEFAULT
+    return value if value > 0 else SESSION_HOURS_DEFAULT

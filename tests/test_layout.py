@@ -40,6 +40,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "layers.issues",
         "layers.store",
         "layers.data",
+        "layers.accounts",
+        "layers.access",
     ),
     ("layers.demo",),
     ("layers.ingest",),

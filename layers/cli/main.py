@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "audit": "layers.cli.audit",
     "history": "layers.cli.history",
     "rollback": "layers.cli.history",
+    "user": "layers.cli.users",
 }
 
 
