@@ -14,13 +14,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from layers import access, store
 from layers import schema as S
-from layers import store
 from layers.build import pipeline, revisions
 from layers.errors import OneMapError, StaleStoreError
 from layers.ingest import prepare, template
 from layers.ingest.report import ValidationReport
-from views import import_history, loaders
+from views import auth, import_history, loaders
 
 __all__ = ["render"]
 
@@ -114,15 +114,18 @@ def _show_report(prepared: prepare.PreparedImport) -> None:
     )
 
 
-def _template_bytes() -> bytes:
-    """An office-style workbook with 20 projects of the store (built when clicked)."""
-    return template.office_ledger_workbook(loaders.load_projects().head(20), sheet_by=None)
+def _template_bytes(scope: access.Scope) -> bytes:
+    """An office-style workbook with 20 projects of the store inside ``scope`` (built when
+    clicked)."""
+    projects = loaders.load_projects()
+    mine = projects[access.in_scope(projects[S.COUNTY_CODE], scope)]
+    return template.office_ledger_workbook(mine.head(20), sheet_by=None)
 
 
-def _template() -> None:
+def _template(scope: access.Scope) -> None:
     st.download_button(
         "下载台账模板（XLSX，含 20 个示例项目）",
-        _template_bytes,
+        lambda: _template_bytes(scope),
         file_name="项目库台账模板.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
@@ -139,11 +142,11 @@ def _uploaded(options: dict) -> list[tuple[str, bytes]]:
     return files
 
 
-def _check(path: Path, options: dict) -> None:
+def _check(path: Path, options: dict, scope: access.Scope) -> None:
     """Check the files against the store as it is now; remember its revision."""
     base = revisions.head(path)
     current = store.read_inputs(path) if path.exists() else None
-    st.session_state[_PREPARED] = prepare.prepare_import(current, **options)
+    st.session_state[_PREPARED] = prepare.prepare_import(current, **options, scope=scope)
     st.session_state[_BASE] = base
     st.session_state[_REQUEST] = options
 
@@ -165,7 +168,7 @@ def _commit(path: Path, prepared: prepare.PreparedImport) -> None:
     except StaleStoreError as e:
         landed = import_history.describe(path, e.landed)
         with st.spinner("数据库在检查后已更新，正在按最新数据重新检查……"):
-            _check(path, options)
+            _check(path, options, auth.current_scope())
         st.session_state[_RECHECKED] = (
             f"检查之后数据库已写入新的修订（{landed}），本次导入没有写入。已按最新数据重新检查，"
             "请核对下面的验证报告后再次确认。"
@@ -179,7 +182,17 @@ def _commit(path: Path, prepared: prepare.PreparedImport) -> None:
 def render() -> None:
     """Draw the page."""
     st.title("数据导入")
-    _template()
+    scope = auth.current_scope()
+    if not scope.write:
+        st.error("无权导入：只读账户不能修改数据。")
+        return
+    if not scope.everything:
+        st.info(
+            f"您的账户只能导入 {auth.scope_name(scope)} 的项目："
+            "其他县的行会被拒收并列在验证报告中；"
+            "建档立卡名册、行政区划边界和“替换全部项目”只有省级账户可以导入。"
+        )
+    _template(scope)
     options = _uploads()
     path = loaders.store_file()
     if st.button("检查文件并预览验证报告", type="primary", key="imp_check"):
@@ -187,7 +200,7 @@ def render() -> None:
             st.warning("请先上传至少一个文件。")
         else:
             with st.spinner("正在读取和检查……"):
-                _check(path, options)
+                _check(path, options, scope)
                 st.session_state.pop(_RECHECKED, None)
     prepared = st.session_state.get(_PREPARED)
     if prepared is not None:
@@ -197,7 +210,10 @@ def render() -> None:
         if st.button("确认导入并重建图层", key="imp_commit"):
             st.session_state.pop(_RECHECKED, None)
             _commit(path, prepared)
-    import_history.render(path)
+    if scope.everything:  # the history holds every county's files, and rollback writes anywhere
+        import_history.render(path)
+    else:
+        st.caption("修订记录与撤销只对省级账户开放。")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from layers.build import pipeline, revisions
-from views import loaders
+from views import auth, loaders
 
 __all__ = ["current_user", "describe", "log_table", "render"]
 
@@ -24,8 +24,10 @@ KIND_ZH = {
 
 
 def current_user() -> str:
-    """The name recorded as the writer: the OS user until sign-in supplies the signed-in name."""
-    return pipeline.os_user()
+    """The name recorded as the writer: the signed-in account, else (single-user mode) the OS
+    user running the server."""
+    user = auth.current_user()
+    return f"{user.name}（账户）" if user is not None else pipeline.os_user()
 
 
 def _counties(raw: str, replace_all: bool) -> str:

@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layers import schema as S
+from layers.access import FULL, Scope
 from layers.demo.boundaries import read_cnmaps_units
 from layers.errors import LedgerError
 from layers.ingest.boundaries import check_boundaries, merge_units, read_boundary_units
@@ -40,6 +41,7 @@ from layers.ingest.report import (
     ValidationReport,
     no_sources,
 )
+from layers.ingest.scope import check_request, refuse_outside
 from layers.store import Inputs
 
 __all__ = ["PreparedImport", "ReadOptions", "prepare_import"]
@@ -97,6 +99,7 @@ def prepare_import(
     boundaries: Sequence[tuple[Source, str]] = (),
     replace_all: bool = False,
     options: ReadOptions | None = None,
+    scope: Scope = FULL,
 ) -> PreparedImport:
     """Read every file, validate, and merge into ``current`` inputs.
 
@@ -118,6 +121,10 @@ def prepare_import(
         The ledgers replace the whole ledger, not only their counties.
     options
         How to read the files (default ``ReadOptions()``).
+    scope
+        The importing account's scope (default: everything, as the command line): ledger rows
+        of counties outside it are refused and named in the report; a registry, boundaries and
+        ``replace_all`` need province rights.
 
     Returns
     -------
@@ -128,7 +135,12 @@ def prepare_import(
     ------
     LedgerError, BoundaryError
         A file cannot be read at all (one line naming the file and the fix).
+    AccessError
+        The scope may not import this (see ``ingest.scope.check_request``).
     """
+    check_request(
+        scope, registry=registry is not None, boundaries=bool(boundaries), replace_all=replace_all
+    )
     _check_request(current, ledgers=ledgers, registry=registry, boundaries=boundaries)
     opts = options if options is not None else ReadOptions()
     cmap = opts.column_map if opts.column_map is not None else load_column_map()
@@ -142,7 +154,7 @@ def prepare_import(
         _add_registry(state, registry, opts, cmap)
     replaced: list[str] = []
     if ledgers:
-        replaced = _add_ledgers(state, ledgers, opts, cmap, replace_all=replace_all)
+        replaced = _add_ledgers(state, ledgers, opts, cmap, replace_all=replace_all, scope=scope)
     units = _mark_registry_villages(state.units, state.registry)
     inputs = Inputs(units, state.registry, state.projects)
     return PreparedImport(inputs, state.report, replaced, state.hashes)
@@ -211,8 +223,10 @@ def _add_ledgers(
     cmap: ColumnMap,
     *,
     replace_all: bool,
+    scope: Scope = FULL,
 ) -> list[str]:
-    """Merge the ledgers' projects; returns the counties whose libraries they replace."""
+    """Merge the ledgers' projects (those inside ``scope``); returns the counties whose
+    libraries they replace."""
     res = read_ledger(
         ledgers,
         encoding=opts.encoding,
@@ -221,12 +235,19 @@ def _add_ledgers(
         column_map=cmap,
         admin_units=state.units,
     )
+    res = refuse_outside(res, scope, _unit_name(state.units, scope.region))
     for src in ledgers:
         state.hash(src)
     unknown = unknown_units(res.table, res.origin, state.units)
     state.report = state.report.extend(res.report).extend(ValidationReport(unknown, no_sources()))
     state.projects, replaced = merge_projects(state.projects, res.table, replace_all=replace_all)
     return replaced
+
+
+def _unit_name(units: pd.DataFrame, code: str) -> str:
+    """The name of unit ``code`` with its code (the code alone when the units lack it)."""
+    hit = units.loc[units[S.CODE].astype(str) == code, S.NAME]
+    return f"{hit.iloc[0]} {code[:6]}" if len(hit) else code
 
 
 def _mark_registry_villages(units: gpd.GeoDataFrame, registry: pd.DataFrame) -> gpd.GeoDataFrame:
