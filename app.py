@@ -13,7 +13,7 @@ import streamlit as st
 
 from layers.errors import OneMapError
 from layers.present import cards, i18n
-from views import assets, sidebar, state, widgets
+from views import assets, auth, sidebar, state, widgets
 
 ROOT = Path(__file__).resolve().parent
 #: (file under views/, url path and title key, icon); a page whose file is missing is skipped
@@ -30,7 +30,8 @@ PAGES: tuple[tuple[str, str, str], ...] = (
 
 
 def run() -> None:
-    """Build the navigation, make sure the store exists, draw the sidebar, run the page."""
+    """Sign-in first; then build the navigation, make sure the store exists, check the view's
+    region against the account's scope, draw the sidebar, check again, run the page."""
     st.set_page_config(page_title=i18n.t("app_title"), page_icon="🗺️", layout="wide")
     lang = state.current_lang()
     pages = [
@@ -44,12 +45,24 @@ def run() -> None:
         for name, key, icon in PAGES
         if (ROOT / "views" / name).exists()
     ]
+    try:
+        scope = auth.gate(lang)
+    except OneMapError as e:
+        st.error(str(e))
+        scope = None
+    if scope is None:  # the sign-in form (or why there is none): no page, no data
+        st.navigation(pages, position="hidden")
+        return
     page = st.navigation(pages)
     st.html(cards.PAGE_CSS)  # KPI cards, phone layout, print stylesheet (A4 landscape)
+    name = page.url_path or "overview"
     try:
         assets.ensure_offline_assets()
         assets.ensure_store()
-        sidebar.sidebar(state.current_view(page=page.url_path or "overview"))
+        auth.before_sidebar(scope, name)
+        view = sidebar.sidebar(state.current_view(page=name), scope)
+        if not auth.allows(scope, view):
+            return
         widgets.demo_banner()
         page.run()
     except OneMapError as e:

@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from layers import access
 from layers import schema as S
 from layers.present import i18n
 from views import loaders
@@ -61,10 +62,13 @@ def _clear_below(level: str) -> None:
         st.session_state[_K[lv]] = NONE
 
 
-def _region_select(level: str, parent: str, lang: str) -> str:
-    """The selector of the units of ``level`` under ``parent`` ("" = all of them)."""
+def _region_select(level: str, parent: str, lang: str, scope: access.Scope) -> str:
+    """The selector of the units of ``level`` under ``parent`` ("" = all of them); townships
+    and villages are listed only inside ``scope`` (their names are details of a county)."""
     idx = loaders.units_index()
     kids = idx[(idx[S.LEVEL] == level) & (idx[S.PARENT_CODE] == parent)]
+    if level not in ("prefecture", "county") and not scope.sees_detail(parent):
+        kids = kids.iloc[:0]
     options = [NONE, *kids[S.CODE].tolist()]
     names = dict(zip(kids[S.CODE], kids[S.NAME], strict=True))
     if st.session_state.get(_K[level]) not in options:
@@ -89,12 +93,12 @@ def _language() -> str:
     )
 
 
-def _region_cascade(lang: str) -> str:
+def _region_cascade(lang: str, scope: access.Scope) -> str:
     """Prefecture → county → township → village selectors; returns the deepest chosen code."""
     st.subheader(i18n.t("region", lang))
     region = S.PROVINCE_CODE
     for lv in LEVEL_KEYS:
-        chosen = _region_select(lv, region, lang)
+        chosen = _region_select(lv, region, lang, scope)
         if not chosen:
             _clear_below(lv)
             break
@@ -170,11 +174,13 @@ def _map_options(lang: str) -> dict[str, Any]:
     }
 
 
-def sidebar(state: ViewState | None = None) -> ViewState:
+def sidebar(state: ViewState | None = None, scope: access.Scope = access.FULL) -> ViewState:
     """Draw the shared sidebar and return the resulting ViewState (also written to the URL).
 
     Called once per run by ``app.py``; ``state`` (default: parsed from the URL) seeds the
     widgets on the first run of a session. Pages read the result with ``current_view()``.
+    ``scope`` (the signed-in account's) limits the township and village selectors; ``app.py``
+    checks the resulting region against it before a page runs.
     """
     if state is None:
         state = current_view()
@@ -182,7 +188,7 @@ def sidebar(state: ViewState | None = None) -> ViewState:
         _seed_widgets(state)
     with st.sidebar:
         lang = _language()
-        region = _region_cascade(lang)
+        region = _region_cascade(lang, scope)
         filters = _filters(lang)
         options = _map_options(lang)
     view = ViewState(

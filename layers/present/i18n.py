@@ -265,6 +265,49 @@ TEXT: dict[str, tuple[str, str]] = {
         "Coverage, poor population and libraries / route maps / plans come from the poverty "
         "registry and the plans; they do not follow the project filters.",
     ),
+    # --- sign-in and regional permissions (views/auth.py, layers/access.py) -------------------
+    "signin_title": ("登录", "Sign in"),
+    "signin_intro": (
+        "本系统已启用账户。请用管理员为您创建的账户登录。",
+        "Accounts are enabled. Sign in with the account your administrator created.",
+    ),
+    "username": ("用户名", "用户名"),
+    "password": ("密码", "密码"),
+    "signin": ("登录", "登录"),
+    "signout": ("退出", "退出"),
+    "signin_failed": ("用户名或密码错误。", "Wrong user name or password."),
+    "signin_missing": ("请输入用户名和密码。", "Enter a user name and a password."),
+    "session_expired": (
+        "登录已超时（{hours} 小时无操作），请重新登录。",
+        "Your session expired after {hours} h without activity; sign in again.",
+    ),
+    "signed_in_as": ("当前用户：{name}（{role}{region}）", "Signed in: {name} ({role}{region})"),
+    "single_user": ("单用户模式（仅本机）", "Single-user mode (this machine only)"),
+    "no_accounts_remote": (
+        "本服务监听在 {address}，但尚未创建任何账户，因此不显示数据。请先在服务器上创建第一个账户："
+        "`onemap user add admin --role province`，然后重新打开本页。",
+        "This server listens on {address} but has no account, so it shows no data. Create the "
+        "first account on the server: `onemap user add admin --role province`, then reload.",
+    ),
+    "scope_refused": (
+        "无权查看：您的账户（{scope}）只能查看本辖区的项目、村、乡镇和表格，"
+        "不能查看 {region} 的明细。",
+        "Not allowed: your account ({scope}) may see projects, villages, townships and tables "
+        "only inside its region, not those of {region}.",
+    ),
+    "scope_narrowed": (
+        "您的账户只能查看 {scope} 的明细，本页已显示 {scope}。",
+        "Your account sees details of {scope} only; this page shows {scope}.",
+    ),
+    "scope_no_write": (
+        "无权导入：只读账户不能修改数据。",
+        "Not allowed: a read-only account cannot change data.",
+    ),
+    "scope_back": ("回到本辖区：{scope}", "Back to your region: {scope}"),
+    "role_province": ("省级", "province"),
+    "role_prefecture": ("州（市）级", "prefecture"),
+    "role_county": ("县级", "county"),
+    "role_viewer": ("只读", "viewer"),
 }
 
 
