@@ -146,7 +146,7 @@ def class_labels(
     labels = []
     for i, hi in enumerate(b):
         lo = lower if i == 0 else b[i - 1]
-        if lo is None or (i == 0 and np.isclose(lo, hi)):
+        if lo is None:
             labels.append(f"≤ {fmt.format(hi)}")
         elif np.isclose(lo, hi):
             labels.append(fmt.format(hi))

@@ -21,6 +21,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from geo import mapstyle as ms
 from geo import webmap
 from geo.classify import assign_classes, class_labels
 from geo.fonts import (
@@ -72,6 +73,10 @@ __all__ = [  # fonts and paper sizes are re-exported: the static-map API in one 
 
 FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
 NO_DATA_COLOR = webmap.NO_DATA_COLOR
+_ZONE_STROKES = (
+    (ms.ZONE_CASING, ms.ZONE_CASING_WIDTH_PX, ms.ZONE_CASING_OPACITY),
+    (ms.ZONE_COLOR, ms.ZONE_WIDTH_PX, 1.0),
+)
 
 
 def _mpl() -> ModuleType:
@@ -199,7 +204,8 @@ def _draw_choropleth(ax: Axes, layers: MapLayers, text: MapText) -> dict[str, ob
         frame.boundary.plot(ax=ax, color="#252525", linewidth=1.2, zorder=4)
     outlines = _project(layers.outlines, crs, clip=view)
     if outlines is not None and not outlines.empty:
-        outlines.boundary.plot(ax=ax, color="#6a3d9a", linewidth=1.6, linestyle="--", zorder=5)
+        for color, width, alpha in _ZONE_STROKES:  # casing, then the line (geo.mapstyle)
+            outlines.boundary.plot(ax=ax, color=color, linewidth=width, alpha=alpha, zorder=5)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_axis_off()
@@ -457,9 +463,7 @@ def add_legend(
         )
     if summary.get("has_outlines"):
         handles.append(
-            patches.Patch(
-                facecolor="none", edgecolor="#6a3d9a", linestyle="--", label=text.outline_label
-            )
+            patches.Patch(facecolor="none", edgecolor=ms.ZONE_COLOR, label=text.outline_label)
         )
     leg = ax.legend(
         handles=handles,

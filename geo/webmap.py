@@ -26,16 +26,27 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
 from folium.plugins import MarkerCluster
-from folium.template import Template
 
 from geo.classify import assign_classes
 from geo.crs import require_crs, wgs84_to_gcj02
+from geo.mapstyle import (  # the legend lives with the other map furniture; same names here
+    NO_DATA_COLOR,
+    WEB_CSS,
+    ZONE_CASING,
+    ZONE_CASING_OPACITY,
+    ZONE_CASING_WIDTH_PX,
+    ZONE_COLOR,
+    ZONE_WIDTH_PX,
+    Legend,
+    MapFurniture,
+    add_legend,
+)
 
 __all__ = [
     "BASEMAPS",
     "DEFAULT_STYLE",
+    "NO_DATA_COLOR",
     "OFFLINE_ASSETS",
     "PALETTE_GREENS",
     "Legend",
@@ -253,13 +264,15 @@ def make_map(
     token: str | None = None,
     prefer_canvas: bool = False,
     background: str = "#f4f1ea",
+    north_title: str = "North",
 ) -> folium.Map:
     """A folium Map fitted to ``bounds`` (minx, miny, maxx, maxy in lon/lat), offline-ready.
 
     Leaflet is loaded from ``asset_base_url`` (see ``write_offline_assets``). Pass
     ``prefer_canvas=True`` for views with thousands of polygons (they pan smoothly on a
     canvas); SVG (the default) keeps one ``path`` element per feature, which browsers and
-    tests can address.
+    tests can address. The map carries a north arrow (``north_title`` is its tooltip), a
+    metric-only scale bar and a plain attribution prefix (``mapstyle.MapFurniture``).
     """
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     if not (np.isfinite([minx, miny, maxx, maxy]).all() and minx <= maxx and miny <= maxy):
@@ -270,7 +283,7 @@ def make_map(
         zoom_start=6,
         tiles=None,
         prefer_canvas=prefer_canvas,
-        control_scale=True,
+        control_scale=False,  # MapFurniture adds a metric-only one
         zoom_snap=0.25,
     )
     # with no tile layer folium drops max_zoom, but MarkerCluster needs the map's maxZoom
@@ -281,17 +294,9 @@ def make_map(
     for tile in basemap_layer(basemap, token=token):
         tile.add_to(m)
     m.get_root().header.add_child(
-        folium.Element(
-            f"<style>.leaflet-container{{background:{background};}}"
-            ".onemap-legend{background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;"
-            "font:12px/1.5 'Noto Sans CJK SC',sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3)}"
-            ".onemap-legend summary{cursor:pointer}"
-            ".onemap-legend i{display:inline-block;width:14px;height:12px;margin-right:6px;"
-            "vertical-align:middle;border:1px solid #888}"
-            ".onemap-label{font:bold 12px 'Noto Sans CJK SC',sans-serif;color:#7a1f1f;"
-            "text-shadow:0 0 3px #fff,0 0 3px #fff;white-space:nowrap}</style>"
-        )
+        folium.Element(f"<style>.leaflet-container{{background:{background};}}{WEB_CSS}</style>")
     )
+    MapFurniture(title=north_title).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     m.view_bounds = [[miny, minx], [maxy, maxx]]
     return m
@@ -316,7 +321,6 @@ def external_urls(html_text: str, *, allowed_hosts: Sequence[str] = ()) -> list[
 # --------------------------------------------------------------------------------------
 #: 5-class sequential palette (ColorBrewer YlGn-like, light → dark = low → high)
 PALETTE_GREENS: tuple[str, ...] = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
-NO_DATA_COLOR = "#d9d9d9"
 
 
 def class_colors(
@@ -451,36 +455,49 @@ def outline_layer(
     gdf: gpd.GeoDataFrame,
     *,
     name: str = "outlines",
-    color: str = "#b2182b",
-    weight: float = 2.5,
-    dash: str | None = "6 4",
+    color: str = ZONE_COLOR,
+    weight: float = ZONE_WIDTH_PX,
     decimals: int | None = 4,
-) -> folium.GeoJson:
-    """Unfilled outlines (e.g. zones) drawn on top; they never catch clicks."""
-    data = _geojson_frame(gdf, [], decimals)
-    style = {"color": color, "weight": weight, "fill": False, "dashArray": dash}
-    return folium.GeoJson(
-        _feature_collection(data),
-        name=name,
-        style_function=lambda f: style,
-        interactive=False,
-        control=False,
-    )
+) -> folium.FeatureGroup:
+    """Unfilled outlines (e.g. zones) drawn on top as a thin solid line on a pale casing (the
+    paper map's style, ``geo.mapstyle``), so unit borders stay visible; they never catch clicks."""
+    data = _feature_collection(_geojson_frame(gdf, [], decimals))
+    group = folium.FeatureGroup(name=name, control=False)
+    casing = {"color": ZONE_CASING, "weight": ZONE_CASING_WIDTH_PX, "opacity": ZONE_CASING_OPACITY}
+    for style in (casing, {"color": color, "weight": weight, "opacity": 1.0}):
+        folium.GeoJson(
+            data,
+            style_function=lambda f, s=style: {**s, "fill": False},
+            interactive=False,
+            control=False,
+        ).add_to(group)
+    return group
 
 
 def labels_layer(
-    points: gpd.GeoDataFrame, *, label_column: str, name: str = "labels"
+    points: gpd.GeoDataFrame,
+    *,
+    label_column: str,
+    value_column: str | None = None,
+    name: str = "labels",
+    css_class: str = "onemap-label",
 ) -> folium.FeatureGroup:
-    """Text labels at point locations (a handful: one marker each, not for thousands)."""
+    """Text labels at point locations, the value (if any) on a second line; escaped HTML.
+
+    ``css_class`` "onemap-label" (zone names, left-anchored) or "onemap-unit-label" (unit names
+    centred on the point). A few hundred at most: one marker each.
+    """
     require_crs(points)
     pts = points.to_crs("EPSG:4326") if not points.crs.equals("EPSG:4326") else points
     group = folium.FeatureGroup(name=name, control=False)
     xs, ys = shapely.get_x(pts.geometry.to_numpy()), shapely.get_y(pts.geometry.to_numpy())
-    for x, y, text in zip(xs, ys, pts[label_column].astype(str), strict=True):
+    values = pts[value_column].fillna("").astype(str) if value_column else [""] * len(pts)
+    for x, y, text, value in zip(xs, ys, pts[label_column].astype(str), values, strict=True):
+        second = f"<br><span>{html.escape(value)}</span>" if value else ""
         folium.Marker(
             [float(y), float(x)],
             icon=folium.DivIcon(
-                html=f'<div class="onemap-label">{html.escape(text)}</div>',
+                html=f'<div class="{css_class}">{html.escape(text)}{second}</div>',
                 icon_size=(0, 0),
                 icon_anchor=(0, 0),
             ),
@@ -539,60 +556,6 @@ def points_layer(
             control=False,
         ).add_to(group)
     return group
-
-
-class Legend(MacroElement):
-    """A Leaflet control with ready-made HTML (title and colour swatches)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
-        {{ this.get_name() }}.onAdd = function () {
-            var div = L.DomUtil.create('div', 'onemap-legend');
-            div.innerHTML = {{ this.html|tojson }};
-            var fold = div.querySelector('details');
-            if (fold && window.innerWidth < 640) { fold.open = false; }
-            return div;
-        };
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, html_text: str, *, position: str = "bottomright") -> None:
-        super().__init__()
-        self._name = "Legend"
-        self.html = html_text
-        self.position = position
-
-
-def add_legend(
-    m: folium.Map,
-    *,
-    title: str,
-    labels: Sequence[str],
-    colors: Sequence[str],
-    no_data_label: str | None = None,
-    extra: Mapping[str, str] | None = None,
-) -> Legend:
-    """Add a legend (title, one swatch per class, optional no-data and extra entries); below
-    640 px (a phone) it starts folded to its title, a tap opens it."""
-    if len(labels) != len(colors):
-        raise ValueError(f"{len(labels)} labels for {len(colors)} colours")
-    rows = [f"<b>{html.escape(title)}</b>"]
-    rows += [
-        f'<i style="background:{c}"></i>{html.escape(lab)}'
-        for lab, c in zip(labels, colors, strict=True)
-    ]
-    if no_data_label:
-        rows.append(f'<i style="background:{NO_DATA_COLOR}"></i>{html.escape(no_data_label)}')
-    for lab, c in (extra or {}).items():
-        rows.append(f'<i style="background:{c};border-radius:50%"></i>{html.escape(lab)}')
-    body = "<br>".join(rows[1:])
-    legend = Legend(f"<details open><summary>{rows[0]}</summary>{body}</details>")
-    legend.add_to(m)
-    return legend
 
 
 def geojson_bytes(gdf: gpd.GeoDataFrame) -> int:

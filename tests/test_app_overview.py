@@ -288,13 +288,27 @@ def _legend(script: str) -> str:
 def test_class_breaks_stay_fixed_across_filters_unless_asked(app) -> None:
     at = app()
     fixed = _legend(map_script(at))
-    assert "完工率" in fixed
+    assert "完工率" in fixed and "分级：本图单元" in fixed
     at.sidebar.multiselect(key="sb_sectors").set_value(["industry"]).run()
     assert _legend(map_script(at)) == fixed  # same classes under a filter
-    at.sidebar.checkbox(key="sb_fixed_breaks").uncheck().run()
+    at.sidebar.selectbox(key="sb_breaks_from").set_value("filtered").run()
     _ok(at)
-    assert query(at)["fixed"] == "0"
-    assert _legend(map_script(at)) != fixed  # classes now follow the filtered values
+    assert query(at)["breaks"] == "filtered"
+    follow = _legend(map_script(at))
+    assert follow != fixed and "分级：随筛选" in follow  # classes now follow the filtered values
+    at.sidebar.selectbox(key="sb_breaks_from").set_value("province").run()
+    assert query(at)["breaks"] == "province" and "分级：全省同级" in _legend(map_script(at))
+
+
+def test_view_breaks_discriminate_where_one_looks(app) -> None:
+    """甲州's two counties (80 % and 66.7 %) get two classes of their own; province-wide
+    county breaks (an old link's ``fixed=1``) are the province's three counties'."""
+    legend = _legend(map_script(app(region=PREF_A)))
+    assert "66.7%" in legend and "80.0%" in legend
+    at = app(region=PREF_B)  # one county with no project: nothing to class
+    assert "无数据" in _legend(map_script(at))
+    old = app(region=PREF_A, fixed="1")
+    assert query(old).get("breaks") == "province" and "分级：全省同级" in _legend(map_script(old))
 
 
 def test_unreachable_basemap_falls_back_to_offline(app, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -357,8 +371,8 @@ def test_map_and_its_export_show_the_same_units_and_classes(app, tiny_store: Pat
     from layers.export import snapshot
     from views import export_widget
 
-    at = app(region=PREF_A, sectors="water", fixed="0")
-    state = ViewState(region=PREF_A, sectors=("water",), fixed_breaks=False)
+    at = app(region=PREF_A, sectors="water", breaks="filtered")
+    state = ViewState(region=PREF_A, sectors=("water",), breaks_from="filtered")
     req = export_widget.request_from_view(state)
     snap = snapshot.read_snapshot(tiny_store, levels=snapshot.levels_for(req), with_projects=True)
     rows = snapshot.view_rows(snap, req)

@@ -87,7 +87,7 @@ def test_map_of_a_prefecture_shows_its_counties_with_words(snap: Snapshot) -> No
 
 def test_filters_recount_and_are_described(snap: Snapshot) -> None:
     flt = query.ProjectFilter(sectors=("water",))
-    data = maps.prepare_map(snap, MapRequest(region=PREF_A, flt=flt, fixed_breaks=False))
+    data = maps.prepare_map(snap, MapRequest(region=PREF_A, flt=flt, breaks_from="filtered"))
     values = data.layers.units.set_index(S.NAME)
     # water projects: P02 accepted, P10 approved
     assert values.loc["甲县", S.N_PROJECTS] == 1 and values.loc["甲县", S.COMPLETION] == 1.0
@@ -95,15 +95,34 @@ def test_filters_recount_and_are_described(snap: Snapshot) -> None:
     assert data.text.footer[0] == "筛选：行业：饮水安全"
 
 
-def test_fixed_breaks_come_from_every_unfiltered_unit_of_the_level(snap: Snapshot) -> None:
+def test_province_breaks_come_from_every_unfiltered_unit_of_the_level(snap: Snapshot) -> None:
     flt = query.ProjectFilter(sectors=("water",))
-    rows = snapshot.view_rows(snap, MapRequest(region=PREF_A, flt=flt))
-    fixed = snapshot.view_breaks(snap, MapRequest(region=PREF_A, flt=flt), rows)
+    req = MapRequest(region=PREF_A, flt=flt, breaks_from="province")
+    rows = snapshot.view_rows(snap, req)
+    fixed = snapshot.view_breaks(snap, req, rows)
     rs = snap.region_summary
     expected = classify.class_breaks(rs.loc[rs[S.LEVEL] == "county", S.COMPLETION])
     np.testing.assert_allclose(fixed, expected)
+    data = maps.prepare_map(snap, req)
+    assert data.text.subtitle.endswith("分级：全省同级")
     given = snapshot.view_breaks(snap, MapRequest(region=PREF_A, breaks=(0.5, 1.0)), rows)
     assert given.tolist() == [0.5, 1.0]
+
+
+def test_view_breaks_come_from_the_map_units_unfiltered(snap: Snapshot) -> None:
+    """By default the classes are the view's own units' (甲县 80 %, 乙县 66.7 %), the same
+    under a filter; the subtitle says where they come from."""
+    for flt in (query.NO_FILTER, query.ProjectFilter(sectors=("water",))):
+        data = maps.prepare_map(snap, MapRequest(region=PREF_A, flt=flt))
+        np.testing.assert_allclose(data.layers.breaks, [2 / 3, 0.8])
+        assert data.text.subtitle == "单位：县/市/区 · 2 个 · 分位数分级 2 级 · 分级：本图单元"
+    with pytest.raises(ExportError, match="`breaks_from` was 'nation'"):
+        MapRequest(breaks_from="nation")
+
+
+def test_a_view_of_equal_values_says_so(snap: Snapshot) -> None:
+    data = maps.prepare_map(snap, MapRequest(zone="深度区"))  # 甲县 alone
+    assert data.text.subtitle.endswith("各单元相同：80.0% · 分级：本图单元")
 
 
 def test_zone_view_colours_the_zone_counties(snap: Snapshot) -> None:

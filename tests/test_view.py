@@ -106,17 +106,41 @@ def test_zone_kpi_sums_the_zone_counties(world) -> None:
     assert region[S.N_PROJECTS] == 13 and region[S.COMPLETION] == pytest.approx(10 / 13)
 
 
-def test_fixed_breaks_ignore_the_filter_and_the_zone(world) -> None:
+def test_province_breaks_ignore_the_filter_and_the_zone(world) -> None:
     summary, projects = world
     rows = V.view_rows(summary, projects, PREF_A, WATER)
-    fixed = V.break_values(summary, rows, S.COMPLETION, level="county")
+    fixed = V.break_values(summary, rows, S.COMPLETION, level="county", source=V.BREAKS_PROVINCE)
     # every county of the province, unfiltered: 甲县 8/10, 乙县 2/3, 丙区 no project (NaN)
     assert fixed.isna().sum() == 1
     assert sorted(fixed.dropna()) == pytest.approx([2 / 3, 0.8])
     assert V.legend_lower(fixed) == pytest.approx(2 / 3)
     np.testing.assert_allclose(V.class_breaks(fixed), classify.class_breaks(fixed))
-    own = V.break_values(summary, rows, S.COMPLETION, level="county", fixed=False)
+    own = V.break_values(summary, rows, S.COMPLETION, level="county", source=V.BREAKS_FILTERED)
     assert sorted(own) == [0.0, 1.0] and V.legend_lower(own) == 0.0
+
+
+def test_view_breaks_are_the_view_units_unfiltered(world) -> None:
+    summary, projects = world
+    members = make_zone_members()
+    # 边境地区 at province level: 乙县 2/3 and 丙区 (no project); not 甲县 of the province
+    rows = V.view_rows(summary, projects, PROVINCE, WATER, zone="边境地区", zone_members=members)
+    values = V.break_values(summary, rows, S.COMPLETION, level="county")
+    assert values.isna().sum() == 1 and values.dropna().tolist() == pytest.approx([2 / 3])
+    assert V.all_equal(values)
+    # PREF_A's counties, unfiltered (8/10, 2/3), whatever the filter says (water: 1.0, 0.0)
+    for flt in (None, WATER):
+        rows = V.view_rows(summary, projects, PREF_A, flt)
+        values = V.break_values(summary, rows, S.COMPLETION, level="county", source="view")
+        assert sorted(values) == pytest.approx([2 / 3, 0.8]) and not V.all_equal(values)
+        assert len(V.class_breaks(values)) == 2
+
+
+def test_unknown_break_source_is_named(world) -> None:
+    summary, _ = world
+    rows = V.view_rows(summary, None, PREF_A)
+    with pytest.raises(OneMapError, match="class breaks from 'nation': expected one of"):
+        V.break_values(summary, rows, S.COMPLETION, level="county", source="nation")
+    assert V.break_source(None) == V.BREAKS_VIEW
 
 
 def test_no_value_means_no_breaks() -> None:

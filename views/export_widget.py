@@ -64,7 +64,7 @@ def request_from_view(state: ViewState, **overrides: Any) -> export_snapshot.Map
         flt=project_filter(state),
         zone=state.zone,
         show_zones=state.show_zones,
-        fixed_breaks=state.fixed_breaks,
+        breaks_from=state.breaks_from,
     )
     return dataclasses.replace(req, **overrides) if overrides else req
 

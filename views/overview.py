@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import classify, simplify, webmap
+from geo import classify, mapstyle, simplify, webmap
 from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import OneMapError
-from layers.present import cards, fmt, i18n, view
+from layers.present import cards, charts, fmt, i18n, view
 from views import assets, export_widget, loaders, state, widgets
 from views.state import ViewState
 
@@ -28,6 +28,7 @@ __all__ = [
     "children_table",
     "class_breaks_for",
     "main",
+    "unit_labels",
     "unit_shapes",
     "view_numbers",
 ]
@@ -41,26 +42,14 @@ TOLERANCE: dict[str, float] = {
     "village": 0.0004,
 }
 ZONE_TOLERANCE = 0.01
+#: the map's size the labels are placed for (st_folium's height; a typical content width)
+MAP_SIZE_PX: tuple[int, int] = (800, 560)
+#: above this many units no label is placed (a zone's counties province-wide are ~100)
+MAX_LABELS = 400
 #: above this many polygons the map draws on a canvas (smooth panning, no per-feature SVG)
 CANVAS_THRESHOLD = 400
-SECTOR_COLORS: dict[str, str] = dict(
-    zip(
-        S.SECTORS,
-        (
-            "#1f77b4",
-            "#ff7f0e",
-            "#2ca02c",
-            "#d62728",
-            "#9467bd",
-            "#8c564b",
-            "#e377c2",
-            "#7f7f7f",
-            "#bcbd22",
-            "#17becf",
-        ),
-        strict=True,
-    )
-)
+#: one colour per sector on every map and chart (``layers.present.charts``)
+SECTOR_COLORS: dict[str, str] = charts.SECTOR_COLOURS
 
 
 # --------------------------------------------------------------------------------------
@@ -149,15 +138,16 @@ def class_breaks_for(
 ) -> tuple[np.ndarray | None, float | None]:
     """Class breaks and the lowest value they start from (``layers.view`` rules).
 
-    Fixed (default): from every unfiltered unit of ``level`` in the province, so colours mean
-    the same across years, filters and drill-down; otherwise from the view's own rows.
+    By default from the unfiltered values of the view's own units (classes discriminate where
+    one looks, fixed while filters change); ``breaks_from`` may ask for province-wide breaks
+    of the level or breaks that follow the filters.
     """
     values = view.break_values(
         loaders.load_region_summary(),
         rows,
         view_state.metric,
         level=level,
-        fixed=view_state.fixed_breaks,
+        source=view_state.breaks_from,
     )
     return view.class_breaks(values), view.legend_lower(values)
 
@@ -281,6 +271,64 @@ def _points_layer(
     )
 
 
+def unit_labels(data: gpd.GeoDataFrame, *, avoid: list[tuple[float, float, str]]) -> Any:
+    """Unit names, with the metric's value under the name where both fit, placed at the map's
+    initial zoom without collisions (``geo.mapstyle.place_labels``); ``data`` is the map's
+    frame (``name`` and the formatted ``_metric``); ``avoid``: zone labels (lon, lat, text)."""
+    placed = pd.DataFrame(columns=["row", "lon", "lat", "name", "value"])
+    if 0 < len(data) <= MAX_LABELS:
+        zoom = mapstyle.initial_zoom(data.total_bounds, MAP_SIZE_PX)
+        names = data[S.NAME].fillna("").astype(str).tolist()
+        values = data["_metric"].tolist()
+        placed = mapstyle.place_labels(data, names, values, zoom=zoom, avoid=avoid)
+    points = gpd.GeoDataFrame(
+        placed, geometry=gpd.points_from_xy(placed["lon"], placed["lat"]), crs="EPSG:4326"
+    )
+    return webmap.labels_layer(
+        points,
+        label_column="name",
+        value_column="value",
+        name="unit_labels",
+        css_class="onemap-unit-label",
+    )
+
+
+def _legend(
+    m: Any,
+    view_state: ViewState,
+    breaks: np.ndarray | None,
+    lower: float | None,
+    sectors_shown: set[str],
+) -> None:
+    """The map's key: the metric's classes (one "all equal" entry when every unit has the same
+    value; "no data" alone when none has one), where the classes come from, and one colour per
+    sector of the project points shown."""
+    lang = view_state.lang
+    palette = webmap.PALETTE_GREENS
+    labels_: list[str] = []
+    colors: list[str] = []
+    if breaks is not None:
+        k = len(breaks)
+        pick = np.round(np.linspace(0, len(palette) - 1, k)).astype(int) if k > 1 else [-1]
+        labels_ = classify.class_labels(breaks, lower=lower)
+        if k == 1:  # every unit has the same value: say so instead of drawing classes
+            labels_ = [i18n.t("all_equal", lang, value=labels_[0])]
+        colors = [palette[i] for i in pick]
+    extra = {
+        i18n.label(S.SECTOR, s, lang): SECTOR_COLORS[s] for s in S.SECTORS if s in sectors_shown
+    }
+    webmap.add_legend(
+        m,
+        title=i18n.metric_label(view_state.metric, lang),
+        labels=labels_,
+        colors=colors,
+        no_data_label=i18n.t("no_data_short", lang),
+        extra=extra,
+        extra_title=i18n.t("sector_key", lang) if extra else None,
+        note=i18n.t(f"legend_breaks_{view_state.breaks_from}", lang) if labels_ else None,
+    )
+
+
 def build_map(
     view_state: ViewState,
     rows: pd.DataFrame,
@@ -315,14 +363,25 @@ def build_map(
     webmap.choropleth_layer(
         data, fill_colors=colors, tooltip=tooltip, properties=[S.CODE], name="units"
     ).add_to(m)
+    avoid: list[tuple[float, float, str]] = []
     if view_state.show_zones and view_state.level in ("province", "prefecture"):
         zones = zone_shapes()
         if len(zones):
             zones = webmap.to_basemap_crs(zones, basemap)
             webmap.outline_layer(zones, name="zones").add_to(m)
-            labels = zones.copy()
-            labels["geometry"] = labels.geometry.representative_point()
-            webmap.labels_layer(labels, label_column=S.ZONE, name="zone_labels").add_to(m)
+            zoom = mapstyle.initial_zoom(data.total_bounds, MAP_SIZE_PX)
+            names = zones[S.ZONE].astype(str).tolist()
+            placed = mapstyle.place_labels(zones, names, zoom=zoom, inside=(0.0, 0.0))
+            webmap.labels_layer(
+                gpd.GeoDataFrame(
+                    placed, geometry=gpd.points_from_xy(placed["lon"], placed["lat"]), crs=4326
+                ),
+                label_column="name",
+                name="zone_labels",
+                css_class="onemap-label centred",
+            ).add_to(m)
+            avoid = list(zip(placed["lon"], placed["lat"], placed["name"], strict=True))
+    unit_labels(data, avoid=avoid).add_to(m)
     n_points = 0
     sectors_shown: set[str] = set()
     if view_state.level in ("township", "village"):
@@ -332,21 +391,7 @@ def build_map(
         sectors_shown = set(points[S.SECTOR].dropna().unique())
         if n_points:
             _points_layer(points, view_state, base, basemap).add_to(m)
-    if breaks is not None:
-        k = len(breaks)
-        pick = np.round(np.linspace(0, len(palette) - 1, k)).astype(int) if k > 1 else [-1]
-        labels_ = classify.class_labels(breaks, lower=lower)
-        extra = {
-            i18n.label(S.SECTOR, s, lang): SECTOR_COLORS[s] for s in S.SECTORS if s in sectors_shown
-        }
-        webmap.add_legend(
-            m,
-            title=i18n.metric_label(view_state.metric, lang),
-            labels=labels_,
-            colors=[palette[i] for i in pick],
-            no_data_label=i18n.t("no_data_short", lang),
-            extra=extra,
-        )
+    _legend(m, view_state, breaks, lower, sectors_shown)
     return m, n_points
 
 
@@ -392,7 +437,7 @@ def main() -> None:
         caption.append(i18n.t("click_hint", lang))
     if n_points:
         caption.append(f"{i18n.t('projects_layer', lang)}: {n_points:,}")
-    if not flt.is_empty and not view_state.fixed_breaks:
+    if not flt.is_empty and view_state.breaks_from == view.BREAKS_FILTERED:
         caption.append(i18n.t("breaks_follow_filters", lang))
     st.caption(" · ".join(caption))
     export_widget.export_button(view_state, key="overview_export")

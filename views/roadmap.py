@@ -40,19 +40,20 @@ def _step_year() -> None:
     state.set_view(year=EXIT_YEAR_RANGE[0] if year >= EXIT_YEAR_RANGE[1] else year + 1)
 
 
-def _legend(m: folium.Map, lang: str) -> None:
-    """Exit years' colours, then done and not-done projects."""
+def _legend(m: folium.Map, lang: str, sectors: set[str]) -> None:
+    """Exit years' colours, then done projects by sector and not-done projects."""
     years = list(exits.EXIT_YEAR_COLOURS)
+    done = {
+        i18n.label(S.SECTOR, k, lang): c for k, c in charts.SECTOR_COLOURS.items() if k in sectors
+    }
     webmap.add_legend(
         m,
         title=i18n.t("planned_exit_year", lang),
         labels=[i18n.t("year_label", lang, year=y) for y in years],
         colors=[exits.EXIT_YEAR_COLOURS[y] for y in years],
         no_data_label=i18n.t("no_exit_planned", lang),
-        extra={
-            i18n.t("legend_project_done", lang): "#3182bd",
-            i18n.t("legend_project_not_done", lang): "#ffffff",
-        },
+        extra={**done, i18n.t("legend_project_not_done", lang): "#ffffff"},
+        extra_title=i18n.t("legend_project_done", lang),
     )
 
 
@@ -94,7 +95,9 @@ def _map(
             cluster=False,
             lang=lang,
         ).add_to(m)
-    _legend(m, lang)
+    has_points = isinstance(points, gpd.GeoDataFrame) and len(points) > 0
+    shown = set(points[S.SECTOR].to_numpy()[done]) if has_points else set()
+    _legend(m, lang, shown)
     st_folium(m, key="roadmap_map", height=480, use_container_width=True, returned_objects=[])
 
 

@@ -13,7 +13,7 @@ import streamlit as st
 
 from layers import access
 from layers import schema as S
-from layers.present import i18n
+from layers.present import i18n, view
 from views import loaders
 from views.state import (
     BASEMAPS,
@@ -54,7 +54,7 @@ def _seed_widgets(state: ViewState) -> None:
     st.session_state[_K["basemap"]] = state.basemap
     st.session_state[_K["lang"]] = state.lang
     st.session_state[_K["show_zones"]] = state.show_zones
-    st.session_state[_K["fixed_breaks"]] = state.fixed_breaks
+    st.session_state[_K["breaks_from"]] = state.breaks_from
 
 
 def _clear_below(level: str) -> None:
@@ -149,7 +149,7 @@ def _filters(lang: str) -> dict[str, Any]:
 
 
 def _map_options(lang: str) -> dict[str, Any]:
-    """Metric, basemap, zone outlines and fixed breaks as ``ViewState`` fields."""
+    """Metric, basemap, zone outlines and where class breaks come from as ``ViewState`` fields."""
     st.subheader(i18n.t("metric", lang))
     metric = st.selectbox(
         i18n.t("metric", lang),
@@ -165,12 +165,17 @@ def _map_options(lang: str) -> dict[str, Any]:
         format_func=lambda b: i18n.t(f"basemap_{b}", lang),
     )
     show_zones = st.checkbox(i18n.t("show_zones", lang), key=_K["show_zones"])
-    fixed = st.checkbox(i18n.t("fixed_breaks", lang), key=_K["fixed_breaks"])
+    breaks_from = st.selectbox(
+        i18n.t("breaks_from", lang),
+        view.BREAK_SOURCES,
+        key=_K["breaks_from"],
+        format_func=lambda b: i18n.t(f"breaks_{b}", lang),
+    )
     return {
         "metric": metric,
         "basemap": basemap,
         "show_zones": bool(show_zones),
-        "fixed_breaks": bool(fixed),
+        "breaks_from": breaks_from,
     }
 
 

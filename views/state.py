@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from layers import schema as S
-from layers.present import i18n, query
+from layers.present import i18n, query, view
 
 __all__ = [
     "BASEMAPS",
@@ -56,7 +56,7 @@ SIDEBAR_KEYS: dict[str, str] = {
     "basemap": "sb_basemap",
     "lang": "sb_lang",
     "show_zones": "sb_show_zones",
-    "fixed_breaks": "sb_fixed_breaks",
+    "breaks_from": "sb_breaks_from",
 }
 NONE = ""  # the "all" option of a region selector
 #: the levels of the sidebar's region cascade, top down
@@ -111,6 +111,14 @@ def _flag(value: bool, default: bool) -> str | None:
     return None if value == default else ("1" if value else "0")
 
 
+def _breaks_from(qp: Mapping[str, Any]) -> str:
+    """``breaks=`` (one of ``view.BREAK_SOURCES``); an old link's ``fixed=1|0`` reads as
+    province-wide or filtered breaks."""
+    if _one(qp.get("breaks")) is None and _one(qp.get("fixed")) is not None:
+        return view.BREAKS_PROVINCE if _truthy(qp.get("fixed"), True) else view.BREAKS_FILTERED
+    return _choice(qp.get("breaks"), view.BREAK_SOURCES, view.BREAKS_VIEW)
+
+
 def _choice(value: Any, choices: tuple[str, ...], default: str) -> str:
     s = _one(value)
     return s if s in choices else default
@@ -135,7 +143,7 @@ class ViewState:
     basemap: str = "none"
     lang: str = "zh"
     show_zones: bool = True
-    fixed_breaks: bool = True
+    breaks_from: str = view.BREAKS_VIEW  # where class breaks come from (``view.BREAK_SOURCES``)
     year: int | None = None  # 乡级路线图's year slider (URL ``year=``); None = the last year
 
     @property
@@ -169,7 +177,7 @@ class ViewState:
             basemap=_choice(qp.get("basemap"), BASEMAPS, d.basemap),
             lang=_choice(qp.get("lang"), LANGS, d.lang),
             show_zones=_truthy(qp.get("zones"), d.show_zones),
-            fixed_breaks=_truthy(qp.get("fixed"), d.fixed_breaks),
+            breaks_from=_breaks_from(qp),
             year=int(year) if year and year.isdigit() else None,
         )
 
@@ -187,7 +195,7 @@ class ViewState:
             "basemap": self.basemap if self.basemap != d.basemap else None,
             "lang": self.lang if self.lang != d.lang else None,
             "zones": _flag(self.show_zones, d.show_zones),
-            "fixed": _flag(self.fixed_breaks, d.fixed_breaks),
+            "breaks": self.breaks_from if self.breaks_from != d.breaks_from else None,
             "year": str(self.year) if self.year is not None else None,
         }
         return {k: v for k, v in fields.items() if v}

@@ -18,7 +18,7 @@ from layers.errors import ExportError
 from layers.export import layers as export_layers
 from layers.export import maps, pack, snapshot, tables, web
 from layers.export import raster as export_raster
-from layers.present import query
+from layers.present import query, view
 
 __all__ = ["register", "request_from_args"]
 
@@ -60,6 +60,13 @@ def _breaks(text: str | None) -> tuple[float, ...] | None:
     return values
 
 
+def _breaks_from(args: argparse.Namespace) -> str:
+    """``--breaks-from`` (``--dynamic-breaks`` is its older spelling of ``filtered``)."""
+    if args.dynamic_breaks and args.breaks_from not in (None, view.BREAKS_FILTERED):
+        raise ExportError(f"--dynamic-breaks contradicts --breaks-from {args.breaks_from}")
+    return view.BREAKS_FILTERED if args.dynamic_breaks else view.break_source(args.breaks_from)
+
+
 def request_from_args(args: argparse.Namespace) -> snapshot.MapRequest:
     """The ``MapRequest`` described by the view options."""
     flt = query.ProjectFilter(
@@ -75,7 +82,7 @@ def request_from_args(args: argparse.Namespace) -> snapshot.MapRequest:
         flt=flt,
         zone=args.zone,
         show_zones=not args.no_zones,
-        fixed_breaks=not args.dynamic_breaks,
+        breaks_from=_breaks_from(args),
         breaks=_breaks(args.breaks),
         scheme=args.scheme,
         k=args.classes,
@@ -108,8 +115,12 @@ def _add_view(p: argparse.ArgumentParser, *, level: bool = True) -> None:
     p.add_argument("--scheme", choices=classify.SCHEMES, default="quantiles")
     p.add_argument("--classes", type=int, default=5, metavar="K", help="number of classes (5)")
     p.add_argument(
-        "--dynamic-breaks", action="store_true", help="classes from the filtered view, not fixed"
+        "--breaks-from",
+        choices=view.BREAK_SOURCES,
+        help="where classes come from: the map's own units unfiltered (view, the default), "
+        "every unit of the level in the province (province), the filtered units (filtered)",
     )
+    p.add_argument("--dynamic-breaks", action="store_true", help="same as --breaks-from filtered")
 
 
 def _add_page(p: argparse.ArgumentParser) -> None:

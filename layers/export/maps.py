@@ -52,6 +52,7 @@ __all__ = [
     "MAP_FORMATS",
     "MapData",
     "cjk_font",
+    "classes_phrase",
     "export_map",
     "map_bytes",
     "map_figure",
@@ -82,6 +83,35 @@ def zone_outlines(snap: Snapshot) -> gpd.GeoDataFrame:
         snap.zone_members.merge(counties, on=S.CODE), geometry="geometry", crs=au.crs
     )
     return joined.dissolve(by=S.ZONE, as_index=False)[[S.ZONE, "geometry"]]
+
+
+def classes_phrase(request: MapRequest, breaks: np.ndarray, *, no_value: bool = False) -> str:
+    """How the map is classed, for its subtitle: the scheme, the number of classes and where the
+    breaks come from (the dashboard's legend says the same); one value for all units says so.
+
+    Parameters
+    ----------
+    request
+        The view (``breaks``, ``scheme``, ``breaks_from``).
+    breaks
+        The class breaks drawn.
+    no_value
+        True when no unit has a value (the breaks are a placeholder).
+
+    Returns
+    -------
+    str
+        e.g. "分位数分级 5 级 · 分级：本图单元".
+    """
+    if no_value:
+        return i18n.t("no_data_short", "zh")
+    if request.breaks is not None:
+        return f"给定分级 {len(breaks)} 级"
+    source = i18n.t(f"legend_breaks_{request.breaks_from}", "zh")
+    if len(breaks) == 1:
+        value = i18n.t("all_equal", "zh", value=f"{float(breaks[0]):.1%}")
+        return f"{value} · {source}"
+    return f"{i18n.SCHEME_LABELS_ZH[request.scheme]}分级 {len(breaks)} 级 · {source}"
 
 
 def prepare_map(
@@ -122,6 +152,7 @@ def prepare_map(
     units = gpd.GeoDataFrame(
         shapes.merge(rows, on=S.CODE, how="left"), geometry="geometry", crs=au.crs
     )
+    no_value = breaks is None
     if breaks is None:  # no value anywhere: one grey class, the legend says "no data"
         breaks = np.array([0.0])
     frame = au[au[S.CODE] == request.region]
@@ -145,10 +176,8 @@ def prepare_map(
     scope = f"{name}（{request.zone}）" if request.zone else name
     unit_words = i18n.LEVEL_UNITS_ZH.get(level, "") if rl != "village" else ""
     title = f"{scope} · {unit_words}{metric_zh} {year_span(snap, request)}".replace("  ", " ")
-    scheme = i18n.SCHEME_LABELS_ZH[request.scheme]
-    how = "给定分级" if request.breaks is not None else f"{scheme}分级"
-    fixed = "（固定分级，不随筛选变化）" if request.fixed_breaks and request.breaks is None else ""
-    subtitle = f"单位：{S.LEVEL_LABELS_ZH[level]} · {len(units)} 个 · {how} {len(breaks)} 级{fixed}"
+    classes = classes_phrase(request, breaks, no_value=no_value)
+    subtitle = f"单位：{S.LEVEL_LABELS_ZH[level]} · {len(units)} 个 · {classes}"
     layers = sm.MapLayers(
         units=units,
         column=request.metric,

@@ -78,7 +78,7 @@ class MapRequest:
     flt: query.ProjectFilter = query.NO_FILTER
     zone: str | None = None
     show_zones: bool = True
-    fixed_breaks: bool = True
+    breaks_from: str = view.BREAKS_VIEW  # one of ``view.BREAK_SOURCES``
     breaks: tuple[float, ...] | None = None
     scheme: str = "quantiles"
     k: int = 5
@@ -91,6 +91,11 @@ class MapRequest:
             raise ExportError(f"`region` {self.region!r}: {e}; pass a 12-digit code") from e
         if self.metric not in S.METRICS:
             raise ExportError(f"`metric` was {self.metric!r}; expected one of {list(S.METRICS)}")
+        if self.breaks_from not in view.BREAK_SOURCES:
+            raise ExportError(
+                f"`breaks_from` was {self.breaks_from!r}; "
+                f"expected one of {list(view.BREAK_SOURCES)}"
+            )
         if self.scheme not in classify.SCHEMES:
             raise ExportError(
                 f"`scheme` was {self.scheme!r}; expected one of {list(classify.SCHEMES)}"
@@ -274,25 +279,25 @@ def view_rows(snap: Snapshot, request: MapRequest) -> pd.DataFrame:
 
 
 def _break_values(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> pd.Series:
-    """The values classes are computed from: every unfiltered unit of the level, or the rows."""
+    """The values classes are computed from (``view.break_values`` with the request's source)."""
     return view.break_values(
         snap.region_summary,
         rows,
         request.metric,
         level=request.unit_level,
-        fixed=request.fixed_breaks,
+        source=request.breaks_from,
     )
 
 
 def view_breaks(snap: Snapshot, request: MapRequest, rows: pd.DataFrame) -> np.ndarray | None:
-    """Class breaks: given, else from all unfiltered units of the level (fixed) or the rows.
+    """Class breaks: given, else from the values ``request.breaks_from`` names.
 
     Parameters
     ----------
     snap
         The store snapshot.
     request
-        The view (its ``breaks``, ``fixed_breaks``, ``scheme`` and ``k``).
+        The view (its ``breaks``, ``breaks_from``, ``scheme`` and ``k``).
     rows
         ``view_rows(snap, request)``.
 

@@ -7,14 +7,18 @@ page) call these functions, so a map on screen and its export cannot drift apart
   prefecture level a chosen zone replaces them with the zone's counties inside the region;
   a village shows itself;
 - counts and rates are recounted under the project filter (``layers.query``);
-- fixed class breaks come from every *unfiltered* unit of the level in the province, so a colour
-  means the same across filters, years and drill-down; otherwise from the view's own rows;
-- the legend's first class starts at the lowest value the breaks come from.
+- class breaks come, by default (``BREAKS_VIEW``), from the *unfiltered* values of the view's own
+  units (the siblings on screen), so the classes discriminate where one looks and stay fixed
+  while filters change within the view (comparing years or sectors stays honest);
+  ``BREAKS_PROVINCE`` takes every unfiltered unit of the level in the province (a colour means
+  the same across drill-down), ``BREAKS_FILTERED`` the view's rows under the filters;
+- the legend's first class starts at the lowest value the breaks come from; a view whose values
+  are all equal gets one class (``all_equal`` says so: the legend says it instead of classes).
 
 Typical use::
 
     rows = view_rows(summary, projects, region, flt, zone=zone, zone_members=members)
-    values = break_values(summary, rows, metric, level=unit_level(region, zone=zone))
+    values = break_values(summary, rows, metric, level=unit_level(region, zone=zone))  # view
     breaks, lower = class_breaks(values), legend_lower(values)
 """
 
@@ -30,7 +34,13 @@ from layers.errors import OneMapError
 from layers.present import query
 
 __all__ = [
+    "BREAKS_FILTERED",
+    "BREAKS_PROVINCE",
+    "BREAKS_VIEW",
+    "BREAK_SOURCES",
     "ZONE_LEVELS",
+    "all_equal",
+    "break_source",
     "break_values",
     "child_level",
     "class_breaks",
@@ -45,6 +55,19 @@ __all__ = [
 
 #: region levels at which a zone replaces the region's children with the zone's counties
 ZONE_LEVELS: tuple[str, ...] = ("province", "prefecture")
+#: where class breaks come from: the view's own units unfiltered (default), every unit of the
+#: level in the province unfiltered, or the view's units under the filters
+BREAKS_VIEW, BREAKS_PROVINCE, BREAKS_FILTERED = "view", "province", "filtered"
+BREAK_SOURCES: tuple[str, ...] = (BREAKS_VIEW, BREAKS_PROVINCE, BREAKS_FILTERED)
+
+
+def break_source(value: str | None) -> str:
+    """``value`` checked against ``BREAK_SOURCES`` (None gives the default, ``BREAKS_VIEW``)."""
+    if value is None:
+        return BREAKS_VIEW
+    if value not in BREAK_SOURCES:
+        raise OneMapError(f"class breaks from {value!r}: expected one of {list(BREAK_SOURCES)}")
+    return value
 
 
 def child_level(region: str) -> str | None:
@@ -219,34 +242,47 @@ def break_values(
     metric: str,
     *,
     level: str,
-    fixed: bool = True,
+    source: str = BREAKS_VIEW,
 ) -> pd.Series:
-    """The values class breaks come from: every unfiltered unit of ``level`` (``fixed``), or
-    the view's ``rows``; as floats (NaN where a rate has no denominator).
+    """The values class breaks come from, as floats (NaN where a rate has no denominator).
 
     Parameters
     ----------
     region_summary
-        The store's ``region_summary`` table.
+        Every unit of every level, unfiltered (the store's ``region_summary``).
     rows
-        The view's map units (used when ``fixed`` is False).
+        The view's units (``view_rows``), possibly under a filter.
     metric
-        A column of ``METRICS``.
+        One of ``schema.METRICS``.
     level
-        Level of the map units.
-    fixed
-        Take every unit of ``level`` so the classes stay put across views and filters.
+        Level of the view's units (``unit_level``).
+    source
+        ``BREAKS_VIEW`` (default): the unfiltered values of the units in ``rows``, so breaks
+        discriminate within the view and stay fixed while its filters change;
+        ``BREAKS_PROVINCE``: every unfiltered unit of ``level``; ``BREAKS_FILTERED``: ``rows``.
 
     Returns
     -------
     pandas.Series
-        The values as floats.
+        The values (one per unit).
     """
     if metric not in S.METRICS:
         raise OneMapError(f"`metric` was {metric!r}; expected one of {list(S.METRICS)}")
-    of_level = region_summary[S.LEVEL] == level
-    values = region_summary.loc[of_level, metric] if fixed else rows[metric]
+    source = break_source(source)
+    if source == BREAKS_FILTERED:
+        values = rows[metric]
+    elif source == BREAKS_PROVINCE:
+        values = region_summary.loc[region_summary[S.LEVEL] == level, metric]
+    else:
+        mine = region_summary[S.CODE].isin(rows[S.CODE].astype(str))
+        values = region_summary.loc[mine & (region_summary[S.LEVEL] == level), metric]
     return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+def all_equal(values: pd.Series) -> bool:
+    """True when the known values are all the same (one class: the legend says so)."""
+    known = values.dropna()
+    return len(known) > 0 and bool(np.isclose(known.min(), known.max()))
 
 
 def class_breaks(values: pd.Series, *, k: int = 5, scheme: str = "quantiles") -> np.ndarray | None:
