@@ -111,16 +111,40 @@ def initial_zoom(
 
 
 def text_box_px(text: str, font_px: float = LABEL_FONT_PX) -> tuple[float, float]:
-    """Width and height (px) of ``text`` (lines split on newline): CJK glyphs one em wide,
-    others about 0.6 em."""
+    """Width and height (px) of ``text``: CJK glyphs one em wide, others about 0.6 em.
+
+    Parameters
+    ----------
+    text
+        The label; lines split on newline.
+    font_px
+        The font size in pixels.
+
+    Returns
+    -------
+    tuple of float
+        Width and height in pixels.
+    """
     lines = text.split("\n") or [""]
     width = max(sum(font_px if ord(c) > 0x2E80 else 0.6 * font_px for c in ln) for ln in lines)
     return width, 1.2 * font_px * len(lines)
 
 
 def label_point(poly: shapely.Geometry, tolerance: float | None = None) -> shapely.Point:
-    """Where a polygon's label goes: the pole of inaccessibility of its largest part
-    (``tolerance`` in the polygon's units; default 1/200 of its extent)."""
+    """Where a polygon's label goes: the pole of inaccessibility of its largest part.
+
+    Parameters
+    ----------
+    poly
+        A Polygon or MultiPolygon.
+    tolerance
+        Precision in the polygon's units (default 1/200 of its extent).
+
+    Returns
+    -------
+    shapely.Point
+        The label point, inside the polygon.
+    """
     parts = list(getattr(poly, "geoms", [poly]))
     part = max(parts, key=lambda p: p.area)
     if tolerance is None:
@@ -276,9 +300,32 @@ def add_legend(
     note: str | None = None,
     extra_title: str | None = None,
 ) -> Legend:
-    """Add a collapsible legend: title, one swatch per class, optional no-data entry, a small
-    ``note`` under the title (e.g. where the class breaks come from) and ``extra`` point
-    colours (label → colour) under ``extra_title``."""
+    """Add a collapsible legend (a ``<details>`` element: one click folds it away).
+
+    Parameters
+    ----------
+    m
+        The folium map.
+    title
+        The legend's title (the metric).
+    labels
+        One label per class.
+    colors
+        One colour per class.
+    no_data_label
+        The entry of units without a value (grey), if any.
+    extra
+        Point colours: label → colour (e.g. one per sector), drawn as dots.
+    note
+        A small line under the title (e.g. where the class breaks come from).
+    extra_title
+        A heading over the ``extra`` entries.
+
+    Returns
+    -------
+    Legend
+        The control added to ``m``. Every text is HTML-escaped.
+    """
     if len(labels) != len(colors):
         raise ValueError(f"{len(labels)} labels for {len(colors)} colours")
     rows = [f"<b>{html.escape(title)}</b>"]
