@@ -11,7 +11,6 @@ north arrow, its metric-only scale bar and a plain attribution prefix (no flag i
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 
@@ -25,6 +24,7 @@ from folium.template import Template
 from shapely.ops import polylabel
 
 from geo.crs import require_crs
+from geo.escape import escape_html
 
 __all__ = [
     "LABEL_FONT_PX",
@@ -328,19 +328,19 @@ def add_legend(
     """
     if len(labels) != len(colors):
         raise ValueError(f"{len(labels)} labels for {len(colors)} colours")
-    rows = [f"<b>{html.escape(title)}</b>"]
+    rows = [f"<b>{escape_html(title)}</b>"]
     if note:
-        rows.append(f'<span class="onemap-note">{html.escape(note)}</span>')
+        rows.append(f'<span class="onemap-note">{escape_html(note)}</span>')
     rows += [
-        f'<i style="background:{c}"></i>{html.escape(lab)}'
+        f'<i style="background:{c}"></i>{escape_html(lab)}'
         for lab, c in zip(labels, colors, strict=True)
     ]
     if no_data_label:
-        rows.append(f'<i style="background:{NO_DATA_COLOR}"></i>{html.escape(no_data_label)}')
+        rows.append(f'<i style="background:{NO_DATA_COLOR}"></i>{escape_html(no_data_label)}')
     if extra and extra_title:
-        rows.append(f"<b>{html.escape(extra_title)}</b>")
+        rows.append(f"<b>{escape_html(extra_title)}</b>")
     for lab, c in (extra or {}).items():
-        rows.append(f'<i style="background:{c};border-radius:50%"></i>{html.escape(lab)}')
+        rows.append(f'<i style="background:{c};border-radius:50%"></i>{escape_html(lab)}')
     # a <details> element: one click folds the key away from the units it would cover
     body = "<br>".join(rows[1:])
     legend = Legend(f"<details open><summary>{rows[0]}</summary>{body}</details>")

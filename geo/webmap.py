@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import json
 import urllib.error
 import urllib.request
@@ -30,6 +29,7 @@ from folium.plugins import MarkerCluster
 
 from geo.classify import assign_classes
 from geo.crs import require_crs, wgs84_to_gcj02
+from geo.escape import escape_html
 from geo.mapstyle import (  # the legend lives with the other map furniture; same names here
     NO_DATA_COLOR,
     WEB_CSS,
@@ -364,7 +364,7 @@ def _geojson_frame(
             out[c] = col.astype("float64").round(6).astype(object).where(col.notna(), None)
         else:
             out[c] = col.astype(object).where(col.notna(), None)
-            out[c] = out[c].map(lambda v: v if v is None else str(v))
+            out[c] = out[c].map(lambda v: v if v is None else escape_html(v))
     return out
 
 
@@ -493,11 +493,11 @@ def labels_layer(
     xs, ys = shapely.get_x(pts.geometry.to_numpy()), shapely.get_y(pts.geometry.to_numpy())
     values = pts[value_column].fillna("").astype(str) if value_column else [""] * len(pts)
     for x, y, text, value in zip(xs, ys, pts[label_column].astype(str), values, strict=True):
-        second = f"<br><span>{html.escape(value)}</span>" if value else ""
+        second = f"<br><span>{escape_html(value)}</span>" if value else ""
         folium.Marker(
             [float(y), float(x)],
             icon=folium.DivIcon(
-                html=f'<div class="{css_class}">{html.escape(text)}{second}</div>',
+                html=f'<div class="{css_class}">{escape_html(text)}{second}</div>',
                 icon_size=(0, 0),
                 icon_anchor=(0, 0),
             ),

@@ -6,7 +6,6 @@ footer and demo mark are those of the static map (``layers.export.maps.prepare_m
 
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import geopandas as gpd
 
 from geo import classify, webmap
 from geo import staticmap as sm
+from geo.escape import escape_html
 from layers import schema as S
 from layers.export.maps import MapData
 from layers.present import fmt
@@ -56,10 +56,10 @@ def map_html(data: MapData) -> str:
         no_data_label=data.text.no_data_label if units[metric].isna().any() else None,
     )
     page = webmap.map_html(m)
-    lines = [f"<b>{html.escape(data.text.title)}</b>"]
-    lines += [html.escape(line) for line in data.text.footer]
+    lines = [f"<b>{escape_html(data.text.title)}</b>"]
+    lines += [escape_html(line) for line in data.text.footer]
     if data.text.stamp:
-        lines.append(f"<b style='color:#cb181d'>{html.escape(data.text.stamp)}</b>")
+        lines.append(f"<b style='color:#cb181d'>{escape_html(data.text.stamp)}</b>")
     banner = (
         "<div style='position:fixed;top:8px;left:56px;z-index:1000;max-width:55%;"
         "background:rgba(255,255,255,.92);padding:4px 8px;border-radius:4px;"
