@@ -13,6 +13,8 @@ template:
   every ``{`` or ``}`` inside a string become ``\\uXXXX`` escapes (the JSON parses to the same
   values).
 - ``escape_markdown``: text for ``st.markdown``-like renderers (Markdown punctuation and HTML).
+- ``escape_formulas``: text cells of a table for a spreadsheet (CSV/XLSX downloads, reports): a
+  cell a spreadsheet would run as a formula gets a ``'`` prefix.
 
 The module is domain-free and imports nothing of the project.
 """
@@ -24,7 +26,17 @@ import json
 import re
 from typing import Any
 
-__all__ = ["TEMPLATE_DELIMITERS", "escape_html", "escape_markdown", "inert_json", "is_inert"]
+import pandas as pd
+
+__all__ = [
+    "TEMPLATE_DELIMITERS",
+    "escape_formulas",
+    "escape_html",
+    "escape_markdown",
+    "formula_risk",
+    "inert_json",
+    "is_inert",
+]
 
 #: what starts a Jinja expression, statement or comment
 TEMPLATE_DELIMITERS: tuple[str, ...] = ("{{", "{%", "{#")
@@ -80,3 +92,33 @@ def escape_markdown(value: Any) -> str:
 def is_inert(text: str) -> bool:
     """True when ``text`` holds no template delimiter (``{{``, ``{%`` or ``{#``)."""
     return not any(d in text for d in TEMPLATE_DELIMITERS)
+
+
+#: a spreadsheet runs a cell as a formula when it starts with one of these (full-width too),
+#: also after leading blanks, tabs or line breaks; a leading tab or CR alone is refused as well
+_FORMULA = re.compile(r"^(?:[ \t\r\n\u3000\u00a0]*[=+\-@\uff1d\uff0b\uff0d\uff20]|[\t\r\n])")
+
+
+def formula_risk(values: pd.Series) -> pd.Series:
+    """True where a text value would run as a spreadsheet formula (``None``/NaN: False)."""
+    text = values.astype("string")
+    return text.str.contains(_FORMULA).fillna(False).astype(bool)
+
+
+def escape_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``table`` whose risky text cells and headers get a ``'`` prefix.
+
+    Risky: starting with ``= + - @`` or full-width ``＝ ＋ － ＠``, also after leading spaces,
+    tabs, CR or LF, or starting with a tab, CR or LF. Numbers stay numbers; the input is not
+    changed. Vectorised per column.
+    """
+    out = table.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            risky = formula_risk(values).to_numpy(dtype=bool)
+            if risky.any():
+                prefixed = "'" + values.astype("string").astype(object)
+                out[col] = values.astype("object").where(~risky, prefixed)
+    out.columns = ["'" + c if isinstance(c, str) and _FORMULA.match(c) else c for c in out.columns]
+    return out

@@ -14,12 +14,14 @@ from pathlib import Path
 import geopandas as gpd
 import jinja2
 import numpy as np
+import pandas as pd
+import pytest
 import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
 from geo import webmap
-from geo.escape import escape_html, escape_markdown, inert_json, is_inert
+from geo.escape import escape_formulas, escape_html, escape_markdown, inert_json, is_inert
 from layers import schema as S
 from layers import store
 from layers.build import pipeline
@@ -156,3 +158,50 @@ def test_html_export_keeps_payload_names_verbatim(tmp_path: Path) -> None:
     shown = _shown(page)
     assert "{{ 7*191 }}上帕镇" in shown and "{% for i in range(3) %}循环{% endfor %}" in shown
     assert np.all([is_inert(s) for s in re.findall(r'"name": "([^"]*)"', page)])
+
+
+# ------------------------------------------------------------------------------ spreadsheets
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "=1+1",
+        "+1",
+        "-2",
+        "@SUM(A1)",
+        " =1+1",
+        "  +1",
+        "\t=1",
+        "\r=1",
+        "\n=1",
+        "\t",
+        "\rx",
+        "\nx",
+        "＝1+1",
+        "＋1",
+        "－2",
+        "＠SUM(A1)",
+        ' ＝HYPERLINK("x")',
+        "\u3000=1",
+    ],
+)
+def test_escape_formulas_prefixes_every_formula_start(cell: str) -> None:
+    out = escape_formulas(pd.DataFrame({"名称": [cell, "普通村"], "n": [-1, 2]}))
+    assert out["名称"].tolist() == ["'" + cell, "普通村"]
+    assert out["n"].tolist() == [-1, 2]
+
+
+@given(st.text(min_size=1))
+def test_escaped_cells_never_start_a_formula(value: str) -> None:
+    out = escape_formulas(pd.DataFrame({"c": [value]}))["c"].iloc[0]
+    start = value.lstrip(" \t\r\n\u3000\u00a0")[:1]
+    if start in set("=+-@＝＋－＠") or value[0] in "\t\r\n":
+        assert out == "'" + value
+    else:
+        assert out == value
+
+
+def test_headers_are_escaped_and_input_untouched() -> None:
+    df = pd.DataFrame({" =x": ["=1"], "名称": [None]})
+    out = escape_formulas(df)
+    assert list(out.columns) == ["' =x", "名称"] and out["' =x"].iloc[0] == "'=1"
+    assert pd.isna(out["名称"].iloc[0]) and df[" =x"].iloc[0] == "=1"

@@ -2,7 +2,8 @@
 
 Display tables keep numbers numeric (so they sort); rates become percentages (×100) under a
 header ending in ``(%)``. Downloads escape text cells that a spreadsheet would run as a formula
-(leading ``= + - @``, tab or carriage return) and CSV is UTF-8 with a BOM so Excel reads Chinese.
+(``geo.escape.escape_formulas``: leading ``= + - @``, full-width too, also after blanks, tab or
+line breaks) and CSV is UTF-8 with a BOM so Excel reads Chinese.
 XLSX is written by the fast sheet writer of ``layers.export.xlsx``. ``view_table`` and
 ``write_table`` are the table export of one view (``onemap export table``, the 导出 page).
 """
@@ -20,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from geo.escape import escape_formulas
 from layers import schema as s
 from layers.build import metrics
 from layers.errors import ExportError, OneMapError
@@ -48,7 +50,6 @@ __all__ = [
 TABLE_FORMATS: tuple[str, ...] = ("xlsx", "csv")
 TABLE_KINDS: tuple[str, ...] = ("summary", "projects")
 _RATES: tuple[str, ...] = s.METRICS
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _require(df: pd.DataFrame, columns: tuple[str, ...] | list[str], what: str) -> None:
@@ -249,26 +250,6 @@ def laggards(summary: pd.DataFrame, *, by: str = s.COMPLETION, n: int = 10) -> p
         )
     out = out[out[by].notna()] if by in _RATES else out
     return out.sort_values(order, ascending=ascending, kind="stable").head(n).reset_index(drop=True)
-
-
-def escape_formulas(table: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``table`` whose text cells starting with ``= + - @`` (or tab/CR) get a ``'`` prefix.
-
-    Stops a spreadsheet from running a downloaded cell as a formula (CSV/formula injection).
-    Numbers stay numbers; headers are escaped too. Vectorised per column.
-    """
-    out = table.copy()
-    for col in out.columns:
-        values = out[col]
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            text = values.astype("string")
-            risky = text.str[:1].isin(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
-            if risky.any():
-                out[col] = values.astype("object").where(~risky, "'" + text.astype("object"))
-    out.columns = [
-        "'" + c if isinstance(c, str) and c.startswith(_FORMULA_START) else c for c in out.columns
-    ]
-    return out
 
 
 def _dates_as_text(table: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geo.escape import escape_formulas
 from layers.errors import LedgerError
 from layers.ingest.columns import FIELD_ZH
 from layers.ingest.excel import RawSheet
@@ -204,18 +205,6 @@ class ValidationReport:
                 "choose another --report path"
             ) from e
         return [xlsx, csv, summary_csv]
-
-
-def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Return ``df`` with text cells starting ``= + - @`` prefixed by ``'`` (never run)."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            s = out[col]
-            risky = s.astype(str).str.match(r"^[=+\-@]") & s.notna()
-            if risky.any():
-                out[col] = s.astype(object).where(~risky, "'" + s.astype(str))
-    return out
 
 
 @dataclass(frozen=True)
