@@ -2,10 +2,12 @@
 
 A build writes every table to a temporary GeoPackage in the store's directory, reopens it to check
 each layer, and only then renames it over the old store (``os.replace``), so a failed or
-interrupted build leaves the last good store untouched. Column dtypes that GeoPackage cannot
-express (nullable ``Int64``/``boolean``, datetime resolution) are recorded in each layer's
-metadata and restored on read: 12-digit codes stay strings, ``Int64`` stays ``Int64``, dates stay
-dates and bools stay bools.
+interrupted build leaves the last good store untouched. The temporary file's name carries the
+writer's process id (``.STEM.tmp-PID-XXXX.gpkg``): a writer killed mid-write leaves it behind, and
+the next write removes leftovers whose writer is gone (or that are older than a day). Column
+dtypes that GeoPackage cannot express (nullable ``Int64``/``boolean``, datetime resolution) are
+recorded in each layer's metadata and restored on read: 12-digit codes stay strings, ``Int64``
+stays ``Int64``, dates stay dates and bools stay bools.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,12 +41,16 @@ TABLE_PROJECTS_INPUT = "projects_input"
 #: ledger rows as ingested where the pipeline changed a code (``_input_row`` = position)
 TABLE_PROJECTS_INPUT_CHANGES = "projects_input_changes"
 INPUT_ROW = "_input_row"
+#: a temporary store older than this (seconds) is a leftover even if its pid is alive (reused pid)
+STALE_TEMP_AGE_S = 24 * 3600
 #: how to create a store, quoted in every "store missing" message
 CREATE_HINT = "create it with `onemap demo` (generated demo province) or `onemap import`"
 
 __all__ = [
+    "STALE_TEMP_AGE_S",
     "Inputs",
     "ledger_tables",
+    "leftover_temp_stores",
     "list_layers",
     "read_build_info",
     "read_inputs",
@@ -62,6 +70,67 @@ class Inputs(NamedTuple):
 
 
 # --- writing ------------------------------------------------------------------------------------
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.stem}.tmp-"
+
+
+def _writer_alive(pid: int) -> bool:
+    """True when process ``pid`` exists (on this machine)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def leftover_temp_stores(path: str | os.PathLike[str], *, now: float | None = None) -> list[Path]:
+    """Temporary stores next to ``path`` left by writers that are gone (killed mid-write).
+
+    A temporary store is ``.STEM.tmp-PID-XXXX.gpkg`` (plus SQLite's ``-journal``/``-wal``/``-shm``
+    files). It is a leftover when process PID no longer exists, when its name carries no pid
+    (an older OneMap), or when it is older than :data:`STALE_TEMP_AGE_S` (a reused pid).
+
+    Parameters
+    ----------
+    path
+        The store.
+    now
+        The time to compare ages with (``time.time()`` when None).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The leftover files, sorted.
+    """
+    path = Path(path)
+    now = time.time() if now is None else now
+    prefix = _temp_prefix(path)
+    pattern = re.compile(re.escape(prefix) + r"(?:(\d+)-)?[^/]*?\.gpkg(?:-\w+)?$")
+    out = []
+    for candidate in path.parent.glob(prefix + "*"):
+        hit = pattern.match(candidate.name)
+        if hit is None:
+            continue
+        try:
+            age = now - candidate.stat().st_mtime
+        except OSError:
+            continue
+        pid = int(hit.group(1)) if hit.group(1) else None
+        if pid is None or age > STALE_TEMP_AGE_S or not _writer_alive(pid):
+            out.append(candidate)
+    return sorted(out)
+
+
+def _remove_leftovers(path: Path) -> None:
+    for leftover in leftover_temp_stores(path):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _dtype_record(df: pd.DataFrame) -> dict[str, str]:
@@ -178,7 +247,8 @@ def write_store(
     GeoDataFrames become spatial layers (in EPSG:4326), DataFrames attribute tables; ``build_info``
     becomes the ``build_info`` key/value table. Everything goes to a temporary file in the same
     directory, which is reopened and checked before it replaces ``path``; on any failure the old
-    store is left byte-identical and the temporary file is removed.
+    store is left byte-identical and the temporary file is removed. Temporary stores left by
+    killed writers are removed first (:func:`leftover_temp_stores`).
 
     Parameters
     ----------
@@ -203,8 +273,9 @@ def write_store(
     prepared[schema.TABLE_BUILD_INFO] = _build_info_frame(build_info)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(path)
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{path.stem}.tmp-", suffix=".gpkg", dir=path.parent
+            prefix=f"{_temp_prefix(path)}{os.getpid()}-", suffix=".gpkg", dir=path.parent
         )
     except OSError as e:
         raise StoreError(

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -256,3 +260,28 @@ def test_unwritable_location(tmp_path: Path) -> None:
     blocker.write_text("a file where the store's directory should be")
     with pytest.raises(StoreError, match=r"cannot write the store in .*not_a_dir"):
         store.write_store(blocker / "onemap.gpkg", {S.LAYER_REGISTRY: make_registry()}, {})
+
+
+def test_next_write_removes_temp_stores_of_killed_writers(tmp_path: Path) -> None:
+    path = tmp_path / "onemap.gpkg"
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_pid = int(gone.stdout)
+    killed = tmp_path / f".onemap.tmp-{dead_pid}-abc123.gpkg"
+    journal = tmp_path / f".onemap.tmp-{dead_pid}-abc123.gpkg-journal"
+    running = tmp_path / f".onemap.tmp-{os.getpid()}-live99.gpkg"  # a writer still at work
+    legacy = tmp_path / ".onemap.tmp-x7k2q9.gpkg"  # no pid in the name: an older OneMap
+    stale = tmp_path / f".onemap.tmp-{os.getpid()}-old000.gpkg"  # alive pid, but two days old
+    other = tmp_path / ".other.tmp-1-x.gpkg"  # another store's file
+    for f in (killed, journal, running, legacy, stale, other):
+        f.write_bytes(b"x" * 1000)
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    assert store.leftover_temp_stores(path) == sorted([killed, journal, legacy, stale])
+    store.write_store(path, {S.LAYER_ADMIN_UNITS: make_units()}, {"source": "t"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["onemap.gpkg", running.name, other.name]
+    )
