@@ -1,21 +1,25 @@
 """OneMap dashboard entry point: ``streamlit run app.py``.
 
 Navigation only: the pages live in ``views/``; before a page runs, the demo store is built on
-the first start, the offline map assets are written and the shared sidebar is drawn. The entry
+the first start, the offline map assets are written and the shared sidebar is drawn. ``run`` is
+the page boundary: OneMap's errors show as one line (no server path), any other exception is
+logged on the server with its traceback and the page shows a short message. The entry
 point is a function (``run``) so tests and benchmarks can run it.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
 
-from layers.errors import OneMapError
+from layers.errors import USER_ERRORS, public_message
 from layers.present import cards, i18n
 from views import assets, auth, sidebar, state, widgets
 
 ROOT = Path(__file__).resolve().parent
+LOG = logging.getLogger("onemap.app")
 #: (file under views/, url path and title key, icon); a page whose file is missing is skipped
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("overview.py", "overview", ":material/map:"),
@@ -64,9 +68,15 @@ def run() -> None:
         if not auth.allows(scope, view):
             return
         widgets.demo_banner()
+        ignored = state.url_notices()
+        if ignored:
+            st.warning(i18n.t("url_ignored", lang, params="、".join(ignored)))
         page.run()
-    except OneMapError as e:
-        st.error(str(e))
+    except USER_ERRORS as e:  # OneMap's own errors: one line, no server path
+        st.error(public_message(e))
+    except Exception:  # anything else: the traceback goes to the server log, not the page
+        LOG.exception("page %s failed", page.url_path or "overview")
+        st.error(i18n.t("unexpected_error", lang))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from geo.errors import GeoError
 
 __all__ = [
@@ -14,6 +16,7 @@ __all__ = [
     "OneMapError",
     "StaleStoreError",
     "StoreError",
+    "public_message",
 ]
 
 
@@ -57,3 +60,18 @@ class AccessError(OneMapError, PermissionError):
 #: what the CLI and the pages catch at their boundary and show as one line: OneMap's own errors
 #: and those of the domain-free ``geo`` package
 USER_ERRORS: tuple[type[Exception], ...] = (OneMapError, GeoError)
+
+
+#: an absolute path (POSIX or Windows) in a message: a run of non-blank, non-quote characters
+_ABSOLUTE_PATH = re.compile(r"""(?<![\w.:/])(?:[A-Za-z]:\\|/)(?:[^\s'"`,;:()]+[/\\])+""")
+
+
+def public_message(error: BaseException) -> str:
+    """The first line of ``error``'s message with directories cut from absolute paths.
+
+    What a page may show a visitor: ``could not write store /srv/onemap/data/onemap.gpkg: …``
+    becomes ``could not write store onemap.gpkg: …`` (the server's layout stays on the server).
+    """
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return _ABSOLUTE_PATH.sub("", first)

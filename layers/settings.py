@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 __all__ = [
+    "CAMPAIGN_YEARS",
     "DATA_DIR",
     "DEFAULT_SEED",
     "EXIT_YEAR_RANGE",
@@ -35,6 +36,9 @@ STORAGE_CRS: str = "EPSG:4326"
 METRIC_CRS: str = "+proj=aea +lat_1=22 +lat_2=28 +lon_0=101.5 +ellps=GRS80 +units=m +no_defs"
 DEFAULT_SEED: int = 2020
 EXIT_YEAR_RANGE: tuple[int, int] = (2016, 2020)
+#: plan years of the campaign: a ledger row planned outside them is reported and refused unless
+#: the steward allows later years (``onemap import --allow-later-years``)
+CAMPAIGN_YEARS: tuple[int, int] = (2014, 2020)
 
 
 def store_path(path: str | os.PathLike[str] | None = None) -> Path:

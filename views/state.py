@@ -3,6 +3,9 @@
 ``current_view()`` returns the view of this run: the one the sidebar wrote to the session
 (``app.py`` draws the sidebar before the page runs), else the one parsed from the URL.
 ``set_region(code)`` and ``set_view(...)`` move the view; both are safe in widget callbacks.
+A query parameter that is malformed or out of range (``?years=9999999999999999999,1``,
+``?region=abc``, ``?metric=x``) falls back to its default; ``url_notices()`` names the
+parameters that were ignored so the page can say so.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import streamlit as st
 
 from layers import schema as S
 from layers.present import i18n, query, view
+from layers.settings import CAMPAIGN_YEARS, EXIT_YEAR_RANGE
 
 __all__ = [
     "BASEMAPS",
@@ -30,17 +34,38 @@ __all__ = [
     "current_lang",
     "current_view",
     "dumps_state",
+    "parse_query_params",
     "project_filter",
     "set_region",
     "set_view",
+    "url_notices",
 ]
 
 BASEMAPS: tuple[str, ...] = ("none", "osm", "tianditu", "amap")
 LANGS: tuple[str, ...] = i18n.LANGS
-PLAN_YEAR_BOUNDS: tuple[int, int] = (2014, 2020)
+PLAN_YEAR_BOUNDS: tuple[int, int] = CAMPAIGN_YEARS
 
 #: session key of the view the sidebar wrote in this session
 VIEW_KEY = "onemap_view"
+#: session key of the query parameters ignored when the view was read from the URL
+NOTICES_KEY = "onemap_url_notices"
+#: the query parameters a view reads (URL name → ViewState field)
+_PARAMS: tuple[str, ...] = (
+    "page",
+    "region",
+    "zone",
+    "sectors",
+    "years",
+    "statuses",
+    "funds",
+    "metric",
+    "basemap",
+    "lang",
+    "zones",
+    "fixed",
+    "year",
+)
+_MAX_PARAM_CHARS = 200
 #: session keys of the sidebar's widgets (region selectors per level, filters, map options)
 SIDEBAR_KEYS: dict[str, str] = {
     "prefecture": "sb_prefecture",
@@ -99,10 +124,20 @@ def _region(value: Any, default: str) -> str:
 
 
 def _years(value: Any) -> tuple[int, int] | None:
+    """``"2016,2018"`` → (2016, 2018) when both lie in :data:`PLAN_YEAR_BOUNDS`, else None."""
     yr = _split(value)
-    if len(yr) == 2 and all(y.isdigit() for y in yr):
+    if len(yr) == 2 and all(y.isdigit() and len(y) <= 4 for y in yr):
         lo, hi = sorted((int(yr[0]), int(yr[1])))
-        return (lo, hi)
+        if PLAN_YEAR_BOUNDS[0] <= lo and hi <= PLAN_YEAR_BOUNDS[1]:
+            return (lo, hi)
+    return None
+
+
+def _year(value: Any) -> int | None:
+    """The route map's year when it lies in :data:`EXIT_YEAR_RANGE`, else None."""
+    s = _one(value)
+    if s and s.isdigit() and len(s) <= 4 and EXIT_YEAR_RANGE[0] <= int(s) <= EXIT_YEAR_RANGE[1]:
+        return int(s)
     return None
 
 
@@ -164,7 +199,8 @@ class ViewState:
         must still open the dashboard.
         """
         d = cls()
-        year = _one(qp.get("year"))
+        qp = {k: v for k, v in qp.items() if len(str(v)) <= _MAX_PARAM_CHARS}
+        year = qp.get("year")
         return cls(
             page=_one(qp.get("page")) or d.page,
             region=_region(qp.get("region"), d.region),
@@ -178,7 +214,7 @@ class ViewState:
             lang=_choice(qp.get("lang"), LANGS, d.lang),
             show_zones=_truthy(qp.get("zones"), d.show_zones),
             breaks_from=_breaks_from(qp),
-            year=int(year) if year and year.isdigit() else None,
+            year=_year(year),
         )
 
     def to_query_params(self) -> dict[str, str]:
@@ -201,6 +237,57 @@ class ViewState:
         return {k: v for k, v in fields.items() if v}
 
 
+def _kept(view: ViewState, key: str) -> str | None:
+    """The value ``view`` gives URL parameter ``key`` (None when it is the default)."""
+    return view.to_query_params().get(key)
+
+
+def parse_query_params(qp: Mapping[str, Any]) -> tuple[ViewState, tuple[str, ...]]:
+    """The view of query params ``qp`` and the names of the parameters it ignored.
+
+    A parameter is ignored when its value is malformed, out of range or unknown (a year outside
+    the campaign, a region that is no code, a metric or basemap that does not exist, a list
+    item that is no sector/status/fund source): the view keeps the default instead.
+
+    Parameters
+    ----------
+    qp
+        Query params as ``st.query_params.to_dict()`` gives them (or lists).
+
+    Returns
+    -------
+    tuple
+        ``(view, ignored)``: the ViewState and the ignored parameter names, in URL order.
+    """
+    view = ViewState.from_query_params(qp)
+    ignored = []
+    for key, raw in qp.items():
+        if key not in _PARAMS or key in ("page", "zone"):
+            continue
+        given = _split(raw) if key in ("sectors", "statuses", "funds") else _one(raw)
+        if not given:
+            continue
+        kept = _kept(view, key)
+        if key in ("sectors", "statuses", "funds"):
+            ok = len(_split(kept)) == len(given)
+        elif key in ("zones", "fixed"):
+            ok = str(given).lower() in ("1", "true", "yes", "on", "0", "false", "no", "off")
+        elif key == "region":
+            ok = kept is not None or _region(raw, "") == view.region
+        elif key == "years":
+            ok = view.years is not None
+        else:
+            ok = kept is not None or given == getattr(ViewState(), key, None)
+        if not ok or len(str(raw)) > _MAX_PARAM_CHARS:
+            ignored.append(key)
+    return view, tuple(ignored)
+
+
+def url_notices() -> tuple[str, ...]:
+    """Query parameters ignored when this session's view was read from the URL."""
+    return tuple(st.session_state.get(NOTICES_KEY, ()))
+
+
 def current_view(*, page: str | None = None) -> ViewState:
     """The ViewState of this run (set by the sidebar; parsed from the URL before that).
 
@@ -208,7 +295,8 @@ def current_view(*, page: str | None = None) -> ViewState:
     """
     view = st.session_state.get(VIEW_KEY)
     if not isinstance(view, ViewState):
-        view = ViewState.from_query_params(st.query_params.to_dict())
+        view, ignored = parse_query_params(st.query_params.to_dict())
+        st.session_state[NOTICES_KEY] = ignored
     if page is not None and page != view.page:
         view = dataclasses.replace(view, page=page)
     return view

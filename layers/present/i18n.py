@@ -39,6 +39,15 @@ LANGS: tuple[str, ...] = ("zh", "en")
 TEXT: dict[str, tuple[str, str]] = {
     # --- app, navigation and sidebar --------------------------------------------------------
     "app_title": ("脱贫攻坚精准指挥“一张图”", "Poverty alleviation OneMap"),
+    "url_ignored": (
+        "链接中的参数 {params} 无效或超出范围，已按默认值显示。",
+        "The link's parameter(s) {params} are malformed or out of range; defaults are shown.",
+    ),
+    "unexpected_error": (
+        "页面出错了，已记录在服务器日志中。请刷新页面或换一个视图；如反复出现，请联系管理员。",
+        "This page failed; the error is logged on the server. Reload the page or choose another "
+        "view; if it happens again, tell the administrator.",
+    ),
     "overview": ("总览", "Overview"),
     "library": ("县级项目库", "County project library"),
     "roadmap": ("乡级路线图", "Township route map"),
