@@ -23,6 +23,7 @@ from layers.ingest.registry import read_registry
 from layers.ingest.report import (
     ACTION,
     COLUMN,
+    FILE,
     PROBLEM,
     ROW,
     SHEET,
@@ -246,6 +247,37 @@ def test_plan_year_from_start_date_when_missing() -> None:
     res = read_ledger(("y.csv", csv_bytes(rows, "utf-8")))
     assert res.table[S.PLAN_YEAR].tolist() == [2018]
     assert problems_at(res, 2)[ACTION].tolist() == ["fixed"]
+    assert problems_at(res, 3)[ACTION].tolist() == ["rejected"]
+
+
+def test_plan_years_outside_the_campaign_are_refused_and_reported() -> None:
+    rows = [
+        HEADER,
+        ["P1", "一", V1, "产业", 2019, "在建", 1],
+        ["P2", "二", V1, "产业", 2035, "在建", 1],
+        ["P3", "三", V1, "产业", 2009, "在建", 1],
+        ["P4", "四", V1, "产业", 2021, "计划", 1],
+    ]
+    res = read_ledger(("年度.csv", csv_bytes(rows, "utf-8")))
+    assert res.table[S.PROJECT_ID].tolist() == ["P1"]
+    for row, value in ((3, "2035"), (4, "2009"), (5, "2021")):
+        bad = problems_at(res, row)
+        assert bad[ACTION].tolist() == ["rejected"] and bad[VALUE].tolist() == [value]
+        assert bad[COLUMN].tolist() == ["计划年度 (E)"] and bad[FILE].tolist() == ["年度.csv"]
+        assert "攻坚期 2014–2020" in bad[PROBLEM].iloc[0]
+    assert "--allow-later-years" in problems_at(res, 3)[PROBLEM].iloc[0]
+    assert "早于" in problems_at(res, 4)[PROBLEM].iloc[0]
+
+
+def test_later_plan_years_pass_with_a_warning_when_allowed() -> None:
+    rows = [
+        HEADER,
+        ["P1", "一", V1, "产业", 2035, "在建", 1],
+        ["P2", "二", V1, "产业", 2009, "在建", 1],
+    ]
+    res = read_ledger(("年度.csv", csv_bytes(rows, "utf-8")), allow_later_years=True)
+    assert res.table[S.PROJECT_ID].tolist() == ["P1"] and res.table[S.PLAN_YEAR].tolist() == [2035]
+    assert problems_at(res, 2)[ACTION].tolist() == ["warning"]
     assert problems_at(res, 3)[ACTION].tolist() == ["rejected"]
 
 

@@ -20,6 +20,7 @@ from layers.build import pipeline, revisions
 from layers.errors import OneMapError, StaleStoreError
 from layers.ingest import prepare, template
 from layers.ingest.report import ValidationReport
+from layers.settings import CAMPAIGN_YEARS
 from views import auth, import_history, loaders
 
 __all__ = ["render"]
@@ -59,6 +60,12 @@ def _uploads() -> dict:
         )
         gcj02 = a.checkbox("坐标来自高德/腾讯地图（GCJ-02）", key="imp_gcj02")
         replace_all = b.checkbox("替换全部项目（默认只替换所导入县的项目）", key="imp_replace_all")
+        first, last = CAMPAIGN_YEARS
+        later = c.checkbox(
+            f"允许晚于攻坚期的年度（默认拒收计划年度晚于 {last} 的行）",
+            key="imp_later_years",
+            help=f"攻坚期 {first}–{last}；勾选后这些行带警告导入",
+        )
     return {
         "ledgers": [(f.name, f.getvalue()) for f in ledgers or []],
         "registry": (registry.name, registry.getvalue()) if registry else None,
@@ -68,6 +75,7 @@ def _uploads() -> dict:
             unit=unit,
             crs=crs.strip() or None,
             gcj02=gcj02,
+            allow_later_years=later,
         ),
         "replace_all": replace_all,
     }

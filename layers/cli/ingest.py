@@ -72,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--gcj02", action="store_true", help="coordinates are GCJ-02 (高德/腾讯 maps)")
     p.add_argument(
+        "--allow-later-years",
+        action="store_true",
+        help="accept plan years after the campaign (settings.CAMPAIGN_YEARS, 2014–2020) with a "
+        "warning; by default those rows are refused and reported",
+    )
+    p.add_argument(
         "--column-map", metavar="TOML", help="header mapping (default data/column_map.toml)"
     )
     p.add_argument(
@@ -123,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         crs=args.crs,
         gcj02=args.gcj02,
         column_map=load_column_map(args.column_map) if args.column_map else None,
+        allow_later_years=args.allow_later_years,
     )
     files = dict(
         ledgers=args.ledger,

@@ -44,6 +44,7 @@ def read_ledger(
     gcj02: bool = False,
     column_map: ColumnMap | None = None,
     admin_units: pd.DataFrame | None = None,
+    allow_later_years: bool = False,
 ) -> ImportResult:
     """Read project ledgers (XLSX/CSV, one or more files, every sheet with a ledger header).
 
@@ -63,6 +64,9 @@ def read_ledger(
     admin_units
         When given, rows without codes get them from their county/township/village names
         (the county may also come from the sheet name or title, e.g. 「泸水市项目库」).
+    allow_later_years
+        Accept (with a warning) plan years after the campaign (``settings.CAMPAIGN_YEARS``);
+        by default those rows are refused and reported.
 
     Returns
     -------
@@ -85,7 +89,9 @@ def read_ledger(
     for src in srcs:
         parts.extend(_ledger_sheets(src, cmap, encoding))
     batch, labels, sheet_problems = _stack_sheets(parts, unit)
-    table, problems, per = project_rows(batch, labels, cmap, admin_units=admin_units)
+    table, problems, per = project_rows(
+        batch, labels, cmap, admin_units=admin_units, allow_later_years=allow_later_years
+    )
     problems = pd.concat([problems, *sheet_problems], ignore_index=True)
     sources_read = [_sheet_source(sheet, header, per, unit) for sheet, header in parts]
     report = ValidationReport(

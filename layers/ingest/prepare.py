@@ -54,7 +54,8 @@ class ReadOptions:
     ``encoding``: CSV/attribute encoding (None: detect UTF-8 or GBK); ``unit``: ``"元"`` or
     ``"万元"`` for amounts whose file names no unit; ``crs``: CRS of boundary files without (or
     with a wrong) .prj; ``gcj02``: coordinates are GCJ-02; ``column_map``: header mapping
-    (None: ``data/column_map.toml``).
+    (None: ``data/column_map.toml``); ``allow_later_years``: accept plan years after the
+    campaign (``settings.CAMPAIGN_YEARS``) with a warning instead of refusing the rows.
     """
 
     encoding: str | None = None
@@ -62,6 +63,7 @@ class ReadOptions:
     crs: str | None = None
     gcj02: bool = False
     column_map: ColumnMap | None = None
+    allow_later_years: bool = False
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,7 @@ def _add_ledgers(
         gcj02=opts.gcj02,
         column_map=cmap,
         admin_units=state.units,
+        allow_later_years=opts.allow_later_years,
     )
     res = refuse_outside(res, scope, _unit_name(state.units, scope.region))
     for src in ledgers:

@@ -22,6 +22,7 @@ from layers.ingest.cells import (
 from layers.ingest.columns import ColumnMap, normalise_label
 from layers.ingest.dates import parse_dates
 from layers.ingest.report import BatchRows
+from layers.settings import CAMPAIGN_YEARS
 
 __all__ = ["FUNDS", "project_rows"]
 
@@ -67,6 +68,7 @@ def project_rows(
     cmap: ColumnMap,
     *,
     admin_units: pd.DataFrame | None = None,
+    allow_later_years: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Read every field of the stacked ledger rows at once, reporting each problem.
 
@@ -81,6 +83,9 @@ def project_rows(
         The column map (category values).
     admin_units
         When given, rows without codes get them from their county/township/village names.
+    allow_later_years
+        Accept (with a warning) plan years after :data:`layers.settings.CAMPAIGN_YEARS`; by
+        default such rows are refused. Years before the campaign are always refused.
 
     Returns
     -------
@@ -96,6 +101,7 @@ def project_rows(
     derived = _derive_parent_codes(rows)
     _read_categories(rows, cmap)
     _read_dates(rows)
+    _check_campaign_years(rows, allow_later=allow_later_years)
     _read_amounts(rows)
     _read_counts_and_text(rows)
     _check_grand_totals(rows)
@@ -318,6 +324,27 @@ def _read_dates(rows: _Rows) -> None:
         "rejected",
     )
     out[S.PLAN_YEAR] = years
+
+
+def _check_campaign_years(rows: _Rows, *, allow_later: bool) -> None:
+    """Plan years outside the campaign (:data:`CAMPAIGN_YEARS`): earlier ones are refused,
+    later ones refused unless the steward allows them (then accepted with a warning)."""
+    rep, special, out = rows.rep, rows.special, rows.out
+    first, last = CAMPAIGN_YEARS
+    years = pd.to_numeric(out[S.PLAN_YEAR], errors="coerce")
+    early = (years < first).fillna(False) & ~special
+    late = (years > last).fillna(False) & ~special
+    rep.add(early, S.PLAN_YEAR, f"计划年度早于攻坚期 {first}–{last}", "rejected")
+    if allow_later:
+        rep.add(late, S.PLAN_YEAR, f"计划年度晚于攻坚期 {first}–{last}（已按许可导入）", "warning")
+    else:
+        rep.add(
+            late,
+            S.PLAN_YEAR,
+            f"计划年度晚于攻坚期 {first}–{last}（确需导入时勾选“允许晚于攻坚期的年度”，"
+            "或 onemap import --allow-later-years）",
+            "rejected",
+        )
 
 
 def _read_amounts(rows: _Rows) -> None:
