@@ -17,6 +17,7 @@ __all__ = [
     "DATA_DIR",
     "DEFAULT_SEED",
     "EXIT_YEAR_RANGE",
+    "INPUT_LIMITS",
     "METRIC_CRS",
     "PROJECT_ROOT",
     "SESSION_HOURS_DEFAULT",
@@ -39,6 +40,17 @@ EXIT_YEAR_RANGE: tuple[int, int] = (2016, 2020)
 #: plan years of the campaign: a ledger row planned outside them is reported and refused unless
 #: the steward allows later years (``onemap import --allow-later-years``)
 CAMPAIGN_YEARS: tuple[int, int] = (2014, 2020)
+#: what an imported table may hold, checked before it is parsed (``layers.ingest.limits``).
+#: Sized from the demo's largest county ledger (BENCHMARKS.md "Bounded input") with a wide
+#: margin; a province merging every county into one file may raise them here.
+INPUT_LIMITS: dict[str, float] = {
+    "file_mb": 50,  # bytes of one file (also .streamlit/config.toml server.maxUploadSize)
+    "unpacked_mb": 200,  # an .xlsx's members, uncompressed, together
+    "pack_ratio": 100,  # uncompressed / compressed of an .xlsx (checked above 20 MB unpacked)
+    "rows": 100_000,  # of one sheet or CSV
+    "columns": 256,
+    "cells": 5_000_000,  # rows × columns of one sheet
+}
 
 
 def store_path(path: str | os.PathLike[str] | None = None) -> Path:

@@ -7,7 +7,6 @@ name the cell the user has to fix.
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import os
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from python_calamine import SheetVisibleEnum
 
 from layers.errors import LedgerError
+from layers.ingest import limits
 
 __all__ = ["CSV_ENCODINGS", "RawSheet", "Source", "column_letter", "read_sheets", "source_name"]
 
@@ -62,6 +62,7 @@ def _read_bytes(source: Source) -> bytes:
     path = Path(source)
     if not path.is_file():
         raise LedgerError(f"{path}: file not found; check the path passed to the import")
+    limits.check_size(path.name, path.stat().st_size)  # before reading it into memory
     try:
         return path.read_bytes()
     except OSError as e:
@@ -86,7 +87,9 @@ def read_sheets(source: Source, *, encoding: str | None = None) -> list[RawSheet
     name = source_name(source)
     suffix = Path(name).suffix.lower()
     data = _read_bytes(source)
+    limits.check_size(name, len(data))
     if suffix in (".xlsx", ".xlsm"):
+        limits.check_xlsx(name, data)  # from the zip's headers, before anything is unpacked
         return _read_xlsx(name, data)
     if suffix in (".csv", ".txt"):
         return [_read_csv(name, data, encoding)]
@@ -159,11 +162,7 @@ def _read_csv(name: str, data: bytes, encoding: str | None) -> RawSheet:
     text, enc = _decode(name, data, encoding)
     if "\x00" in text:
         raise LedgerError(f"{name}: contains NUL bytes, so it is not a text CSV; export it again")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows = limits.check_csv(name, text)  # columns, rows, cells and broken quoting
     width = max((len(r) for r in rows), default=0)
     padded = [[c if c.strip() != "" else None for c in r] + [None] * (width - len(r)) for r in rows]
     cells = pd.DataFrame(
