@@ -51,8 +51,8 @@ def run() -> None:
     ]
     try:
         scope = auth.gate(lang)
-    except OneMapError as e:
-        st.error(str(e))
+    except USER_ERRORS as e:
+        st.error(public_message(e))
         scope = None
     if scope is None:  # the sign-in form (or why there is none): no page, no data
         st.navigation(pages, position="hidden")
