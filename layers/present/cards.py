@@ -10,12 +10,12 @@ map with its legend; no sidebar, toolbar or tables).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import pandas as pd
 
+from geo.escape import escape_html
 from layers import schema as S
 from layers.present import fmt, i18n
 from layers.present.query import ProjectFilter
@@ -153,16 +153,16 @@ def cards_html(cards: Sequence[KpiCard], note: str = "") -> str:
     parts = ['<div class="om-kpis">']
     for c in cards:
         mark = "<sup>*</sup>" if note and c.registry else ""
-        unit = f'<span class="om-unit">{html.escape(c.unit)}</span>' if c.unit else ""
+        unit = f'<span class="om-unit">{escape_html(c.unit)}</span>' if c.unit else ""
         parts.append(
             '<div class="om-kpi">'
-            f'<div class="om-label">{html.escape(c.label)}{mark}</div>'
-            f'<div class="om-value"><span class="om-num">{html.escape(c.number)}</span>{unit}</div>'
+            f'<div class="om-label">{escape_html(c.label)}{mark}</div>'
+            f'<div class="om-value"><span class="om-num">{escape_html(c.number)}</span>{unit}</div>'
             "</div>"
         )
     parts.append("</div>")
     if note:
-        parts.append(f'<div class="om-note">* {html.escape(note)}</div>')
+        parts.append(f'<div class="om-note">* {escape_html(note)}</div>')
     return "".join(parts)
 
 
