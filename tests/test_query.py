@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -197,8 +195,9 @@ def _synthetic_projects(n: int, seed: int = 1) -> pd.DataFrame:
     ).drop(columns=S.PLAN_YEAR + "_")
 
 
-def test_filter_change_is_fast_at_full_scale():
-    """192,000 projects: a filter change re-summarises a level well within 0.3 s."""
+def test_filter_change_at_full_scale_counts_every_project():
+    """192,000 projects: a filter change re-summarises every county (its time is in
+    benchmarks/bench_dashboard.py, not asserted here)."""
     projects = M.prepare_projects(_synthetic_projects(192_000))
     codes = pd.unique(projects[M._KEY["county"]].astype("str"))
     rows = pd.DataFrame(
@@ -213,12 +212,8 @@ def test_filter_change_is_fast_at_full_scale():
         rows[col] = 0
     summary = M.add_rates(rows)
     flt = Q.ProjectFilter(sectors=("industry", "water"), years=(2017, 2019))
-    timings = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        kids = Q.summarise_children(summary, projects, S.PROVINCE_CODE, flt, level="county")
-        Q.summarise_region(summary, projects, S.PROVINCE_CODE, flt)
-        timings.append(time.perf_counter() - t0)
+    kids = Q.summarise_children(summary, projects, S.PROVINCE_CODE, flt, level="county")
+    region = Q.summarise_region(summary, projects, S.PROVINCE_CODE, flt)
     assert len(kids) == 128
     assert kids[S.N_PROJECTS].sum() == flt.mask(projects).sum()
-    assert min(timings) < 0.3, timings
+    assert int(region[S.N_PROJECTS]) == int(flt.mask(projects).sum())
