@@ -495,6 +495,19 @@ def test_village_registry_rows() -> None:
     balanced(res.report)
 
 
+def test_same_village_in_two_files_with_different_columns() -> None:
+    """Counts add up over files; a column no file gives stays empty (was a KeyError)."""
+    a = csv_bytes([["村代码", "贫困人口"], [V1, 40], [V5, 10]], "utf-8")
+    b = csv_bytes([["村代码", "贫困人口", "建档立卡贫困户数"], [V1, 4, 1]], "utf-8")
+    res = read_registry([("a.csv", a), ("b.csv", b)])
+    t = res.table.set_index(S.VILLAGE_CODE)
+    assert len(t) == 2
+    assert t.loc[V1, S.POOR_POPULATION] == 44 and t.loc[V1, S.POOR_HOUSEHOLDS] == 1
+    assert t.loc[V5, S.POOR_POPULATION] == 10 and pd.isna(t.loc[V5, S.POOR_HOUSEHOLDS])
+    assert t[S.RELOCATED_POPULATION].isna().all() and t[S.EXIT_YEAR].isna().all()
+    assert list(res.table.columns) == list(S.REGISTRY_COLUMNS)
+
+
 def test_merge_registry_keeps_figures_the_file_lacks(tiny_registry) -> None:
     imported = read_registry(
         ("v.csv", csv_bytes([["村代码", "贫困人口"], [V1, 44]], "utf-8"))

@@ -93,11 +93,11 @@ def read_registry(
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(table) and table[S.VILLAGE_CODE].duplicated().any():
         # the same village in several sheets/files: household counts add up
-        sums = table.groupby(S.VILLAGE_CODE, sort=False)[list(_COUNT_FIELDS)].sum(min_count=1)
-        firsts = table.groupby(S.VILLAGE_CODE, sort=False)[
-            [S.PLANNED_EXIT_YEAR, S.EXIT_YEAR]
-        ].first()
-        table = sums.join(firsts).reset_index()
+        # a column no file gives stays absent here (all-null after _to_registry)
+        counts = [c for c in _COUNT_FIELDS if c in table.columns]
+        years = [c for c in (S.PLANNED_EXIT_YEAR, S.EXIT_YEAR) if c in table.columns]
+        groups = table.groupby(S.VILLAGE_CODE, sort=False)
+        table = groups[counts].sum(min_count=1).join(groups[years].first()).reset_index()
     return ImportResult(_to_registry(table), report)
 
 
