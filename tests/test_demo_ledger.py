@@ -417,7 +417,7 @@ def test_inputs_are_not_mutated(units, registry):
     pd.testing.assert_frame_equal(registry, before_r)
 
 
-@pytest.mark.parametrize("scale", [0, -0.5, 1.5, "1"])
+@pytest.mark.parametrize("scale", [0, -0.5, C.MAX_SCALE + 1, "1"])
 def test_bad_scale_is_refused(units, scale):
     with pytest.raises(OneMapError, match="scale must be a number in"):
         R.generate_registry(units, seed=1, scale=scale)

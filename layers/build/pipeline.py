@@ -274,7 +274,8 @@ def run_demo(
     path
         The store to write (default: ``settings.store_path()``).
     seed, scale
-        Demo generation: ``scale`` in (0, 1], 1 = the published totals.
+        Demo generation: ``scale`` in (0, 1], 1 = the published totals; a whole N > 1 puts N
+        times the projects and poor population on the villages of scale 1.
     progress
         Called with each stage name as it starts (``DEMO_RUN_STAGES``).
     dem, terrain_on

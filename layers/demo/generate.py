@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import geopandas as gpd
 import pandas as pd
 
 from layers import schema as S
@@ -16,6 +17,8 @@ from layers.demo import boundaries
 from layers.demo import ledger as demo_ledger
 from layers.demo import registry as demo_registry
 from layers.demo import units as demo_units
+from layers.demo.calibration import MAX_SCALE
+from layers.demo.frames import int_strings
 from layers.errors import OneMapError
 from layers.settings import DEFAULT_SEED
 from layers.store import Inputs
@@ -29,15 +32,24 @@ DEMO_SOURCE = (
     "项目台账均为模拟生成，仅全省总数按公开数字校准 · demo data, not real records"
 )
 
-__all__ = ["DEMO_SOURCE", "DEMO_STAGES", "Inputs", "check_scale", "generate_demo"]
+__all__ = [
+    "DEMO_SOURCE",
+    "DEMO_STAGES",
+    "Inputs",
+    "check_scale",
+    "generate_demo",
+    "generate_ledger",
+]
 
 
 def check_scale(scale: float) -> float:
-    """Return ``scale`` if it is in (0, 1], else raise naming the argument and the valid range."""
-    if not 0 < scale <= 1:
+    """Return ``scale`` if it is in (0, 1] or a whole number 2–``MAX_SCALE``, else raise."""
+    whole = scale > 1 and float(scale).is_integer() and scale <= MAX_SCALE
+    if not (0 < scale <= 1 or whole):
         raise OneMapError(
-            f"--scale was {scale} but must be in (0, 1]: 1 reproduces the published totals, "
-            "0.05 builds a small province for tests"
+            f"--scale was {scale} but must be in (0, 1] or a whole number from 2 to {MAX_SCALE}: "
+            "1 reproduces the published totals, 0.05 builds a small province for tests, "
+            "N > 1 puts N times the projects and poor population on the same villages"
         )
     return float(scale)
 
@@ -56,7 +68,9 @@ def generate_demo(
         Seed of every random draw; the same seed gives the same tables.
     scale
         1 reproduces the published totals (1,312 townships and 12,137 villages with plans,
-        192,000 projects); smaller values shrink townships, villages and projects for tests.
+        192,000 projects); smaller values shrink townships, villages and projects for tests;
+        a whole N > 1 keeps the villages of scale 1 and multiplies projects and poor population
+        by N (``generate_ledger``).
     progress
         Called with each stage name of ``DEMO_STAGES`` as the stage starts.
 
@@ -70,12 +84,54 @@ def generate_demo(
     report("boundaries")
     base = boundaries.read_cnmaps_units()
     report("units")
-    admin_units = _stack_units(base, demo_units.generate_units(base, seed=seed, scale=scale))
+    units = demo_units.generate_units(base, seed=seed, scale=min(scale, 1.0))
+    admin_units = _stack_units(base, units)
     report("registry")
     registry = demo_registry.generate_registry(admin_units, seed=seed, scale=scale)
     report("projects")
-    projects = demo_ledger.generate_projects(admin_units, registry, seed=seed, scale=scale)
+    projects = generate_ledger(admin_units, registry, seed=seed, scale=scale)
     return Inputs(admin_units=admin_units, registry=registry, projects=projects)
+
+
+def generate_ledger(
+    admin_units: gpd.GeoDataFrame, registry: pd.DataFrame, *, seed: int, scale: float
+) -> gpd.GeoDataFrame:
+    """The project ledger at ``scale``: one draw up to 1, N draws of scale 1 for a whole N > 1.
+
+    Above 1 the ledger is drawn in N chunks (``generate_projects(..., replica=k)``, each a
+    full calibrated province ledger over the same villages, so each adds exactly 192,000
+    projects, 97.7% completed, and the planted anomalies once more); chunk 0 is the ledger of
+    scale 1. Project ids number on within each county-year (chunk 0 keeps its ids), so they stay
+    unique; rows are ordered by county and plan year as in one draw.
+
+    Parameters
+    ----------
+    admin_units, registry
+        The units (of scale ≤ 1) and the registry the projects are drawn over.
+    seed
+        Seed of every draw.
+    scale
+        ``check_scale``-valid scale.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``schema.PROJECT_COLUMNS`` + geometry.
+    """
+    if scale <= 1:
+        return demo_ledger.generate_projects(admin_units, registry, seed=seed, scale=scale)
+    chunks = [
+        demo_ledger.generate_projects(admin_units, registry, seed=seed, scale=1.0, replica=k)
+        for k in range(int(scale))
+    ]
+    ledger = pd.concat(chunks, ignore_index=True)
+    del chunks
+    county_year = ledger[S.PROJECT_ID].str.slice(0, 11)  # CCCCCC-YYYY
+    seq = county_year.groupby(county_year, sort=False).cumcount().to_numpy() + 1
+    ledger[S.PROJECT_ID] = county_year.to_numpy(object) + "-" + int_strings(seq, 5)
+    order = ledger[[S.COUNTY_CODE, S.PLAN_YEAR]].reset_index(drop=True)
+    ledger = ledger.iloc[order.sort_values([S.COUNTY_CODE, S.PLAN_YEAR], kind="stable").index]
+    return ledger.reset_index(drop=True)
 
 
 def _stack_units(base: pd.DataFrame, generated: pd.DataFrame) -> pd.DataFrame:

@@ -133,6 +133,7 @@ def generate_projects(
     *,
     seed: int,
     scale: float = 1.0,
+    replica: int = 0,
 ) -> gpd.GeoDataFrame:
     """Generate the project ledger (``schema.PROJECT_COLUMNS`` + Point geometry, EPSG:4326).
 
@@ -164,6 +165,8 @@ def generate_projects(
         Seed of the random generator.
     scale
         Fraction of the 192,000 projects to generate.
+    replica
+        0 for the ledger; k > 0 draws the k-th further ledger of ``--scale N`` (its own stream).
 
     Returns
     -------
@@ -173,7 +176,7 @@ def generate_projects(
     check_scale(scale)
     v = village_frame(admin_units)
     area = _Area(v, aligned_registry(registry, v), task_counties(admin_units))
-    rng = np.random.default_rng([seed, 2])
+    rng = np.random.default_rng([seed, 2, replica] if replica else [seed, 2])
     n_total = max(1, round(PUBLISHED_PROJECTS * scale))
 
     # the order of these steps is the order of the generator's draws: do not reorder

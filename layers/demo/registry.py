@@ -16,6 +16,7 @@ from layers.demo.calibration import (
     CAUSE_BASE,
     CAUSE_MOUNTAIN,
     LAST_YEAR,
+    MAX_SCALE,
     POOR_POPULATION_TOTAL,
     PUBLISHED_COVERAGE,
     YEARS,
@@ -50,14 +51,15 @@ def generate_registry(
     seed
         Seed of the random generator.
     scale
-        Fraction of the province's poor population to distribute (1 = 6.6 million).
+        Fraction of the province's poor population to distribute (1 = 6.6 million); above 1
+        (``onemap demo --scale N``) the same villages hold N times the poor and households.
 
     Returns
     -------
     pandas.DataFrame
         ``schema.REGISTRY_COLUMNS``, one row per plan village, sorted by village code.
     """
-    check_scale(scale)
+    check_scale(scale, MAX_SCALE)
     v = village_frame(admin_units)
     rng = np.random.default_rng([seed, 1])
     n = len(v)
