@@ -85,6 +85,7 @@ class Sample:
     kpis: dict[str, str]
     errors: list[str]
     bytes_in: int
+    cpu: float = float("nan")  # server CPU seconds of this interaction (single-session pass only)
 
 
 def _widget_key(widget_id: str) -> str:
@@ -183,10 +184,31 @@ CHANGES: tuple[tuple[str, Callable[[Page], WidgetState]], ...] = (
 )
 
 
-async def session(i: int, url: str, query: str, think: float, out: list[Sample]) -> None:
-    """One browser tab: open the overview, then the three filter changes, each timed."""
+async def session(
+    i: int,
+    url: str,
+    query: str,
+    think: float,
+    out: list[Sample],
+    cpu: Callable[[], float] | None = None,
+) -> None:
+    """One browser tab: open the overview, then the three filter changes, each timed.
+
+    Parameters
+    ----------
+    i, url, query
+        Session number, ``ws://host:port`` of its server, the query string of the opened page.
+    think
+        Mean pause before each filter change (s, uniform ±50%).
+    out
+        Where the samples go.
+    cpu
+        Reads the server's CPU seconds: each sample then records the interaction's server CPU
+        (meaningful with one session only).
+    """
     port = int(url.rsplit(":", 1)[1])
     page = Page(query=query)
+    clock = cpu or (lambda: float("nan"))
     async with websockets.connect(
         f"{url}/_stcore/stream",
         subprotocols=[websockets.Subprotocol("streamlit")],
@@ -195,15 +217,20 @@ async def session(i: int, url: str, query: str, think: float, out: list[Sample])
         ping_interval=None,
         close_timeout=5,
     ) as ws:
+        c0 = clock()
         seconds = await _run(ws, page)
-        out.append(Sample(i, port, "open", seconds, page.kpis, page.errors, page.bytes_in))
+        out.append(
+            Sample(i, port, "open", seconds, page.kpis, page.errors, page.bytes_in, clock() - c0)
+        )
         for name, change in CHANGES:
             await asyncio.sleep(think * random.uniform(0.5, 1.5))
             state = change(page)
             page.states[state.id] = state
-            page.bytes_in = 0
+            page.bytes_in, c0 = 0, clock()
             seconds = await _run(ws, page)
-            out.append(Sample(i, port, name, seconds, page.kpis, page.errors, page.bytes_in))
+            out.append(
+                Sample(i, port, name, seconds, page.kpis, page.errors, page.bytes_in, clock() - c0)
+            )
 
 
 class Servers:
@@ -337,9 +364,12 @@ def report(label: str, n: int, samples: list[Sample], mem: MemorySampler, wall: 
         rows[name] = {"n": len(values), "p50": _pct(values, 0.5), "p95": _pct(values, 0.95)}
     rss = [round(b / 2**20) for b in mem.peak]
     cpu = [round(c, 1) for c in mem.cpu]
+    done = sum(1 for s in samples if s.step != "failed")
+    per = sum(mem.cpu) / done if done else float("nan")
     print(
         f"\n#### {label}, {n} sessions — wall {wall:.1f} s, server peak RSS {rss} MB, "
-        f"server CPU {cpu} s, failed/errored interactions {len(failed)}\n"
+        f"server CPU {cpu} s ({per:.2f} s per interaction), "
+        f"failed/errored interactions {len(failed)}\n"
     )
     print("| interaction | n | p50 (s) | p95 (s) |\n|---|---:|---:|---:|")
     for name, r in rows.items():
@@ -352,6 +382,7 @@ def report(label: str, n: int, samples: list[Sample], mem: MemorySampler, wall: 
         "wall_s": wall,
         "rss_mb": rss,
         "cpu_s": cpu,
+        "cpu_per_interaction_s": per,
         "failed": len(failed),
         "steps": rows,
     }
@@ -398,11 +429,16 @@ def main(argv: list[str] | None = None) -> int:
     label = args.label or f"{len(servers.urls)} process(es) on {args.store or args.url}"
     figures = []
     try:
-        # one session first: the servers' caches warm up, and its timings are the no-load baseline
-        warm, _, _ = asyncio.run(_load_all(servers.urls, 1, args, pids))
-        print(f"warm-up session: open {warm[0].seconds:.2f} s (cold caches)")
+        for url in servers.urls:  # every process loads the store once: caches warm
+            warm: list[Sample] = []
+            asyncio.run(session(0, url, args.query, 0.0, warm))
+            print(f"warm-up {url}: open {warm[0].seconds:.2f} s (cold caches)")
+        if pids:
+            single_session_profile(servers.urls[0], pids[0], args.query)
         for n in args.sessions:
-            samples, mem, wall = asyncio.run(_load_all(servers.urls, n, args, pids))
+            samples, mem, wall = asyncio.run(
+                load(servers.urls, n, query=args.query, think=args.think, ramp=args.ramp, pids=pids)
+            )
             figures.append(report(label, n, samples, mem, wall))
             if n == args.sessions[0]:
                 kpi_trace(samples)
@@ -413,14 +449,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _load_all(
-    urls: list[str], n: int, args: argparse.Namespace, pids: list[int]
-) -> tuple[list[Sample], MemorySampler, float]:
-    # a warm-up of one session per server so that every process has loaded the store
-    if n == 1 and len(urls) > 1:
-        for url in urls[1:]:
-            await load([url], 1, query=args.query, think=0, ramp=0, pids=pids)
-    return await load(urls, n, query=args.query, think=args.think, ramp=args.ramp, pids=pids)
+def single_session_profile(url: str, pid: int, query: str) -> None:
+    """One session alone, twice (the first warms this session's caches): wall vs server CPU of
+    each interaction — the no-load baseline, and where the time of one interaction goes."""
+    proc = psutil.Process(pid)
+
+    def cpu() -> float:
+        t = proc.cpu_times()
+        return t.user + t.system
+
+    for _ in range(2):
+        out: list[Sample] = []
+        asyncio.run(session(0, url, query, 0.0, out, cpu=cpu))
+    print("\nOne session alone (no load): wall and server CPU per interaction\n")
+    print("| interaction | wall (s) | server CPU (s) | bytes received |\n|---|---:|---:|---:|")
+    for s in out:
+        print(f"| {s.step} | {s.seconds:.2f} | {s.cpu:.2f} | {s.bytes_in:,} |")
 
 
 if __name__ == "__main__":
