@@ -46,6 +46,7 @@ from geo.mapstyle import (  # the legend lives with the other map furniture; sam
 __all__ = [
     "BASEMAPS",
     "DEFAULT_STYLE",
+    "HIGHLIGHT_COLOR",
     "NO_DATA_COLOR",
     "OFFLINE_ASSETS",
     "PALETTE_GREENS",
@@ -56,6 +57,7 @@ __all__ = [
     "choropleth_layer",
     "class_colors",
     "external_urls",
+    "highlight",
     "labels_layer",
     "make_map",
     "map_html",
@@ -84,6 +86,8 @@ OFFLINE_ASSETS: dict[str, str] = {
         "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css"
     ),
 }
+#: line colour of a selected unit or project (``highlight``), apart from every palette
+HIGHLIGHT_COLOR = "#e6550d"
 _MAP_JS = ("leaflet.js",)
 _MAP_CSS = ("leaflet.css",)
 _CLUSTER_JS = ("leaflet.markercluster.js",)
@@ -556,6 +560,37 @@ def points_layer(
             control=False,
         ).add_to(group)
     return group
+
+
+def highlight(m: folium.Map, gdf: gpd.GeoDataFrame, *, max_zoom: int = 15) -> None:
+    """Outline ``gdf``'s shapes (a ring round each point) in :data:`HIGHLIGHT_COLOR` on ``m``,
+    never catching clicks, and fit the map to them (at most ``max_zoom``); nothing if empty.
+
+    Parameters
+    ----------
+    m
+        The map (e.g. from ``make_map``).
+    gdf
+        The selected units or projects, in any CRS.
+    max_zoom
+        The fitted view zooms in no further (a single point).
+    """
+    require_crs(gdf)
+    geoms = gdf.to_crs("EPSG:4326").geometry.to_numpy()
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(geoms):
+        return
+    group = folium.FeatureGroup(name="selection", control=False).add_to(m)
+    style = {"color": HIGHLIGHT_COLOR, "weight": 4, "opacity": 1.0, "fill": False}
+    for geom in geoms:
+        if geom.geom_type == "Point":
+            folium.CircleMarker([geom.y, geom.x], 12, interactive=False, **style).add_to(group)
+        else:
+            shape = shapely.geometry.mapping(geom)
+            folium.GeoJson(shape, style_function=lambda f: style, interactive=False).add_to(group)
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=max_zoom, padding=(40, 40))
+    m.view_bounds = [[miny, minx], [maxy, maxx]]
 
 
 def geojson_bytes(gdf: gpd.GeoDataFrame) -> int:

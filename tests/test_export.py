@@ -74,7 +74,7 @@ def _png(data: bytes) -> np.ndarray:
 def test_map_of_a_prefecture_shows_its_counties_with_words(snap: Snapshot) -> None:
     data = maps.prepare_map(snap, MapRequest(region=PREF_A), now=NOW)
     assert sorted(data.layers.units[S.NAME]) == ["乙县", "甲县"]
-    assert data.text.title == "甲市 · 各县（市、区）完工率 2016–2020"
+    assert data.text.title == "甲市 · 各县（市、区）完工率 2014–2020"  # the year slider's span
     # 甲县: 8 of 10 projects done (P11 county-wide counts for the county); 乙县: 2 of 3
     values = data.layers.units.set_index(S.NAME)[S.COMPLETION]
     assert values["甲县"] == pytest.approx(0.8) and values["乙县"] == pytest.approx(2 / 3)
@@ -83,6 +83,23 @@ def test_map_of_a_prefecture_shows_its_counties_with_words(snap: Snapshot) -> No
     assert data.text.footer[2].startswith("生成时间：2026-01-02 03:04 UTC")
     assert data.text.stamp == snapshot.DEMO_MARK
     assert data.layers.locator is not None and data.layers.context is not None
+
+
+def test_title_years_follow_the_slider_not_the_exit_years(snap: Snapshot) -> None:
+    """Unfiltered: the campaign's plan years (the slider's 2014–2020), widened by projects
+    planned later; filtered: the filter's years."""
+    assert snapshot.year_span(snap, MapRequest(region=PREF_A)) == "2014–2020"
+    flt = query.ProjectFilter(years=(2017, 2018))
+    assert snapshot.year_span(snap, MapRequest(region=PREF_A, flt=flt)) == "2017–2018"
+    flt = query.ProjectFilter(years=(2019, 2019))
+    assert snapshot.year_span(snap, MapRequest(region=PREF_A, flt=flt)) == "2019"
+    later = snap.projects.assign(**{S.PLAN_YEAR: 2021})
+    assert snapshot.year_span(snap._replace(projects=later), MapRequest(region=PREF_A)) == (
+        "2014–2021"
+    )
+    assert snapshot.year_span(snap._replace(projects=None), MapRequest(region=PREF_A)) == (
+        "2014–2020"
+    )
 
 
 def test_filters_recount_and_are_described(snap: Snapshot) -> None:

@@ -16,8 +16,6 @@ from views import loaders, state, widgets
 __all__ = ["render"]
 
 LEVEL = "county"
-#: funds columns of the project table, shown with one decimal
-FUNDS_COLUMNS = (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT)
 
 
 def _kpis(row: pd.Series, lang: str) -> None:
@@ -49,9 +47,8 @@ def _projects_tab(mine: pd.DataFrame, name: str, lang: str) -> None:
         shown,
         hide_index=True,
         height=420,
-        column_config={
-            i18n.HEADERS_ZH[c]: st.column_config.NumberColumn(format="%.1f") for c in FUNDS_COLUMNS
-        },
+        column_config=widgets.number_columns(shown),
+        placeholder=fmt.MISSING,
     )
     stem = f"{name}_县级项目库"
     c1, c2 = st.columns(2)
@@ -95,7 +92,10 @@ def _towns_tab(towns: pd.DataFrame, lang: str) -> None:
     ):
         chart = charts.rate_by_region_chart(towns, metric, title=i18n.t(title, lang), lang=lang)
         where.altair_chart(chart, width="stretch")
-    st.dataframe(tables.summary_table(towns), hide_index=True)
+    table = tables.summary_table(towns)
+    st.dataframe(
+        table, hide_index=True, column_config=widgets.number_columns(table), placeholder=fmt.MISSING
+    )
 
 
 def _years_tab(mine: pd.DataFrame, lang: str) -> None:

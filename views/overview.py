@@ -19,12 +19,13 @@ from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import OneMapError
 from layers.present import cards, charts, fmt, i18n, view
-from views import assets, export_widget, loaders, state, widgets
+from views import assets, export_widget, loaders, selection, state, widgets
 from views.state import ViewState
 
 __all__ = [
     "build_map",
     "child_level",
+    "children_order",
     "children_table",
     "class_breaks_for",
     "main",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 MAP_KEY = "overview_map"
+#: selection key of the unit table (a row picked there is outlined on the map)
+TABLE_KEY = "overview_units"
 #: coverage-simplification tolerance (degrees) of the polygons shown at each level
 TOLERANCE: dict[str, float] = {
     "prefecture": 0.005,
@@ -382,6 +385,9 @@ def build_map(
             ).add_to(m)
             avoid = list(zip(placed["lon"], placed["lat"], placed["name"], strict=True))
     unit_labels(data, avoid=avoid).add_to(m)
+    picked = selection.selected(TABLE_KEY)
+    if picked is not None:  # a row picked in the unit table: outlined, the map zooms to it
+        webmap.highlight(m, data[data[S.CODE].astype(str).eq(picked).to_numpy()])
     n_points = 0
     sectors_shown: set[str] = set()
     if view_state.level in ("township", "village"):
@@ -393,6 +399,11 @@ def build_map(
             _points_layer(points, view_state, base, basemap).add_to(m)
     _legend(m, view_state, breaks, lower, sectors_shown)
     return m, n_points
+
+
+def children_order(rows: pd.DataFrame, metric: str) -> np.ndarray:
+    """Positions of ``rows`` sorted by the metric, lowest first (no value last)."""
+    return np.argsort(pd.to_numeric(rows[metric], errors="coerce").to_numpy(), kind="stable")
 
 
 def children_table(rows: pd.DataFrame, metric: str, lang: str) -> pd.DataFrame:
@@ -408,8 +419,7 @@ def children_table(rows: pd.DataFrame, metric: str, lang: str) -> pd.DataFrame:
             tr("funds_planned", lang): fmt.fmt_wan_yuan_series(rows[S.FUNDS_PLANNED]).to_numpy(),
         }
     )
-    order = np.argsort(pd.to_numeric(rows[metric], errors="coerce").to_numpy(), kind="stable")
-    return out.iloc[order].reset_index(drop=True)
+    return out.iloc[children_order(rows, metric)].reset_index(drop=True)
 
 
 def main() -> None:
@@ -443,8 +453,12 @@ def main() -> None:
     export_widget.export_button(view_state, key="overview_export")
     loaders.warm_up()
     if level != "village" or view_state.level != "village":
-        with st.expander(i18n.t("units_table", lang), expanded=False):
-            st.dataframe(children_table(rows, view_state.metric, lang), hide_index=True)
+        picked = selection.selected(TABLE_KEY)
+        with st.expander(i18n.t("units_table", lang), expanded=picked is not None):
+            codes = rows[S.CODE].astype(str).to_numpy()[children_order(rows, view_state.metric)]
+            table = children_table(rows, view_state.metric, lang)
+            selection.selectable_table(table, codes, key=TABLE_KEY)
+            st.caption(i18n.t("table_pick_hint", lang))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import folium
 import geopandas as gpd
@@ -16,12 +17,17 @@ from layers import schema as S
 from layers.errors import OneMapError
 from layers.present import charts, exits, fmt, i18n, query
 from layers.settings import EXIT_YEAR_RANGE
-from views import assets, export_widget, loaders, state, widgets
+from views import assets, export_widget, loaders, selection, state, widgets
 
 __all__ = ["render"]
 
 LEVEL = "township"
 YEAR_KEY = "roadmap_year"
+MAP_KEY = "roadmap_map"
+#: selection key of the villages table (a row picked there is outlined on the map)
+TABLE_KEY = "roadmap_villages"
+#: room kept right of the township for the map's key (exit years, sectors), in pixels
+LEGEND_WIDTH_PX = 190
 
 
 def _view_year(view: state.ViewState) -> int:
@@ -67,6 +73,12 @@ def _map(
     m = webmap.make_map(
         vil.total_bounds, asset_base_url=assets.asset_base_url(), basemap=basemap, token=token
     )
+    minx, miny, maxx, maxy = vil.total_bounds  # the township left of the key, never under it
+    m.fit_bounds(
+        [[miny, minx], [maxy, maxx]],
+        padding_top_left=(20, 20),
+        padding_bottom_right=(LEGEND_WIDTH_PX, 20),
+    )
     tooltip = {S.NAME: "行政村", "exit_text": "出列", "poor_text": "贫困人口"}
     for exited, opacity, name in ((True, 0.85, "已出列"), (False, 0.25, "未出列")):
         part = vil[vil["exited_by"] == exited]
@@ -98,7 +110,18 @@ def _map(
     has_points = isinstance(points, gpd.GeoDataFrame) and len(points) > 0
     shown = set(points[S.SECTOR].to_numpy()[done]) if has_points else set()
     _legend(m, lang, shown)
-    st_folium(m, key="roadmap_map", height=480, use_container_width=True, returned_objects=[])
+    picked = selection.selected(TABLE_KEY)
+    if picked is not None:  # a village picked in the table (or on the map): outlined
+        webmap.highlight(m, vil[vil[S.CODE].astype(str).eq(picked).to_numpy()])
+    st_folium(
+        m,
+        key=MAP_KEY,
+        height=480,
+        use_container_width=True,
+        returned_objects=["last_active_drawing"],
+        on_change=functools.partial(selection.map_picked, TABLE_KEY, MAP_KEY, S.CODE),
+        render=False,
+    )
 
 
 def _kpis(
@@ -123,20 +146,32 @@ def _kpis(
 
 
 def _villages_table(villages: pd.DataFrame, year: int, lang: str) -> None:
-    """The township's villages: planned and actual exit, status at ``year``, poor population."""
+    """The township's villages: planned and actual exit ("—" for none), status at ``year``,
+    poor population; a row picked here is outlined on the map, a village clicked there is
+    selected here."""
     village, planned = i18n.t("village_level", lang), i18n.t("planned_exit", lang)
+    exited = i18n.t("exited", lang)
     table = pd.DataFrame(
         {
+            "_code": villages[S.CODE].astype(str),
             village: villages[S.NAME],
-            planned: villages[S.PLANNED_EXIT_YEAR],
-            i18n.t("exited", lang): villages[S.EXIT_YEAR],
+            planned: pd.array(villages[S.PLANNED_EXIT_YEAR], dtype="Int64"),
+            exited: pd.array(villages[S.EXIT_YEAR], dtype="Int64"),
             i18n.t("status_in_year", lang, year=year): villages["exit_status"].map(
                 lambda k: i18n.t(f"exit_status_{k}", lang)
             ),
             i18n.t("poor_population_short", lang): villages[S.POOR_POPULATION],
         }
     ).sort_values([planned, village])
-    st.dataframe(table, hide_index=True, height=min(480, 35 * (len(table) + 1) + 3))
+    codes = table.pop("_code").tolist()
+    selection.selectable_table(
+        table,
+        codes,
+        key=TABLE_KEY,
+        height=min(480, 35 * (len(table) + 1) + 3),
+        column_config=widgets.number_columns(table, years=(planned, exited)),
+    )
+    st.caption(i18n.t("table_pick_hint", lang) + i18n.t("map_pick_hint", lang))
 
 
 def _years_chart(town: str, mine: pd.DataFrame, filtered: bool, year: int, lang: str) -> None:
@@ -184,11 +219,8 @@ def render() -> None:
     done = exits.completion_year(mine).le(year).fillna(False).to_numpy(dtype=bool)
     _kpis(villages, mine, done, year, lang)
 
-    left, right = st.columns([3, 2])
-    with left:
-        _map(villages, mine, done, view)
-    with right:
-        _villages_table(villages, year, lang)
+    _map(villages, mine, done, view)  # full width: the key stays open beside the township
+    _villages_table(villages, year, lang)
     _years_chart(town, mine, not flt.is_empty, year, lang)
 
 

@@ -26,6 +26,8 @@ from views.state import (
     ViewState,
     ancestors,
     current_view,
+    remember_url,
+    url_moved,
 )
 
 __all__ = ["sidebar"]
@@ -183,14 +185,15 @@ def sidebar(state: ViewState | None = None, scope: access.Scope = access.FULL) -
     """Draw the shared sidebar and return the resulting ViewState (also written to the URL).
 
     Called once per run by ``app.py``; ``state`` (default: parsed from the URL) seeds the
-    widgets on the first run of a session. Pages read the result with ``current_view()``.
-    ``scope`` (the signed-in account's) limits the township and village selectors; ``app.py``
-    checks the resulting region against it before a page runs.
+    widgets on the first run of a session and in a run started by the browser's Back or
+    Forward button (the URL's view then replaces the session's). Pages read the result with
+    ``current_view()``. ``scope`` (the signed-in account's) limits the township and village
+    selectors; ``app.py`` checks the resulting region against it before a page runs.
     """
     if state is None:
         state = current_view()
-    if _K["metric"] not in st.session_state:
-        _seed_widgets(state)
+    if _K["metric"] not in st.session_state or url_moved():
+        _seed_widgets(state)  # first run, or Back/Forward: the widgets show the URL's view
     with st.sidebar:
         lang = _language()
         region = _region_cascade(lang, scope)
@@ -203,4 +206,5 @@ def sidebar(state: ViewState | None = None, scope: access.Scope = access.FULL) -
     qp = view.to_query_params()
     if qp != st.query_params.to_dict():
         st.query_params.from_dict(qp)
+    remember_url(qp)
     return view

@@ -3,6 +3,10 @@
 ``current_view()`` returns the view of this run: the one the sidebar wrote to the session
 (``app.py`` draws the sidebar before the page runs), else the one parsed from the URL.
 ``set_region(code)`` and ``set_view(...)`` move the view; both are safe in widget callbacks.
+Every view is a browser history entry: the sidebar writes the view to the URL, which Streamlit
+pushes onto the history, and remembers what it wrote (``remember_url``). The browser's
+Back/Forward reruns the app with that entry's URL; a URL that is not the one last written
+(``url_moved()``) then wins over the session's view.
 A query parameter that is malformed or out of range (``?years=9999999999999999999,1``,
 ``?region=abc``, ``?metric=x``) falls back to its default; ``url_notices()`` names the
 parameters that were ignored so the page can say so.
@@ -36,8 +40,10 @@ __all__ = [
     "dumps_state",
     "parse_query_params",
     "project_filter",
+    "remember_url",
     "set_region",
     "set_view",
+    "url_moved",
     "url_notices",
 ]
 
@@ -288,13 +294,34 @@ def url_notices() -> tuple[str, ...]:
     return tuple(st.session_state.get(NOTICES_KEY, ()))
 
 
+#: session key: the query params the sidebar last wrote to the URL
+URL_KEY = "onemap_url"
+
+
+def remember_url(qp: Mapping[str, str]) -> None:
+    """Record the query params the sidebar wrote to the URL in this run."""
+    st.session_state[URL_KEY] = dict(qp)
+
+
+def url_moved() -> bool:
+    """True when the URL's query params are not the ones last written: the browser's Back or
+    Forward button (or an edited address) asks for another view than the session's.
+
+    Streamlit pushes a history entry whenever the query string changes, keeps the query string
+    across page switches and, on ``popstate``, reruns the app with the entry's query string.
+    """
+    last = st.session_state.get(URL_KEY)
+    return last is not None and st.query_params.to_dict() != last
+
+
 def current_view(*, page: str | None = None) -> ViewState:
-    """The ViewState of this run (set by the sidebar; parsed from the URL before that).
+    """The ViewState of this run (set by the sidebar; parsed from the URL before that,
+    and when the URL moved to another view: Back/Forward, until the sidebar has written it).
 
     ``page`` overrides the page (``app.py`` passes the navigation's current page).
     """
     view = st.session_state.get(VIEW_KEY)
-    if not isinstance(view, ViewState):
+    if not isinstance(view, ViewState) or url_moved():
         view, ignored = parse_query_params(st.query_params.to_dict())
         st.session_state[NOTICES_KEY] = ignored
     if page is not None and page != view.page:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import geopandas as gpd
 import numpy as np
@@ -15,11 +16,14 @@ from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
 from layers.present import charts, fmt, i18n, query
-from views import assets, export_widget, loaders, state, widgets
+from views import assets, export_widget, loaders, selection, state, widgets
 
 __all__ = ["render"]
 
 LEVEL = "village"
+MAP_KEY = "village_map"
+#: selection key of the projects table (a row picked there is ringed on the map)
+TABLE_KEY = "village_projects"
 
 
 def _map(village: gpd.GeoDataFrame, projects: pd.DataFrame, view: state.ViewState) -> None:
@@ -52,7 +56,19 @@ def _map(village: gpd.GeoDataFrame, projects: pd.DataFrame, view: state.ViewStat
         labels=[i18n.label(S.SECTOR, k, lang) for k in present],
         colors=[charts.SECTOR_COLOURS[k] for k in present],
     )
-    st_folium(m, key="village_map", height=460, use_container_width=True, returned_objects=[])
+    picked = selection.selected(TABLE_KEY)
+    if picked is not None and isinstance(projects, gpd.GeoDataFrame):
+        hit = projects[projects[S.PROJECT_ID].astype(str).eq(picked).to_numpy()]
+        webmap.highlight(m, webmap.to_basemap_crs(hit, basemap), max_zoom=16)
+    st_folium(
+        m,
+        key=MAP_KEY,
+        height=460,
+        use_container_width=True,
+        returned_objects=["last_active_drawing"],
+        on_change=functools.partial(selection.map_picked, TABLE_KEY, MAP_KEY, S.PROJECT_ID),
+        render=False,
+    )
 
 
 def _exit_texts(row: pd.Series, lang: str) -> tuple[str, str]:
@@ -115,7 +131,14 @@ def _projects_table(mine: pd.DataFrame, name: str, lang: str) -> None:
         S.RESPONSIBLE_UNIT,
     )
     show = [i18n.HEADERS_ZH[c] for c in columns if i18n.HEADERS_ZH[c] in table.columns]
-    st.dataframe(table, hide_index=True, column_order=show)
+    selection.selectable_table(
+        table,
+        mine[S.PROJECT_ID].astype(str).tolist(),
+        key=TABLE_KEY,
+        column_order=show,
+        column_config=widgets.number_columns(table),
+    )
+    st.caption(i18n.t("table_pick_hint", lang) + i18n.t("map_pick_hint", lang))
     widgets.xlsx_download(
         st,
         i18n.t("download_projects_xlsx", lang),

@@ -23,6 +23,7 @@ __all__ = [
     "basemap",
     "demo_banner",
     "describe_filters",
+    "number_columns",
     "page_unit",
     "project_points_layer",
     "unit_picker",
@@ -184,7 +185,8 @@ def project_points_layer(
         asset_base_url=assets.asset_base_url(),
         name="项目",
         cluster=cluster,
-        popup={
+        popup={  # the project id also names the point a click selects (``views.selection``)
+            S.PROJECT_ID: i18n.HEADERS_ZH[S.PROJECT_ID],
             S.PROJECT_NAME: i18n.t("project", lang),
             "sector_zh": i18n.t("sector", lang),
             "status_zh": i18n.t("status_short", lang),
@@ -192,6 +194,47 @@ def project_points_layer(
             S.RESPONSIBLE_UNIT: i18n.t("responsible_unit", lang),
         },
     )
+
+
+def number_columns(table: pd.DataFrame, *, years: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``st.dataframe`` column formats of a display table: one format per measure on every page.
+
+    Rates (a ``%`` in the header) with one decimal (``88.0``, never ``88`` beside ``86.4``);
+    years (``years`` and the plan-year header) as plain years; amounts (万元 or yuan in the
+    header) with thousands separators and one decimal; other numbers are counts, with
+    separators (``6,600,000``). Pass ``placeholder=fmt.MISSING`` to ``st.dataframe`` so a
+    missing value reads "—".
+
+    Parameters
+    ----------
+    table
+        The display table (numeric columns of object dtype are formatted too).
+    years
+        Headers of further year columns.
+
+    Returns
+    -------
+    dict
+        Header → ``st.column_config.NumberColumn`` for each numeric column.
+    """
+    year_headers = {*years, i18n.HEADERS_ZH[S.PLAN_YEAR]}
+    config: dict[str, Any] = {}
+    for name in table.columns:
+        values = table[name]
+        if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(
+            values.infer_objects()
+        ):
+            continue
+        header = str(name)
+        if header in year_headers:
+            config[name] = st.column_config.NumberColumn(format="%d")
+        elif "%" in header:
+            config[name] = st.column_config.NumberColumn(format="%.1f")
+        elif "万元" in header or "yuan" in header.lower():
+            config[name] = st.column_config.NumberColumn(format="localized", step=0.1)
+        else:
+            config[name] = st.column_config.NumberColumn(format="localized", step=1)
+    return config
 
 
 def xlsx_download(

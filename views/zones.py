@@ -11,7 +11,7 @@ from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
 from layers.present import charts, exits, fmt, i18n, query
-from views import loaders, state
+from views import loaders, state, widgets
 
 __all__ = ["render"]
 
@@ -19,11 +19,6 @@ __all__ = ["render"]
 SPOTLIGHT: dict[str, tuple[str, str]] = {
     "怒江": ("怒江州", "533300000000"),
     "迪庆": ("迪庆州", "533400000000"),
-}
-#: funds (万元) with thousands separators in display tables
-FUNDS_FORMAT = {
-    i18n.HEADERS_ZH[c]: st.column_config.NumberColumn(format="localized")
-    for c in (S.FUNDS_PLANNED, S.FUNDS_SPENT)
 }
 OVERVIEW = Path(__file__).with_name("overview.py")
 
@@ -82,7 +77,12 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None, l
             prefecture = ranked[S.CODE].str[:4].str.ljust(12, "0").map(prefectures)
             shown = tables.summary_table(ranked.assign(州市=prefecture), extra=("排名", "州市"))
             shown = shown[["排名", *[c for c in shown.columns if c != "排名"]]]
-            st.dataframe(shown, hide_index=True, column_config=FUNDS_FORMAT)
+            st.dataframe(
+                shown,
+                hide_index=True,
+                column_config=widgets.number_columns(shown),
+                placeholder=fmt.MISSING,
+            )
 
 
 def _zone_figures(
@@ -119,7 +119,13 @@ def render() -> None:
         [zones, province.to_frame().T.assign(**{S.ZONE: charts.PROVINCE_LABEL})],
         ignore_index=True,
     )
-    st.dataframe(tables.summary_table(both), hide_index=True, column_config=FUNDS_FORMAT)
+    table = tables.summary_table(both).infer_objects()  # the province row made them objects
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config=widgets.number_columns(table),
+        placeholder=fmt.MISSING,
+    )
 
     if not members.empty:
         ry = loaders.load_table(S.TABLE_ROADMAP_YEARS)

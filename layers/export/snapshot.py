@@ -35,7 +35,7 @@ from layers.build import metrics as M
 from layers.build import zones
 from layers.errors import ExportError, OneMapError, StoreError
 from layers.present import query, view
-from layers.settings import EXIT_YEAR_RANGE, store_path
+from layers.settings import CAMPAIGN_YEARS, store_path
 
 __all__ = [
     "DEMO_MARK",
@@ -387,7 +387,9 @@ def unit_name(snap: Snapshot, code: str) -> str:
 
 
 def year_span(snap: Snapshot, request: MapRequest) -> str:
-    """The plan years a view covers: the filter's, else the route maps', as ``2016–2020``.
+    """The plan years a view covers, as ``2014–2020``: the filter's, else the campaign's plan
+    years (the dashboard's year slider unfiltered), widened to the projects' plan years when
+    the snapshot holds projects planned outside them.
 
     Parameters
     ----------
@@ -401,13 +403,13 @@ def year_span(snap: Snapshot, request: MapRequest) -> str:
     str
         One year, or the first and last joined by an en dash.
     """
+    a, b = CAMPAIGN_YEARS
     if request.flt.years:
         a, b = request.flt.years
-    elif len(snap.roadmap_years):
-        years = pd.to_numeric(snap.roadmap_years[S.YEAR], errors="coerce")
-        a, b = int(years.min()), int(years.max())
-    else:
-        a, b = EXIT_YEAR_RANGE
+    elif snap.projects is not None and len(snap.projects):
+        years = pd.to_numeric(snap.projects[S.PLAN_YEAR], errors="coerce").dropna()
+        if len(years):
+            a, b = min(a, int(years.min())), max(b, int(years.max()))
     return f"{a}" if a == b else f"{a}–{b}"
 
 

@@ -165,6 +165,14 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "breaks_follow_filters": ("分级随筛选变化", "Breaks follow the filters"),
     "units_table": ("下级区域明细（按指标由低到高）", "Units (lowest first)"),
+    "table_pick_hint": (
+        "点选表格中的一行，地图上勾出它并缩放过去。",
+        "Pick a row to outline it on the map and zoom to it.",
+    ),
+    "map_pick_hint": (
+        "点击地图上的图形，表格中选中对应的行（移到最前）。",
+        "Click a shape on the map to select its row in the table (moved to the top).",
+    ),
     # --- 县级项目库 library -------------------------------------------------------------------
     "library_missing": ("没有县级项目库（无脱贫攻坚任务）。", "has no project library (no tasks)."),
     "tab_projects": ("项目清单", "Projects"),
