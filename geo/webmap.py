@@ -361,14 +361,13 @@ def _geojson_frame(
         out = out.set_geometry(
             shapely.set_precision(out.geometry.to_numpy(), 10.0**-decimals, mode="pointwise")
         )
-    # JSON-safe properties: numbers stay numbers, NaN/NA become null
+    # JSON-safe properties: numbers stay numbers (NaN/NA become null); missing text reads "—"
     for c in columns:
         col = out[c]
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             out[c] = col.astype("float64").round(6).astype(object).where(col.notna(), None)
         else:
-            out[c] = col.astype(object).where(col.notna(), None)
-            out[c] = out[c].map(lambda v: v if v is None else escape_html(v))
+            out[c] = col.astype(object).where(col.notna(), "—").map(escape_html)
     return out
 
 

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from layers import schema as S
-from layers.present import fmt, i18n
+from layers.present import cards, fmt, i18n
 from tests.conftest import COUNTY_A, PREF_A, TOWN_A1, TOWN_A2, V1, V2, write_tiny_store
 from views import selection, state, widgets
 
@@ -212,3 +212,17 @@ def test_number_columns_format_each_measure() -> None:
     assert config["计划资金(万元)"]["type_config"]["step"] == 0.1
     assert config["计划年度"]["type_config"]["format"] == "%d"
     assert config["出列"]["type_config"]["format"] == "%d"
+
+
+def test_long_money_cards_draw_a_smaller_number_never_a_cut_one() -> None:
+    html = cards.cards_html(
+        [
+            cards.KpiCard("计划资金", "1,921.64", "亿元"),
+            cards.KpiCard("完工率", "97.7%"),
+        ]
+    )
+    assert '<div class="om-kpi om-long"><div class="om-label">计划资金' in html
+    assert '<div class="om-kpi"><div class="om-label">完工率' in html
+    assert '<span class="om-num">1,921.64</span><span class="om-unit">亿元</span>' in html
+    assert ".om-long .om-value" in cards.PAGE_CSS
+    assert "text-overflow" not in cards.PAGE_CSS.split(".om-value")[1]  # values never ellipsised

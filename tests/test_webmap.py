@@ -113,6 +113,33 @@ def test_choropleth_features_carry_code_colour_and_tooltip(units: gpd.GeoDataFra
         webmap.choropleth_layer(units, fill_colors=["#fff", "#000"], tooltip={})
 
 
+def test_missing_text_in_tooltips_and_popups_reads_a_dash(units: gpd.GeoDataFrame) -> None:
+    pts = units.assign(unit=["乡政府", None, np.nan], geometry=units.representative_point())
+    layer = webmap.points_layer(
+        pts, colors=["#fff"] * 3, popup={"unit": "责任单位"}, asset_base_url=BASE, cluster=False
+    )
+    (data,) = [c.data for c in layer._children.values() if isinstance(c, folium.GeoJson)]
+    assert [f["properties"]["unit"] for f in data["features"]] == ["乡政府", "—", "—"]
+    html = _render(layer.add_to(webmap.make_map(units.total_bounds, asset_base_url=BASE)))
+    assert "None" not in html and "NaN" not in html
+
+
+def test_highlight_outlines_the_pick_and_fits_the_map_to_it(units: gpd.GeoDataFrame) -> None:
+    m = webmap.make_map(units.total_bounds, asset_base_url=BASE)
+    webmap.highlight(m, units.iloc[[1]])
+    html = _render(m)
+    assert html.count(webmap.HIGHLIGHT_COLOR) == 1 and '"interactive": false' in html
+    assert m.get_bounds() == [[25.0, 101.0], [26.0, 102.0]]
+    assert '"maxZoom": 15' in html
+    point = units.iloc[[0]].assign(geometry=units.iloc[[0]].representative_point())
+    m = webmap.make_map(units.total_bounds, asset_base_url=BASE)
+    webmap.highlight(m, point, max_zoom=16)
+    assert "circle_marker" in _render(m) and '"maxZoom": 16' in _render(m)
+    m = webmap.make_map(units.total_bounds, asset_base_url=BASE)
+    webmap.highlight(m, units.iloc[:0])  # nothing picked: the map is left as it was
+    assert webmap.HIGHLIGHT_COLOR not in _render(m)
+
+
 def test_choropleth_rounds_coordinates(units: gpd.GeoDataFrame) -> None:
     wiggly = units.copy()
     wiggly["geometry"] = wiggly.geometry.translate(1e-7, 1e-7)

@@ -21,6 +21,7 @@ from layers.present import fmt, i18n
 from layers.present.query import ProjectFilter
 
 __all__ = [
+    "LONG_VALUE_CHARS",
     "PAGE_CSS",
     "REGISTRY_KPIS",
     "KpiCard",
@@ -154,8 +155,9 @@ def cards_html(cards: Sequence[KpiCard], note: str = "") -> str:
     for c in cards:
         mark = "<sup>*</sup>" if note and c.registry else ""
         unit = f'<span class="om-unit">{escape_html(c.unit)}</span>' if c.unit else ""
+        long = len(c.number) + len(c.unit) >= LONG_VALUE_CHARS  # a smaller number, one line
         parts.append(
-            '<div class="om-kpi">'
+            f'<div class="om-kpi{" om-long" if long else ""}">'
             f'<div class="om-label">{escape_html(c.label)}{mark}</div>'
             f'<div class="om-value"><span class="om-num">{escape_html(c.number)}</span>{unit}</div>'
             "</div>"
@@ -166,6 +168,10 @@ def cards_html(cards: Sequence[KpiCard], note: str = "") -> str:
     return "".join(parts)
 
 
+#: a card whose number and unit have this many characters or more (``1,921.64亿元``) draws the
+#: number smaller, so it keeps one line beside six other cards at 1440 px
+LONG_VALUE_CHARS = 9
+
 PAGE_CSS = """
 <style>
 .om-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(8rem, 1fr));
@@ -175,6 +181,7 @@ PAGE_CSS = """
 .om-label { font-size: 0.85rem; color: rgba(49, 51, 63, 0.75); line-height: 1.3; }
 .om-value { font-size: clamp(1.15rem, 1.9vw, 1.9rem); font-weight: 600; line-height: 1.2;
   overflow-wrap: anywhere; }
+.om-long .om-value { font-size: clamp(1rem, 1.3vw, 1.5rem); }
 .om-unit { font-size: 0.62em; font-weight: 500; margin-left: 0.12em; white-space: nowrap; }
 .om-note { font-size: 0.8rem; color: rgba(49, 51, 63, 0.7); margin-bottom: 0.4rem; }
 @media (max-width: 640px) {
@@ -182,6 +189,7 @@ PAGE_CSS = """
   .om-kpi { padding: 0.2rem 0.3rem; border-radius: 0.3rem; }
   .om-label { font-size: 0.62rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   .om-value { font-size: 0.95rem; }
+  .om-long .om-value { font-size: 0.8rem; }
   .om-kpi:last-child { grid-column: span 2; }
   h1 { font-size: 1.6rem !important; padding: 0.25rem 0 !important; }
 }
@@ -201,7 +209,7 @@ PAGE_CSS = """
   [data-testid="stVerticalBlock"] { gap: 0 !important; }
   .om-kpis { margin: 0 0 3mm 0 !important; }
   .om-kpis { grid-template-columns: repeat(7, minmax(0, 1fr)); gap: 2mm; }
-  .om-value { font-size: 13pt; }
+  .om-value, .om-long .om-value { font-size: 13pt; }
   iframe[title="streamlit_folium.st_folium"] { width: 100% !important; break-inside: avoid; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
