@@ -226,3 +226,17 @@ def test_long_money_cards_draw_a_smaller_number_never_a_cut_one() -> None:
     assert '<span class="om-num">1,921.64</span><span class="om-unit">亿元</span>' in html
     assert ".om-long .om-value" in cards.PAGE_CSS
     assert "text-overflow" not in cards.PAGE_CSS.split(".om-value")[1]  # values never ellipsised
+
+
+def test_overview_unit_table_uses_the_same_formats(open_page) -> None:
+    at = open_page(region=PREF_A)
+    table = at.main.dataframe[0]
+    values = table.value.set_index("名称")
+    # 甲县: 8 of 10 projects done (P11 county-wide counts), 乙县 2 of 3 (conftest)
+    assert values.loc["甲县", "完工率(%)"] == 80.0 and values.loc["乙县", "完工率(%)"] == 66.7
+    assert list(values.index) == ["乙县", "甲县"]  # lowest first
+    config = json.loads(table.proto.columns)
+    assert config["完工率(%)"]["type_config"]["format"] == "%.1f"
+    assert config["计划资金(万元)"]["type_config"]["step"] == 0.1
+    assert config["项目数"]["type_config"]["step"] == 1
+    assert table.proto.placeholder == fmt.MISSING

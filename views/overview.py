@@ -407,18 +407,25 @@ def children_order(rows: pd.DataFrame, metric: str) -> np.ndarray:
 
 
 def children_table(rows: pd.DataFrame, metric: str, lang: str) -> pd.DataFrame:
-    """The map's units as a table sorted by the metric (lowest first)."""
+    """The map's units as a table sorted by the metric (lowest first): numbers, not text, in
+    the formats of every other table (``widgets.number_columns``: rates in % with one
+    decimal, funds in 万元 — million yuan in English — with separators), so columns sort."""
     tr = i18n.t
-    out = pd.DataFrame(
-        {
-            tr("name", lang): rows[S.NAME].to_numpy(),
-            i18n.metric_label(metric, lang): fmt.fmt_pct_series(rows[metric]).to_numpy(),
-            tr("projects", lang): rows[S.N_PROJECTS].to_numpy(),
-            tr("completion", lang): fmt.fmt_pct_series(rows[S.COMPLETION]).to_numpy(),
-            tr("coverage", lang): fmt.fmt_pct_series(rows[S.COVERAGE]).to_numpy(),
-            tr("funds_planned", lang): fmt.fmt_wan_yuan_series(rows[S.FUNDS_PLANNED]).to_numpy(),
-        }
-    )
+
+    def pct(column: str) -> np.ndarray:
+        return (pd.to_numeric(rows[column], errors="coerce") * 100).round(1).to_numpy()
+
+    money = tr("unit_million_yuan" if lang == "en" else "unit_wan_yuan", lang)
+    funds = pd.to_numeric(rows[S.FUNDS_PLANNED], errors="coerce") / (100 if lang == "en" else 1)
+    columns = {
+        tr("name", lang): rows[S.NAME].to_numpy(),
+        f"{i18n.metric_label(metric, lang)}(%)": pct(metric),
+        tr("projects", lang): pd.array(rows[S.N_PROJECTS], dtype="Int64"),
+        f"{tr('completion', lang)}(%)": pct(S.COMPLETION),
+        f"{tr('coverage', lang)}(%)": pct(S.COVERAGE),
+        f"{tr('funds_planned', lang)}({money})": funds.round(1).to_numpy(),
+    }
+    out = pd.DataFrame(columns)
     return out.iloc[children_order(rows, metric)].reset_index(drop=True)
 
 
@@ -457,7 +464,8 @@ def main() -> None:
         with st.expander(i18n.t("units_table", lang), expanded=picked is not None):
             codes = rows[S.CODE].astype(str).to_numpy()[children_order(rows, view_state.metric)]
             table = children_table(rows, view_state.metric, lang)
-            selection.selectable_table(table, codes, key=TABLE_KEY)
+            config = widgets.number_columns(table)
+            selection.selectable_table(table, codes, key=TABLE_KEY, column_config=config)
             st.caption(i18n.t("table_pick_hint", lang))
 
 
