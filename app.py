@@ -16,7 +16,7 @@ import streamlit as st
 
 from layers.errors import USER_ERRORS, public_message
 from layers.present import cards, i18n
-from views import assets, auth, sidebar, state, widgets
+from views import assets, auth, loaders, sidebar, state, widgets
 
 ROOT = Path(__file__).resolve().parent
 LOG = logging.getLogger("onemap.app")
@@ -71,7 +71,8 @@ def run() -> None:
         ignored = state.url_notices()
         if ignored:
             st.warning(i18n.t("url_ignored", lang, params="、".join(ignored)))
-        page.run()
+        with loaders.read_scope(scope):  # a PostGIS store reads under the scope's region (RLS)
+            page.run()
     except USER_ERRORS as e:  # OneMap's own errors: one line, no server path
         st.error(public_message(e))
     except Exception:  # anything else: the traceback goes to the server log, not the page

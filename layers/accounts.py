@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from layers import schema as S
 from layers.errors import AccountError, StoreError
 from layers.settings import store_path
+from layers.store import beside
 
 __all__ = [
     "MIN_PASSWORD",
@@ -106,7 +107,7 @@ def users_path(
     env = os.environ.get("ONEMAP_USERS")
     if env:
         return Path(env)
-    return store_path(store).with_name("onemap-users.sqlite")
+    return beside(store_path(store), "/onemap-users.sqlite")
 
 
 def os_user() -> str:

@@ -53,13 +53,20 @@ INPUT_LIMITS: dict[str, float] = {
 }
 
 
+def _is_url(value: object) -> bool:
+    return isinstance(value, str) and value.split("://", 1)[0] in ("postgresql", "postgres")
+
+
 def store_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """Return the store path: ``path``, else ``$ONEMAP_STORE``, else ``data/onemap.gpkg``."""
+    """Return the store path: ``path``, else ``$ONEMAP_STORE``, else ``data/onemap.gpkg``.
+
+    A ``postgresql://…`` URL (a PostGIS store) is returned as the string itself.
+    """
     if path is not None:
-        return Path(path)
+        return path if _is_url(path) else Path(path)  # type: ignore[return-value]
     env = os.environ.get("ONEMAP_STORE")
     if env:
-        return Path(env)
+        return env if _is_url(env) else Path(env)  # type: ignore[return-value]
     return DATA_DIR / "onemap.gpkg" if _CHECKOUT else Path.cwd() / "onemap.gpkg"
 
 

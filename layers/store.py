@@ -8,12 +8,16 @@ the next write removes leftovers whose writer is gone (or that are older than a 
 dtypes that GeoPackage cannot express (nullable ``Int64``/``boolean``, datetime resolution) are
 recorded in each layer's metadata and restored on read: 12-digit codes stay strings, ``Int64``
 stays ``Int64``, dates stay dates and bools stay bools.
+
+A store may also be a PostGIS database: every function here takes ``postgresql://…`` URLs too
+and dispatches to :mod:`layers.pgstore` (same tables, same dtypes on read). Filters given as
+``filters={column: value}`` (a value, a list of values, :class:`Prefix` or :class:`Between`) are
+evaluated by the database (GDAL's SQL for a GeoPackage, bound parameters for PostGIS).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -26,13 +30,13 @@ from typing import Any, NamedTuple
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyogrio
-import shapely
 
-from layers import schema
+from layers import pgstore, schema
 from layers.errors import StoreError
 from layers.settings import STORAGE_CRS
+from layers.storefilter import Between, Prefix, conditions, gdal_where
+from layers.storehash import table_sha256
 
 #: layer-metadata key holding the JSON ``{column: dtype}`` written by :func:`write_store`
 DTYPES_KEY = "onemap_dtypes"
@@ -48,17 +52,61 @@ CREATE_HINT = "create it with `onemap demo` (generated demo province) or `onemap
 
 __all__ = [
     "STALE_TEMP_AGE_S",
+    "Between",
     "Inputs",
+    "Prefix",
+    "beside",
+    "exists",
+    "is_url",
     "ledger_tables",
     "leftover_temp_stores",
     "list_layers",
     "read_build_info",
     "read_inputs",
     "read_layer",
+    "shown",
     "store_mtime",
     "table_sha256",
     "write_store",
 ]
+
+
+def is_url(path: object) -> bool:
+    """True when ``path`` names a PostGIS store (``postgresql://…``) rather than a file."""
+    return pgstore.is_url(path)
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """The store as shown in messages (a URL without its password, or the file path)."""
+    return pgstore.parse(str(path)).shown if is_url(path) else str(path)
+
+
+def exists(path: str | os.PathLike[str]) -> bool:
+    """True when there is a store at ``path`` (a file, or a schema holding ``build_info``)."""
+    return pgstore.exists(str(path)) if is_url(path) else Path(path).is_file()
+
+
+def beside(path: str | os.PathLike[str], suffix: str) -> Path:
+    """A local file or folder that belongs to the store: ``<store>SUFFIX`` next to a GeoPackage,
+    ``<state dir>/store SUFFIX`` for PostGIS (``pgstore.state_dir``). ``suffix`` starting with
+    ``/`` names a file in the same folder instead (e.g. ``/onemap-users.sqlite``).
+
+    Parameters
+    ----------
+    path
+        The store.
+    suffix
+        ``.history``, ``.lock``… appended to the store's name, or ``/NAME`` for a sibling file.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if is_url(path):
+        base = pgstore.state_dir(str(path))
+        return base / suffix[1:] if suffix.startswith("/") else base / f"store{suffix}"
+    p = Path(path)
+    return p.with_name(suffix[1:]) if suffix.startswith("/") else p.with_name(p.name + suffix)
 
 
 class Inputs(NamedTuple):
@@ -268,9 +316,18 @@ def write_store(
     StoreError
         A table is unusable (names the table and the fix) or the file cannot be written.
     """
-    path = Path(path)
     prepared = {name: _prepare(name, t) for name, t in tables.items()}
     prepared[schema.TABLE_BUILD_INFO] = _build_info_frame(build_info)
+    if is_url(path):
+        try:
+            dtypes = {name: _dtype_record(t) for name, t in prepared.items()}
+            pgstore.write_tables(str(path), prepared, dtypes)
+        except StoreError as e:
+            raise StoreError(
+                f"could not write store {shown(path)}: {e}; the previous store is unchanged"
+            ) from e
+        return path
+    path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(path)
@@ -318,14 +375,16 @@ def write_store(
 
 
 def _require_store(path: str | os.PathLike[str]) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"no OneMap store at {path}; {CREATE_HINT}")
-    return path
+    if not exists(path):
+        raise StoreError(f"no OneMap store at {shown(path)}; {CREATE_HINT}")
+    return Path(path)
 
 
 def list_layers(path: str | os.PathLike[str]) -> list[str]:
     """Return the names of the layers and tables in the store at ``path``."""
+    if is_url(path):
+        _require_store(path)
+        return pgstore.list_tables(str(path))
     path = _require_store(path)
     try:
         return [str(n) for n, _ in pyogrio.list_layers(path)]
@@ -336,7 +395,10 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
 
 
 def store_mtime(path: str | os.PathLike[str]) -> float:
-    """Return the store's modification time (a cache key that changes when a build replaces it)."""
+    """A cache key that changes whenever the store is written: the file's modification time, or
+    the head revision of a PostGIS store (-1 when there is no store)."""
+    if is_url(path):
+        return pgstore.version(str(path))
     return _require_store(path).stat().st_mtime
 
 
@@ -365,24 +427,42 @@ def read_layer(
     *,
     columns: Iterable[str] | None = None,
     where: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    geometry: bool = True,
 ) -> pd.DataFrame:
     """Read one layer or table of the store, with the dtypes it was written with.
 
     Parameters
     ----------
     path
-        The store (see ``settings.store_path``).
+        The store (see ``settings.store_path``): a GeoPackage or a ``postgresql://`` URL.
     name
         A layer name such as ``"village_plan"`` (constants in ``layers.schema``).
     columns
-        Only these attribute columns (the geometry is always read for spatial layers).
+        Only these attribute columns (the geometry is read for spatial layers unless
+        ``geometry`` is False).
     where
-        An SQL ``WHERE`` clause evaluated by GDAL, e.g. ``"county_code = '533321000000'"``.
+        GeoPackage only: an SQL ``WHERE`` clause evaluated by GDAL, e.g.
+        ``"county_code = '533321000000'"``; prefer ``filters``, which work on both stores.
+    filters
+        ``{column: value}``, all of which must hold: a value (equal), a list of values (one of
+        them), :class:`Prefix` (starts with) or :class:`Between` (inclusive range).
+    geometry
+        False: the attributes only, as a DataFrame.
 
     Returns
     -------
     A GeoDataFrame for spatial layers, a DataFrame for attribute tables.
     """
+    cols = None if columns is None else list(columns)
+    conds = conditions(filters)
+    if is_url(path):
+        if where is not None:
+            raise StoreError("a PostGIS store takes filters={column: value}, not a WHERE text")
+        df, recorded = pgstore.read_table(
+            str(path), name, columns=cols, conditions=conds, geometry=geometry
+        )
+        return _restore_dtypes(df, recorded)
     path = _require_store(path)
     available = list_layers(path)
     if name not in available:
@@ -390,16 +470,24 @@ def read_layer(
             f"store {path} has no layer {name!r} (it has: {', '.join(available)}); "
             "rebuild it with `onemap build`"
         )
-    cols = None if columns is None else list(columns)
     recorded = _recorded_dtypes(path, name)
-    unknown = [c for c in cols or () if recorded and c not in recorded]
+    asked = [*(cols or ()), *(c for c, _, _ in conds)]
+    unknown = [c for c in asked if recorded and c not in recorded]
     if unknown:
         raise StoreError(
             f"layer {name!r} of {path} has no column(s) {unknown}; "
             f"columns are: {', '.join(recorded)}"
         )
+    clauses = [c for c in (where and f"({where})", gdal_where(conds)) if c]
     try:
-        df = pyogrio.read_dataframe(path, layer=name, columns=cols, where=where, use_arrow=True)
+        df = pyogrio.read_dataframe(
+            path,
+            layer=name,
+            columns=cols,
+            where=" AND ".join(clauses) or None,
+            read_geometry=geometry,
+            use_arrow=True,
+        )
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.FieldError,
@@ -408,6 +496,8 @@ def read_layer(
     ) as e:
         detail = str(e).splitlines()[0]
         raise StoreError(f"cannot read layer {name!r} of {path}: {detail}") from e
+    if not geometry:
+        df = pd.DataFrame(df)
     return _restore_dtypes(df, recorded)
 
 
@@ -486,59 +576,3 @@ def read_inputs(path: str | os.PathLike[str]) -> Inputs:
         registry=read_layer(path, schema.LAYER_REGISTRY),
         projects=projects,
     )
-
-
-# --- content hashes -----------------------------------------------------------------------------
-
-
-def _hash_text(values: pd.Series, h: Any) -> None:
-    """Hash a text column through its Arrow buffers (zero-copy for pandas' ``str`` dtype)."""
-    missing = values.isna().to_numpy()
-    filled = values.fillna("") if missing.any() else values
-    try:
-        arr = pa.array(filled, type=pa.large_string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # an object column holding non-text values
-        arr = pa.array(filled.astype(str), type=pa.large_string(), from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    h.update(np.packbits(missing).tobytes())
-    h.update((offsets - offsets[0]).tobytes())
-    if len(offsets) and buffers[2] is not None:
-        h.update(memoryview(buffers[2])[offsets[0] : offsets[-1]])
-
-
-def _hash_geometry(values: Any, h: Any) -> None:
-    geoms = np.asarray(values)
-    h.update(np.packbits(shapely.is_missing(geoms)).tobytes())
-    try:
-        gtype, coords, offsets = shapely.to_ragged_array(geoms, include_z=False)
-    except (ValueError, NotImplementedError):  # e.g. mixed families: fall back to WKB
-        wkb = shapely.to_wkb(geoms, hex=True, output_dimension=2)
-        h.update(pd.util.hash_array(wkb.astype(object)).tobytes())
-        return
-    h.update(str(gtype).encode())
-    h.update(np.ascontiguousarray(coords).tobytes())
-    for part in offsets:
-        h.update(np.asarray(part, dtype=np.int64).tobytes())
-
-
-def table_sha256(df: pd.DataFrame) -> str:
-    """Return a SHA-256 of a table's content: column names, dtypes, values and geometry.
-
-    Row order matters, the index does not; equal tables read back from the store hash equally.
-    """
-    h = hashlib.sha256()
-    h.update(f"rows={len(df)}".encode())
-    geom = df.geometry.name if isinstance(df, gpd.GeoDataFrame) else None
-    for col in df.columns:
-        values = df[col]
-        h.update(f"|{col}:{values.dtype}".encode())
-        if col == geom:
-            _hash_geometry(values.values, h)
-        elif values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            _hash_text(values, h)
-        else:
-            h.update(pd.util.hash_pandas_object(values, index=False).to_numpy().tobytes())
-    return h.hexdigest()

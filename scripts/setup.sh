@@ -8,7 +8,8 @@ want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
 apt_pkgs=(fonts-noto-cjk fontconfig)
-if (( want_test )); then apt_pkgs+=(chromium poppler-utils); fi
+# PostgreSQL + PostGIS: the PostGIS store's tests start their own server (scripts/postgis.sh)
+if (( want_test )); then apt_pkgs+=(chromium poppler-utils postgresql-15 postgresql-15-postgis-3); fi
 # a fresh Debian has python3 but maybe not pip
 python3 -m pip --version >/dev/null 2>&1 || apt_pkgs+=(python3-pip)
 missing=()

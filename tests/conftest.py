@@ -655,3 +655,61 @@ def tiny_zone_members() -> pd.DataFrame:
 def tiny_inputs() -> TinyInputs:
     """Everything above, freshly built."""
     return TinyInputs(make_units(), make_registry(), make_projects(), make_zone_members())
+
+
+# --- PostGIS -------------------------------------------------------------------------------------
+
+#: set to 1 to skip the PostGIS tests on a machine without PostgreSQL (never in CI)
+SKIP_PG_ENV = "ONEMAP_SKIP_PG"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """A PostGIS server for this test session, started by ``scripts/postgis.sh`` on a free port.
+
+    Yields the server's base URL (``postgresql://onemap@127.0.0.1:PORT/onemap``). Fails loudly
+    when it cannot start; skipped only when ``$ONEMAP_SKIP_PG=1`` (a developer's machine
+    without PostgreSQL; CI installs it through ``scripts/setup.sh --test``).
+    """
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    if os.environ.get(SKIP_PG_ENV) == "1":
+        pytest.skip(f"{SKIP_PG_ENV}=1: PostGIS tests skipped")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "postgis.sh"
+    root = Path(tempfile.mkdtemp(prefix="onemap-pg-"))
+    root.chmod(0o755)  # the server runs as `postgres` when the tests run as root
+    data = root / "data"
+    port = _free_port()
+    run = subprocess.run(
+        ["bash", str(script), str(data), str(port)], capture_output=True, text=True, timeout=600
+    )
+    if run.returncode != 0:
+        pytest.fail(
+            f"PostGIS did not start (scripts/postgis.sh exit {run.returncode}):\n"
+            f"{run.stdout}\n{run.stderr}\nset {SKIP_PG_ENV}=1 to skip the PostGIS tests locally",
+            pytrace=False,
+        )
+    url = run.stdout.strip().splitlines()[-1]
+    yield url
+    subprocess.run(["bash", str(script), "--stop", str(data)], capture_output=True, timeout=120)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A PostGIS store URL of its own (a fresh schema), its history under ``tmp_path``."""
+    import uuid
+
+    monkeypatch.setenv("ONEMAP_STATE_DIR", str(tmp_path / "state"))
+    return f"{pg_server}?schema=t_{uuid.uuid4().hex[:12]}"

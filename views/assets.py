@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo import webmap
-from layers import settings
+from layers import settings, store
 from layers.build import pipeline
 from layers.present import i18n
 from views import loaders, state
@@ -47,13 +47,13 @@ def ensure_store() -> None:
     The demo scale is ``$ONEMAP_DEMO_SCALE`` (default 1).
     """
     path = loaders.store_file()
-    if path.exists():
+    if loaders.store_mtime(path) >= 0:  # a file, or a PostGIS schema holding a store
         return
     lang = state.current_lang()
     building = i18n.t("building_demo", lang)
     notice = st.empty()  # the notice and progress bar go away once the store is built
     box = notice.container()
-    box.info(f"{i18n.t('store_missing', lang)}`{path}`")
+    box.info(f"{i18n.t('store_missing', lang)}`{store.shown(path)}`")
     scale = float(os.environ.get("ONEMAP_DEMO_SCALE", "1"))
     stages = pipeline.DEMO_RUN_STAGES
     bar = box.progress(0.0, text=building)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from layers import access, store
+from layers import access, pgstore, store
 from layers import schema as S
 from layers.build import pipeline, revisions
 from layers.errors import OneMapError, StaleStoreError
@@ -152,8 +152,11 @@ def _uploaded(options: dict) -> list[tuple[str, bytes]]:
 
 def _check(path: Path, options: dict, scope: access.Scope) -> None:
     """Check the files against the store as it is now; remember its revision."""
-    base = revisions.head(path)
-    current = store.read_inputs(path) if path.exists() else None
+    # an import rewrites every row: it reads the whole store (a PostGIS store's row-level
+    # security is lifted for this read only); the scope is enforced by prepare_import below
+    with pgstore.use_region(pgstore.ALL_REGIONS):
+        base = revisions.head(path)
+        current = store.read_inputs(path) if store.exists(path) else None
     st.session_state[_PREPARED] = prepare.prepare_import(current, **options, scope=scope)
     st.session_state[_BASE] = base
     st.session_state[_REQUEST] = options
@@ -184,7 +187,7 @@ def _commit(path: Path, prepared: prepare.PreparedImport) -> None:
         st.rerun()
     for key in (_PREPARED, _BASE, _REQUEST):
         st.session_state.pop(key, None)
-    st.success(f"导入完成，数据库已更新：{path}。{prepared.report.summary()}")
+    st.success(f"导入完成，数据库已更新：{store.shown(path)}。{prepared.report.summary()}")
 
 
 def render() -> None:

@@ -118,7 +118,7 @@ def _rollback(path: Path, rev: int, kind: str) -> None:
 def render(path: Path) -> None:
     """Draw the revision log of the store at ``path`` with downloads and rollback."""
     st.subheader("修订记录")
-    if not path.exists():
+    if loaders.store_mtime(path) < 0:
         st.caption("还没有数据库。")
         return
     log = revisions.read_log(path)

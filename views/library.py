@@ -121,9 +121,7 @@ def render() -> None:
     county = str(hit[S.CODE].iloc[0])
     flt = state.project_filter(view)
     summary = loaders.load_region_summary()
-    projects = loaders.load_projects()
-    mine = projects[projects[S.COUNTY_CODE].eq(county).to_numpy()]
-    mine = query.filter_projects(mine, flt)
+    mine = loaders.unit_projects(S.COUNTY_CODE, county, flt)
     name = loaders.unit_name(county)
     st.subheader(f"{name} · {flt.describe_zh()}")
     _kpis(query.summarise_region(summary, mine, county, flt), lang)

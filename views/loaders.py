@@ -1,27 +1,34 @@
-"""Cached readers of the store for the pages, keyed on the store path and its modification time.
+"""Cached readers of the store for the pages, keyed on the store path and its version.
 
 ``load_table(name)`` / ``load_admin_units()`` / ``load_projects()`` ... read store tables once per
 store version (a rebuilt store reloads); the frames are shared: copy before changing them.
 Caching lives here (``geo/`` and ``layers/`` never import streamlit).
+
+The version is the GeoPackage's modification time, or a PostGIS store's head revision (asked at
+most once a second per process), so a write by any process shows in every process. On a PostGIS
+store the reads run under the session's region (row-level security, :func:`read_scope`), which
+is part of every cache key, and :func:`unit_projects` asks the database for one unit's filtered
+projects instead of filtering every project in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
-import pyogrio
 import streamlit as st
 
+from layers import access, pgstore, settings, store
 from layers import schema as S
-from layers import settings, store
 from layers.build import metrics
 from layers.build import zones as zones_mod
 from layers.errors import OneMapError
-from layers.present import i18n
+from layers.present import i18n, query
 from views import state
 
 __all__ = [
@@ -32,9 +39,11 @@ __all__ = [
     "load_region_summary",
     "load_table",
     "prepared_projects",
+    "read_scope",
     "store_file",
     "store_mtime",
     "unit_name",
+    "unit_projects",
     "units_by_code",
     "units_index",
     "units_of_level",
@@ -51,31 +60,74 @@ def store_file() -> Path:
     return settings.store_path()
 
 
-def store_mtime(path: Path) -> float:
-    """Modification time of the store at ``path`` (-1 when it does not exist): a cache key."""
+#: seconds a PostGIS store's version is reused before it is asked again
+VERSION_TTL_S = 1.0
+_versions: dict[str, tuple[float, float]] = {}
+
+
+def _pg_version(url: str) -> float:
+    now = time.monotonic()
+    hit = _versions.get(url)
+    if hit is not None and now - hit[0] < VERSION_TTL_S:
+        return hit[1]
+    value = store.store_mtime(url)
+    _versions[url] = (now, value)
+    return value
+
+
+def store_mtime(path: Path | str) -> float:
+    """The store's version (-1 when it does not exist): a cache key.
+
+    The modification time of a GeoPackage; a PostGIS store's head revision.
+    """
+    if store.is_url(path):
+        return _pg_version(str(path))
     try:
-        return path.stat().st_mtime
+        return Path(path).stat().st_mtime
     except FileNotFoundError:
         return -1.0
+
+
+def _key(path: Path | str) -> tuple[str, float]:
+    """The cache key of a store: its text (with the session's region for PostGIS) and version."""
+    if store.is_url(path):
+        return f"{path}#{pgstore.current_region()}", store_mtime(path)
+    return str(path), store_mtime(path)
+
+
+def _path(key: str) -> str:
+    """The store of a cache key (without the region)."""
+    return key.split("#", 1)[0]
+
+
+@contextlib.contextmanager
+def read_scope(scope: access.Scope) -> Iterator[None]:
+    """Run the ``with`` block's reads of a PostGIS store under ``scope``'s region (row-level
+    security in the database: the rows of other regions are not even sent)."""
+    digits = None if scope.everything else S.LEVEL_DIGITS[scope.level]
+    with pgstore.use_region(pgstore.region_of_scope(scope.region, digits)):
+        yield
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _cached_table(path: str, name: str, mtime: float) -> pd.DataFrame:
     # cache_resource: no pickling copy per call (192,000 projects); callers must not mutate
     del mtime  # part of the cache key only
-    return store.read_layer(path, name)
+    return store.read_layer(_path(path), name)
 
 
 def load_table(name: str, path: PathLike = None) -> pd.DataFrame:
     """A store table or layer (shared, read-only: copy before changing it)."""
-    p = settings.store_path(path)
-    return _cached_table(str(p), name, store_mtime(p))
+    key, version = _key(settings.store_path(path))
+    return _cached_table(key, name, version)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached_units_where(path: str, mtime: float, where: str) -> pd.DataFrame:
+def _cached_units_where(
+    path: str, mtime: float, column: str, values: tuple[str, ...]
+) -> pd.DataFrame:
     del mtime
-    return store.read_layer(path, S.LAYER_ADMIN_UNITS, where=where)
+    return store.read_layer(_path(path), S.LAYER_ADMIN_UNITS, filters={column: list(values)})
 
 
 def units_by_code(codes: Sequence[str], path: PathLike = None) -> pd.DataFrame:
@@ -83,17 +135,14 @@ def units_by_code(codes: Sequence[str], path: PathLike = None) -> pd.DataFrame:
     clean = sorted({S.pad_code(c) for c in codes})
     if not clean:
         return load_admin_units(path).iloc[:0]
-    p = settings.store_path(path)
-    where = f"{S.CODE} IN ({', '.join(repr(c) for c in clean)})"
-    return _cached_units_where(str(p), store_mtime(p), where)
+    return _cached_units_where(*_key(settings.store_path(path)), S.CODE, tuple(clean))
 
 
 def units_of_level(level: str, path: PathLike = None) -> pd.DataFrame:
     """``admin_units`` rows (with geometry) of one level (avoid for villages: 14,000 rows)."""
     if level not in S.LEVELS:
         raise ValueError(f"`level` was {level!r} but must be one of {S.LEVELS}")
-    p = settings.store_path(path)
-    return _cached_units_where(str(p), store_mtime(p), f"{S.LEVEL} = '{level}'")
+    return _cached_units_where(*_key(settings.store_path(path)), S.LEVEL, (level,))
 
 
 def load_admin_units(path: PathLike = None) -> pd.DataFrame:
@@ -116,9 +165,7 @@ def _cached_units_index(path: str, mtime: float) -> pd.DataFrame:
     del mtime
     cols = [S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE]
     # attributes only: reading every village polygon for the selectors costs ~0.4 s
-    units = pyogrio.read_dataframe(
-        path, layer=S.LAYER_ADMIN_UNITS, columns=cols, read_geometry=False, use_arrow=True
-    )
+    units = store.read_layer(_path(path), S.LAYER_ADMIN_UNITS, columns=cols, geometry=False)
     for c in cols:
         units[c] = units[c].astype("str")
     return pd.DataFrame(units[cols]).sort_values(S.CODE).reset_index(drop=True)
@@ -126,15 +173,14 @@ def _cached_units_index(path: str, mtime: float) -> pd.DataFrame:
 
 def units_index(path: PathLike = None) -> pd.DataFrame:
     """Codes, names, levels and parents of every unit (no geometry): for selectors."""
-    p = settings.store_path(path)
-    return _cached_units_index(str(p), store_mtime(p))
+    return _cached_units_index(*_key(settings.store_path(path)))
 
 
 @st.cache_data(show_spinner=False)
 def _cached_build_info(path: str, mtime: float) -> dict[str, str]:
     del mtime
     try:
-        df = store.read_layer(path, S.TABLE_BUILD_INFO)
+        df = store.read_layer(_path(path), S.TABLE_BUILD_INFO)
     except Exception:  # a store without build_info is treated as real data
         return {}
     return dict(zip(df["key"].astype(str), df["value"].astype(str), strict=False))
@@ -142,8 +188,7 @@ def _cached_build_info(path: str, mtime: float) -> dict[str, str]:
 
 def build_info(path: PathLike = None) -> dict[str, str]:
     """The store's ``build_info`` as a dict (empty if the table is missing)."""
-    p = settings.store_path(path)
-    return _cached_build_info(str(p), store_mtime(p))
+    return _cached_build_info(*_key(settings.store_path(path)))
 
 
 def is_demo() -> bool:
@@ -179,8 +224,7 @@ def _cached_prepared(path: str, mtime: float) -> pd.DataFrame:
 
 def prepared_projects(path: PathLike = None) -> pd.DataFrame:
     """Projects prepared once by ``layers.build.metrics.prepare_projects`` (for queries)."""
-    p = settings.store_path(path)
-    return _cached_prepared(str(p), store_mtime(p))
+    return _cached_prepared(*_key(settings.store_path(path)))
 
 
 _WARM_LOCK = threading.Lock()
@@ -191,7 +235,9 @@ def warm_up() -> None:
     """Load the projects in a background thread once per store version, so the first filter
     change does not pay for reading them (call after the first view is drawn)."""
     p = store_file()
-    key = (str(p), store_mtime(p))
+    if store.is_url(p):  # a PostGIS store: pages ask for their own projects (unit_projects)
+        return
+    key = _key(p)
     with _WARM_LOCK:
         if key in _warmed or key[1] < 0:
             return
@@ -221,5 +267,55 @@ def _cached_zone_members(path: str, mtime: float) -> pd.DataFrame:
 
 def zone_members(path: PathLike = None) -> pd.DataFrame:
     """County codes of each action-plan zone (``zone, code``), empty if zones are unknown."""
+    return _cached_zone_members(*_key(settings.store_path(path)))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_unit_projects(
+    path: str, mtime: float, column: str, code: str, flt: query.ProjectFilter
+) -> pd.DataFrame:
+    del mtime
+    filters: dict[str, object] = {column: code}
+    for col, values in (
+        (S.SECTOR, flt.sectors),
+        (S.STATUS, flt.statuses),
+        (S.FUND_SOURCE, flt.fund_sources),
+    ):
+        if values:
+            filters[col] = list(values)
+    if flt.years:
+        filters[S.PLAN_YEAR] = store.Between(*flt.years)
+    return store.read_layer(_path(path), S.LAYER_PROJECTS, filters=filters)
+
+
+def unit_projects(
+    column: str, code: str, flt: query.ProjectFilter | None = None, path: PathLike = None
+) -> pd.DataFrame:
+    """The projects whose ``column`` (county, township or village code) is ``code``, filtered.
+
+    On a PostGIS store the database selects them (by index; the filter's sectors, years,
+    statuses and fund sources as bound parameters); on a GeoPackage they are picked from the
+    cached projects. Shared and read-only: copy before changing.
+
+    Parameters
+    ----------
+    column
+        ``county_code``, ``township_code`` or ``village_code``.
+    code
+        The unit's 12-digit code.
+    flt
+        The view's project filter (None: every project).
+    path
+        The store (default: ``$ONEMAP_STORE``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    flt = flt or query.NO_FILTER
     p = settings.store_path(path)
-    return _cached_zone_members(str(p), store_mtime(p))
+    if store.is_url(p):
+        return _cached_unit_projects(*_key(p), column, code, flt)
+    projects = load_projects(path)
+    mine = projects[projects[column].eq(code).fillna(False).to_numpy(dtype=bool)]
+    return query.filter_projects(mine, flt)

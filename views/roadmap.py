@@ -15,7 +15,7 @@ from streamlit_folium import st_folium
 from geo import webmap
 from layers import schema as S
 from layers.errors import OneMapError
-from layers.present import charts, exits, fmt, i18n, query
+from layers.present import charts, exits, fmt, i18n
 from layers.settings import EXIT_YEAR_RANGE
 from views import assets, export_widget, loaders, selection, state, widgets
 
@@ -213,9 +213,7 @@ def render() -> None:
     plans = loaders.load_table(S.LAYER_VILLAGE_PLAN)
     villages = exits.villages_at_year(plans[plans[S.PARENT_CODE].eq(town).to_numpy()], year)
     villages["poor_text"] = fmt.fmt_count_series(villages[S.POOR_POPULATION], unit="人")
-    projects = loaders.load_projects()
-    mine = projects[projects[S.TOWNSHIP_CODE].eq(town).fillna(False).to_numpy()]
-    mine = query.filter_projects(mine, flt)
+    mine = loaders.unit_projects(S.TOWNSHIP_CODE, town, flt)
     done = exits.completion_year(mine).le(year).fillna(False).to_numpy(dtype=bool)
     _kpis(villages, mine, done, year, lang)
 

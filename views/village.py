@@ -15,7 +15,7 @@ from geo import webmap
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
-from layers.present import charts, fmt, i18n, query
+from layers.present import charts, fmt, i18n
 from views import assets, export_widget, loaders, selection, state, widgets
 
 __all__ = ["render"]
@@ -170,9 +170,7 @@ def render() -> None:
     export_widget.export_button(dataclasses.replace(view, region=code), key="village_export")
     _registry(row, lang)
 
-    projects = loaders.load_projects()
-    mine = projects[projects[S.VILLAGE_CODE].eq(code).fillna(False).to_numpy()]
-    mine = query.filter_projects(mine, flt)
+    mine = loaders.unit_projects(S.VILLAGE_CODE, code, flt)
     left, right = st.columns([3, 2])
     with left:
         _map(hit, mine, view)

@@ -6,6 +6,8 @@ state. The lock is ``filelock``'s OS lock on ``<store>.lock`` (``flock``/``LockF
 kernel releases it when the holder exits, even after ``kill -9``. Who holds it since when is
 recorded next to it in ``<store>.lock.holder`` (JSON), so a waiting writer can say so. Inside the
 lock, temporary files left by a killed writer are removed (no other writer can be using them).
+For a PostGIS store the lock is a PostgreSQL advisory lock (``pgstore.advisory_lock``), released
+by the server when the holder's connection ends, and the holder is recorded in the database.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import filelock
 
+from layers import pgstore
 from layers.errors import StoreError
 
 __all__ = [
@@ -93,6 +96,39 @@ def _clean_leftovers(store: Path) -> None:
             leftover.unlink()
 
 
+def _record(user: str, what: str) -> dict[str, object]:
+    return {
+        "user": user,
+        "pid": os.getpid(),
+        "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "what": what,
+    }
+
+
+@contextlib.contextmanager
+def _pg_lock(
+    url: str, user: str, what: str, wait: float, on_wait: Callable[[str], None] | None
+) -> Iterator[None]:
+    """The advisory lock of a PostGIS store, with the same messages as the file lock."""
+
+    def waiting(info: dict[str, object]) -> None:
+        if on_wait is not None:
+            on_wait(f"{_describe(info)}; waiting up to {wait:g} s")
+
+    try:
+        with (
+            pgstore.advisory_lock(url, _record(user, what), timeout=wait, on_wait=waiting),
+            pgstore.use_region(pgstore.ALL_REGIONS),  # a writer reads and rewrites every row
+        ):
+            yield
+    except TimeoutError as e:
+        info = e.args[0] if e.args and isinstance(e.args[0], dict) else {}
+        raise StoreError(
+            f"{_describe(info)}; gave up after {wait:g} s — try again later or "
+            f"raise {LOCK_TIMEOUT_ENV}"
+        ) from e
+
+
 @contextlib.contextmanager
 def store_lock(
     store: str | os.PathLike[str],
@@ -123,8 +159,12 @@ def store_lock(
     StoreError
         The lock was not free within ``timeout`` (names the holder).
     """
-    store = Path(store)
     wait = lock_timeout(timeout)
+    if pgstore.is_url(store):
+        with _pg_lock(str(store), user, what, wait, on_wait):
+            yield
+        return
+    store = Path(store)
     try:
         store.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -144,12 +184,7 @@ def store_lock(
                 f"raise {LOCK_TIMEOUT_ENV}"
             ) from e
     try:
-        info = {
-            "user": user,
-            "pid": os.getpid(),
-            "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "what": what,
-        }
+        info = _record(user, what)
         with contextlib.suppress(OSError):
             holder_path(store).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
         _clean_leftovers(store)

@@ -231,7 +231,7 @@ def os_user() -> str:
 
 def _current(path: Path) -> tuple[pd.DataFrame, store.Inputs | None, dict[str, str]]:
     """The log, inputs and build_info of the store (inside the lock); clears orphans."""
-    if not path.is_file():
+    if not store.exists(path):
         revisions.clean_orphans(path, 0)
         return revisions.read_log(path), None, {}
     log = revisions.read_log(path)
@@ -310,7 +310,7 @@ def run_demo(
         try:
             log, before, _ = _current(out)
         except StoreError:  # an unreadable old store: the demo replaces it, without history
-            log, before = revisions.read_log(Path("")), None
+            log, before = revisions.read_log(None), None
         staged, _ = revisions.stage(out, revisions.head(log) + 1, before, inputs, replace_all=True)
         revision = revisions.Revision("demo", who, replace_all=True, summary=demo.DEMO_SOURCE)
         return _write_revision(out, tables, info, revision, log, staged)
@@ -471,7 +471,7 @@ def commit_import(
         the imported files are appended to ``source`` and their hashes recorded under
         ``imported``.
     """
-    path = Path(path)
+    path = store_path(path)
     who = user or os_user()
     with store_lock(path, who, what="import", on_wait=on_wait):
         log, before, previous = _current(path)
@@ -531,7 +531,7 @@ def rollback(
         No such revision, or it cannot be undone (a rebuild, the store's first revision, or its
         history was pruned).
     """
-    path = Path(path)
+    path = store_path(path)
     who = user or os_user()
     store.read_build_info(path)  # a missing store fails before waiting for the lock
     with store_lock(path, who, what=f"rollback {rev}", on_wait=on_wait):

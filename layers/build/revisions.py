@@ -110,12 +110,11 @@ def _dtype(col: str) -> str:
     return "bool" if col == "replace_all" else "str"
 
 
-def read_log(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_log(path: str | os.PathLike[str] | None) -> pd.DataFrame:
     """The store's revision log (empty when there is no store or it predates revisions)."""
-    p = Path(path)
-    if not p.is_file() or TABLE_REVISIONS not in store.list_layers(p):
+    if path is None or not store.exists(path) or TABLE_REVISIONS not in store.list_layers(path):
         return _empty_log()
-    log = store.read_layer(p, TABLE_REVISIONS)
+    log = store.read_layer(path, TABLE_REVISIONS)
     return log.astype({c: _dtype(c) for c in LOG_COLUMNS if c in log.columns})
 
 
@@ -166,9 +165,9 @@ def append(log: pd.DataFrame, rev: int, revision: Revision) -> pd.DataFrame:
 
 
 def history_dir(path: str | os.PathLike[str]) -> Path:
-    """``<store>.history``: one directory per revision."""
-    p = Path(path)
-    return p.with_name(p.name + ".history")
+    """``<store>.history``: one directory per revision (``store.beside``: for PostGIS in the
+    store's state directory)."""
+    return store.beside(path, ".history")
 
 
 def revision_dir(path: str | os.PathLike[str], rev: int) -> Path:

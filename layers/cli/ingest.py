@@ -111,7 +111,7 @@ def _prepare(path: Path, files: dict) -> tuple[int, PreparedImport]:
     try:
         bar("read store")
         base = revisions.head(path)
-        current = store.read_inputs(path) if path.is_file() else None
+        current = store.read_inputs(path) if store.exists(path) else None
         bar("read + validate files")
         return base, prepare_import(current, **files)
     finally:
@@ -140,7 +140,12 @@ def run(args: argparse.Namespace) -> int:
     )
     base, prepared = _prepare(path, files)
     report = prepared.report
-    out_base = Path(args.report) if args.report else path.with_name(f"{path.stem}_import_report")
+    if args.report:
+        out_base = Path(args.report)
+    elif store.is_url(path):  # a PostGIS store: the report goes to the working directory
+        out_base = Path("onemap_import_report")
+    else:
+        out_base = path.with_name(f"{path.stem}_import_report")
     written = report.write(out_base)
     for _, src in report.sources.iterrows():
         where = f"{src['file']}" + (f" [{src['sheet']}]" if src["sheet"] else "")

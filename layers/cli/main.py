@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "history": "layers.cli.history",
     "rollback": "layers.cli.history",
     "user": "layers.cli.users",
+    "store": "layers.cli.store",
 }
 
 

@@ -33,5 +33,6 @@ def add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         metavar="PATH",
-        help="GeoPackage store (default: $ONEMAP_STORE, else data/onemap.gpkg)",
+        help="store: a GeoPackage file or postgresql://user@host:port/db[?schema=NAME] "
+        "(default: $ONEMAP_STORE, else data/onemap.gpkg)",
     )

@@ -37,7 +37,7 @@ def _accounts(args: argparse.Namespace) -> Accounts:
 def _known_units(args: argparse.Namespace) -> set[str] | None:
     """The store's unit codes to check a region against (None when there is no store)."""
     path = store_path(args.store)
-    if not path.is_file():
+    if not store.exists(path):
         return None
     units = store.read_layer(path, S.LAYER_ADMIN_UNITS, columns=[S.CODE])
     return set(units[S.CODE].astype(str))

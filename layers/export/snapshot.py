@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -171,7 +171,7 @@ def read_snapshot(
     bad = [lv for lv in levels if lv not in S.LEVELS]
     if bad:
         raise ExportError(f"`levels` has {bad}; expected levels among {list(S.LEVELS)}")
-    units = store.read_layer(p, S.LAYER_ADMIN_UNITS, where=_levels_where(levels, within))
+    units = _read_levels(p, levels, within)
     summary = store.read_layer(p, S.TABLE_REGION_SUMMARY)
     try:
         years = store.read_layer(p, S.TABLE_ROADMAP_YEARS)
@@ -182,7 +182,9 @@ def read_snapshot(
         counties = (
             units
             if "county" in levels
-            else store.read_layer(p, S.LAYER_ADMIN_UNITS, where="level IN ('county', 'prefecture')")
+            else store.read_layer(
+                p, S.LAYER_ADMIN_UNITS, filters={S.LEVEL: ["county", "prefecture"]}
+            )
         )
         zone_members = _zone_members(counties)
     projects = prepared = None
@@ -192,19 +194,20 @@ def read_snapshot(
     return Snapshot(p, units, summary, years, zone_members, info, projects, prepared)
 
 
-def _levels_where(levels: Sequence[str], within: str | None) -> str:
-    """SQL filter of the admin units of ``levels``; townships/villages only inside ``within``."""
+def _read_levels(path: Any, levels: Sequence[str], within: str | None) -> pd.DataFrame:
+    """The admin units of ``levels``; townships/villages only inside ``within``."""
     top = [lv for lv in levels if S.LEVELS.index(lv) <= S.LEVELS.index("county")]
     deep = [lv for lv in levels if lv not in top]
-    clauses = ["level IN (" + ", ".join(f"'{lv}'" for lv in top) + ")"] if top else []
+    parts = [store.read_layer(path, S.LAYER_ADMIN_UNITS, filters={S.LEVEL: top})] if top else []
     if deep:
-        deep_in = "level IN (" + ", ".join(f"'{lv}'" for lv in deep) + ")"
+        flt: dict[str, Any] = {S.LEVEL: deep}
         if within is not None:
             code = S.pad_code(within)
-            prefix = code[: S.LEVEL_DIGITS[S.level_of(code)]]
-            deep_in += f" AND code LIKE '{prefix}%'"
-        clauses.append(f"({deep_in})")
-    return " OR ".join(clauses)
+            flt[S.CODE] = store.Prefix(code[: S.LEVEL_DIGITS[S.level_of(code)]])
+        parts.append(store.read_layer(path, S.LAYER_ADMIN_UNITS, filters=flt))
+    if len(parts) == 1:
+        return parts[0]
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
 
 
 def _zone_members(units: pd.DataFrame) -> pd.DataFrame:
