@@ -422,3 +422,32 @@ def test_a_county_session_reads_only_its_county_even_when_the_page_asks_for_anot
         assert loaders.unit_projects(S.COUNTY_CODE, COUNTY_A).empty
         assert set(loaders.load_projects()[S.COUNTY_CODE]) == {COUNTY_B}
     assert len(loaders.unit_projects(S.COUNTY_CODE, COUNTY_A)) == 10  # the province's view
+
+
+def test_exports_read_a_postgis_store_like_a_geopackage(
+    tiny_pg: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gpkg = tmp_path / "same.gpkg"
+    onemap(capsys, "store", "copy", tiny_pg, str(gpkg))
+    for name, src in (("pg", tiny_pg), ("gpkg", str(gpkg))):
+        for kind in ("summary", "projects"):
+            out = tmp_path / f"{name}_{kind}.csv"
+            onemap(
+                capsys,
+                "export",
+                "table",
+                "--store",
+                src,
+                "--kind",
+                kind,
+                "--sector",
+                "industry",
+                "--out",
+                str(out),
+            )
+        onemap(capsys, "export", "map", "--store", src, "--out", str(tmp_path / f"{name}.png"))
+    for kind in ("summary", "projects"):
+        a = (tmp_path / f"pg_{kind}.csv").read_text(encoding="utf-8-sig")
+        b = (tmp_path / f"gpkg_{kind}.csv").read_text(encoding="utf-8-sig")
+        assert a == b and len(a.splitlines()) > 1, kind
+    assert (tmp_path / "pg.png").stat().st_size > 10_000

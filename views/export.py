@@ -83,7 +83,7 @@ def _pack_section(request: snapshot.MapRequest) -> None:
     within = request.region if by != "zone" else S.PROVINCE_CODE
     if st.button("生成简报包", key="ex_pack_go", icon=":material/picture_as_pdf:"):
         bar = st.progress(0.0, text="正在生成简报包……")
-        snap = export_widget.snapshot(with_projects=not request.flt.is_empty)
+        snap = export_widget.snapshot(with_projects=not request.flt.is_empty, flt=request.flt)
         base = dataclasses.replace(request, region=S.PROVINCE_CODE, zone=None)
         with tempfile.TemporaryDirectory() as d:
             out = Path(d) / f"pack.{fmt}"
@@ -120,7 +120,9 @@ def _data_section(request: snapshot.MapRequest) -> None:
     kind = c1.selectbox(
         "表格", tables.TABLE_KINDS, key="ex_table_kind", format_func=KIND_LABELS.get
     )
-    snap = export_widget.snapshot(with_projects=kind == "projects" or not request.flt.is_empty)
+    snap = export_widget.snapshot(
+        with_projects=kind == "projects" or not request.flt.is_empty, flt=request.flt
+    )
     table = tables.view_table(snap, request, kind=kind)
     c2.caption(f"{len(table):,} 行；以 = + - @ 开头的单元格已转义，CSV 为带 BOM 的 UTF-8")
     cols = st.columns(2)
@@ -152,7 +154,9 @@ def _data_section(request: snapshot.MapRequest) -> None:
     gbk = c2.checkbox("Shapefile 用 GBK 编码", key="ex_gbk", disabled=fmt != "shp")
     with_points = c3.checkbox("含项目点", key="ex_points")
     if st.button("生成图层文件", key="ex_layers_go"):
-        lsnap = export_widget.snapshot(with_projects=with_points or not request.flt.is_empty)
+        lsnap = export_widget.snapshot(
+            with_projects=with_points or not request.flt.is_empty, flt=request.flt
+        )
         layers = export_layers.view_layers(lsnap, request)
         if not with_points:
             layers.pop("projects", None)
@@ -194,7 +198,7 @@ def _raster_section(request: snapshot.MapRequest) -> None:
         "分辨率（度）", options=(0.002, 0.005, 0.01, 0.02, 0.05), value=0.01, key="ex_res"
     )
     if st.button("生成 GeoTIFF（由行政村指标栅格化）", key="ex_raster_go"):
-        snap = export_widget.snapshot(with_projects=not request.flt.is_empty)
+        snap = export_widget.snapshot(with_projects=not request.flt.is_empty, flt=request.flt)
         surface = export_raster.metric_raster(snap, request, resolution=res)
         with tempfile.TemporaryDirectory() as d:
             path = raster.write_geotiff(surface, Path(d) / "m.tif")

@@ -19,6 +19,7 @@ from layers import schema as S
 from layers.errors import OneMapError, StoreError
 from layers.export import maps
 from layers.export import snapshot as export_snapshot
+from layers.present.query import ProjectFilter
 from views import loaders
 from views.state import ViewState, current_view, project_filter
 
@@ -69,9 +70,16 @@ def request_from_view(state: ViewState, **overrides: Any) -> export_snapshot.Map
     return dataclasses.replace(req, **overrides) if overrides else req
 
 
-def snapshot(*, with_projects: bool) -> export_snapshot.Snapshot:
-    """A ``layers.export.Snapshot`` built from the dashboard's cached store tables."""
+def snapshot(*, with_projects: bool, flt: ProjectFilter | None = None) -> export_snapshot.Snapshot:
+    """A ``layers.export.Snapshot`` built from the dashboard's cached store tables.
+
+    With ``flt``, a PostGIS store sends only the projects that pass it (the exports mask with
+    the same filter, so the figures are the same as from every project).
+    """
     path = loaders.store_file()
+    projects = prepared = None
+    if with_projects:
+        projects, prepared = loaders.filtered_projects(flt or ProjectFilter())
     try:
         years = loaders.load_table(S.TABLE_ROADMAP_YEARS)
     except StoreError:  # a store without route maps still exports maps
@@ -83,8 +91,8 @@ def snapshot(*, with_projects: bool) -> export_snapshot.Snapshot:
         roadmap_years=years,
         zone_members=loaders.zone_members(),
         build_info=loaders.build_info(),
-        projects=loaders.load_projects() if with_projects else None,
-        prepared=loaders.prepared_projects() if with_projects else None,
+        projects=projects,
+        prepared=prepared,
     )
 
 
@@ -99,7 +107,7 @@ def _map_bytes(
     dpi: int,
 ) -> bytes:
     del key, mtime  # cache key only (the request's repr and the store's modification time)
-    snap = snapshot(with_projects=not _request.flt.is_empty)
+    snap = snapshot(with_projects=not _request.flt.is_empty, flt=_request.flt)
     data = maps.prepare_map(snap, _request)
     return maps.map_bytes(data, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi)
 

@@ -33,6 +33,7 @@ from views import state
 
 __all__ = [
     "build_info",
+    "filtered_projects",
     "is_demo",
     "load_admin_units",
     "load_projects",
@@ -270,12 +271,9 @@ def zone_members(path: PathLike = None) -> pd.DataFrame:
     return _cached_zone_members(*_key(settings.store_path(path)))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _cached_unit_projects(
-    path: str, mtime: float, column: str, code: str, flt: query.ProjectFilter
-) -> pd.DataFrame:
-    del mtime
-    filters: dict[str, object] = {column: code}
+def _sql_filters(flt: query.ProjectFilter) -> dict[str, object]:
+    """A project filter as ``store.read_layer`` filters (evaluated by the database)."""
+    filters: dict[str, object] = {}
     for col, values in (
         (S.SECTOR, flt.sectors),
         (S.STATUS, flt.statuses),
@@ -285,7 +283,51 @@ def _cached_unit_projects(
             filters[col] = list(values)
     if flt.years:
         filters[S.PLAN_YEAR] = store.Between(*flt.years)
+    return filters
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_unit_projects(
+    path: str, mtime: float, column: str, code: str, flt: query.ProjectFilter
+) -> pd.DataFrame:
+    del mtime
+    filters = {column: code, **_sql_filters(flt)}
     return store.read_layer(_path(path), S.LAYER_PROJECTS, filters=filters)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _cached_filtered(
+    path: str, mtime: float, flt: query.ProjectFilter
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    del mtime
+    projects = store.read_layer(_path(path), S.LAYER_PROJECTS, filters=_sql_filters(flt))
+    return projects, metrics.prepare_projects(projects)
+
+
+def filtered_projects(
+    flt: query.ProjectFilter, path: PathLike = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The projects that pass ``flt`` and their prepared form (shared, read-only).
+
+    On a PostGIS store the database applies the filter; on a GeoPackage every project is kept
+    (callers mask with the filter, as before).
+
+    Parameters
+    ----------
+    flt
+        The view's project filter.
+    path
+        The store (default: ``$ONEMAP_STORE``).
+
+    Returns
+    -------
+    tuple
+        ``(projects, prepared)``.
+    """
+    p = settings.store_path(path)
+    if store.is_url(p) and not flt.is_empty:
+        return _cached_filtered(*_key(p), flt)
+    return load_projects(path), prepared_projects(path)
 
 
 def unit_projects(
