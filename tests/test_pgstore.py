@@ -1,7 +1,8 @@
 """The PostGIS store: the same tables and dtypes as the GeoPackage store, writes, locks, security.
 
 Every test runs against a real PostgreSQL + PostGIS started by ``scripts/postgis.sh`` (the
-``pg_server`` fixture of conftest), each in a schema of its own.
+``pg_server`` fixture of conftest), each in a schema of its own. The ones that run commands,
+pages and imports (several builds each, a minute or more under load) are marked slow.
 """
 
 from __future__ import annotations
@@ -228,6 +229,7 @@ def onemap(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return out
 
 
+@pytest.mark.slow  # several builds of the tiny province on the server
 def test_import_history_rollback_and_build_on_postgis(
     tiny_pg: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -253,6 +255,7 @@ def test_import_history_rollback_and_build_on_postgis(
     assert audit.strip()
 
 
+@pytest.mark.slow  # several builds of the tiny province on the server
 def test_store_copy_both_ways_keeps_every_table_and_the_summary(
     tiny_pg: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -372,6 +375,7 @@ def _kpis(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.main.metric}
 
 
+@pytest.mark.slow  # several builds of the tiny province on the server
 def test_pages_read_their_projects_from_postgis_and_follow_a_new_import(
     tiny_pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -400,6 +404,7 @@ def test_pages_read_their_projects_from_postgis_and_follow_a_new_import(
     assert _kpis(at)["计划资金"] == "50万元"  # 10 projects × 5万元
 
 
+@pytest.mark.slow  # several builds of the tiny province on the server
 def test_a_county_session_reads_only_its_county_even_when_the_page_asks_for_another(
     tiny_pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -424,6 +429,7 @@ def test_a_county_session_reads_only_its_county_even_when_the_page_asks_for_anot
     assert len(loaders.unit_projects(S.COUNTY_CODE, COUNTY_A)) == 10  # the province's view
 
 
+@pytest.mark.slow  # several builds of the tiny province on the server
 def test_exports_read_a_postgis_store_like_a_geopackage(
     tiny_pg: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
