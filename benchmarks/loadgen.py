@@ -406,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--store", help="store the started servers use (ONEMAP_STORE)")
     ap.add_argument("--url", action="append", help="ws://host:port of a running server (repeat)")
+    ap.add_argument("--pid", type=int, action="append", help="pid of a --url server (memory, CPU)")
     ap.add_argument("--processes", type=int, default=1, help="servers to start (default 1)")
     ap.add_argument("--port", type=int, default=8651, help="first port of the started servers")
     ap.add_argument("--sessions", type=int, nargs="+", default=[10, 25, 50])
@@ -419,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     if args.url:
         servers = Servers(args.url)
-        pids: list[int] = []
+        pids: list[int] = args.pid or []
     else:
         if not args.store:
             ap.error("give --store (servers are started) or --url (servers are running)")
