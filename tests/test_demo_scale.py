@@ -35,19 +35,14 @@ def units():
 
 
 @pytest.fixture(scope="module")
-def small_chunks():
+def scaled(units):
+    """Registry and ledger at scale 1 and 3 (chunks of 4,000 projects; the patch ends here)."""
+    out = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(D, "PUBLISHED_PROJECTS", CHUNK)
-        yield
-
-
-@pytest.fixture(scope="module")
-def scaled(units, small_chunks):
-    """Registry and ledger at scale 1 and 3 (chunks of 4,000 projects)."""
-    out = {}
-    for n in (1, 3):
-        registry = R.generate_registry(units, seed=SEED, scale=n)
-        out[n] = (registry, G.generate_ledger(units, registry, seed=SEED, scale=n))
+        for n in (1, 3):
+            registry = R.generate_registry(units, seed=SEED, scale=n)
+            out[n] = (registry, G.generate_ledger(units, registry, seed=SEED, scale=n))
     return out
 
 
