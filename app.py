@@ -63,6 +63,7 @@ def run() -> None:
     try:
         assets.ensure_offline_assets()
         assets.ensure_store()
+        loaders.pin_revision()  # every read of this run: one revision of the store
         auth.before_sidebar(scope, name)
         view = sidebar.sidebar(state.current_view(page=name), scope)
         if not auth.allows(scope, view):

@@ -9,6 +9,14 @@ most once a second per process), so a write by any process shows in every proces
 store the reads run under the session's region (row-level security, :func:`read_scope`), which
 is part of every cache key, and :func:`unit_projects` asks the database for one unit's filtered
 projects instead of filtering every project in memory.
+
+One script run sees one revision: ``pin_revision`` (called by ``app.py`` before the sidebar)
+records the store's version (its modification time) for the session's run and keeps that version
+readable under a hard link next to the store (``.NAME.read-PID-INODE``). Every loader is keyed by
+the pinned version and a cache miss reads the link: a write renames a new file over the store,
+so runs that started before it keep reading the old revision whole. The last few versions stay
+linked; links of processes that are gone are removed. Without a pin (a page opened on its own in
+a test, or a store folder that cannot be written) loaders read the store as it is.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import contextlib
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -39,6 +48,8 @@ __all__ = [
     "load_projects",
     "load_region_summary",
     "load_table",
+    "pin_revision",
+    "pinned_source",
     "prepared_projects",
     "read_scope",
     "store_file",
@@ -76,6 +87,105 @@ def _pg_version(url: str) -> float:
     return value
 
 
+#: session-state key of the run's pinned store version: ``(path, mtime)``
+_PIN = "_onemap_pinned_store"
+#: pinned versions: (path, mtime) → hard link to that version, oldest first
+_LINKS: OrderedDict[tuple[str, float], Path] = OrderedDict()
+_LINKS_LOCK = threading.Lock()
+#: how many versions stay linked (each keeps a replaced store's disk space until unlinked)
+KEEP_LINKED = 4
+
+
+def _link_prefix(path: Path) -> str:
+    return f".{path.name}.read-"
+
+
+def _remove_dead_links(path: Path) -> None:
+    """Remove read links left by processes that are gone."""
+    for link in path.parent.glob(_link_prefix(path) + "*"):
+        pid = link.name[len(_link_prefix(path)) :].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not store._writer_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                link.unlink()
+
+
+def _link_version(path: Path) -> tuple[float, Path] | None:
+    """A hard link to the store's current file and that file's mtime (None: not possible)."""
+    for _attempt in range(3):
+        try:
+            st_now = path.stat()
+        except OSError:
+            return None
+        link = path.with_name(f"{_link_prefix(path)}{os.getpid()}-{st_now.st_ino}")
+        try:
+            if not link.exists():
+                os.link(path, link)
+            linked = link.stat()
+        except OSError:
+            return None
+        if linked.st_ino == st_now.st_ino and linked.st_mtime == st_now.st_mtime:
+            return st_now.st_mtime, link
+        with contextlib.suppress(OSError):  # a write renamed a new store in between: again
+            link.unlink()
+    return None
+
+
+def pin_revision(path: PathLike = None) -> float:
+    """Pin the store's current version for this script run (call once at its top).
+
+    Parameters
+    ----------
+    path
+        The store (default: ``store_file()``).
+
+    Returns
+    -------
+    float
+        The pinned version's modification time (-1 when the store cannot be pinned: the run
+        then reads the store as it is).
+    """
+    p = settings.store_path(path)
+    st.session_state.pop(_PIN, None)
+    if store.is_url(p):  # a PostGIS store: one transaction per write, versions by revision
+        return store_mtime(p)
+    found = _link_version(Path(p))
+    if found is None:
+        return -1.0
+    key = (str(p), found[0])
+    with _LINKS_LOCK:
+        if key not in _LINKS:
+            _remove_dead_links(Path(p))
+        _LINKS[key] = found[1]
+        _LINKS.move_to_end(key)
+        while len(_LINKS) > KEEP_LINKED:
+            _, old = _LINKS.popitem(last=False)
+            if old not in _LINKS.values():
+                with contextlib.suppress(OSError):
+                    old.unlink()
+    st.session_state[_PIN] = key
+    return key[1]
+
+
+def pinned_source(path: str, mtime: float) -> str:
+    """Where to read version ``mtime`` of the store at ``path``: its link when pinned, else
+    the path itself.
+
+    Parameters
+    ----------
+    path
+        The store path.
+    mtime
+        The version (its modification time, as ``store_mtime`` returns it).
+
+    Returns
+    -------
+    str
+    """
+    with _LINKS_LOCK:
+        link = _LINKS.get((path, mtime))
+    return str(link) if link is not None and link.exists() else path
+
+
 def store_mtime(path: Path | str) -> float:
     """The store's version (-1 when it does not exist): a cache key.
 
@@ -83,6 +193,9 @@ def store_mtime(path: Path | str) -> float:
     """
     if store.is_url(path):
         return _pg_version(str(path))
+    pinned = st.session_state.get(_PIN)
+    if pinned is not None and pinned[0] == str(path):  # this run's version (pin_revision)
+        return float(pinned[1])
     try:
         return Path(path).stat().st_mtime
     except FileNotFoundError:
@@ -96,9 +209,13 @@ def _key(path: Path | str) -> tuple[str, float]:
     return str(path), store_mtime(path)
 
 
-def _path(key: str) -> str:
-    """The store of a cache key (without the region)."""
-    return key.split("#", 1)[0]
+def _path(key: str, mtime: float | None = None) -> str:
+    """The store of a cache key (without the region); with ``mtime``, where to read that
+    version of a GeoPackage (``pinned_source``)."""
+    path = key.split("#", 1)[0]
+    if mtime is None or store.is_url(path):
+        return path
+    return pinned_source(path, mtime)
 
 
 @contextlib.contextmanager
@@ -113,8 +230,7 @@ def read_scope(scope: access.Scope) -> Iterator[None]:
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _cached_table(path: str, name: str, mtime: float) -> pd.DataFrame:
     # cache_resource: no pickling copy per call (192,000 projects); callers must not mutate
-    del mtime  # part of the cache key only
-    return store.read_layer(_path(path), name)
+    return store.read_layer(_path(path, mtime), name)
 
 
 def load_table(name: str, path: PathLike = None) -> pd.DataFrame:
@@ -127,8 +243,7 @@ def load_table(name: str, path: PathLike = None) -> pd.DataFrame:
 def _cached_units_where(
     path: str, mtime: float, column: str, values: tuple[str, ...]
 ) -> pd.DataFrame:
-    del mtime
-    return store.read_layer(_path(path), S.LAYER_ADMIN_UNITS, filters={column: list(values)})
+    return store.read_layer(_path(path, mtime), S.LAYER_ADMIN_UNITS, filters={column: list(values)})
 
 
 def units_by_code(codes: Sequence[str], path: PathLike = None) -> pd.DataFrame:
@@ -163,10 +278,9 @@ def load_region_summary(path: PathLike = None) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def _cached_units_index(path: str, mtime: float) -> pd.DataFrame:
-    del mtime
     cols = [S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE]
     # attributes only: reading every village polygon for the selectors costs ~0.4 s
-    units = store.read_layer(_path(path), S.LAYER_ADMIN_UNITS, columns=cols, geometry=False)
+    units = store.read_layer(_path(path, mtime), S.LAYER_ADMIN_UNITS, columns=cols, geometry=False)
     for c in cols:
         units[c] = units[c].astype("str")
     return pd.DataFrame(units[cols]).sort_values(S.CODE).reset_index(drop=True)
@@ -179,9 +293,8 @@ def units_index(path: PathLike = None) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def _cached_build_info(path: str, mtime: float) -> dict[str, str]:
-    del mtime
     try:
-        df = store.read_layer(_path(path), S.TABLE_BUILD_INFO)
+        df = store.read_layer(_path(path, mtime), S.TABLE_BUILD_INFO)
     except Exception:  # a store without build_info is treated as real data
         return {}
     return dict(zip(df["key"].astype(str), df["value"].astype(str), strict=False))
@@ -290,17 +403,15 @@ def _sql_filters(flt: query.ProjectFilter) -> dict[str, object]:
 def _cached_unit_projects(
     path: str, mtime: float, column: str, code: str, flt: query.ProjectFilter
 ) -> pd.DataFrame:
-    del mtime
     filters = {column: code, **_sql_filters(flt)}
-    return store.read_layer(_path(path), S.LAYER_PROJECTS, filters=filters)
+    return store.read_layer(_path(path, mtime), S.LAYER_PROJECTS, filters=filters)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _cached_filtered(
     path: str, mtime: float, flt: query.ProjectFilter
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    del mtime
-    projects = store.read_layer(_path(path), S.LAYER_PROJECTS, filters=_sql_filters(flt))
+    projects = store.read_layer(_path(path, mtime), S.LAYER_PROJECTS, filters=_sql_filters(flt))
     return projects, metrics.prepare_projects(projects)
 
 
