@@ -60,6 +60,11 @@ def describe(path: Path, revs: list[int]) -> str:
     )
 
 
+def _counts(values: pd.Series) -> list[str]:
+    """Row counts as text, "—" where a revision read no files (a demo, a rebuild)."""
+    return ["—" if pd.isna(v) else f"{int(v):,}" for v in values]
+
+
 def log_table(log: pd.DataFrame) -> pd.DataFrame:
     """The revision log as shown: latest first, Chinese headers."""
     out = pd.DataFrame(
@@ -75,9 +80,9 @@ def log_table(log: pd.DataFrame) -> pd.DataFrame:
             "文件": [
                 "、".join(f["name"] for f in json.loads(v or "[]")) or "—" for v in log["files"]
             ],
-            "读入": log["rows_read"],
-            "接收": log["rows_accepted"],
-            "拒收": log["rows_rejected"],
+            "读入": _counts(log["rows_read"]),
+            "接收": _counts(log["rows_accepted"]),
+            "拒收": _counts(log["rows_rejected"]),
             "说明": log["summary"],
         }
     )
@@ -106,13 +111,25 @@ def _downloads(path: Path, rev: int) -> None:
         )
 
 
-def _rollback(path: Path, rev: int, kind: str) -> None:
+_DONE = "hist_done"
+
+
+def _rollback(path: Path, rev: int, kind: str, log: pd.DataFrame) -> None:
     undoable = kind != "build" and (revisions.revision_dir(path, rev) / "delta.json").is_file()
-    sure = st.checkbox(f"确认撤销修订 {rev}", key=f"hist_sure_{rev}", disabled=not undoable)
+    later = revisions.later_overlaps(log, rev)
+    if undoable and len(later):
+        st.warning(
+            f"之后的修订也改过这些县：{describe(path, later['rev'].astype(int).tolist())}。"
+            f"撤销修订 {rev} 会把这些县恢复到修订 {rev} 之前的样子，这些修订的改动也一并撤销。"
+        )
+    n = st.session_state.get(_DONE + "_n", 0)  # a new checkbox (unticked) after each rollback
+    sure = st.checkbox(f"确认撤销修订 {rev}", key=f"hist_sure_{rev}_{n}", disabled=not undoable)
     if st.button("撤销这个修订", key=f"hist_rollback_{rev}", disabled=not (undoable and sure)):
         with st.spinner("正在撤销并重建图层……"):
             new = pipeline.rollback(path, rev, user=current_user(), on_wait=st.info)
-        st.success(f"已撤销修订 {rev}，写为修订 {new}。")
+        st.session_state[_DONE] = f"已撤销修订 {rev}，写为修订 {new}。"
+        st.session_state[_DONE + "_n"] = n + 1
+        st.rerun()  # the table above shows the new revision
 
 
 def render(path: Path) -> None:
@@ -121,6 +138,9 @@ def render(path: Path) -> None:
     if loaders.store_mtime(path) < 0:
         st.caption("还没有数据库。")
         return
+    done = st.session_state.pop(_DONE, None)
+    if done:
+        st.success(done)
     log = revisions.read_log(path)
     if log.empty:
         st.caption("暂无修订记录（数据库建于修订记录之前）。")
@@ -130,4 +150,4 @@ def render(path: Path) -> None:
     rev = st.selectbox("查看修订", revs, key="hist_rev")
     kind = str(log.loc[log["rev"] == rev, "kind"].iloc[0])
     _downloads(path, int(rev))
-    _rollback(path, int(rev), kind)
+    _rollback(path, int(rev), kind, log)

@@ -51,6 +51,7 @@ __all__ = [
     "head",
     "history_days",
     "history_dir",
+    "later_overlaps",
     "prune",
     "publish",
     "read_log",
@@ -189,6 +190,45 @@ def stale_error(log: pd.DataFrame, expected: int) -> StaleStoreError:
         f"{'; '.join(lines)} landed since; check the files again against the new store",
         [int(r) for r in landed["rev"]],
     )
+
+
+def _touches(counties: str, replace_all: bool, codes: set[str], everything: bool) -> bool:
+    own = {c[:6] for c in json.loads(counties or "[]")}
+    return bool(replace_all or everything or own & codes)
+
+
+def later_overlaps(log: pd.DataFrame, rev: int) -> pd.DataFrame:
+    """The revisions after ``rev`` that changed inputs of the same counties (a rollback of
+    ``rev`` puts those counties' rows back as they were before ``rev``, undoing these too).
+
+    Parameters
+    ----------
+    log
+        The store's log (:func:`read_log`).
+    rev
+        The revision to roll back.
+
+    Returns
+    -------
+    DataFrame
+        Rows of ``log`` (imports, rollbacks, demos; replacing everything counts as every
+        county), in order.
+    """
+    row = log[log["rev"] == int(rev)]
+    if row.empty:
+        return log.iloc[:0]
+    target = row.iloc[0]
+    codes = {c[:6] for c in json.loads(target["counties"] or "[]")}
+    everything = bool(target["replace_all"])
+    later = log[(log["rev"] > int(rev)) & log["kind"].isin(["import", "rollback", "demo"])]
+    hit = np.array(
+        [
+            _touches(c, bool(a), codes, everything)
+            for c, a in zip(later["counties"], later["replace_all"], strict=True)
+        ],
+        dtype=bool,
+    )
+    return later[hit]
 
 
 # --- the history directory ----------------------------------------------------------------------

@@ -114,6 +114,15 @@ def run_history(args: argparse.Namespace) -> int:
 def run_rollback(args: argparse.Namespace) -> int:
     """Run ``onemap rollback REV`` (see ``register``)."""
     path = store_path(args.store)
+    store.read_build_info(path)  # a missing store: one clear line
+    later = revisions.later_overlaps(revisions.read_log(path), args.rev)
+    if len(later):
+        print(
+            f"注意 warning: later revisions touched the same counties; rolling back {args.rev} "
+            "puts their rows back as they were before it, undoing these too:\n"
+            + "\n".join(_lines(later, [True] * len(later))),
+            file=sys.stderr,
+        )
     new = pipeline.rollback(path, args.rev, user=pipeline.os_user(), on_wait=_wait)
     print(f"已撤销修订 {args.rev}，写为修订 {new} rolled back revision {args.rev} as {new}: {path}")
     return 0
