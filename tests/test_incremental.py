@@ -97,8 +97,9 @@ def test_a_county_import_patches_only_that_county(tiny_store: Path, tmp_path: Pa
     old = before[S.LAYER_VILLAGE_PLAN]
     other = plans[S.COUNTY_CODE] != COUNTY_B
     assert_frame_equal(plans[other], old[old[S.COUNTY_CODE] != COUNTY_B])
-    b_funds = after[S.LAYER_COUNTY_LIBRARY].set_index(S.CODE).loc[COUNTY_B, S.FUNDS_PLANNED]
-    assert b_funds != before[S.LAYER_COUNTY_LIBRARY].set_index(S.CODE).loc[COUNTY_B, S.FUNDS_PLANNED]
+    libraries = (after[S.LAYER_COUNTY_LIBRARY], before[S.LAYER_COUNTY_LIBRARY])
+    new, old_b = (t.set_index(S.CODE).loc[COUNTY_B, S.FUNDS_PLANNED] for t in libraries)
+    assert new != old_b
     assert_as_full_build(tiny_store, tmp_path)
 
 
@@ -124,9 +125,12 @@ def test_a_registry_import_patches_the_counties_of_its_villages(tiny_store: Path
     reg.write_bytes(buf.getvalue().encode("gbk"))
     imp(tiny_store, "--registry", str(reg))
     assert rebuild_note(tiny_store) == f"incremental: {V1[:6]}"
-    assert store.read_layer(tiny_store, S.LAYER_REGISTRY).set_index(S.VILLAGE_CODE).loc[
-        V1, S.POOR_POPULATION
-    ] == 8
+    assert (
+        store.read_layer(tiny_store, S.LAYER_REGISTRY)
+        .set_index(S.VILLAGE_CODE)
+        .loc[V1, S.POOR_POPULATION]
+        == 8
+    )
     assert_as_full_build(tiny_store, tmp_path)
 
 
@@ -169,9 +173,7 @@ def test_a_patch_that_does_not_fit_leaves_the_store_unchanged(tiny_store: Path):
     before = tiny_store.read_bytes()
     rows = pd.DataFrame({S.CODE: [V1], S.FUNDS_PLANNED: ["text, not a number"]})
     with pytest.raises(patch.PatchError, match="differ from the store"):
-        patch.patch_store(
-            tiny_store, patch.Patch(update={S.LAYER_VILLAGE_PLAN: rows}), {"k": "v"}
-        )
+        patch.patch_store(tiny_store, patch.Patch(update={S.LAYER_VILLAGE_PLAN: rows}), {"k": "v"})
     assert tiny_store.read_bytes() == before
     assert not list(tiny_store.parent.glob(".store.tmp-*"))
 

@@ -37,6 +37,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyogrio
 
 from layers import schema as S
 from layers import store
@@ -69,6 +72,16 @@ _PER_COUNTY = {
     S.TABLE_ROADMAP_YEARS: (S.CODE, S.YEAR),
     S.LAYER_COUNTY_LIBRARY: (S.CODE,),
 }
+#: the checks of ``locate.locate_projects`` (their ``quality_issues`` rows)
+_LOCATE_CHECKS = (
+    "unknown_county_code",
+    "unknown_township_code",
+    "inconsistent_township_code",
+    "unknown_village_code",
+    "inconsistent_village_code",
+    "point_outside_county",
+    "point_outside_village",
+)
 #: tables written in full on every incremental write (they sum or compare across counties)
 _WHOLE = (S.TABLE_REGION_SUMMARY, S.TABLE_ZONE_SUMMARY, S.TABLE_QUALITY_ISSUES)
 
@@ -201,18 +214,19 @@ def full_reason(previous: Mapping[str, str], dem: str, hashes: Mapping[str, str]
     return None
 
 
-def _ledger_positions(path: Path, counties: Sequence[str]) -> tuple[int, np.ndarray]:
-    """The number of stored projects and the ledger positions of those of ``counties`` (the
-    projects table is in ledger order: fids ascend with it)."""
+def _ledger_positions(path: Path, counties: Sequence[str]) -> tuple[int, np.ndarray, np.ndarray]:
+    """The number of stored projects, and the ledger positions and fids of those of
+    ``counties`` (the projects table is in ledger order: fids ascend with it)."""
     where = _in_list(S.COUNTY_CODE, counties)
     table = f'"{S.LAYER_PROJECTS}"'
+    ranked = (
+        f'SELECT fid, row_number() OVER (ORDER BY fid) - 1 AS pos, "{S.COUNTY_CODE}" FROM {table}'
+    )
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
-        fids = np.array(con.execute(f"SELECT fid FROM {table} ORDER BY fid").fetchall())
-        own = np.array(
-            con.execute(f"SELECT fid FROM {table} WHERE {where} ORDER BY fid").fetchall()
-        )
-    fids, own = fids.reshape(-1), own.reshape(-1)
-    return len(fids), np.searchsorted(fids, own).astype("int64")
+        (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        rows = con.execute(f"SELECT fid, pos FROM ({ranked}) WHERE {where} ORDER BY fid").fetchall()
+    own = np.array(rows, dtype="int64").reshape(-1, 2)
+    return int(n), own[:, 1].copy(), own[:, 0].copy()
 
 
 def _in_list(column: str, values: Sequence[object]) -> str:
@@ -243,32 +257,12 @@ def _replaced_rows(path: Path, counties: Sequence[str], positions: np.ndarray) -
     return rows
 
 
-def _projects_patch(
-    patch: Patch,
-    path: Path,
-    ledger: gpd.GeoDataFrame,
-    located: gpd.GeoDataFrame,
-    counties: Sequence[str],
-) -> tuple[pd.DataFrame, bool]:
-    """Add the projects' changes to ``patch``; return the replaced rows and whether rows outside
-    ``counties`` changed in number."""
-    n_old, positions = _ledger_positions(path, counties)
-    in_new = ledger[S.COUNTY_CODE].isin(list(counties)).to_numpy()
-    n_keep = n_old - len(positions)
-    replaced = _replaced_rows(path, counties, positions)
-    outside_changed = n_keep != int((~in_new).sum())
-    appendable = not outside_changed and not in_new[:n_keep].any() and bool(in_new[n_keep:].all())
-    if appendable:
-        patch.delete[S.LAYER_PROJECTS] = (S.COUNTY_CODE, list(counties))
-        patch.append[S.LAYER_PROJECTS] = located.iloc[n_keep:]
-        patch.counts[S.LAYER_PROJECTS] = len(located)
-    else:
-        patch.replace[S.LAYER_PROJECTS] = located
-    return replaced, outside_changed
-
-
 def build_counties(
-    inputs: store.Inputs, zone_members: pd.DataFrame, counties: Sequence[str]
+    inputs: store.Inputs,
+    zone_members: pd.DataFrame,
+    counties: Sequence[str],
+    *,
+    located: tuple[gpd.GeoDataFrame, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The layers of ``pipeline.build_layers`` (without terrain), the per-county ones only for
     the units of ``counties``: the same rows as a full build's for those units.
@@ -281,6 +275,9 @@ def build_counties(
         The zones' counties.
     counties
         12-digit county codes.
+    located
+        The located projects and the locating step's issues when already known (see
+        :func:`plan`); None locates every project.
 
     Returns
     -------
@@ -288,7 +285,9 @@ def build_counties(
         Table name → table (``projects`` located, for every county).
     """
     units, registry = inputs.admin_units, inputs.registry
-    located, locate_issues = locate_projects(units, inputs.projects)
+    if located is None:
+        located = locate_projects(units, inputs.projects)
+    located, locate_issues = located
     prepared = metrics.prepare_projects(located)
     summary = metrics.aggregate(units, registry, prepared)
     own = units[units[S.CODE].astype(str).str.slice(0, 6).isin([c[:6] for c in counties])]
@@ -304,6 +303,54 @@ def build_counties(
         S.TABLE_ZONE_SUMMARY: metrics.aggregate_zones(summary, zone_members),
         S.TABLE_QUALITY_ISSUES: audit.audit(units, registry, located, locate_issues=locate_issues),
     }
+
+
+def _member(values: pd.Series, universe: pd.Series) -> np.ndarray:
+    """Elementwise membership of text ``values`` in ``universe`` (Arrow's hash set; NA never
+    belongs)."""
+    found = pc.is_in(
+        pa.array(values, type=pa.large_string(), from_pandas=True),
+        value_set=pa.array(universe, type=pa.large_string(), from_pandas=True),
+        skip_nulls=True,
+    )
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _kept_located(
+    path: Path, inputs: store.Inputs, n_keep: int, own_fids: np.ndarray, replaced: pd.DataFrame
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame] | None:
+    """The located ledger and the locating step's issues, locating only the rows after
+    ``n_keep`` (the import's): the kept rows' codes and issues are the store's (locating is row
+    by row, against unchanged boundaries). None when a project id is both kept and replaced or
+    new (its issues could not be told apart), or the import has no rows."""
+    ledger = inputs.projects
+    pid = ledger[S.PROJECT_ID].astype(str)
+    kept_ids = pid.iloc[:n_keep]
+    others = pd.concat([pid.iloc[n_keep:], replaced[S.PROJECT_ID].astype(str)])
+    if n_keep == len(ledger) or _member(others, kept_ids).any():
+        return None
+    cols = [S.TOWNSHIP_CODE, S.VILLAGE_CODE, S.LOCATED_BY]
+    stored = pyogrio.read_dataframe(
+        path,
+        layer=S.LAYER_PROJECTS,
+        columns=cols,
+        read_geometry=False,
+        fid_as_index=True,
+        use_arrow=True,
+    )
+    stored = stored[~np.isin(stored.index.to_numpy(), own_fids)].reset_index(drop=True)
+    if len(stored) != n_keep:
+        return None
+    new, new_issues = locate_projects(inputs.admin_units, ledger.iloc[n_keep:])
+    located = ledger.copy()
+    for col in cols:
+        both = pd.concat([stored[col], new[col].reset_index(drop=True)], ignore_index=True)
+        located[col] = both.astype(new[col].dtype).array
+    checks = ", ".join(f"'{c}'" for c in _LOCATE_CHECKS)
+    issues = store.read_layer(path, S.TABLE_QUALITY_ISSUES, where=f'"{S.QI_CHECK}" IN ({checks})')
+    issues = issues[_member(issues[S.QI_ENTITY_ID], kept_ids)]
+    frames = [f for f in (issues, new_issues) if len(f)]
+    return located, (pd.concat(frames, ignore_index=True) if frames else new_issues)
 
 
 def plan(
@@ -347,7 +394,14 @@ def plan(
     if touched is None:
         return "the registry's columns changed"
     dirty = sorted({*counties, *(v[:6] + "000000" for v in touched)})
-    built = build_counties(inputs, zone_members, dirty)
+    n_old, positions, fids = _ledger_positions(path, counties)
+    n_keep = n_old - len(positions)
+    replaced = _replaced_rows(path, counties, positions)
+    in_new = inputs.projects[S.COUNTY_CODE].isin(list(counties)).to_numpy()
+    outside_changed = n_keep != int((~in_new).sum())
+    appendable = not outside_changed and not in_new[:n_keep].any() and bool(in_new[n_keep:].all())
+    kept = _kept_located(path, inputs, n_keep, fids, replaced) if appendable else None
+    built = build_counties(inputs, zone_members, dirty, located=kept)
     located = built[S.LAYER_PROJECTS]
     ledger_tables = store.ledger_tables(inputs.projects, located)
     if store.TABLE_PROJECTS_INPUT in ledger_tables:
@@ -356,7 +410,12 @@ def plan(
     if had_changes and store.TABLE_PROJECTS_INPUT_CHANGES not in ledger_tables:
         return "no ledger row needs its codes kept any more"
     patch = Patch()
-    replaced, outside_changed = _projects_patch(patch, path, inputs.projects, located, counties)
+    if appendable:
+        patch.delete[S.LAYER_PROJECTS] = ("fid", [int(f) for f in fids])
+        patch.append[S.LAYER_PROJECTS] = located.iloc[n_keep:]
+        patch.counts[S.LAYER_PROJECTS] = len(located)
+    else:
+        patch.replace[S.LAYER_PROJECTS] = located
     if store.TABLE_PROJECTS_INPUT_CHANGES in ledger_tables:
         name = store.TABLE_PROJECTS_INPUT_CHANGES
         patch.replace[name] = ledger_tables[name]

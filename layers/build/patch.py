@@ -40,9 +40,10 @@ class Patch:
     """What changes from one revision to the next.
 
     ``replace``: tables written again in full; ``delete``: table → (column, values) of the rows
-    removed; ``append``: rows added at the end of a table (after the deletes); ``update``: table →
-    rows whose given attribute columns are overwritten, found by their ``keys`` columns (default
-    ``code``); ``counts``: the row count every patched table must have afterwards.
+    removed (``fid`` for row ids); ``append``: rows added at the end of a table (after the
+    deletes); ``update``: table → rows whose given attribute columns are overwritten, found by
+    their ``keys`` columns (default ``code``); ``counts``: the row count every patched table must
+    have afterwards.
     """
 
     replace: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -134,7 +135,7 @@ def _apply_sql(tmp: Path, patch: Patch) -> None:
         con.execute("PRAGMA synchronous = OFF")
         with con:
             for name, (column, values) in patch.delete.items():
-                values = [str(v) for v in values]
+                values = [v if isinstance(v, int) else str(v) for v in values]
                 marks = ", ".join("?" * len(values))
                 if values:
                     con.execute(
