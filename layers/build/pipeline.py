@@ -424,8 +424,7 @@ def _write_change(
     relief = rebuild_dem(previous)
     extra = {**extra, terrain.BUILD_INFO_KEY: terrain.build_info_value(relief)}
     recorded = incremental.recorded_hashes(previous)
-    known = {n: recorded[n] for n in change.unchanged if n in recorded}
-    hashes = input_hashes(change.inputs, known=known)
+    hashes = input_hashes(change.inputs, known={n: recorded.get(n) for n in change.unchanged})
     info = make_build_info(change.inputs, hashes=hashes, **extra)
     if change.replace_all:
         reason: str | None = "the whole ledger was replaced"
@@ -434,8 +433,7 @@ def _write_change(
     else:
         reason = incremental.full_reason(previous, terrain.build_info_value(relief), hashes)
     if reason is None:
-        written = _write_incremental(path, log, change, revision, info)
-        if isinstance(written, Path):
+        if isinstance(written := _write_incremental(path, log, change, revision, info), Path):
             return written
         reason = written
     before = change.before if change.before is not None else store.read_inputs(path)
