@@ -426,12 +426,9 @@ def _write_change(
     recorded = incremental.recorded_hashes(previous)
     hashes = input_hashes(change.inputs, known={n: recorded.get(n) for n in change.unchanged})
     info = make_build_info(change.inputs, hashes=hashes, **extra)
-    if change.replace_all:
-        reason: str | None = "the whole ledger was replaced"
-    elif not change.incremental_ok:
-        reason = "asked for"
-    else:
-        reason = incremental.full_reason(previous, terrain.build_info_value(relief), hashes)
+    reason = incremental.full_reason(previous, terrain.build_info_value(relief), hashes)
+    if change.replace_all or not change.incremental_ok:
+        reason = "the whole ledger was replaced" if change.replace_all else "asked for, or PostGIS"
     if reason is None:
         if isinstance(written := _write_incremental(path, log, change, revision, info), Path):
             return written
@@ -502,7 +499,8 @@ def commit_import(
     path = store_path(path)
     who = user or os_user()
     with store_lock(path, who, what="import", on_wait=on_wait):
-        if path.is_file() and expected_rev is not None:
+        patchable = not store.is_url(path) and store.exists(path)  # a GeoPackage to patch
+        if patchable and expected_rev is not None:
             log, previous = _head(path)
             before = None  # read only if the store is written in full
         else:  # no store yet, or unchecked: read the inputs inside the lock
@@ -518,11 +516,11 @@ def commit_import(
         change = incremental.Change(
             prepared.inputs,
             counties,
-            replace_all or not path.is_file(),
+            replace_all or not store.exists(path),
             uploads,
             prepared.report,
             before,
-            incremental_ok=incremental_ok,
+            incremental_ok=incremental_ok and patchable,
             unchanged=prepared.unchanged if expected_rev is not None else frozenset(),
         )
         revision = revisions.Revision("import", who, counties, report=prepared.report)
@@ -593,6 +591,7 @@ def rollback(
             counties,
             bool(target["replace_all"]),
             before=current,
+            incremental_ok=not store.is_url(path),
             unchanged=frozenset({S.LAYER_ADMIN_UNITS} if same else ()),
         )
         _write_change(path, log, change, revision, previous, {**keep, "rolled_back": int(rev)})
