@@ -105,8 +105,10 @@ def test_merged_two_row_header_with_units_in_parent() -> None:
     assert (t[S.FUNDS_PLANNED], t[S.FUNDS_ALLOCATED], t[S.FUNDS_SPENT]) == (100.0, 50.0, 25.0)
     src = res.report.sources.iloc[0]
     assert src["header_rows"] == "2-3"
-    assert "计划投资 (F)→funds_planned" in src["columns"]
-    assert "funds_planned=元（表头）" in src["unit"]
+    # the report speaks the office's column names, not the store's
+    assert "资金（元）/计划投资 (F)→计划投资" in src["columns"]
+    assert "资金（元）/计划投资 (F)=元（表头）" in src["unit"]
+    assert "funds_planned" not in src["columns"] + src["unit"]
 
 
 def test_unit_from_title_row_option_and_cell() -> None:
@@ -133,10 +135,17 @@ def test_unknown_unit_option_rejected() -> None:
         read_ledger(("a.csv", b"x"), unit="千元")
 
 
-def test_no_header_names_file_and_mapping_file() -> None:
+def test_no_header_names_file_columns_and_the_import_page() -> None:
+    """The clerk reads, in Chinese, the file, the missing 项目编号 with the names it accepts and
+    each column not recognised; no server file to edit."""
     data = csv_bytes([["甲", "乙"], ["1", "2"]], "utf-8")
-    with pytest.raises(LedgerError, match=r"x\.csv: no sheet .*项目编号.*column_map\.toml"):
+    with pytest.raises(
+        LedgerError,
+        match=r"x\.csv：没有找到项目库表头.*缺少：项目编号（可写作：项目编号、项目编码.*"
+        r"未识别的列「甲」（A列）.*「乙」（B列）.*「数据导入」页.*表头别名",
+    ) as e:
         read_ledger(("x.csv", data))
+    assert "column_map.toml" not in str(e.value)
 
 
 def test_user_extended_column_map(tmp_path) -> None:
@@ -145,7 +154,7 @@ def test_user_extended_column_map(tmp_path) -> None:
     path = tmp_path / "map.toml"
     path.write_text(extended, encoding="utf-8")
     rows = [["库内序列号", "村代码", "项目状态", "计划年度"], ["K9", V1, "已完工", "2019"]]
-    with pytest.raises(LedgerError, match="no sheet"):
+    with pytest.raises(LedgerError, match="没有找到项目库表头"):
         read_ledger(("k.csv", csv_bytes(rows, "utf-8")))
     res = read_ledger(("k.csv", csv_bytes(rows, "utf-8")), column_map=load_column_map(path))
     assert res.table[S.PROJECT_ID].tolist() == ["K9"]

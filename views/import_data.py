@@ -7,6 +7,7 @@ with the store's revisions (``views.import_history``): files, reports, rollback.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tempfile
 import zipfile
@@ -18,60 +19,131 @@ from layers import access, pgstore, store
 from layers import schema as S
 from layers.build import pipeline, revisions
 from layers.errors import OneMapError, StaleStoreError
-from layers.ingest import prepare, template
+from layers.ingest import aliases, prepare, template
+from layers.ingest import report as rep
 from layers.ingest.report import ValidationReport
+from layers.ingest.unknown import HeaderNotFound
+from layers.present import i18n
 from layers.settings import CAMPAIGN_YEARS
-from views import auth, import_history, loaders
+from views import auth, import_aliases, import_history, loaders, widgets
+from views.state import current_lang
 
-__all__ = ["render"]
+__all__ = ["render", "report_words"]
 
 _PREPARED = "import_prepared"
 #: the store revision 检查 checked against, and the request to check again with
 _BASE = "import_base_rev"
 _REQUEST = "import_request"
 _RECHECKED = "import_rechecked"
+#: the last check's error when no ledger header was found (shown with the alias form)
+_NO_HEADER = "import_no_header"
 LEVEL_CHOICES = ("village", "township", "county", "prefecture")
+_LEVEL_KEYS = {
+    "village": "village_level",
+    "township": "township",
+    "county": "county",
+    "prefecture": "prefecture",
+}
+_ENCODINGS = (None, "utf-8", "gbk", "gb18030")
 
 
-def _uploads() -> dict:
-    st.markdown(
-        "上传本月的**县级项目库台账**（Excel/CSV，UTF-8 或 GBK，每县一个文件或一个工作表）、"
-        "**建档立卡名册**（按村汇总表或到户花名册——到户名册在导入时汇总到村，姓名、身份证号等"
-        "个人信息不会保存）以及**行政区划边界**（GeoPackage、GeoJSON，或把 Shapefile 的 "
-        ".shp/.dbf/.shx/.prj/.cpg 打包成 .zip；任意坐标系）。"
+def report_words(report: ValidationReport, lang: str) -> dict[str, str]:
+    """The report's headers, actions, sheet names and summary line in ``lang``.
+
+    Parameters
+    ----------
+    report
+        The validation report.
+    lang
+        The interface language.
+
+    Returns
+    -------
+    dict of str to str
+        ``ValidationReport.write``'s ``words``.
+    """
+    counts = report.counts()
+    words = {c: i18n.t(f"rep_{c}", lang) for c in (*rep.REPORT_COLUMNS, *rep.SOURCE_COLUMNS)}
+    words.update({a: i18n.t(f"action_{a}", lang) for a in rep.ACTIONS})
+    words.update(
+        total=i18n.t("rep_total", lang),
+        summary_sheet=i18n.t("rep_sheet_summary", lang),
+        problems_sheet=i18n.t("rep_sheet_problems", lang),
+        summary_line=i18n.t(
+            "imp_summary",
+            lang,
+            rows_in=counts["rows_in"],
+            accepted=counts["accepted"],
+            rejected=counts["rejected"],
+            problems=counts["problems"],
+            fixed=counts["fixed"],
+            cleared=counts["cleared"],
+            refused=counts["rejected"],
+            warnings=counts["warning"],
+        ),
     )
-    ledgers = st.file_uploader(
-        "项目库台账", type=["xlsx", "csv"], accept_multiple_files=True, key="imp_ledgers"
+    return words
+
+
+def _uploads(lang: str) -> dict:
+    st.markdown(i18n.t("imp_intro", lang))
+    ledgers = widgets.file_uploader(
+        i18n.t("imp_ledgers", lang),
+        lang,
+        type=["xlsx", "csv"],
+        accept_multiple_files=True,
+        key="imp_ledgers",
     )
-    registry = st.file_uploader("建档立卡名册（可选）", type=["xlsx", "csv"], key="imp_registry")
+    registry = widgets.file_uploader(
+        i18n.t("imp_registry", lang), lang, type=["xlsx", "csv"], key="imp_registry"
+    )
     c1, c2 = st.columns([3, 1])
-    boundary = c1.file_uploader(
-        "行政区划边界（可选）", type=["zip", "gpkg", "geojson", "json"], key="imp_boundary"
-    )
-    level = c2.selectbox(
-        "边界层级", LEVEL_CHOICES, format_func=S.LEVEL_LABELS_ZH.get, key="imp_level"
-    )
-    with st.expander("选项"):
-        a, b, c = st.columns(3)
-        encoding = a.selectbox("CSV 编码", ["自动识别", "utf-8", "gbk", "gb18030"], key="imp_enc")
-        unit = b.selectbox("金额单位（表中未注明时）", ["万元", "元"], key="imp_unit")
-        crs = c.text_input(
-            "边界坐标系（无 .prj 时）", placeholder="如 EPSG:4543 或 GK3:34", key="imp_crs"
+    with c1:
+        boundary = widgets.file_uploader(
+            i18n.t("imp_boundary", lang),
+            lang,
+            type=["zip", "gpkg", "geojson", "json"],
+            key="imp_boundary",
         )
-        gcj02 = a.checkbox("坐标来自高德/腾讯地图（GCJ-02）", key="imp_gcj02")
-        replace_all = b.checkbox("替换全部项目（默认只替换所导入县的项目）", key="imp_replace_all")
+    level = c2.selectbox(
+        i18n.t("imp_level", lang),
+        LEVEL_CHOICES,
+        format_func=lambda v: i18n.t(_LEVEL_KEYS[v], lang),
+        key="imp_level",
+    )
+    with st.expander(i18n.t("imp_options", lang)):
+        a, b, c = st.columns(3)
+        encoding = a.selectbox(
+            i18n.t("imp_encoding", lang),
+            _ENCODINGS,
+            format_func=lambda e: e or i18n.t("imp_encoding_auto", lang),
+            key="imp_enc",
+        )
+        unit = b.selectbox(
+            i18n.t("imp_unit", lang),
+            ["万元", "元"],
+            format_func=lambda u: i18n.t(
+                "unit_wan_yuan_word" if u == "万元" else "unit_yuan", lang
+            ),
+            key="imp_unit",
+        )
+        crs = c.text_input(
+            i18n.t("imp_crs", lang), placeholder=i18n.t("imp_crs_hint", lang), key="imp_crs"
+        )
+        gcj02 = a.checkbox(i18n.t("imp_gcj02", lang), key="imp_gcj02")
+        replace_all = b.checkbox(i18n.t("imp_replace_all", lang), key="imp_replace_all")
         first, last = CAMPAIGN_YEARS
         later = c.checkbox(
-            f"允许晚于攻坚期的年度（默认拒收计划年度晚于 {last} 的行）",
+            i18n.t("imp_later", lang, last=last),
             key="imp_later_years",
-            help=f"攻坚期 {first}–{last}；勾选后这些行带警告导入",
+            help=i18n.t("imp_later_help", lang, first=first, last=last),
         )
     return {
         "ledgers": [(f.name, f.getvalue()) for f in ledgers or []],
         "registry": (registry.name, registry.getvalue()) if registry else None,
         "boundaries": [((boundary.name, boundary.getvalue()), level)] if boundary else [],
         "options": prepare.ReadOptions(
-            encoding=None if encoding == "自动识别" else encoding,
+            encoding=encoding,
             unit=unit,
             crs=crs.strip() or None,
             gcj02=gcj02,
@@ -81,10 +153,12 @@ def _uploads() -> dict:
     }
 
 
-def _report_bytes(report: ValidationReport) -> tuple[bytes, bytes]:
-    """The report as (XLSX bytes, zip of the CSVs) for download."""
+def _report_bytes(report: ValidationReport, lang: str) -> tuple[bytes, bytes]:
+    """The report as (XLSX bytes, zip of the CSVs) for download, in ``lang``."""
     with tempfile.TemporaryDirectory() as tmp:
-        paths = report.write(Path(tmp) / "验证报告")
+        paths = report.write(
+            Path(tmp) / i18n.t("imp_report_file", lang), report_words(report, lang)
+        )
         xlsx = paths[0].read_bytes()
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
@@ -93,30 +167,32 @@ def _report_bytes(report: ValidationReport) -> tuple[bytes, bytes]:
     return xlsx, buf.getvalue()
 
 
-def _show_report(prepared: prepare.PreparedImport) -> None:
+def _show_report(prepared: prepare.PreparedImport, lang: str) -> None:
     report = prepared.report
-    st.subheader("验证报告")
-    st.info(report.summary())
-    st.markdown("**读到了什么**（表头所在行、列映射、编码、金额单位）")
-    st.dataframe(report.sources_zh(), hide_index=True)
-    st.markdown("**问题清单**（行号即 Excel 中看到的行号）")
-    st.dataframe(report.table_zh(), hide_index=True)
+    words = report_words(report, lang)
+    st.subheader(i18n.t("imp_report", lang))
+    st.info(words["summary_line"])
+    st.markdown(i18n.t("imp_understood", lang))
+    st.dataframe(report.sources_zh(words), hide_index=True)
+    st.markdown(i18n.t("imp_problems", lang))
+    st.dataframe(report.table_zh(words), hide_index=True)
     if prepared.replaced_counties:
-        names = ", ".join(loaders.unit_name(c) for c in prepared.replaced_counties)
-        st.warning(f"确认后将替换这些县的项目库：{names}")
-    xlsx, csvs = _report_bytes(report)
+        names = ", ".join(loaders.unit_name(c, lang) for c in prepared.replaced_counties)
+        st.warning(i18n.t("imp_replaces", lang, names=names))
+    xlsx, csvs = _report_bytes(report, lang)
+    stem = i18n.t("imp_report_file", lang)
     c1, c2 = st.columns(2)
     c1.download_button(
-        "下载验证报告（XLSX）",
+        i18n.t("imp_report_xlsx", lang),
         xlsx,
-        file_name="验证报告.xlsx",
+        file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="imp_report_xlsx",
     )
     c2.download_button(
-        "下载验证报告（CSV）",
+        i18n.t("imp_report_csv", lang),
         csvs,
-        file_name="验证报告_csv.zip",
+        file_name=f"{stem}_csv.zip",
         mime="application/zip",
         key="imp_report_csv",
     )
@@ -130,11 +206,11 @@ def _template_bytes(scope: access.Scope) -> bytes:
     return template.office_ledger_workbook(mine.head(20), sheet_by=None)
 
 
-def _template(scope: access.Scope) -> None:
+def _template(scope: access.Scope, lang: str) -> None:
     st.download_button(
-        "下载台账模板（XLSX，含 20 个示例项目）",
+        i18n.t("imp_template", lang),
         lambda: _template_bytes(scope),
-        file_name="项目库台账模板.xlsx",
+        file_name=i18n.t("imp_template_file", lang) + ".xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
         key="imp_template",
@@ -151,22 +227,31 @@ def _uploaded(options: dict) -> list[tuple[str, bytes]]:
 
 
 def _check(path: Path, options: dict, scope: access.Scope) -> None:
-    """Check the files against the store as it is now; remember its revision."""
+    """Check the files against the store as it is now (with its header aliases); remember its
+    revision. A ledger without a recognisable header is remembered to offer aliases."""
     # an import rewrites every row: it reads the whole store (a PostGIS store's row-level
     # security is lifted for this read only); the scope is enforced by prepare_import below
     with pgstore.use_region(pgstore.ALL_REGIONS):
         base = revisions.head(path)
         current = store.read_inputs(path) if store.exists(path) else None
-    st.session_state[_PREPARED] = prepare.prepare_import(current, **options, scope=scope)
-    st.session_state[_BASE] = base
+    read = dataclasses.replace(options["options"], column_map=aliases.column_map_for(path))
+    st.session_state.pop(_NO_HEADER, None)
     st.session_state[_REQUEST] = options
+    try:
+        prepared = prepare.prepare_import(current, **{**options, "options": read}, scope=scope)
+    except HeaderNotFound as e:
+        st.session_state.pop(_PREPARED, None)
+        st.session_state[_NO_HEADER] = e
+        return
+    st.session_state[_PREPARED] = prepared
+    st.session_state[_BASE] = base
 
 
-def _commit(path: Path, prepared: prepare.PreparedImport) -> None:
+def _commit(path: Path, prepared: prepare.PreparedImport, lang: str) -> None:
     """确认: write the import unless the store changed since 检查; then check again instead."""
     options = st.session_state.get(_REQUEST) or {}
     try:
-        with st.spinner("正在重建图层并写入数据库……"):
+        with st.spinner(i18n.t("imp_writing", lang)):
             pipeline.commit_import(
                 path,
                 prepared,
@@ -177,54 +262,54 @@ def _commit(path: Path, prepared: prepare.PreparedImport) -> None:
                 on_wait=st.info,
             )
     except StaleStoreError as e:
-        landed = import_history.describe(path, e.landed)
-        with st.spinner("数据库在检查后已更新，正在按最新数据重新检查……"):
+        landed = import_history.describe(path, e.landed, lang)
+        with st.spinner(i18n.t("imp_rechecking", lang)):
             _check(path, options, auth.current_scope())
-        st.session_state[_RECHECKED] = (
-            f"检查之后数据库已写入新的修订（{landed}），本次导入没有写入。已按最新数据重新检查，"
-            "请核对下面的验证报告后再次确认。"
-        )
+        st.session_state[_RECHECKED] = i18n.t("imp_rechecked", lang, landed=landed)
         st.rerun()
     for key in (_PREPARED, _BASE, _REQUEST):
         st.session_state.pop(key, None)
-    st.success(f"导入完成，数据库已更新：{store.shown(path)}。{prepared.report.summary()}")
+    summary = report_words(prepared.report, lang)["summary_line"]
+    st.success(i18n.t("imp_done", lang, path=store.shown(path), summary=summary))
 
 
 def render() -> None:
     """Draw the page."""
-    st.title("数据导入")
+    lang = current_lang()
+    st.title(i18n.t("imp_title", lang))
     scope = auth.current_scope()
     if not scope.write:
-        st.error("无权导入：只读账户不能修改数据。")
+        st.error(i18n.t("scope_no_write", lang))
         return
     if not scope.everything:
-        st.info(
-            f"您的账户只能导入 {auth.scope_name(scope)} 的项目："
-            "其他县的行会被拒收并列在验证报告中；"
-            "建档立卡名册、行政区划边界和“替换全部项目”只有省级账户可以导入。"
-        )
-    _template(scope)
-    options = _uploads()
+        st.info(i18n.t("imp_scope", lang, scope=auth.scope_name(scope)))
+    _template(scope, lang)
+    options = _uploads(lang)
     path = loaders.store_file()
-    if st.button("检查文件并预览验证报告", type="primary", key="imp_check"):
+    if st.button(i18n.t("imp_check", lang), type="primary", key="imp_check"):
         if not (options["ledgers"] or options["registry"] or options["boundaries"]):
-            st.warning("请先上传至少一个文件。")
+            st.warning(i18n.t("imp_no_files", lang))
         else:
-            with st.spinner("正在读取和检查……"):
+            with st.spinner(i18n.t("imp_reading", lang)):
                 _check(path, options, scope)
                 st.session_state.pop(_RECHECKED, None)
+    no_header = st.session_state.get(_NO_HEADER)
+    if no_header is not None:
+        import_aliases.header_not_found(no_header, path, scope, lang)
     prepared = st.session_state.get(_PREPARED)
     if prepared is not None:
         if st.session_state.get(_RECHECKED):
             st.warning(st.session_state[_RECHECKED])
-        _show_report(prepared)
-        if st.button("确认导入并重建图层", key="imp_commit"):
+        _show_report(prepared, lang)
+        import_aliases.unknown_columns(prepared.report, path, scope, lang)
+        if st.button(i18n.t("imp_commit", lang), key="imp_commit"):
             st.session_state.pop(_RECHECKED, None)
-            _commit(path, prepared)
+            _commit(path, prepared, lang)
     if scope.everything:  # the history holds every county's files, and rollback writes anywhere
+        import_aliases.render(path, lang)
         import_history.render(path)
     else:
-        st.caption("修订记录与撤销只对省级账户开放。")
+        st.caption(i18n.t("imp_history_province", lang))
 
 
 if __name__ == "__main__":

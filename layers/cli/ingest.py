@@ -16,7 +16,7 @@ from layers import store
 from layers.build import pipeline, revisions
 from layers.cli.progress import StageBar
 from layers.errors import LedgerError, StaleStoreError, StoreError
-from layers.ingest.columns import load_column_map
+from layers.ingest.aliases import column_map_for
 from layers.ingest.prepare import PreparedImport, ReadOptions, prepare_import
 from layers.settings import store_path
 
@@ -78,7 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "warning; by default those rows are refused and reported",
     )
     p.add_argument(
-        "--column-map", metavar="TOML", help="header mapping (default data/column_map.toml)"
+        "--column-map",
+        metavar="TOML",
+        help="header mapping (default data/column_map.toml); the store's header aliases "
+        "(<store>.column_map.toml, added on the 数据导入 page) are read on top",
     )
     p.add_argument(
         "--dry-run",
@@ -128,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         unit=args.unit,
         crs=args.crs,
         gcj02=args.gcj02,
-        column_map=load_column_map(args.column_map) if args.column_map else None,
+        column_map=column_map_for(path, args.column_map),
         allow_later_years=args.allow_later_years,
     )
     files = dict(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,9 @@ __all__ = [
     "label_candidates",
     "load_column_map",
     "match_label",
+    "nearest_fields",
     "normalise_label",
+    "office_name",
     "unit_of",
 ]
 
@@ -116,12 +120,105 @@ class ColumnMap:
     sections: Mapping[str, Mapping[str, str]]
     values: Mapping[str, Mapping[str, str]]
     path: str
+    #: section → schema name → the header names it accepts, as written (for messages)
+    accepted: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def names(self, section: str, field_name: str) -> tuple[str, ...]:
+        """The header names ``field_name`` accepts in ``section``, as written in the map."""
+        return tuple(self.accepted.get(section, {}).get(field_name, ()))
 
 
-def load_column_map(path: str | os.PathLike[str] | None = None) -> ColumnMap:
-    """Read the header mapping file (default ``data/column_map.toml``).
+def office_name(field_name: str, cmap: ColumnMap | None = None, section: str = "projects") -> str:
+    """The header an office gives ``field_name`` (``funds_planned`` → ``计划投资``).
 
-    Raises ``LedgerError`` naming the file and entry when a variant is listed twice in a section.
+    Parameters
+    ----------
+    field_name
+        A schema name.
+    cmap
+        A column map (default the shipped one): its first accepted name is used for fields
+        offices have no usual header for (registry, boundaries), from ``section`` or else the
+        first section that has the field.
+    section
+        The map's section of ``field_name``.
+
+    Returns
+    -------
+    str
+        The office's header, else the first name the map accepts, else ``field_name``.
+    """
+    if field_name in FIELD_ZH:
+        return FIELD_ZH[field_name]
+    cmap = cmap if cmap is not None else _shipped_map()
+    names = cmap.names(section, field_name) or next(
+        (tuple(n[field_name]) for n in cmap.accepted.values() if n.get(field_name)), ()
+    )
+    return names[0] if names else field_name
+
+
+@functools.cache
+def _shipped_map() -> ColumnMap:
+    return load_column_map()
+
+
+def nearest_fields(
+    label: str, cmap: ColumnMap, section: str = "projects", n: int = 3
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The fields whose accepted header names are nearest to ``label`` (by characters).
+
+    Parameters
+    ----------
+    label
+        A header the map does not know, as written.
+    cmap
+        The column map.
+    section
+        The map's section (``projects``, ``registry``, ...).
+    n
+        At most this many fields.
+
+    Returns
+    -------
+    list of (str, tuple of str)
+        ``(schema name, accepted names)``, nearest first; empty when nothing is near.
+    """
+    accepted = cmap.accepted.get(section, {})
+    by_variant = {
+        normalise_label(v): f for f, names in accepted.items() for v in names if v.strip()
+    }
+    wanted = label_candidates(normalise_label(label))[-1]
+    close = difflib.get_close_matches(wanted, list(by_variant), n=4 * n, cutoff=0.5)
+    fields: list[str] = []
+    for variant in close:
+        if by_variant[variant] not in fields:
+            fields.append(by_variant[variant])
+    return [(f, tuple(accepted[f])) for f in fields[:n]]
+
+
+def load_column_map(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    aliases: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+) -> ColumnMap:
+    """Read the header mapping file (default ``data/column_map.toml``), with ``aliases`` on top.
+
+    Parameters
+    ----------
+    path
+        The TOML file (default ``data/column_map.toml``).
+    aliases
+        Section → schema name → header names added by the province (``layers.ingest.aliases``,
+        kept next to the store); a name the file already gives another field stays with it.
+
+    Returns
+    -------
+    ColumnMap
+        The normalised lookups and the accepted names as written.
+
+    Raises
+    ------
+    LedgerError
+        The file cannot be read, or lists a variant twice in a section (naming both entries).
     """
     path = Path(path) if path is not None else DEFAULT_COLUMN_MAP
     try:
@@ -132,12 +229,24 @@ def load_column_map(path: str | os.PathLike[str] | None = None) -> ColumnMap:
         raise LedgerError(f"column map {path} is not valid TOML: {e}; fix the file") from e
     sections: dict[str, dict[str, str]] = {}
     values: dict[str, dict[str, str]] = {}
+    accepted: dict[str, dict[str, tuple[str, ...]]] = {}
     for section, entries in raw.items():
         if section == "values":
             continue
         sections[section] = _invert(path, section, entries)
+        accepted[section] = {
+            name: (variants,) if isinstance(variants, str) else tuple(variants)
+            for name, variants in entries.items()
+        }
         for name in entries:  # the schema name itself always maps
             sections[section].setdefault(normalise_label(name), name)
+    for section, entries in (aliases or {}).items():
+        lookup = sections.setdefault(section, {})
+        names = accepted.setdefault(section, {})
+        for name, headers in entries.items():
+            for header in headers:
+                if lookup.setdefault(normalise_label(header), name) == name:
+                    names[name] = (*names.get(name, ()), header)
     labels = {
         S.SECTOR: S.SECTOR_LABELS_ZH,
         S.STATUS: S.STATUS_LABELS_ZH,
@@ -151,7 +260,7 @@ def load_column_map(path: str | os.PathLike[str] | None = None) -> ColumnMap:
         values[kind] = inv
     for needed in ("projects", "registry", "household", "personal", "boundaries"):
         sections.setdefault(needed, {})
-    return ColumnMap(sections, values, str(path))
+    return ColumnMap(sections, values, str(path), accepted)
 
 
 def _invert(path: Path, section: str, entries: Mapping[str, Sequence[str]]) -> dict[str, str]:

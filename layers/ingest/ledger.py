@@ -14,7 +14,7 @@ from geo.crs import gcj02_to_wgs84
 from layers import schema as S
 from layers.errors import LedgerError
 from layers.ingest.cells import cell_texts
-from layers.ingest.columns import ColumnMap, load_column_map
+from layers.ingest.columns import ColumnMap, load_column_map, office_name
 from layers.ingest.excel import RawSheet, Source, read_sheets
 from layers.ingest.header import Header, data_rows, find_header, row_gist, special_rows
 from layers.ingest.project_rows import FUNDS, project_rows
@@ -30,6 +30,12 @@ from layers.ingest.report import (
     ValidationReport,
     absent_label,
     source_row,
+)
+from layers.ingest.unknown import (
+    header_not_found,
+    unknown_columns,
+    unknown_frame,
+    unknown_text_zh,
 )
 from layers.settings import STORAGE_CRS
 
@@ -92,10 +98,13 @@ def read_ledger(
     table, problems, per = project_rows(
         batch, labels, cmap, admin_units=admin_units, allow_later_years=allow_later_years
     )
-    problems = pd.concat([problems, *sheet_problems], ignore_index=True)
+    unknown = [_unknown(sheet, header, cmap) for sheet, header in parts]
+    problems = pd.concat([problems, *sheet_problems, *(p for p, _ in unknown)], ignore_index=True)
     sources_read = [_sheet_source(sheet, header, per, unit) for sheet, header in parts]
     report = ValidationReport(
-        _in_sheet_order(problems, parts), pd.concat(sources_read, ignore_index=True)
+        _in_sheet_order(problems, parts),
+        pd.concat(sources_read, ignore_index=True),
+        pd.concat([u for _, u in unknown], ignore_index=True),
     )
     origin = pd.DataFrame(
         {
@@ -119,13 +128,27 @@ def _ledger_sheets(
         and S.PROJECT_ID in header.fields.values()
     ]
     if not found:
-        names = "、".join(s.sheet or s.file for s in sheets)
-        raise LedgerError(
-            f"{sheets[0].file if sheets else src}: no sheet ({names}) has a ledger header "
-            "with 项目编号 and at least one other known column in its first 20 rows; "
-            f"add your header names to {cmap.path}"
-        )
+        if not sheets:
+            raise LedgerError(f"{src}: the file holds no sheet")
+        raise header_not_found(sheets[0].file, sheets[0], cmap, (S.PROJECT_ID,))
     return found
+
+
+def _unknown(sheet: RawSheet, header: Header, cmap: ColumnMap) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A warning per header the column map does not know, and the sheet's ``unknown`` rows."""
+    found = unknown_columns(header, cmap)
+    problems = pd.DataFrame(
+        {
+            FILE: [sheet.file] * len(found),
+            SHEET: [sheet.sheet] * len(found),
+            ROW: pd.array([header.rows[-1]] * len(found), dtype="Int64"),
+            COLUMN: [f"{c.header} ({c.letter})" for c in found],
+            VALUE: [""] * len(found),
+            PROBLEM: [unknown_text_zh(c, cmap) for c in found],
+            ACTION: ["warning"] * len(found),
+        }
+    )
+    return problems, unknown_frame(sheet, found)
 
 
 def _sheet_source(
@@ -169,7 +192,8 @@ def _units_understood(header: Header, unit: str | None) -> str:
             col_unit = header.units.get(c)
             u = col_unit or header.title_unit or unit or "万元"
             out.append(
-                f"{f}={u}" + ("（表头）" if col_unit else "（标题）" if header.title_unit else "")
+                f"{header.label(c)}={u}"
+                + ("（表头）" if col_unit else "（标题）" if header.title_unit else "（默认）")
             )
     return "; ".join(out)
 
@@ -236,7 +260,9 @@ def _duplicate_columns(sheet: RawSheet, header: Header) -> list[pd.DataFrame]:
                 ROW: pd.array([header.rows[0]], dtype="Int64"),
                 COLUMN: [header.label(c)],
                 VALUE: [""],
-                PROBLEM: [f"第二个映射到 {f} 的列，已忽略（使用 {header.label(col[f])}）"],
+                PROBLEM: [
+                    f"第二个对应「{office_name(f)}」的列，已忽略（使用 {header.label(col[f])}）"
+                ],
                 ACTION: ["warning"],
             }
         )

@@ -12,7 +12,7 @@ import pandas as pd
 
 from geo.escape import escape_formulas
 from layers.errors import LedgerError
-from layers.ingest.columns import FIELD_ZH
+from layers.ingest.columns import FIELD_ZH, office_name
 from layers.ingest.excel import RawSheet
 from layers.ingest.header import Header
 
@@ -25,6 +25,7 @@ __all__ = [
     "PROBLEM",
     "REPORT_COLUMNS",
     "REPORT_LABELS_ZH",
+    "REPORT_WORDS_ZH",
     "ROW",
     "SHEET",
     "SOURCE_COLUMNS",
@@ -94,6 +95,15 @@ SOURCE_LABELS_ZH: dict[str, str] = {
     "rejected": "拒收",
     "notes": "说明",
 }
+#: every word of the report's files in Chinese: headers, actions, sheet names, the total row
+REPORT_WORDS_ZH: dict[str, str] = {
+    **REPORT_LABELS_ZH,
+    **SOURCE_LABELS_ZH,
+    **ACTIONS,
+    "total": "合计",
+    "summary_sheet": "概况",
+    "problems_sheet": "问题",
+}
 _VALUE_MAX = 60
 #: shown instead of a value that may be personal
 MASK = "***"
@@ -121,6 +131,8 @@ class ValidationReport:
 
     problems: pd.DataFrame = field(default_factory=empty_problems)
     sources: pd.DataFrame = field(default_factory=no_sources)
+    #: headers the column map does not know (``ingest.unknown.UNKNOWN_COLUMNS``), per sheet
+    unknown: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def rows_in(self) -> int:
@@ -136,6 +148,16 @@ class ValidationReport:
     def rejected(self) -> int:
         """Rows not imported (each named in ``problems`` with action ``rejected``)."""
         return int(pd.to_numeric(self.sources["rejected"]).sum())
+
+    def counts(self) -> dict[str, int]:
+        """Rows read, accepted and rejected; problems in all and per action."""
+        return {
+            "rows_in": self.rows_in,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "problems": len(self.problems),
+            **{a: self._count(a) for a in ACTIONS},
+        }
 
     def summary(self) -> str:
         """One line in Chinese: rows in = accepted + rejected, and the problem count."""
@@ -155,48 +177,62 @@ class ValidationReport:
         problems = pd.concat(frames, ignore_index=True) if frames else empty_problems()
         srcs = [f for f in (self.sources, other.sources) if len(f)]
         sources = pd.concat(srcs, ignore_index=True) if srcs else no_sources()
-        return ValidationReport(problems, sources)
+        unknown = [f for f in (self.unknown, other.unknown) if len(f)]
+        return ValidationReport(
+            problems, sources, pd.concat(unknown, ignore_index=True) if unknown else pd.DataFrame()
+        )
 
-    def table_zh(self) -> pd.DataFrame:
-        """The problems with Chinese headers and actions, as shown to users."""
+    def table_zh(self, words: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """The problems with the headers and actions of ``words`` (default Chinese), as shown.
+
+        ``words`` maps each of ``REPORT_COLUMNS`` and ``ACTIONS`` to its text (see
+        :data:`REPORT_WORDS_ZH`); the page passes the interface language's.
+        """
+        w = words if words is not None else REPORT_WORDS_ZH
         out = self.problems.copy()
-        out[ACTION] = out[ACTION].map(ACTIONS).fillna(out[ACTION])
-        return out.rename(columns=REPORT_LABELS_ZH)
+        out[ACTION] = out[ACTION].map({a: w[a] for a in ACTIONS}).fillna(out[ACTION])
+        return out.rename(columns={c: w[c] for c in REPORT_COLUMNS})
 
-    def sources_zh(self) -> pd.DataFrame:
-        """The per-file summary with Chinese headers."""
-        return self.sources.rename(columns=SOURCE_LABELS_ZH)
+    def sources_zh(self, words: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """The per-file summary with the headers of ``words`` (default Chinese)."""
+        w = words if words is not None else REPORT_WORDS_ZH
+        return self.sources.rename(columns={c: w[c] for c in SOURCE_COLUMNS})
 
-    def write(self, path: str | os.PathLike[str]) -> list[Path]:
+    def write(
+        self, path: str | os.PathLike[str], words: Mapping[str, str] | None = None
+    ) -> list[Path]:
         """Write the report as XLSX (sheets 概况, 问题) and CSV (UTF-8 with BOM, opens in Excel).
 
         ``path`` may end in ``.xlsx`` or ``.csv`` or have no suffix; both files are written next
         to each other (``report.xlsx``, ``report.csv``; the summary goes to ``report_概况.csv``).
-        Cells starting with ``= + - @`` are escaped so spreadsheets do not run them.
+        Cells starting with ``= + - @`` are escaped so spreadsheets do not run them. ``words``
+        (default :data:`REPORT_WORDS_ZH`) gives the headers, actions, sheet names, the total
+        row's label and its summary line, so the page writes the report in its language.
         """
+        w = words if words is not None else {**REPORT_WORDS_ZH, "summary_line": self.summary()}
         base = Path(path)
         if base.suffix.lower() in (".xlsx", ".csv"):
             base = base.with_suffix("")
         base.parent.mkdir(parents=True, exist_ok=True)
         total = pd.DataFrame(
             {
-                FILE: ["合计"],
+                FILE: [w["total"]],
                 "rows_in": [self.rows_in],
                 "accepted": [self.accepted],
                 "rejected": [self.rejected],
-                "notes": [self.summary()],
+                "notes": [w.get("summary_line", self.summary())],
             }
         )
         sources = pd.concat([self.sources, total], ignore_index=True)
-        sources = escape_formulas(sources.rename(columns=SOURCE_LABELS_ZH))
-        problems = escape_formulas(self.table_zh())
+        sources = escape_formulas(sources.rename(columns={c: w[c] for c in SOURCE_COLUMNS}))
+        problems = escape_formulas(self.table_zh(w))
         xlsx = base.with_suffix(".xlsx")
         csv = base.with_suffix(".csv")
-        summary_csv = base.with_name(base.name + "_概况.csv")
+        summary_csv = base.with_name(f"{base.name}_{w['summary_sheet']}.csv")
         try:
             with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
-                sources.to_excel(writer, sheet_name="概况", index=False)
-                problems.to_excel(writer, sheet_name="问题", index=False)
+                sources.to_excel(writer, sheet_name=w["summary_sheet"], index=False)
+                problems.to_excel(writer, sheet_name=w["problems_sheet"], index=False)
             problems.to_csv(csv, index=False, encoding="utf-8-sig")
             sources.to_csv(summary_csv, index=False, encoding="utf-8-sig")
         except OSError as e:
@@ -412,7 +448,9 @@ def source_row(
         One row with ``SOURCE_COLUMNS``.
     """
     rows_in, accepted, rejected = counts
-    mapping = "; ".join(f"{header.label(c)}→{f}" for c, f in sorted(header.fields.items()))
+    mapping = "; ".join(
+        f"{header.label(c)}→{office_name(f)}" for c, f in sorted(header.fields.items())
+    )
     ignored = [header.label(c) for c in sorted(header.labels) if c not in header.fields]
     if ignored:
         mapping += "; 未使用: " + ", ".join(ignored)
