@@ -24,36 +24,39 @@ from views import export_widget, loaders, state, widgets
 
 __all__ = ["main"]
 
-BY_LABELS = {
-    "prefecture": "每个州（市）一页",
-    "county": "每个县（市、区）一页",
-    "zone": "每个重点区域一页",
-}
-KIND_LABELS = {"summary": "下级区域汇总", "projects": "项目清单"}
+BY_KEYS = {"prefecture": "ex_by_prefecture", "county": "ex_by_county", "zone": "ex_by_zone"}
+KIND_KEYS = {"summary": "ex_table_summary", "projects": "ex_table_projects"}
+
+
+def _t(key: str, **values: object) -> str:
+    """The catalogue's text in the page's language."""
+    return i18n.t(key, state.current_lang(), **values)
 
 
 def _snapshot_section(request: snapshot.MapRequest) -> None:
-    st.subheader("专题图")
+    st.subheader(_t("ex_map"))
     c1, c2, c3, c4 = st.columns(4)
-    paper = c1.selectbox("纸张", tuple(sm.PAPER_MM), key="ex_paper")
+    paper = c1.selectbox(_t("ex_paper"), tuple(sm.PAPER_MM), key="ex_paper")
     orientation = c2.selectbox(
-        "方向",
+        _t("ex_orientation"),
         sm.ORIENTATIONS,
         key="ex_orient",
-        format_func=lambda o: "横向" if o == "landscape" else "纵向",
+        format_func=lambda o: _t(f"ex_{o}"),
     )
-    dpi = c3.selectbox("PNG 分辨率", (150, 300), key="ex_dpi", format_func=lambda d: f"{d} dpi")
-    labels = c4.checkbox("标注区域名称", value=True, key="ex_labels")
+    dpi = c3.selectbox(_t("ex_dpi"), (150, 300), key="ex_dpi", format_func=lambda d: f"{d} dpi")
+    labels = c4.checkbox(_t("ex_labels"), value=True, key="ex_labels")
     req = dataclasses.replace(request, labels=labels)
-    with st.spinner("正在绘制预览……"):
+    with st.spinner(_t("ex_drawing")):
         preview = export_widget.map_bytes(
             req, fmt="png", paper=paper, orientation=orientation, dpi=72
         )
-    st.image(preview, caption="预览（72 dpi）；下载文件与命令行 onemap export map 输出相同")
+    st.image(preview, caption=_t("ex_preview"))
     cols = st.columns(3)
     for col, fmt in zip(cols, maps.MAP_FORMATS, strict=True):
-        if col.button(f"生成 {fmt.upper()}", key=f"ex_make_{fmt}", use_container_width=True):
-            with st.spinner(f"正在生成 {fmt.upper()}……"):
+        if col.button(
+            _t("ex_make", fmt=fmt.upper()), key=f"ex_make_{fmt}", use_container_width=True
+        ):
+            with st.spinner(_t("ex_making", fmt=fmt.upper())):
                 data = export_widget.map_bytes(
                     req, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi
                 )
@@ -61,7 +64,7 @@ def _snapshot_section(request: snapshot.MapRequest) -> None:
         made = st.session_state.get(f"ex_file_{fmt}")
         if made and made[0] == repr((req, paper, orientation, dpi)):
             col.download_button(
-                f"下载 {fmt.upper()}",
+                _t("ex_download", fmt=fmt.upper()),
                 made[1],
                 file_name=export_widget.file_name(req, fmt),
                 mime=export_widget.FORMAT_MIME[fmt],
@@ -71,18 +74,20 @@ def _snapshot_section(request: snapshot.MapRequest) -> None:
 
 
 def _pack_section(request: snapshot.MapRequest) -> None:
-    st.subheader("简报包")
+    st.subheader(_t("ex_pack"))
     level = request.region_level
     options = [b for b in pack.PACK_BY if b == "zone" or S.LEVELS.index(b) > S.LEVELS.index(level)]
     if level not in ("province", "prefecture"):
-        st.caption("简报包按州（市）或县（市、区）分页：请在侧栏选择全省或一个州（市）。")
+        st.caption(_t("ex_pack_level"))
         return
     c1, c2 = st.columns(2)
-    by = c1.selectbox("分页", options, key="ex_pack_by", format_func=BY_LABELS.get)
-    fmt = c2.selectbox("格式", pack.PACK_FORMATS, key="ex_pack_fmt", format_func=str.upper)
+    by = c1.selectbox(
+        _t("ex_pack_by"), options, key="ex_pack_by", format_func=lambda b: _t(BY_KEYS[b])
+    )
+    fmt = c2.selectbox(_t("ex_format"), pack.PACK_FORMATS, key="ex_pack_fmt", format_func=str.upper)
     within = request.region if by != "zone" else S.PROVINCE_CODE
-    if st.button("生成简报包", key="ex_pack_go", icon=":material/picture_as_pdf:"):
-        bar = st.progress(0.0, text="正在生成简报包……")
+    if st.button(_t("ex_pack_make"), key="ex_pack_go", icon=":material/picture_as_pdf:"):
+        bar = st.progress(0.0, text=_t("ex_pack_making"))
         snap = export_widget.snapshot(with_projects=not request.flt.is_empty, flt=request.flt)
         base = dataclasses.replace(request, region=S.PROVINCE_CODE, zone=None)
         with tempfile.TemporaryDirectory() as d:
@@ -94,7 +99,7 @@ def _pack_section(request: snapshot.MapRequest) -> None:
                 base=base,
                 fmt=fmt,
                 snap=snap,
-                progress=lambda i, n: bar.progress(i / n, text=f"第 {i}/{n} 页"),
+                progress=lambda i, n: bar.progress(i / n, text=_t("ex_page_of", i=i, n=n)),
             )
             data = out.read_bytes()
         bar.empty()
@@ -106,7 +111,7 @@ def _pack_section(request: snapshot.MapRequest) -> None:
     if made:
         name, data, n = made
         st.download_button(
-            f"下载简报包（{n} 页）",
+            _t("ex_pack_download", n=n),
             data,
             file_name=name,
             mime=export_widget.FORMAT_MIME[name.rsplit(".", 1)[1]],
@@ -115,21 +120,26 @@ def _pack_section(request: snapshot.MapRequest) -> None:
 
 
 def _data_section(request: snapshot.MapRequest) -> None:
-    st.subheader("数据")
+    st.subheader(_t("ex_data"))
     c1, c2 = st.columns(2)
     kind = c1.selectbox(
-        "表格", tables.TABLE_KINDS, key="ex_table_kind", format_func=KIND_LABELS.get
+        _t("ex_table"),
+        tables.TABLE_KINDS,
+        key="ex_table_kind",
+        format_func=lambda k: _t(KIND_KEYS[k]),
     )
     snap = export_widget.snapshot(
         with_projects=kind == "projects" or not request.flt.is_empty, flt=request.flt
     )
     table = tables.view_table(snap, request, kind=kind)
-    c2.caption(f"{len(table):,} 行；以 = + - @ 开头的单元格已转义，CSV 为带 BOM 的 UTF-8")
+    c2.caption(_t("ex_table_note", n=f"{len(table):,}"))
     cols = st.columns(2)
     for col, fmt in zip(cols, tables.TABLE_FORMATS, strict=True):
         token = repr((request, kind, fmt))
-        if col.button(f"生成 {fmt.upper()}", key=f"ex_table_go_{fmt}", use_container_width=True):
-            with st.spinner(f"正在生成 {fmt.upper()}（{len(table):,} 行）……"):
+        if col.button(
+            _t("ex_make", fmt=fmt.upper()), key=f"ex_table_go_{fmt}", use_container_width=True
+        ):
+            with st.spinner(_t("ex_making_rows", fmt=fmt.upper(), n=f"{len(table):,}")):
                 st.session_state[f"ex_table_{fmt}_bytes"] = (
                     token,
                     tables.table_bytes(table, fmt=fmt),
@@ -137,7 +147,7 @@ def _data_section(request: snapshot.MapRequest) -> None:
         made = st.session_state.get(f"ex_table_{fmt}_bytes")
         if made and made[0] == token:
             col.download_button(
-                f"下载 {fmt.upper()}",
+                _t("ex_download", fmt=fmt.upper()),
                 made[1],
                 file_name=export_widget.file_name(request, fmt, kind=f"table-{kind}"),
                 mime=export_widget.FORMAT_MIME[fmt],
@@ -146,14 +156,14 @@ def _data_section(request: snapshot.MapRequest) -> None:
             )
     c1, c2, c3 = st.columns(3)
     fmt = c1.selectbox(
-        "图层格式",
+        _t("ex_layer_format"),
         export_layers.LAYER_FORMATS,
         key="ex_layer_fmt",
-        format_func={"gpkg": "GeoPackage", "geojson": "GeoJSON", "shp": "Shapefile（zip）"}.get,
+        format_func={"gpkg": "GeoPackage", "geojson": "GeoJSON", "shp": _t("ex_shapefile_zip")}.get,
     )
-    gbk = c2.checkbox("Shapefile 用 GBK 编码", key="ex_gbk", disabled=fmt != "shp")
-    with_points = c3.checkbox("含项目点", key="ex_points")
-    if st.button("生成图层文件", key="ex_layers_go"):
+    gbk = c2.checkbox(_t("ex_gbk"), key="ex_gbk", disabled=fmt != "shp")
+    with_points = c3.checkbox(_t("ex_points"), key="ex_points")
+    if st.button(_t("ex_layers_make"), key="ex_layers_go"):
         lsnap = export_widget.snapshot(
             with_projects=with_points or not request.flt.is_empty, flt=request.flt
         )
@@ -172,19 +182,19 @@ def _data_section(request: snapshot.MapRequest) -> None:
     if made:
         ext, data = made
         st.download_button(
-            f"下载图层（.{ext}）",
+            _t("ex_layers_download", ext=ext),
             data,
             file_name=export_widget.file_name(request, ext, kind="layers"),
             mime=export_widget.FORMAT_MIME[ext],
             key="ex_layers_dl",
         )
-    if st.button("生成交互式网页地图（HTML，离线可用）", key="ex_html_go"):
+    if st.button(_t("ex_html_make"), key="ex_html_go"):
         html = web.map_html(maps.prepare_map(snap, request)).encode("utf-8")
         st.session_state["ex_html_bytes"] = (repr(request), html)
     made = st.session_state.get("ex_html_bytes")
     if made and made[0] == repr(request):
         st.download_button(
-            "下载 HTML 地图",
+            _t("ex_html_download"),
             made[1],
             file_name=export_widget.file_name(request, "html"),
             mime="text/html",
@@ -193,11 +203,11 @@ def _data_section(request: snapshot.MapRequest) -> None:
 
 
 def _raster_section(request: snapshot.MapRequest) -> None:
-    st.subheader("栅格")
+    st.subheader(_t("ex_raster"))
     res = st.select_slider(
-        "分辨率（度）", options=(0.002, 0.005, 0.01, 0.02, 0.05), value=0.01, key="ex_res"
+        _t("ex_resolution"), options=(0.002, 0.005, 0.01, 0.02, 0.05), value=0.01, key="ex_res"
     )
-    if st.button("生成 GeoTIFF（由行政村指标栅格化）", key="ex_raster_go"):
+    if st.button(_t("ex_raster_make"), key="ex_raster_go"):
         snap = export_widget.snapshot(with_projects=not request.flt.is_empty, flt=request.flt)
         surface = export_raster.metric_raster(snap, request, resolution=res)
         with tempfile.TemporaryDirectory() as d:
@@ -205,7 +215,7 @@ def _raster_section(request: snapshot.MapRequest) -> None:
             st.session_state["ex_tif"] = path.read_bytes()
     if st.session_state.get("ex_tif"):
         st.download_button(
-            "下载 GeoTIFF",
+            _t("ex_raster_download"),
             io.BytesIO(st.session_state["ex_tif"]),
             file_name=export_widget.file_name(request, "tif", kind="raster"),
             mime="image/tiff",
@@ -216,11 +226,16 @@ def _raster_section(request: snapshot.MapRequest) -> None:
 def main() -> None:
     """Draw the 导出 page for the current view."""
     view = state.current_view()
+    lang = view.lang
     request = export_widget.request_from_view(view)
-    st.title(f"导出 · {loaders.unit_name(view.region, 'zh')}")
+    st.title(i18n.t("ex_title", lang, region=loaders.unit_name(view.region, lang)))
     st.caption(
-        f"{widgets.describe_filters(view)} · 指标：{i18n.metric_label(view.metric)}"
-        " · 命令行：onemap export map|pack|table|layers|raster|html"
+        i18n.t(
+            "ex_caption",
+            lang,
+            filters=widgets.describe_filters(view),
+            metric=i18n.metric_label(view.metric, lang),
+        )
     )
     try:
         _snapshot_section(request)

@@ -19,6 +19,7 @@ from layers import schema as S
 from layers.errors import OneMapError, StoreError
 from layers.export import maps
 from layers.export import snapshot as export_snapshot
+from layers.present import i18n
 from layers.present.query import ProjectFilter
 from views import loaders
 from views.state import ViewState, current_view, project_filter
@@ -135,7 +136,7 @@ def _make_map(key: str, state: ViewState, fmt: str, paper: str, orientation: str
     """Button callback: draw the view's map once and keep it for the download button."""
     made = repr((state, fmt, paper, orientation, dpi))
     try:
-        with st.spinner("正在生成地图……"):
+        with st.spinner(i18n.t("ex_making_map", state.lang)):
             request = request_from_view(state)
             data = map_bytes(request, fmt=fmt, paper=paper, orientation=orientation, dpi=dpi)
             name = file_name(request, fmt)
@@ -149,19 +150,24 @@ def export_button(state: ViewState | None = None, *, key: str = "export") -> Non
     """A 导出地图 popover for a map page: format, paper, orientation, DPI, then 生成 draws the
     view through ``layers.export`` and offers the download (nothing is drawn before)."""
     state = state or current_view()
-    with st.popover("导出地图", icon=":material/download:"):
+    lang = state.lang
+    with st.popover(i18n.t("ex_button", lang), icon=":material/download:"):
         c1, c2 = st.columns(2)
-        fmt = c1.selectbox("格式", MAP_FORMATS, key=f"{key}_fmt", format_func=str.upper)
-        paper = c2.selectbox("纸张", PAPERS, key=f"{key}_paper")
+        fmt = c1.selectbox(
+            i18n.t("ex_format", lang), MAP_FORMATS, key=f"{key}_fmt", format_func=str.upper
+        )
+        paper = c2.selectbox(i18n.t("ex_paper", lang), PAPERS, key=f"{key}_paper")
         orientation = c1.selectbox(
-            "方向",
+            i18n.t("ex_orientation", lang),
             ORIENTATIONS,
             key=f"{key}_orient",
-            format_func=lambda o: "横向" if o == "landscape" else "纵向",
+            format_func=lambda o: i18n.t(f"ex_{o}", lang),
         )
-        dpi = c2.selectbox("分辨率 DPI", DPIS, key=f"{key}_dpi", disabled=fmt != "png")
+        dpi = c2.selectbox(
+            i18n.t("ex_dpi_short", lang), DPIS, key=f"{key}_dpi", disabled=fmt != "png"
+        )
         st.button(
-            "生成",
+            i18n.t("ex_go", lang),
             key=f"{key}_go",
             icon=":material/image:",
             on_click=_make_map,
@@ -175,7 +181,7 @@ def export_button(state: ViewState | None = None, *, key: str = "export") -> Non
             return
         data, name = made[1]
         st.download_button(
-            f"下载 {fmt.upper()}",
+            i18n.t("ex_download", lang, fmt=fmt.upper()),
             data,
             file_name=name,
             mime=FORMAT_MIME[fmt],

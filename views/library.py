@@ -20,11 +20,11 @@ LEVEL = "county"
 
 def _kpis(row: pd.Series, lang: str) -> None:
     cards = [
-        ("projects", fmt.fmt_count(row[S.N_PROJECTS], unit="个")),
+        ("projects", fmt.fmt_count(row[S.N_PROJECTS], unit=i18n.t("unit_items", lang), lang=lang)),
         ("completion", fmt.fmt_pct(row[S.COMPLETION])),
         ("coverage_of_poor", fmt.fmt_pct(row[S.COVERAGE])),
-        ("funds_planned", fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED])),
-        ("funds_paid", fmt.fmt_wan_yuan(row[S.FUNDS_SPENT])),
+        ("funds_planned", fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED], lang=lang)),
+        ("funds_paid", fmt.fmt_wan_yuan(row[S.FUNDS_SPENT], lang=lang)),
         ("six_fixes_complete", fmt.fmt_pct(row[S.SIX_FIXES_RATE])),
     ]
     for col, (key, value) in zip(st.columns(len(cards)), cards, strict=True):
@@ -34,7 +34,7 @@ def _kpis(row: pd.Series, lang: str) -> None:
 def _projects_tab(mine: pd.DataFrame, name: str, lang: str) -> None:
     """The county's projects: searchable table and its XLSX/CSV downloads."""
     names = loaders.units_index().set_index(S.CODE)[S.NAME]
-    table = tables.project_table(mine, names=names, with_missing_fixes=True)
+    table = tables.project_table(mine, names=names, with_missing_fixes=True, lang=lang)
     needle = st.text_input(
         i18n.t("search_projects", lang),
         key="library_search",
@@ -122,8 +122,8 @@ def render() -> None:
     flt = state.project_filter(view)
     summary = loaders.load_region_summary()
     mine = loaders.unit_projects(S.COUNTY_CODE, county, flt)
-    name = loaders.unit_name(county)
-    st.subheader(f"{name} · {flt.describe_zh()}")
+    name = loaders.unit_name(county, lang)
+    st.subheader(f"{name} · {widgets.filters_text(view)}")
     _kpis(query.summarise_region(summary, mine, county, flt), lang)
 
     tab_table, tab_mix, tab_towns, tab_years = st.tabs(

@@ -62,6 +62,7 @@ __all__ = [
     "warm_up",
     "zone_members",
     "zone_names",
+    "zone_names_en",
 ]
 
 PathLike = str | os.PathLike[str] | None
@@ -317,6 +318,14 @@ def unit_name(code: str, lang: str | None = None) -> str:
     idx = units_index()
     hit = idx.loc[idx[S.CODE] == code, S.NAME]
     return str(hit.iloc[0]) if len(hit) else code
+
+
+def zone_names_en() -> dict[str, str]:
+    """Zone name → its English name (``data/zones.toml``); empty when the file is unusable."""
+    try:
+        return {name: z.name_en for name, z in zones_mod.load_zones().items()}
+    except OneMapError:
+        return {}
 
 
 def zone_names() -> list[str]:

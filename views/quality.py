@@ -21,23 +21,49 @@ from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
 from layers.ingest import reconcile
-from views import assets, loaders, state
+from layers.present import i18n
+from views import assets, loaders, state, widgets
 
-__all__ = ["render"]
+__all__ = ["check_labels", "issue_headers", "render"]
 
-SEVERITY_ZH = qi.SEVERITY_LABELS_ZH
 SEVERITY_ORDER = qi.SEVERITIES
-ISSUE_HEADERS_ZH = {
-    S.QI_SEVERITY: "严重程度",
-    S.QI_CHECK: "检查项",
-    S.QI_ENTITY: "对象",
-    S.QI_ENTITY_ID: "编号",
-    S.QI_CODE: "区划代码",
-    "unit": "所在区域",
-    S.QI_MESSAGE: "说明",
-    S.QI_VALUE: "值",
+#: issue column → its header's catalogue key
+ISSUE_HEADER_KEYS = {
+    S.QI_SEVERITY: "qa_severity",
+    S.QI_CHECK: "qa_check",
+    S.QI_ENTITY: "qa_entity",
+    S.QI_ENTITY_ID: "qa_entity_id",
+    S.QI_CODE: "qa_code",
+    "unit": "qa_unit",
+    S.QI_MESSAGE: "qa_message",
+    S.QI_VALUE: "qa_value",
+}
+#: a level → its name's catalogue key
+LEVEL_KEYS = {
+    "prefecture": "prefecture",
+    "county": "county",
+    "township": "township",
+    "village": "village_level",
 }
 PALETTE_REDS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+
+
+def issue_headers(lang: str) -> dict[str, str]:
+    """Issue column → its header in ``lang``."""
+    return {c: i18n.t(k, lang) for c, k in ISSUE_HEADER_KEYS.items()}
+
+
+def check_labels(checks: pd.Series, lang: str) -> pd.Series:
+    """The checks' names in ``lang`` (``spent_over_allocated`` → 支出超过下达资金 / Spent over
+    allocated)."""
+    if lang == "en":
+        return checks.astype(str).str.replace("_", " ").str.capitalize()
+    return checks.map(reconcile.CHECK_LABELS_ZH).fillna(checks)
+
+
+def _entity(values: pd.Series, lang: str) -> pd.Series:
+    keys = {v: f"entity_{v}" for v in values.dropna().unique() if f"entity_{v}" in i18n.TEXT}
+    return values.map({v: i18n.t(k, lang) for v, k in keys.items()}).fillna(values)
 
 
 def child_level(level: str) -> str:
@@ -46,22 +72,26 @@ def child_level(level: str) -> str:
     return S.LEVELS[min(i + 1, len(S.LEVELS) - 1)]
 
 
-def _map(units: gpd.GeoDataFrame, counts: pd.DataFrame, title: str) -> None:
+def _map(units: gpd.GeoDataFrame, counts: pd.DataFrame, title: str, lang: str) -> None:
     gdf = units.merge(counts[[S.CODE, "issues", "errors"]], on=S.CODE, how="left")
     values = gdf["issues"].astype(float).to_numpy()
     top = max(float(np.nanmax(values)) if len(values) else 0.0, 1.0)
     breaks = np.unique(np.ceil(np.linspace(0, top, 6)[1:]))
     colors = webmap.class_colors(np.where(values > 0, values, np.nan), breaks, PALETTE_REDS)
     gdf = gdf.assign(
-        issues_text=gdf["issues"].astype(int).astype(str) + " 个",
-        errors_text=gdf["errors"].astype(int).astype(str) + " 个",
+        issues_text=[i18n.t("qa_items", lang, n=int(n)) for n in gdf["issues"]],
+        errors_text=[i18n.t("qa_items", lang, n=int(n)) for n in gdf["errors"]],
     )
     m = webmap.make_map(gdf.total_bounds, asset_base_url=assets.asset_base_url())
     webmap.choropleth_layer(
         gdf,
         fill_colors=colors,
-        tooltip={S.NAME: "区域", "issues_text": "问题", "errors_text": "其中错误"},
-        name="数据质量",
+        tooltip={
+            S.NAME: i18n.t("region", lang),
+            "issues_text": i18n.t("qa_issues", lang),
+            "errors_text": i18n.t("qa_errors", lang),
+        },
+        name=i18n.t("qa_map_layer", lang),
     ).add_to(m)
     lows = [0, *breaks[:-1]]
     labels = [
@@ -69,59 +99,68 @@ def _map(units: gpd.GeoDataFrame, counts: pd.DataFrame, title: str) -> None:
         for lo, hi in zip(lows, breaks, strict=True)
     ]
     used = webmap.class_colors(breaks, breaks, PALETTE_REDS)
-    webmap.add_legend(m, title=title, labels=labels, colors=list(used), no_data_label="无问题")
+    webmap.add_legend(
+        m, title=title, labels=labels, colors=list(used), no_data_label=i18n.t("qa_no_issue", lang)
+    )
     st_folium(m, key="quality_map", height=440, use_container_width=True, returned_objects=[])
 
 
-def _funds_reconciliation(units: pd.DataFrame) -> pd.DataFrame:
-    with st.expander("账账相符：上传县级资金表核对项目库资金合计"):
-        st.caption(
-            "资金表每行一个县：县代码或县名，以及 计划投资 / 已下达资金 / 已支出资金 中的任意几列；"
-            "金额单位在表头或标题中注明（元或万元），默认万元。"
-        )
-        upload = st.file_uploader(
-            "县级资金表（.xlsx / .csv）", type=["xlsx", "csv"], key="qa_funds"
+def _funds_reconciliation(units: pd.DataFrame, lang: str) -> pd.DataFrame:
+    with st.expander(i18n.t("qa_funds_title", lang)):
+        st.caption(i18n.t("qa_funds_help", lang))
+        upload = widgets.file_uploader(
+            i18n.t("qa_funds_upload", lang), lang, type=["xlsx", "csv"], key="qa_funds"
         )
         if upload is None:
             return qi.empty_issues()
         funds = reconcile.read_funds_table((upload.name, upload.getvalue()), admin_units=units)
         found = reconcile.reconcile_funds(loaders.load_projects(), funds)
         bad = int((found[S.QI_CHECK] == "ledger_vs_funds").sum())
-        st.write(f"资金表 {len(funds)} 个县；账账不符 {bad} 项。")
+        st.write(i18n.t("qa_funds_found", lang, counties=len(funds), bad=bad))
         return found
 
 
 def render() -> None:
     """Draw the page."""
     view = state.current_view(page="quality")
-    st.title("数据质量")
-    region_name = loaders.unit_name(view.region)
+    lang = view.lang
+    st.title(i18n.t("quality", lang))
+    region_name = loaders.unit_name(view.region, lang)
     issues = loaders.load_table(S.TABLE_QUALITY_ISSUES)
     units = loaders.load_admin_units()
-    extra = _funds_reconciliation(units)
+    extra = _funds_reconciliation(units, lang)
     if len(extra):
         issues = pd.concat([extra, issues], ignore_index=True)
     scoped = reconcile.filter_region(issues, view.region).reset_index(drop=True)
-    st.subheader(f"{region_name} · 共 {len(scoped):,} 个问题")
+    st.subheader(i18n.t("qa_count", lang, region=region_name, n=f"{len(scoped):,}"))
+    severity = {s: i18n.t(f"severity_{s}", lang) for s in SEVERITY_ORDER}
     cols = st.columns(3)
     for col, sev in zip(cols, SEVERITY_ORDER, strict=True):
-        col.metric(SEVERITY_ZH[sev], f"{int((scoped[S.QI_SEVERITY] == sev).sum()):,}")
+        col.metric(severity[sev], f"{int((scoped[S.QI_SEVERITY] == sev).sum()):,}")
     if scoped.empty:
-        st.success("所选区域没有发现数据质量问题。")
+        st.success(i18n.t("qa_none", lang))
         return
 
-    labels = scoped[S.QI_CHECK].map(reconcile.CHECK_LABELS_ZH).fillna(scoped[S.QI_CHECK])
+    labels = check_labels(scoped[S.QI_CHECK], lang)
     by_check = (
-        pd.DataFrame({"检查项": labels, "严重程度": scoped[S.QI_SEVERITY].map(SEVERITY_ZH)})
+        pd.DataFrame(
+            {
+                i18n.t("qa_check", lang): labels,
+                i18n.t("qa_severity", lang): scoped[S.QI_SEVERITY].map(severity),
+            }
+        )
         .value_counts()
-        .rename("问题数")
+        .rename(i18n.t("qa_issue_count", lang))
         .reset_index()
     )
     left, right = st.columns([3, 2])
     with right:
         st.dataframe(by_check, hide_index=True)
         checks = st.multiselect(
-            "只看这些检查项", sorted(labels.unique()), key="qa_checks", placeholder="全部检查项"
+            i18n.t("qa_only_checks", lang),
+            sorted(labels.unique()),
+            key=f"qa_checks_{lang}",
+            placeholder=i18n.t("qa_all_checks", lang),
         )
     shown = scoped[labels.isin(checks).to_numpy()] if checks else scoped
     with left:
@@ -133,32 +172,36 @@ def render() -> None:
         if view.level == "village":
             inside = units[units[S.CODE] == view.region]
         if len(inside) > 3000:
-            st.info("单元较多：请在左侧边栏选择州/市或县后查看问题分布图。")
+            st.info(i18n.t("qa_too_many", lang))
         elif len(inside):
             counts = reconcile.issues_per_unit(shown, inside, level)
-            _map(inside, counts, f"问题数（按{S.LEVEL_LABELS_ZH[level]}）")
+            level_name = i18n.t(LEVEL_KEYS[level], lang)
+            _map(inside, counts, i18n.t("qa_map_title", lang, level=level_name), lang)
 
+    headers = issue_headers(lang)
     table = shown.assign(
         **{
-            S.QI_SEVERITY: shown[S.QI_SEVERITY].map(SEVERITY_ZH),
+            S.QI_SEVERITY: shown[S.QI_SEVERITY].map(severity),
             S.QI_CHECK: labels[shown.index],
+            S.QI_ENTITY: _entity(shown[S.QI_ENTITY], lang),
             "unit": shown[S.QI_CODE].map(dict(zip(units[S.CODE], units[S.NAME], strict=False))),
         }
-    )[list(ISSUE_HEADERS_ZH)].rename(columns=ISSUE_HEADERS_ZH)
+    )[list(headers)].rename(columns=headers)
     st.dataframe(table, hide_index=True)
+    stem = i18n.t("qa_file_stem", lang)
     c1, c2 = st.columns(2)
     c1.download_button(
-        "下载问题清单（XLSX）",
-        functools.partial(tables.to_xlsx_bytes, table, sheet_name="数据质量"),
-        file_name=f"{region_name}_数据质量.xlsx",
+        i18n.t("qa_download_xlsx", lang),
+        functools.partial(tables.to_xlsx_bytes, table, sheet_name=stem),
+        file_name=f"{region_name}_{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
         key="qa_xlsx",
     )
     c2.download_button(
-        "下载问题清单（CSV）",
+        i18n.t("qa_download_csv", lang),
         functools.partial(tables.to_csv_bytes, table),
-        file_name=f"{region_name}_数据质量.csv",
+        file_name=f"{region_name}_{stem}.csv",
         mime="text/csv",
         on_click="ignore",
         key="qa_csv",

@@ -139,7 +139,7 @@ def _kpis(
             i18n.t("projects_done_by", lang, year=year),
             f"{fmt.fmt_int(int(done.sum()))} / {fmt.fmt_int(len(mine))}",
         ),
-        (i18n.t("funds_planned", lang), fmt.fmt_wan_yuan(mine[S.FUNDS_PLANNED].sum())),
+        (i18n.t("funds_planned", lang), fmt.fmt_wan_yuan(mine[S.FUNDS_PLANNED].sum(), lang=lang)),
     ]
     for col, (label, value) in zip(st.columns(len(cards)), cards, strict=True):
         col.metric(label, value)
@@ -199,8 +199,8 @@ def render() -> None:
     row = hit.iloc[0]
     town = str(row[S.CODE])
     flt = state.project_filter(view)
-    county = loaders.unit_name(S.truncate(town, "county"))
-    st.subheader(f"{county} · {row[S.NAME]} · {flt.describe_zh()}")
+    county = loaders.unit_name(S.truncate(town, "county"), lang)
+    st.subheader(f"{county} · {row[S.NAME]} · {widgets.filters_text(view)}")
     export_widget.export_button(dataclasses.replace(view, region=town), key="roadmap_export")
 
     st.session_state[YEAR_KEY] = _view_year(view)  # the URL's year= drives the slider
@@ -212,7 +212,9 @@ def render() -> None:
 
     plans = loaders.load_table(S.LAYER_VILLAGE_PLAN)
     villages = exits.villages_at_year(plans[plans[S.PARENT_CODE].eq(town).to_numpy()], year)
-    villages["poor_text"] = fmt.fmt_count_series(villages[S.POOR_POPULATION], unit="人")
+    villages["poor_text"] = fmt.fmt_count_series(
+        villages[S.POOR_POPULATION], unit=i18n.t("unit_people", lang), lang=lang
+    )
     mine = loaders.unit_projects(S.TOWNSHIP_CODE, town, flt)
     done = exits.completion_year(mine).le(year).fillna(False).to_numpy(dtype=bool)
     _kpis(villages, mine, done, year, lang)

@@ -129,7 +129,9 @@ def _filters(lang: str) -> dict[str, Any]:
         i18n.t("zone", lang),
         [NONE, *zones],
         key=_K["zone"],
-        format_func=lambda z: z or i18n.t("all", lang),
+        format_func=lambda z: (
+            i18n.zone_label(z, loaders.zone_names_en(), lang) if z else i18n.t("all", lang)
+        ),
     )
     sectors = _category_filter("sector", S.SECTOR, S.SECTORS, "sectors", lang)
     years = st.slider(

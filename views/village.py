@@ -35,10 +35,17 @@ def _map(village: gpd.GeoDataFrame, projects: pd.DataFrame, view: state.ViewStat
         vil.total_bounds, asset_base_url=assets.asset_base_url(), basemap=basemap, token=token
     )
     webmap.choropleth_layer(
-        vil.assign(poor_text=fmt.fmt_count_series(vil[S.POOR_POPULATION], unit="人")),
+        vil.assign(
+            poor_text=fmt.fmt_count_series(
+                vil[S.POOR_POPULATION], unit=i18n.t("unit_people", lang), lang=lang
+            )
+        ),
         fill_colors=["#fff7bc"] * len(vil),
-        tooltip={S.NAME: "行政村", "poor_text": "贫困人口"},
-        name="行政村",
+        tooltip={
+            S.NAME: i18n.t("village_level", lang),
+            "poor_text": i18n.t("poor_population_short", lang),
+        },
+        name=i18n.t("village_level", lang),
         style=webmap.PolygonStyle(weight=2, fill_opacity=0.35),
     ).add_to(m)
     if isinstance(projects, gpd.GeoDataFrame) and len(projects):
@@ -76,12 +83,13 @@ def _exit_texts(row: pd.Series, lang: str) -> tuple[str, str]:
     planned = row[S.PLANNED_EXIT_YEAR]
     exited = row[S.EXIT_YEAR]
     if pd.notna(exited):
-        exit_text = f"{int(exited)}年"
+        exit_text = i18n.t("year_label", lang, year=int(exited))
     elif pd.isna(planned):  # only poverty villages have an exit task (出列)
         exit_text = i18n.t("not_applicable", lang)
     else:
         exit_text = i18n.t("not_yet_exited", lang)
-    return ("—" if pd.isna(planned) else f"{int(planned)}年"), exit_text
+    planned_text = "—" if pd.isna(planned) else i18n.t("year_label", lang, year=int(planned))
+    return planned_text, exit_text
 
 
 def _terrain(row: pd.Series, lang: str) -> None:
@@ -98,10 +106,16 @@ def _terrain(row: pd.Series, lang: str) -> None:
 
 def _registry(row: pd.Series, lang: str) -> None:
     planned, exited = _exit_texts(row, lang)
+    households, people = i18n.t("unit_households", lang), i18n.t("unit_people", lang)
+    if lang == "en":  # the card's label says what is counted
+        households = people = ""
     cards = [
-        ("poor_households", fmt.fmt_count(row[S.POOR_HOUSEHOLDS], unit="户")),
-        ("poor_population_short", fmt.fmt_count(row[S.POOR_POPULATION], unit="人")),
-        ("covered_by_projects", fmt.fmt_count(row.get(S.COVERED_CAPPED, np.nan), unit="人")),
+        ("poor_households", fmt.fmt_count(row[S.POOR_HOUSEHOLDS], unit=households, lang=lang)),
+        ("poor_population_short", fmt.fmt_count(row[S.POOR_POPULATION], unit=people, lang=lang)),
+        (
+            "covered_by_projects",
+            fmt.fmt_count(row.get(S.COVERED_CAPPED, np.nan), unit=people, lang=lang),
+        ),
         ("coverage", fmt.fmt_pct(row[S.COVERAGE])),
         ("planned_exit", planned),
         ("exited", exited),
@@ -113,8 +127,9 @@ def _registry(row: pd.Series, lang: str) -> None:
 
 def _projects_table(mine: pd.DataFrame, name: str, lang: str) -> None:
     """The village's projects with their 六定 gaps, and the XLSX download."""
-    table = tables.project_table(mine, with_missing_fixes=True)
-    gaps = int(table[i18n.HEADERS_ZH[i18n.MISSING_FIXES]].ne("").sum())
+    table = tables.project_table(mine, with_missing_fixes=True, lang=lang)
+    headers = i18n.headers(lang)
+    gaps = int(table[headers[i18n.MISSING_FIXES]].ne("").sum())
     done = int(mine[S.STATUS].isin(S.COMPLETED_STATUSES).sum())
     st.markdown(
         i18n.t("village_projects_summary", lang, n=fmt.fmt_int(len(mine)), done=done, gaps=gaps)
@@ -130,7 +145,7 @@ def _projects_table(mine: pd.DataFrame, name: str, lang: str) -> None:
         S.FUNDS_SPENT,
         S.RESPONSIBLE_UNIT,
     )
-    show = [i18n.HEADERS_ZH[c] for c in columns if i18n.HEADERS_ZH[c] in table.columns]
+    show = [headers[c] for c in columns if headers[c] in table.columns]
     selection.selectable_table(
         table,
         mine[S.PROJECT_ID].astype(str).tolist(),
@@ -165,8 +180,8 @@ def render() -> None:
     row = hit.iloc[0]
     code = str(row[S.CODE])
     flt = state.project_filter(view)
-    chain = " · ".join(loaders.unit_name(c) for c in state.ancestors(code)[1:])
-    st.subheader(f"{chain} · {flt.describe_zh()}")
+    chain = " · ".join(loaders.unit_name(c, lang) for c in state.ancestors(code)[1:])
+    st.subheader(f"{chain} · {widgets.filters_text(view)}")
     export_widget.export_button(dataclasses.replace(view, region=code), key="village_export")
     _registry(row, lang)
 

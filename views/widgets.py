@@ -23,6 +23,8 @@ __all__ = [
     "basemap",
     "demo_banner",
     "describe_filters",
+    "file_uploader",
+    "filters_text",
     "number_columns",
     "page_unit",
     "project_points_layer",
@@ -35,6 +37,46 @@ def demo_banner() -> None:
     """Show the demo-data warning when the store is the generated demo (every page)."""
     if loaders.is_demo():
         st.warning(i18n.t("demo_banner", current_lang()), icon=":material/science:")
+
+
+#: Streamlit draws the uploader's "Upload" button and "50MB per file • XLSX" in English and has
+#: no parameter for them (streamlit/streamlit#13500); in Chinese the page's stylesheet hides
+#: those texts and draws the catalogue's words in their place (CSS ``::after``)
+_UPLOADER_CSS = """<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p,
+[data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0;}}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after
+{{content: "{upload}"; font-size: 0.875rem;}}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after
+{{content: "{limit}"; font-size: 0.75rem;}}
+</style>"""
+
+
+def file_uploader(label: str, lang: str, **kwargs: Any) -> Any:
+    """``st.file_uploader`` whose own texts are in ``lang`` where Streamlit allows it.
+
+    Parameters
+    ----------
+    label
+        The uploader's label (already in ``lang``).
+    lang
+        The page's language: in Chinese, Streamlit's English "Upload" and "… per file" are
+        drawn as 上传 and 每个文件不超过 … MB by the stylesheet.
+    **kwargs
+        Passed to ``st.file_uploader``.
+
+    Returns
+    -------
+    UploadedFile, list of UploadedFile or None
+        What ``st.file_uploader`` returns.
+    """
+    if lang == "zh":
+        mb = int(st.get_option("server.maxUploadSize"))
+        css = _UPLOADER_CSS.format(
+            upload=i18n.t("upload", lang), limit=i18n.t("upload_limit", lang, mb=mb)
+        )
+        st.html(css)
+    return st.file_uploader(label, **kwargs)
 
 
 def _labels(column: str, codes: tuple[str, ...], lang: str) -> str:
@@ -57,6 +99,24 @@ def describe_filters(state: ViewState | None = None) -> str:
     if state.fund_sources:
         parts.append(_labels(S.FUND_SOURCE, state.fund_sources, lang))
     return " · ".join(parts)
+
+
+def filters_text(state: ViewState | None = None) -> str:
+    """The active project filters in the view's language, or 全部项目 / All projects."""
+    state = state or current_view()
+    lang = state.lang
+    parts = [
+        _labels(col, codes, lang)
+        for col, codes in (
+            (S.SECTOR, state.sectors),
+            (S.STATUS, state.statuses),
+            (S.FUND_SOURCE, state.fund_sources),
+        )
+        if codes
+    ]
+    if state.years:
+        parts.insert(1 if state.sectors else 0, f"{state.years[0]}–{state.years[1]}")
+    return " · ".join(parts) if parts else i18n.t("all_projects", lang)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

@@ -30,10 +30,10 @@ def _spotlight_card(row: pd.Series, name: str, code: str, lang: str) -> None:
     b.metric(i18n.t("coverage", lang), fmt.fmt_pct(row[S.COVERAGE]))
     c.metric(i18n.metric_label(S.FUNDS_EXECUTION, lang), fmt.fmt_pct(row[S.FUNDS_EXECUTION]))
     totals = {
-        "projects": fmt.fmt_count(row[S.N_PROJECTS]),
-        "planned": fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED]),
-        "spent": fmt.fmt_wan_yuan(row[S.FUNDS_SPENT]),
-        "uncovered": fmt.fmt_count(row[S.POOR_POPULATION] - row[S.COVERED_CAPPED]),
+        "projects": fmt.fmt_count(row[S.N_PROJECTS], lang=lang),
+        "planned": fmt.fmt_wan_yuan(row[S.FUNDS_PLANNED], lang=lang),
+        "spent": fmt.fmt_wan_yuan(row[S.FUNDS_SPENT], lang=lang),
+        "uncovered": fmt.fmt_count(row[S.POOR_POPULATION] - row[S.COVERED_CAPPED], lang=lang),
     }
     st.caption(i18n.t("zone_card_caption", lang, **totals))
     if OVERVIEW.exists():
@@ -51,6 +51,8 @@ def _spotlight(zones: pd.DataFrame, lang: str) -> None:
     for col, (fragment, (name, code)) in zip(cols, SPOTLIGHT.items(), strict=True):
         hit = zones[zones[S.ZONE].astype("string").str.contains(fragment).fillna(False)]
         with col.container(border=True):
+            if lang == "en":  # the prefecture's own name, not the zone's Chinese short form
+                name = loaders.unit_name(code, lang)
             st.markdown(f"#### {name}")
             if hit.empty:
                 st.caption(i18n.t("zone_not_in_store", lang))
@@ -63,7 +65,8 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None, l
     scope = counties
     if zone:
         scope = counties[counties[S.CODE].isin(members.loc[members[S.ZONE] == zone, S.CODE])]
-    where = i18n.t("in_zone", lang, zone=zone) if zone else i18n.t("in_province", lang)
+    label = i18n.zone_label(zone, loaders.zone_names_en(), lang) if zone else ""
+    where = i18n.t("in_zone", lang, zone=label) if zone else i18n.t("in_province", lang)
     st.subheader(i18n.t("laggard_counties", lang) + where)
     n = st.slider(i18n.t("show_top", lang), 5, 30, 10, key="zones_top_n")
     by_completion, by_uncovered = st.tabs(
@@ -73,10 +76,13 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None, l
     for tab, key in ((by_completion, S.COMPLETION), (by_uncovered, i18n.UNCOVERED)):
         with tab:
             ranked = tables.laggards(scope, by=key, n=n)
-            ranked.insert(0, "排名", range(1, len(ranked) + 1))
+            rank, pref = i18n.t("rank", lang), i18n.t("prefecture_col", lang)
+            ranked.insert(0, rank, range(1, len(ranked) + 1))
             prefecture = ranked[S.CODE].str[:4].str.ljust(12, "0").map(prefectures)
-            shown = tables.summary_table(ranked.assign(州市=prefecture), extra=("排名", "州市"))
-            shown = shown[["排名", *[c for c in shown.columns if c != "排名"]]]
+            shown = tables.summary_table(
+                ranked.assign(**{pref: prefecture}), extra=(rank, pref), lang=lang
+            )
+            shown = shown[[rank, *[c for c in shown.columns if c != rank]]]
             st.dataframe(
                 shown,
                 hide_index=True,
@@ -111,15 +117,21 @@ def render() -> None:
     prepared = None if flt.is_empty else loaders.prepared_projects()
     zones = _zone_figures(flt, summary, prepared, members, lang)
     province = query.summarise_region(summary, prepared, S.PROVINCE_CODE, flt)
-    st.caption(i18n.t("zones_caption", lang) + f" · {flt.describe_zh()}")
+    st.caption(i18n.t("zones_caption", lang) + f" · {widgets.describe_filters(view)}")
 
     _spotlight(zones, lang)
-    st.altair_chart(charts.zones_compare_chart(zones, province, lang=lang), width="stretch")
+    names_en = loaders.zone_names_en()
+    shown = zones.assign(
+        **{S.ZONE: [i18n.zone_label(str(z), names_en, lang) for z in zones[S.ZONE]]}
+    )
+    st.altair_chart(charts.zones_compare_chart(shown, province, lang=lang), width="stretch")
     both = pd.concat(
-        [zones, province.to_frame().T.assign(**{S.ZONE: charts.PROVINCE_LABEL})],
+        [shown, province.to_frame().T.assign(**{S.ZONE: i18n.t("whole_province", lang)})],
         ignore_index=True,
     )
-    table = tables.summary_table(both).infer_objects()  # the province row made them objects
+    table = tables.summary_table(
+        both, lang=lang
+    ).infer_objects()  # the province row made them objects
     st.dataframe(
         table,
         hide_index=True,
@@ -130,7 +142,13 @@ def render() -> None:
     if not members.empty:
         ry = loaders.load_table(S.TABLE_ROADMAP_YEARS)
         highlight = tuple(z for z in zones[S.ZONE].astype(str) if any(f in z for f in SPOTLIGHT))
-        chart = exits.exit_timeline_chart(ry, members, highlight=highlight, lang=lang)
+        label = {str(z): i18n.zone_label(str(z), names_en, lang) for z in zones[S.ZONE]}
+        chart = exits.exit_timeline_chart(
+            ry,
+            members.assign(**{S.ZONE: members[S.ZONE].map(label).fillna(members[S.ZONE])}),
+            highlight=tuple(label.get(z, z) for z in highlight),
+            lang=lang,
+        )
         st.altair_chart(chart, width="stretch")
 
     counties = query.summarise_children(summary, prepared, S.PROVINCE_CODE, flt, level="county")

@@ -105,8 +105,10 @@ def project_table(
     *,
     names: Mapping[str, str] | pd.Series | None = None,
     with_missing_fixes: bool = False,
+    lang: str = "zh",
 ) -> pd.DataFrame:
-    """Projects for display/download: Chinese headers and labels, region names for codes.
+    """Projects for display/download: headers and labels in ``lang`` (default Chinese), region
+    names for codes.
 
     Parameters
     ----------
@@ -117,6 +119,8 @@ def project_table(
         "—" where a county-wide project has no township or village.
     with_missing_fixes
         Add a ``六定缺项`` column listing the six fixes each project lacks.
+    lang
+        Language of the headers and of the sector, status and fund source labels.
 
     Returns
     -------
@@ -126,12 +130,9 @@ def project_table(
     _require(projects, [s.PROJECT_ID, s.PROJECT_NAME], "project_table(projects)")
     cols = [c for c in s.PROJECT_COLUMNS if c in projects.columns]
     out = pd.DataFrame(projects[cols]).copy()
-    if s.SECTOR in out:
-        out[s.SECTOR] = _labelled(out[s.SECTOR], s.SECTOR_LABELS_ZH)
-    if s.STATUS in out:
-        out[s.STATUS] = _labelled(out[s.STATUS], s.STATUS_LABELS_ZH)
-    if s.FUND_SOURCE in out:
-        out[s.FUND_SOURCE] = _labelled(out[s.FUND_SOURCE], s.FUND_SOURCE_LABELS_ZH)
+    for kind in (s.SECTOR, s.STATUS, s.FUND_SOURCE):
+        if kind in out:
+            out[kind] = _labelled(out[kind], i18n.labels(kind, lang))
     if names is not None:
         lookup = pd.Series(names, dtype="object") if not isinstance(names, pd.Series) else names
         for col in (s.COUNTY_CODE, s.TOWNSHIP_CODE, s.VILLAGE_CODE):
@@ -142,7 +143,7 @@ def project_table(
             out[col] = out[col].dt.strftime("%Y-%m-%d").astype("object")
     if with_missing_fixes:
         out[i18n.MISSING_FIXES] = missing_six_fixes(projects)
-    return out.rename(columns=i18n.HEADERS_ZH).reset_index(drop=True)
+    return out.rename(columns=i18n.headers(lang)).reset_index(drop=True)
 
 
 def search(table: pd.DataFrame, query: str) -> pd.DataFrame:
@@ -174,8 +175,10 @@ def search(table: pd.DataFrame, query: str) -> pd.DataFrame:
     return table[keep]
 
 
-def summary_table(summary: pd.DataFrame, *, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Region or zone summary rows for display: name, counts, rates in % (Chinese headers).
+def summary_table(
+    summary: pd.DataFrame, *, extra: tuple[str, ...] = (), lang: str = "zh"
+) -> pd.DataFrame:
+    """Region or zone summary rows for display: name, counts, rates in % (headers in ``lang``).
 
     Parameters
     ----------
@@ -183,6 +186,8 @@ def summary_table(summary: pd.DataFrame, *, extra: tuple[str, ...] = ()) -> pd.D
         Rows of ``region_summary`` or zone summaries (``zone`` column).
     extra
         Further columns to keep after the name.
+    lang
+        Language of the headers (Chinese by default, as the exported tables).
 
     Returns
     -------
@@ -212,7 +217,8 @@ def summary_table(summary: pd.DataFrame, *, extra: tuple[str, ...] = ()) -> pd.D
     for rate in _RATES:
         if rate in out:
             out[rate] = (out[rate].astype("float64") * 100).round(1)
-    return out.rename(columns={**i18n.HEADERS_ZH, s.NAME: "名称"}).reset_index(drop=True)
+    names = {**i18n.headers(lang), s.NAME: i18n.t("name", lang)}
+    return out.rename(columns=names).reset_index(drop=True)
 
 
 def laggards(summary: pd.DataFrame, *, by: str = s.COMPLETION, n: int = 10) -> pd.DataFrame:

@@ -60,8 +60,9 @@ def fmt_int(x: Real | None) -> str:
     return f"{round(float(x)):,}"
 
 
-def fmt_count(x: Real | None, *, unit: str = "", digits: int = 2) -> str:
-    """Format a count the Chinese way: below 1万 as is, then 万, then 亿.
+def fmt_count(x: Real | None, *, unit: str = "", digits: int = 2, lang: str = "zh") -> str:
+    """Format a count the Chinese way: below 1万 as is, then 万, then 亿 (in English: with
+    thousands separators, and the unit after a space).
 
     ``fmt_count(8500)`` → ``"8,500"``, ``fmt_count(192000)`` → ``"19.2万"``,
     ``fmt_count(1.84122e11, unit="元")`` → ``"1,841.22亿元"``. Trailing zeros are dropped.
@@ -74,6 +75,8 @@ def fmt_count(x: Real | None, *, unit: str = "", digits: int = 2) -> str:
         Text appended to the number (e.g. ``"元"``).
     digits
         Decimals at most, trailing zeros dropped.
+    lang
+        ``"zh"`` (万/亿) or ``"en"`` (``192,000 people``).
 
     Returns
     -------
@@ -84,6 +87,9 @@ def fmt_count(x: Real | None, *, unit: str = "", digits: int = 2) -> str:
         return MISSING
     v = float(x)
     a = abs(v)
+    if lang == "en":
+        body = f"{v:,.0f}" if v == round(v) else _trim(f"{v:,.{digits}f}")
+        return f"{body} {unit}" if unit else body
     if a < WAN:
         body = f"{v:,.0f}" if v == round(v) else _trim(f"{v:,.{digits}f}")
     elif a < YI:
@@ -158,7 +164,9 @@ def fmt_pct_series(s: pd.Series, *, digits: int = 1) -> pd.Series:
     return out.where(v.notna(), MISSING).astype("object")
 
 
-def fmt_count_series(s: pd.Series, *, unit: str = "", digits: int = 2) -> pd.Series:
+def fmt_count_series(
+    s: pd.Series, *, unit: str = "", digits: int = 2, lang: str = "zh"
+) -> pd.Series:
     """Vectorised :func:`fmt_count`: a string Series on the same index.
 
     Parameters
@@ -169,7 +177,11 @@ def fmt_count_series(s: pd.Series, *, unit: str = "", digits: int = 2) -> pd.Ser
         Text appended to each number (e.g. ``"户"``).
     digits
         Decimals at most, trailing zeros dropped.
+    lang
+        ``"zh"`` (万/亿) or ``"en"`` (thousands separators, the unit after a space).
     """
+    if lang == "en":
+        return s.map(lambda x: fmt_count(x, unit=unit, digits=digits, lang="en")).astype("object")
     v = pd.to_numeric(s, errors="coerce").astype("float64")
     a = v.abs()
     scale = np.select([a >= YI, a >= WAN], [YI, WAN], 1.0)

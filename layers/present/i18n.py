@@ -13,9 +13,11 @@ too, so every word a user reads is in this module.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 
 from layers import schema as S
+from layers.settings import DATA_DIR
 
 __all__ = [
     "HEADERS_ZH",
@@ -26,10 +28,13 @@ __all__ = [
     "TEXT",
     "UNCOVERED",
     "VOCABULARIES",
+    "WORDS_FILE",
+    "headers",
     "label",
     "labels",
     "metric_label",
     "t",
+    "zone_label",
 ]
 
 #: the interface languages, Chinese first (the default)
@@ -220,7 +225,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "village_projects_summary": (
         "**项目 {n} 个**：已完工/验收 {done} 个，六定有缺项 {gaps} 个（见「六定缺项」列）。",
         "**{n} projects**: {done} completed or accepted, "
-        "{gaps} lack one of the six fixes (column 六定缺项).",
+        "{gaps} lack one of the six fixes (column Six fixes missing).",
     ),
     # --- 重点区域 zones -----------------------------------------------------------------------
     "zone_not_in_store": ("数据库中没有该区域。", "Not in the store."),
@@ -335,6 +340,20 @@ TEXT: dict[str, tuple[str, str]] = {
     "role_county": ("县级", "county"),
     "role_viewer": ("只读", "viewer"),
 }
+#: the words of the data pages (quality, import, export) and of the report headers
+WORDS_FILE = DATA_DIR / "words.toml"
+
+
+def _read_words() -> dict[str, tuple[str, str]]:
+    """The entries of :data:`WORDS_FILE` (``key = ["中文", "English"]``), none already in TEXT."""
+    raw = tomllib.loads(WORDS_FILE.read_text(encoding="utf-8"))
+    both = sorted(set(raw) & set(TEXT))
+    if both:
+        raise KeyError(f"{WORDS_FILE.name} repeats keys of i18n.TEXT: {both}")
+    return {k: (str(v[0]), str(v[1])) for k, v in raw.items()}
+
+
+TEXT.update(_read_words())
 
 
 def t(key: str, lang: str = "zh", /, **values: object) -> str:
@@ -497,3 +516,41 @@ SCHEME_LABELS_ZH: dict[str, str] = {
     "equal_interval": "等间距",
     "jenks_caspall": "Jenks-Caspall",
 }
+
+
+def headers(lang: str = "zh") -> dict[str, str]:
+    """Display headers of store columns in ``lang`` (Chinese: :data:`HEADERS_ZH`).
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    dict of str to str
+        Column → header, for ``DataFrame.rename``.
+    """
+    if lang != "en":
+        return dict(HEADERS_ZH)
+    return {c: TEXT[f"col_en_{c}"][1] for c in HEADERS_ZH if f"col_en_{c}" in TEXT}
+
+
+def zone_label(name: str, names_en: Mapping[str, str], lang: str = "zh") -> str:
+    """A zone's name in ``lang``: the Chinese name, or its ``name_en`` from ``data/zones.toml``.
+
+    Parameters
+    ----------
+    name
+        The zone's Chinese name (the store's key).
+    names_en
+        Chinese name → English name (``layers.build.zones.load_zones``).
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The label; an unknown zone keeps its name.
+    """
+    return names_en.get(name, name) if lang == "en" else name
