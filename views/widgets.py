@@ -17,7 +17,7 @@ from layers import schema as S
 from layers.export import tables
 from layers.present import fmt, i18n
 from views import assets, loaders
-from views.state import ViewState, current_lang, current_view, set_region
+from views.state import ViewState, current_lang, current_view, project_filter, set_region
 
 __all__ = [
     "basemap",
@@ -80,7 +80,7 @@ def file_uploader(label: str, lang: str, **kwargs: Any) -> Any:
 
 
 def _labels(column: str, codes: tuple[str, ...], lang: str) -> str:
-    return "、".join(i18n.label(column, c, lang) for c in codes)
+    return ("、" if lang != "en" else ", ").join(i18n.label(column, c, lang) for c in codes)
 
 
 def describe_filters(state: ViewState | None = None) -> str:
@@ -102,21 +102,22 @@ def describe_filters(state: ViewState | None = None) -> str:
 
 
 def filters_text(state: ViewState | None = None) -> str:
-    """The active project filters in the view's language, or 全部项目 / All projects."""
+    """The active project filters in the view's language (``行业：特色产业；年度：2016–2020`` /
+    ``Sector: Industry; Plan years: 2016–2020``), or 全部项目 / All projects."""
     state = state or current_view()
-    lang = state.lang
-    parts = [
-        _labels(col, codes, lang)
-        for col, codes in (
-            (S.SECTOR, state.sectors),
-            (S.STATUS, state.statuses),
-            (S.FUND_SOURCE, state.fund_sources),
-        )
-        if codes
-    ]
+    if state.lang != "en":
+        return project_filter(state).describe_zh()
+    parts = []
+    if state.sectors:
+        parts.append(f"{i18n.t('sector', 'en')}: {_labels(S.SECTOR, state.sectors, 'en')}")
     if state.years:
-        parts.insert(1 if state.sectors else 0, f"{state.years[0]}–{state.years[1]}")
-    return " · ".join(parts) if parts else i18n.t("all_projects", lang)
+        parts.append(f"{i18n.t('years', 'en')}: {state.years[0]}–{state.years[1]}")
+    if state.statuses:
+        parts.append(f"{i18n.t('status', 'en')}: {_labels(S.STATUS, state.statuses, 'en')}")
+    if state.fund_sources:
+        sources = _labels(S.FUND_SOURCE, state.fund_sources, "en")
+        parts.append(f"{i18n.t('fund_source', 'en')}: {sources}")
+    return "; ".join(parts) if parts else i18n.t("all_projects", "en")
 
 
 @st.cache_data(ttl=300, show_spinner=False)
