@@ -85,6 +85,25 @@ def test_map_of_a_prefecture_shows_its_counties_with_words(snap: Snapshot) -> No
     assert data.layers.locator is not None and data.layers.context is not None
 
 
+def test_map_words_in_english(snap: Snapshot) -> None:
+    """lang="en": title, subtitle, legend and small print in English; place names stay."""
+    flt = query.ProjectFilter(sectors=("water",), years=(2017, 2018))
+    req = MapRequest(region=PREF_A, flt=flt, breaks_from="filtered", lang="en")
+    data = maps.prepare_map(snap, req, now=NOW)
+    assert data.text.title == "甲市 · Completion by county 2017–2018"
+    assert data.text.subtitle.startswith("Units: county · 2 · ")
+    assert data.text.legend_title == "Completion (%)"
+    assert data.text.footer[0] == "Filter: Sector: Water; Plan years: 2017–2018"
+    assert data.text.footer[1] == "Data date: 2025-12-31 · source: 测试数据"  # the store's words
+    assert data.text.footer[2].startswith("Made 2026-01-02 03:04 UTC")
+    assert (data.text.no_data_label, data.text.outline_label) == (
+        "No data",
+        "Priority zone outline",
+    )
+    with pytest.raises(ExportError, match="`lang` was 'fr'"):
+        MapRequest(lang="fr")
+
+
 def test_title_years_follow_the_slider_not_the_exit_years(snap: Snapshot) -> None:
     """Unfiltered: the campaign's plan years (the slider's 2014–2020), widened by projects
     planned later; filtered: the filter's years."""

@@ -67,6 +67,7 @@ def request_from_view(state: ViewState, **overrides: Any) -> export_snapshot.Map
         zone=state.zone,
         show_zones=state.show_zones,
         breaks_from=state.breaks_from,
+        lang=state.lang,
     )
     return dataclasses.replace(req, **overrides) if overrides else req
 

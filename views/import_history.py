@@ -177,7 +177,7 @@ def render(path: Path) -> None:
     if log.empty:
         st.caption(i18n.t("hist_empty", lang))
         return
-    st.dataframe(log_table(log, lang), hide_index=True)
+    st.dataframe(log_table(log, lang), hide_index=True, placeholder="—")
     revs = log["rev"].astype(int).tolist()[::-1]
     rev = st.selectbox(i18n.t("hist_pick", lang), revs, key="hist_rev")
     kind = str(log.loc[log["rev"] == rev, "kind"].iloc[0])

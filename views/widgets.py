@@ -43,11 +43,11 @@ def demo_banner() -> None:
 #: no parameter for them (streamlit/streamlit#13500); in Chinese the page's stylesheet hides
 #: those texts and draws the catalogue's words in their place (CSS ``::after``)
 _UPLOADER_CSS = """<style>
-[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p,
-[data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0;}}
-[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after
-{{content: "{upload}"; font-size: 0.875rem;}}
-[data-testid="stFileUploaderDropzoneInstructions"] span::after
+.st-key-{key} [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p,
+.st-key-{key} [data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0;}}
+.st-key-{key} [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]
+p::after {{content: "{upload}"; font-size: 0.875rem;}}
+.st-key-{key} [data-testid="stFileUploaderDropzoneInstructions"] span::after
 {{content: "{limit}"; font-size: 0.75rem;}}
 </style>"""
 
@@ -70,11 +70,11 @@ def file_uploader(label: str, lang: str, **kwargs: Any) -> Any:
     UploadedFile, list of UploadedFile or None
         What ``st.file_uploader`` returns.
     """
-    if lang == "zh":
+    if lang == "zh" and kwargs.get("key"):  # Streamlit marks a keyed widget .st-key-<key>
         mb = int(st.get_option("server.maxUploadSize"))
-        css = _UPLOADER_CSS.format(
-            upload=i18n.t("upload", lang), limit=i18n.t("upload_limit", lang, mb=mb)
-        )
+        types = "、".join(t.upper() for t in kwargs.get("type") or ())
+        limit = i18n.t("upload_limit", lang, mb=mb) + (f" · {types}" if types else "")
+        css = _UPLOADER_CSS.format(key=kwargs["key"], upload=i18n.t("upload", lang), limit=limit)
         st.html(css)
     return st.file_uploader(label, **kwargs)
 

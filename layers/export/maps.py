@@ -41,6 +41,7 @@ from layers.export.snapshot import (
     view_lower,
     view_rows,
     year_span,
+    zone_name,
 )
 from layers.present import i18n
 from layers.settings import METRIC_CRS
@@ -103,15 +104,21 @@ def classes_phrase(request: MapRequest, breaks: np.ndarray, *, no_value: bool = 
     str
         e.g. "分位数分级 5 级 · 分级：本图单元".
     """
+    lang = request.lang
     if no_value:
-        return i18n.t("no_data_short", "zh")
+        return i18n.t("no_data_short", lang)
     if request.breaks is not None:
-        return f"给定分级 {len(breaks)} 级"
-    source = i18n.t(f"legend_breaks_{request.breaks_from}", "zh")
+        return i18n.t("map_classes_given", lang, k=len(breaks))
+    source = i18n.t(f"legend_breaks_{request.breaks_from}", lang)
     if len(breaks) == 1:
-        value = i18n.t("all_equal", "zh", value=f"{float(breaks[0]):.1%}")
+        value = i18n.t("all_equal", lang, value=f"{float(breaks[0]):.1%}")
         return f"{value} · {source}"
-    return f"{i18n.SCHEME_LABELS_ZH[request.scheme]}分级 {len(breaks)} 级 · {source}"
+    scheme = (
+        i18n.SCHEME_LABELS_ZH[request.scheme]
+        if lang == "zh"
+        else request.scheme.replace("_", " ").capitalize()
+    )
+    return i18n.t("map_classes", lang, scheme=scheme, k=len(breaks), source=source)
 
 
 def prepare_map(
@@ -172,12 +179,22 @@ def prepare_map(
             outlines = outlines[outlines[S.ZONE] == request.zone]
         outlines = outlines if len(outlines) else None
     name = unit_name(snap, request.region)
-    metric_zh = S.METRIC_LABELS_ZH[request.metric]
-    scope = f"{name}（{request.zone}）" if request.zone else name
-    unit_words = i18n.LEVEL_UNITS_ZH.get(level, "") if rl != "village" else ""
-    title = f"{scope} · {unit_words}{metric_zh} {year_span(snap, request)}".replace("  ", " ")
+    lang = request.lang
+    metric = i18n.metric_label(request.metric, lang)
+    zone = zone_name(request.zone, lang) if request.zone else None
+    scope = (f"{name}（{zone}）" if lang == "zh" else f"{name} ({zone})") if zone else name
+    level_name = S.LEVEL_LABELS_ZH[level] if lang == "zh" else level
+    title = i18n.t(
+        "map_title",
+        lang,
+        scope=scope,
+        units=i18n.LEVEL_UNITS_ZH.get(level, "") if rl != "village" else "",
+        metric=metric,
+        level=level,
+        years=year_span(snap, request),
+    ).replace("  ", " ")
     classes = classes_phrase(request, breaks, no_value=no_value)
-    subtitle = f"单位：{S.LEVEL_LABELS_ZH[level]} · {len(units)} 个 · {classes}"
+    subtitle = i18n.t("map_subtitle", lang, level=level_name, n=len(units), classes=classes)
     layers = sm.MapLayers(
         units=units,
         column=request.metric,
@@ -193,10 +210,12 @@ def prepare_map(
     text = sm.MapText(
         title=title,
         subtitle=subtitle,
-        legend_title=f"{metric_zh}（%）",
+        legend_title=i18n.t("map_legend", lang, metric=metric),
         value_format="{:.1%}",
         footer=footer_lines(snap, request, now=now),
         stamp=DEMO_MARK if is_demo(snap) else None,
+        no_data_label=i18n.t("no_data_short", lang),
+        outline_label=i18n.t("map_zone_outlines", lang),
     )
     return MapData(request, name, rows, layers, text)
 

@@ -34,7 +34,7 @@ from layers import store
 from layers.build import metrics as M
 from layers.build import zones
 from layers.errors import ExportError, OneMapError, StoreError
-from layers.present import query, view
+from layers.present import i18n, query, view
 from layers.settings import CAMPAIGN_YEARS, store_path
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "Snapshot",
     "built_date",
     "default_filename",
+    "filter_words_en",
     "footer_lines",
     "format_of",
     "is_demo",
@@ -55,6 +56,7 @@ __all__ = [
     "view_projects",
     "view_rows",
     "year_span",
+    "zone_name",
 ]
 
 #: the mark on every export of the generated demo store
@@ -83,6 +85,7 @@ class MapRequest:
     scheme: str = "quantiles"
     k: int = 5
     labels: bool = True
+    lang: str = "zh"  # the words of the map (title, legend, small print); place names stay
 
     def __post_init__(self) -> None:
         try:
@@ -96,6 +99,8 @@ class MapRequest:
                 f"`breaks_from` was {self.breaks_from!r}; "
                 f"expected one of {list(view.BREAK_SOURCES)}"
             )
+        if self.lang not in ("zh", "en"):
+            raise ExportError(f"`lang` was {self.lang!r}; expected 'zh' or 'en'")
         if self.scheme not in classify.SCHEMES:
             raise ExportError(
                 f"`scheme` was {self.scheme!r}; expected one of {list(classify.SCHEMES)}"
@@ -442,16 +447,47 @@ def footer_lines(
         Three lines: filter, data date and source, generated time and OneMap version.
     """
     now = now or dt.datetime.now(dt.UTC)
-    flt = request.flt.describe_zh()
+    lang = request.lang
+    flt = request.flt.describe_zh() if lang == "zh" else filter_words_en(request.flt)
     if request.zone:
-        flt += f"；重点区域：{request.zone}"
+        flt += i18n.t("map_zone", lang, zone=zone_name(request.zone, lang))
     source = snap.build_info.get("source") or "OneMap 项目库"
     version = snap.build_info.get("onemap_version", "")
     return (
-        f"筛选：{flt}",
-        f"数据日期：{built_date(snap.build_info)} · 数据来源：{source}",
-        f"生成时间：{now:%Y-%m-%d %H:%M} UTC · OneMap {version}".rstrip(),
+        i18n.t("map_filter", lang, filters=flt),
+        i18n.t("map_source", lang, date=built_date(snap.build_info), source=source),
+        i18n.t("map_generated", lang, time=f"{now:%Y-%m-%d %H:%M}", version=version).rstrip(),
     )
+
+
+def filter_words_en(flt: query.ProjectFilter) -> str:
+    """The filter in English (``Sector: Industry; Plan years: 2016–2020``) or All projects."""
+    parts = []
+    for key, kind, codes in (
+        ("sector", S.SECTOR, flt.sectors),
+        ("status", S.STATUS, flt.statuses),
+        ("fund_source", S.FUND_SOURCE, flt.fund_sources),
+    ):
+        if codes:
+            parts.append(
+                f"{i18n.t(key, 'en')}: " + ", ".join(i18n.label(kind, c, "en") for c in codes)
+            )
+    if flt.years:
+        parts.insert(
+            1 if flt.sectors else 0, f"{i18n.t('years', 'en')}: {flt.years[0]}–{flt.years[1]}"
+        )
+    return "; ".join(parts) if parts else i18n.t("all_projects", "en")
+
+
+def zone_name(zone: str, lang: str) -> str:
+    """A zone's name in ``lang`` (English from ``data/zones.toml``; else as stored)."""
+    if lang != "en":
+        return zone
+    try:
+        names = {name: z.name_en for name, z in zones.load_zones().items()}
+    except OneMapError:
+        return zone
+    return i18n.zone_label(zone, names, lang)
 
 
 def is_demo(snap: Snapshot) -> bool:
