@@ -480,7 +480,20 @@ def filter_words_en(flt: query.ProjectFilter) -> str:
 
 
 def zone_name(zone: str, lang: str) -> str:
-    """A zone's name in ``lang`` (English from ``data/zones.toml``; else as stored)."""
+    """A zone's name in ``lang`` (English from ``data/zones.toml``; else as stored).
+
+    Parameters
+    ----------
+    zone
+        The zone's Chinese name (the store's key).
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The name to print.
+    """
     if lang != "en":
         return zone
     try:
