@@ -40,8 +40,8 @@ __all__ = [
     "Throttle",
     "User",
     "check_region",
-    "os_user",
     "users_path",
+    "writer",
 ]
 
 ROLES: tuple[str, ...] = ("province", "prefecture", "county", "viewer")
@@ -110,8 +110,23 @@ def users_path(
     return beside(store_path(store), "/onemap-users.sqlite")
 
 
-def os_user() -> str:
-    """The operating-system user running this process (who made a command-line change)."""
+def writer(account: str | None = None) -> str:
+    """Who a write is recorded as: the one helper for every write (imports, rebuilds, rollbacks,
+    account changes, the lock's holder), from the command line or the dashboard.
+
+    Parameters
+    ----------
+    account
+        The signed-in account's name (the dashboard with accounts), recorded as
+        ``NAME（账户）``; None: the operating-system user running this process (the command
+        line, or the dashboard in single-user mode).
+
+    Returns
+    -------
+    str
+    """
+    if account:
+        return f"{account}（账户）"
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no name for the uid (e.g. a container)

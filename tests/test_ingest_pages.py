@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers import schema as S
 from layers import store
+from layers.accounts import writer
 from layers.build import pipeline, revisions, zones
 from layers.ingest import reconcile
 from layers.ingest.prepare import ReadOptions, prepare_import
@@ -142,7 +143,7 @@ def test_import_landing_between_check_and_confirm_is_kept(tiny_store: Path) -> N
     assert not at.exception, [e.value for e in at.exception]
     assert at.success[0].value.startswith("导入完成")
     log = revisions.read_log(tiny_store)
-    assert log["user"].tolist() == ["other", pipeline.os_user()]
+    assert log["user"].tolist() == ["other", writer()]
     now = store.read_inputs(tiny_store).projects
     a_now = now[now[S.COUNTY_CODE] == COUNTY_A]
     assert (a_now[S.FUNDS_PLANNED] == 1.0).all() and len(a_now) == len(a_after)

@@ -16,6 +16,7 @@ from pandas.testing import assert_frame_equal
 
 from layers import schema as S
 from layers import store
+from layers.accounts import writer
 from layers.build import lock, pipeline, revisions, terrain, zones
 from layers.cli import main as cli
 from layers.errors import StaleStoreError, StoreError
@@ -85,7 +86,7 @@ def test_import_is_logged_with_its_files_and_report(tiny_store: Path, tmp_path: 
     log = revisions.read_log(tiny_store)
     assert log["rev"].tolist() == [1]
     row = log.iloc[0]
-    assert row["kind"] == "import" and row["user"] == pipeline.os_user()
+    assert row["kind"] == "import" and row["user"] == writer()
     assert json.loads(row["counties"]) == [COUNTY_B]
     files = json.loads(row["files"])
     assert [f["name"] for f in files] == [book.name]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import getpass
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +27,7 @@ import pandas as pd
 from geo.raster import Raster
 from layers import schema as S
 from layers import store
+from layers.accounts import writer
 from layers.build import audit, incremental, metrics, revisions, terrain, zones
 from layers.build.county_library import build_county_library
 from layers.build.locate import locate_projects
@@ -52,7 +52,6 @@ __all__ = [
     "make_build_info",
     "onemap_version",
     "open_dem",
-    "os_user",
     "rebuild_dem",
     "rollback",
     "run_build",
@@ -221,14 +220,6 @@ def make_build_info(
     }
 
 
-def os_user() -> str:
-    """The operating-system user, recorded as the writer when no signed-in name is given."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # pragma: no cover - no passwd entry (some containers)
-        return "unknown"
-
-
 def _current(path: Path) -> tuple[pd.DataFrame, store.Inputs | None, dict[str, str]]:
     """The log, inputs and build_info of the store (inside the lock); clears orphans."""
     if not store.exists(path):
@@ -311,7 +302,7 @@ def run_demo(
         source=demo.DEMO_SOURCE,
         **{terrain.BUILD_INFO_KEY: terrain.build_info_value(relief)},
     )
-    who = user or os_user()
+    who = user or writer()
     with store_lock(out, who, what="demo", on_wait=on_wait):
         try:
             log, before, _ = _current(out)
@@ -351,7 +342,7 @@ def run_build(
     """
     path = store_path(path)
     report = progress or (lambda _stage: None)
-    who = user or os_user()
+    who = user or writer()
     store.read_build_info(path)  # a missing store fails before waiting for the lock
     with store_lock(path, who, what="build", on_wait=on_wait):
         report("read")
@@ -497,7 +488,7 @@ def commit_import(
         ``imported``.
     """
     path = store_path(path)
-    who = user or os_user()
+    who = user or writer()
     with store_lock(path, who, what="import", on_wait=on_wait):
         patchable = not store.is_url(path) and store.exists(path)  # a GeoPackage to patch
         if patchable and expected_rev is not None:
@@ -558,7 +549,7 @@ def rollback(
         history was pruned).
     """
     path = store_path(path)
-    who = user or os_user()
+    who = user or writer()
     store.read_build_info(path)  # a missing store fails before waiting for the lock
     with store_lock(path, who, what=f"rollback {rev}", on_wait=on_wait):
         log, current, previous = _current(path)

@@ -9,6 +9,7 @@ import sys
 import pandas as pd
 
 from layers import store
+from layers.accounts import writer
 from layers.build import pipeline, revisions
 from layers.build.lock import store_lock
 from layers.settings import store_path
@@ -79,7 +80,7 @@ def run_history(args: argparse.Namespace) -> int:
         if args.dry_run:
             gone, freed = revisions.prune(path, days=args.keep_days, dry_run=True)
         else:
-            with store_lock(path, pipeline.os_user(), what="history --prune", on_wait=_wait):
+            with store_lock(path, writer(), what="history --prune", on_wait=_wait):
                 gone, freed = revisions.prune(path, days=args.keep_days)
         verb = "would free" if args.dry_run else "freed"
         print(
@@ -123,6 +124,6 @@ def run_rollback(args: argparse.Namespace) -> int:
             + "\n".join(_lines(later, [True] * len(later))),
             file=sys.stderr,
         )
-    new = pipeline.rollback(path, args.rev, user=pipeline.os_user(), on_wait=_wait)
+    new = pipeline.rollback(path, args.rev, user=writer(), on_wait=_wait)
     print(f"已撤销修订 {args.rev}，写为修订 {new} rolled back revision {args.rev} as {new}: {path}")
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from layers import schema as S
 from layers import store
+from layers.accounts import writer
 from layers.build import pipeline, revisions
 from layers.cli.progress import StageBar
 from layers.errors import LedgerError, StaleStoreError, StoreError
@@ -171,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             pipeline.commit_import(
                 path,
                 prepared,
-                user=pipeline.os_user(),
+                user=writer(),
                 expected_rev=base,
                 uploads=uploads,
                 replace_all=args.replace_all,

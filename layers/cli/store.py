@@ -7,6 +7,7 @@ import sys
 import time
 
 from layers import store
+from layers.accounts import writer
 from layers.build import pipeline
 from layers.build.copy import copy_store
 from layers.cli.progress import StageBar
@@ -26,7 +27,7 @@ def _cmd_copy(args: argparse.Namespace) -> int:
     bar = StageBar(tuple(names), desc="onemap store copy")
     try:
         rows = copy_store(
-            src, dst, user=pipeline.os_user(), replace=args.replace, progress=bar, on_wait=_wait
+            src, dst, user=writer(), replace=args.replace, progress=bar, on_wait=_wait
         )
     finally:
         bar.close()

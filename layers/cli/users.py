@@ -12,7 +12,7 @@ import sys
 
 from layers import schema as S
 from layers import store
-from layers.accounts import ROLE_LABELS_ZH, ROLES, Accounts, os_user, users_path
+from layers.accounts import ROLE_LABELS_ZH, ROLES, Accounts, users_path, writer
 from layers.cli.options import add_store
 from layers.errors import AccountError
 from layers.settings import store_path
@@ -51,7 +51,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
         read_password(args.password_stdin),
         args.role,
         args.region,
-        by=os_user(),
+        by=writer(),
         known=known,
     )
     print(
@@ -74,7 +74,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
-    _accounts(args).remove(args.name, by=os_user())
+    _accounts(args).remove(args.name, by=writer())
     print(f"已删除用户 removed {args.name}")
     return 0
 
@@ -83,7 +83,7 @@ def _cmd_passwd(args: argparse.Namespace) -> int:
     accounts = _accounts(args)
     if accounts.get(args.name) is None:
         raise AccountError(f"没有用户 {args.name}: no such user")
-    accounts.passwd(args.name, read_password(args.password_stdin), by=os_user())
+    accounts.passwd(args.name, read_password(args.password_stdin), by=writer())
     print(f"已修改密码 password changed for {args.name}")
     return 0
 
