@@ -14,6 +14,7 @@ import time
 
 import streamlit as st
 
+from geo.escape import escape_markdown
 from layers import access
 from layers.accounts import Accounts, Throttle, User, users_path
 from layers.present import i18n
@@ -67,8 +68,11 @@ def current_scope() -> access.Scope:
 
 
 def scope_name(scope: access.Scope, lang: str = "zh") -> str:
-    """The scope's region as a name (the province's name for everything)."""
-    return i18n.t("province", lang) if scope.everything else loaders.unit_name(scope.region, lang)
+    """The scope's region as a name (the province's name for everything), Markdown-escaped:
+    it goes into messages, captions and button labels."""
+    if scope.everything:
+        return i18n.t("province", lang)
+    return escape_markdown(loaders.unit_name(scope.region, lang))
 
 
 def sign_out() -> None:

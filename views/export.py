@@ -14,6 +14,7 @@ import streamlit as st
 
 from geo import raster
 from geo import staticmap as sm
+from geo.escape import escape_markdown
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import layers as export_layers
@@ -229,7 +230,7 @@ def main() -> None:
     view = state.current_view()
     lang = view.lang
     request = export_widget.request_from_view(view)
-    st.title(i18n.t("ex_title", lang, region=loaders.unit_name(view.region, lang)))
+    st.title(i18n.t("ex_title", lang, region=escape_markdown(loaders.unit_name(view.region, lang))))
     st.caption(
         i18n.t(
             "ex_caption",

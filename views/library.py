@@ -7,6 +7,7 @@ import functools
 import pandas as pd
 import streamlit as st
 
+from geo.escape import escape_markdown
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
@@ -123,7 +124,7 @@ def render() -> None:
     summary = loaders.load_region_summary()
     mine = loaders.unit_projects(S.COUNTY_CODE, county, flt)
     name = loaders.unit_name(county, lang)
-    st.subheader(f"{name} · {widgets.filters_text(view)}")
+    st.subheader(f"{escape_markdown(name)} · {widgets.filters_text(view)}")
     _kpis(query.summarise_region(summary, mine, county, flt), lang)
 
     tab_table, tab_mix, tab_towns, tab_years = st.tabs(

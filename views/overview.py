@@ -15,6 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import classify, mapstyle, simplify, webmap
+from geo.escape import escape_markdown
 from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import OneMapError
@@ -174,7 +175,7 @@ def breadcrumb(view_state: ViewState) -> None:
     for i, (col, code, name) in enumerate(zip(cols, chain, names, strict=False)):
         last = i == len(chain) - 1
         col.button(
-            name + ("" if last else " ›"),
+            escape_markdown(name) + ("" if last else " ›"),
             key=f"crumb_{code}",
             on_click=state.set_region,
             args=(code,),
@@ -433,7 +434,8 @@ def main() -> None:
     """Draw the overview page."""
     view_state = state.current_view()
     lang = view_state.lang
-    st.title(f"{i18n.t('overview', lang)} · {loaders.unit_name(view_state.region, lang)}")
+    name = escape_markdown(loaders.unit_name(view_state.region, lang))
+    st.title(f"{i18n.t('overview', lang)} · {name}")
     kpi, rows, level = view_numbers(view_state)
     kpi_cards(kpi, view_state)
     breadcrumb(view_state)

@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import webmap
+from geo.escape import escape_markdown
 from layers import issues as qi
 from layers import schema as S
 from layers.errors import OneMapError
@@ -132,7 +133,9 @@ def render() -> None:
     if len(extra):
         issues = pd.concat([extra, issues], ignore_index=True)
     scoped = reconcile.filter_region(issues, view.region).reset_index(drop=True)
-    st.subheader(i18n.t("qa_count", lang, region=region_name, n=f"{len(scoped):,}"))
+    st.subheader(
+        i18n.t("qa_count", lang, region=escape_markdown(region_name), n=f"{len(scoped):,}")
+    )
     severity = {s: i18n.t(f"severity_{s}", lang) for s in SEVERITY_ORDER}
     cols = st.columns(3)
     for col, sev in zip(cols, SEVERITY_ORDER, strict=True):

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import webmap
+from geo.escape import escape_markdown
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.present import charts, exits, fmt, i18n
@@ -200,7 +201,9 @@ def render() -> None:
     town = str(row[S.CODE])
     flt = state.project_filter(view)
     county = loaders.unit_name(S.truncate(town, "county"), lang)
-    st.subheader(f"{county} · {row[S.NAME]} · {widgets.filters_text(view)}")
+    st.subheader(
+        f"{escape_markdown(county)} · {escape_markdown(row[S.NAME])} · {widgets.filters_text(view)}"
+    )
     export_widget.export_button(dataclasses.replace(view, region=town), key="roadmap_export")
 
     st.session_state[YEAR_KEY] = _view_year(view)  # the URL's year= drives the slider

@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import webmap
+from geo.escape import escape_markdown
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
@@ -180,7 +181,9 @@ def render() -> None:
     row = hit.iloc[0]
     code = str(row[S.CODE])
     flt = state.project_filter(view)
-    chain = " · ".join(loaders.unit_name(c, lang) for c in state.ancestors(code)[1:])
+    chain = " · ".join(
+        escape_markdown(loaders.unit_name(c, lang)) for c in state.ancestors(code)[1:]
+    )
     st.subheader(f"{chain} · {widgets.filters_text(view)}")
     export_widget.export_button(dataclasses.replace(view, region=code), key="village_export")
     _registry(row, lang)

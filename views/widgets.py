@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import webmap
+from geo.escape import escape_markdown
 from layers import schema as S
 from layers.export import tables
 from layers.present import fmt, i18n
@@ -84,12 +85,12 @@ def _labels(column: str, codes: tuple[str, ...], lang: str) -> str:
 
 
 def describe_filters(state: ViewState | None = None) -> str:
-    """One-line description of the region and the active filters (captions and exports)."""
+    """One-line description of the region and the active filters, Markdown-escaped (captions)."""
     state = state or current_view()
     lang = state.lang
-    parts: list[str] = [loaders.unit_name(state.region, lang)]
+    parts: list[str] = [escape_markdown(loaders.unit_name(state.region, lang))]
     if state.zone:
-        parts.append(state.zone)
+        parts.append(escape_markdown(state.zone))
     if state.sectors:
         parts.append(_labels(S.SECTOR, state.sectors, lang))
     if state.years:
@@ -216,7 +217,7 @@ def page_unit(
         return view, None
     hit = table[table[S.CODE].eq(code).to_numpy()]
     if hit.empty:
-        st.info(f"{loaders.unit_name(code)} " + i18n.t(missing, view.lang))
+        st.info(f"{escape_markdown(loaders.unit_name(code))} " + i18n.t(missing, view.lang))
         return view, None
     return view, hit
 
