@@ -50,6 +50,12 @@ INPUT_LIMITS: dict[str, float] = {
     "rows": 100_000,  # of one sheet or CSV
     "columns": 256,
     "cells": 5_000_000,  # rows × columns of one sheet
+    # boundary files (.gpkg, .shp, .geojson, a zipped shapefile), checked before they are
+    # unpacked or read: Yunnan has ~14,500 townships and villages; a detailed province-wide
+    # village layer is a few hundred MB
+    "boundary_mb": 500,  # a boundary file's bytes, and a .zip's members unpacked together
+    "boundary_members": 50,  # files in a zipped boundary upload
+    "features": 100_000,  # features of one boundary layer
 }
 
 

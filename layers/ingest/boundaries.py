@@ -17,6 +17,7 @@ from layers.errors import BoundaryError, LedgerError
 from layers.ingest.cells import as_text, code_level, parse_codes
 from layers.ingest.columns import ColumnMap, load_column_map, match_label
 from layers.ingest.excel import Source
+from layers.ingest.limits import check_boundary_file
 from layers.ingest.report import (
     ACTION,
     COLUMN,
@@ -98,13 +99,15 @@ def read_boundary_units(
     Raises
     ------
     BoundaryError
-        The file cannot be read, or its CRS is missing or wrong.
+        The file cannot be read, is past a limit of ``settings.INPUT_LIMITS`` (bytes, a zip's
+        files or unpacked size, features), or its CRS is missing or wrong.
     LedgerError
         ``level`` is unknown, or no attribute holds the codes.
     """
     if level not in S.LEVELS:
         raise LedgerError(f"--level {level!r} is not a level; use one of {', '.join(S.LEVELS)}")
     cmap = column_map if column_map is not None else load_column_map()
+    check_boundary_file(source)  # size, zip members, features: before unpacking or reading
     try:
         bf = read_boundaries(source, layer=layer, crs=crs, gcj02=gcj02, encoding=encoding)
     except GeoError as e:

@@ -7,23 +7,38 @@ claims; the sheet is then scanned in 1 MB pieces counting ``<row>`` and ``<c>`` 
 dimension can lie), stopping at the first limit passed. Zip members never yield more than their
 declared size, so the scan's work is bounded by the unpacked limit. A CSV is measured in bytes,
 the columns of its header line, and its rows (counted by the ``csv`` module, which also finds
-broken quoting and line breaks inside unquoted cells). The limits are
+broken quoting and line breaks inside unquoted cells). A boundary file is measured before
+GDAL opens it or a zip is unpacked: its bytes; a .zip's members (count, unpacked size and
+ratio, from the central directory) and its shapefile's record count (the .dbf header, 32
+bytes); a GeoPackage's features per layer (SQLite, read-only). The limits are
 ``layers.settings.INPUT_LIMITS``; the error names the file and the limit passed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import sqlite3
+import struct
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from layers.errors import LedgerError
+from layers.errors import BoundaryError, LedgerError
 from layers.settings import INPUT_LIMITS
 
-__all__ = ["Limits", "check_csv", "check_size", "check_xlsx", "default_limits"]
+__all__ = [
+    "Limits",
+    "check_boundary_file",
+    "check_csv",
+    "check_size",
+    "check_xlsx",
+    "default_limits",
+]
 
 _MB = 1 << 20
 _CHUNK = _MB
@@ -46,6 +61,9 @@ class Limits:
     rows: int
     columns: int
     cells: int
+    boundary_bytes: int = int(INPUT_LIMITS["boundary_mb"] * _MB)
+    members: int = int(INPUT_LIMITS["boundary_members"])
+    features: int = int(INPUT_LIMITS["features"])
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> Limits:
@@ -57,6 +75,9 @@ class Limits:
             rows=int(values["rows"]),
             columns=int(values["columns"]),
             cells=int(values["cells"]),
+            boundary_bytes=int(values["boundary_mb"] * _MB),
+            members=int(values["boundary_members"]),
+            features=int(values["features"]),
         )
 
 
@@ -270,3 +291,126 @@ def check_csv(name: str, text: str, limits: Limits | None = None) -> list[list[s
             "quote or delimiter must be in double quotes — export the file again from Excel"
         ) from e
     return rows
+
+
+# ------------------------------------------------------------------------------ boundary files
+def _boundary_limit(name: str, what: str, limit: str, key: str) -> BoundaryError:
+    return BoundaryError(
+        f"{name}: {what} is more than the limit of {limit} (settings.INPUT_LIMITS['{key}']); "
+        "split the boundaries by prefecture or county"
+    )
+
+
+def _check_features(name: str, n: int, lim: Limits) -> None:
+    if n > lim.features:
+        raise _boundary_limit(name, f"{n:,} features", f"{lim.features:,}", "features")
+
+
+def _dbf_records(head: bytes) -> int | None:
+    """The record count of a dBASE header (bytes 4–8, little-endian), None if too short."""
+    return struct.unpack("<I", head[4:8])[0] if len(head) >= 8 else None
+
+
+def _check_zip(name: str, archive: zipfile.ZipFile, lim: Limits) -> None:
+    """Members, unpacked size and ratio from the central directory; the .dbf's record count."""
+    infos = archive.infolist()
+    if len(infos) > lim.members:
+        raise _boundary_limit(
+            name, f"an archive of {len(infos):,} files", f"{lim.members:,}", "boundary_members"
+        )
+    unpacked = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if unpacked > lim.boundary_bytes:
+        raise _boundary_limit(
+            name, f"unpacking to {_mb(unpacked)}", _mb(lim.boundary_bytes), "boundary_mb"
+        )
+    if unpacked > _RATIO_FLOOR and unpacked > lim.pack_ratio * max(packed, 1):
+        raise BoundaryError(
+            f"{name}: unpacks {unpacked / max(packed, 1):.0f} times its size, more than the "
+            f"limit of {lim.pack_ratio:.0f} (settings.INPUT_LIMITS['pack_ratio']); "
+            "this is not an ordinary zipped shapefile"
+        )
+    for info in infos:
+        if info.filename.lower().endswith(".dbf"):
+            with archive.open(info) as f:
+                n = _dbf_records(f.read(32))
+            if n is not None:
+                _check_features(f"{name} ({info.filename})", n, lim)
+
+
+def _gpkg_features(name: str, path: Path) -> dict[str, int]:
+    """Features of each feature table of a GeoPackage, counted by SQLite (read-only)."""
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        ) as db:
+            tables = [
+                r[0]
+                for r in db.execute(
+                    "SELECT table_name FROM gpkg_contents WHERE data_type = 'features'"
+                )
+            ]
+            counts = {}
+            for table in tables:
+                quoted = '"' + table.replace('"', '""') + '"'
+                counts[table] = int(db.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0])
+            return counts
+    except sqlite3.Error as e:
+        raise BoundaryError(f"{name}: not a readable GeoPackage ({e})") from e
+
+
+def _check_gpkg(name: str, path: Path, lim: Limits) -> None:
+    for table, n in _gpkg_features(name, path).items():
+        _check_features(f"{name} (layer {table})", n, lim)
+
+
+def check_boundary_file(
+    source: str | Path | tuple[str, bytes], limits: Limits | None = None
+) -> None:
+    """Refuse a boundary file past a limit before GDAL opens it or a .zip is unpacked.
+
+    Checks its bytes; for a .zip, the number of files, their unpacked size and the packing
+    ratio (from the central directory), and the record count of its shapefile's .dbf header;
+    for a .gpkg, the features of each layer; for a .shp, its .dbf's record count.
+
+    Parameters
+    ----------
+    source
+        A path, or a ``(file name, bytes)`` upload.
+    limits
+        The limits (None: :func:`default_limits`).
+
+    Raises
+    ------
+    BoundaryError
+        One line naming the file and the limit passed (or an unreadable .zip / GeoPackage).
+    """
+    lim = limits or default_limits()
+    if isinstance(source, tuple):
+        name, data = source
+        size = len(data)
+    else:
+        path = Path(source)
+        name, data = path.name, None
+        size = path.stat().st_size if path.is_file() else 0
+    if size > lim.boundary_bytes:
+        raise _boundary_limit(name, _mb(size), _mb(lim.boundary_bytes), "boundary_mb")
+    suffix = Path(name).suffix.lower()
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data) if data is not None else path) as z:
+                _check_zip(name, z, lim)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as e:
+            raise BoundaryError(f"{name}: not a readable .zip archive ({e})") from e
+    elif suffix == ".gpkg" and data is not None:
+        with tempfile.TemporaryDirectory(prefix="onemap-lim-") as tmp:
+            copy = Path(tmp) / "upload.gpkg"
+            copy.write_bytes(data)
+            _check_gpkg(name, copy, lim)
+    elif suffix == ".gpkg" and path.is_file():
+        _check_gpkg(name, path, lim)
+    elif suffix == ".shp" and data is None and path.with_suffix(".dbf").is_file():
+        with path.with_suffix(".dbf").open("rb") as f:
+            n = _dbf_records(f.read(32))
+        if n is not None:
+            _check_features(name, n, lim)
