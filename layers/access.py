@@ -37,10 +37,12 @@ __all__ = [
     "FULL",
     "WRITE_PAGES",
     "Decision",
+    "RevisionRights",
     "Scope",
     "check_page",
     "in_scope",
     "inside",
+    "revision_rights",
     "scope_of",
 ]
 
@@ -189,3 +191,47 @@ def in_scope(codes: pd.Series, scope: Scope) -> np.ndarray:
     n = S.LEVEL_DIGITS[scope.level]
     text = codes.astype("string").fillna("")
     return (text.str.len().eq(12) & text.str[:n].eq(scope.region[:n])).to_numpy(dtype=bool)
+
+
+@dataclass(frozen=True)
+class RevisionRights:
+    """What a session may do with one logged revision (the 数据导入 page's history)."""
+
+    listed: bool  # shown in the history at all
+    download: bool  # its kept files and validation report may be downloaded
+    rollback: bool  # it may be rolled back
+
+
+def revision_rights(
+    scope: Scope, counties: list[str], *, replace_all: bool, shared: bool = False
+) -> RevisionRights:
+    """The rights of ``scope`` over a revision that touched ``counties``.
+
+    The province (and single-user mode) may do everything. Any other scope sees a revision
+    that touched one of its counties (a replace-all touched them all); it may download the
+    revision's files and report, and roll it back (if it may import), only when every county
+    the revision touched is its own and it changed nothing shared by every county (units,
+    registry, the whole ledger). Revisions that touched no county (rebuilds) are not listed.
+
+    Parameters
+    ----------
+    scope
+        The session's scope.
+    counties
+        12-digit codes of the counties whose projects the revision replaced.
+    replace_all
+        The revision replaced the whole ledger.
+    shared
+        The revision changed administrative units or the registry.
+
+    Returns
+    -------
+    RevisionRights
+    """
+    if scope.everything:
+        return RevisionRights(True, True, scope.write)
+    mine = [c for c in counties if scope.sees_detail(c)]
+    listed = replace_all or bool(mine)
+    alone = bool(counties) and not (replace_all or shared) and len(mine) == len(counties)
+    rollback = alone and all(scope.may_import(c) for c in counties)
+    return RevisionRights(listed, alone, rollback)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from geo.escape import escape_markdown
 from layers import access, pgstore, store
 from layers import schema as S
 from layers.build import pipeline, revisions
@@ -177,7 +178,9 @@ def _show_report(prepared: prepare.PreparedImport, lang: str) -> None:
     st.markdown(i18n.t("imp_problems", lang))
     st.dataframe(report.table_zh(words), hide_index=True)
     if prepared.replaced_counties:
-        names = ", ".join(loaders.unit_name(c, lang) for c in prepared.replaced_counties)
+        names = ", ".join(
+            escape_markdown(loaders.unit_name(c, lang)) for c in prepared.replaced_counties
+        )
         st.warning(i18n.t("imp_replaces", lang, names=names))
     xlsx, csvs = _report_bytes(report, lang)
     stem = i18n.t("imp_report_file", lang)
@@ -305,11 +308,9 @@ def render() -> None:
         if st.button(i18n.t("imp_commit", lang), key="imp_commit"):
             st.session_state.pop(_RECHECKED, None)
             _commit(path, prepared, lang)
-    if scope.everything:  # the history holds every county's files, and rollback writes anywhere
+    if scope.everything:  # header aliases change every county's imports: province only
         import_aliases.render(path, lang)
-        import_history.render(path)
-    else:
-        st.caption(i18n.t("imp_history_province", lang))
+    import_history.render(path, scope)  # scoped: listed, downloads and rollback per revision
 
 
 if __name__ == "__main__":

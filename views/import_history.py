@@ -1,5 +1,9 @@
 """修订记录 on the 数据导入 page: who wrote what and when, the files and reports to download, and
-a rollback button (``build.pipeline.rollback``: a new revision restoring the state before)."""
+a rollback button (``build.pipeline.rollback``: a new revision restoring the state before).
+
+Scoped on the server (``access.revision_rights``): a prefecture or county account is shown only
+the revisions that touched its counties; a revision's files and report are sent, and its
+rollback runs, only when every county it touched is the account's own."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from layers import access
+from layers.accounts import writer
 from layers.build import pipeline, revisions
 from layers.present import i18n
 from views import auth, loaders
@@ -26,7 +32,7 @@ def current_user() -> str:
     """The name recorded as the writer: the signed-in account, else (single-user mode) the OS
     user running the server."""
     user = auth.current_user()
-    return i18n.t("account_suffix", "zh", name=user.name) if user else pipeline.os_user()
+    return writer(user.name if user is not None else None)
 
 
 def _counties(raw: str, replace_all: bool, lang: str = "zh") -> str:
@@ -113,7 +119,32 @@ def log_table(log: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     return out.iloc[::-1].reset_index(drop=True)
 
 
-def _downloads(path: Path, rev: int, lang: str) -> None:
+def rights(path: Path, row: pd.Series, scope: access.Scope) -> access.RevisionRights:
+    """What ``scope`` may do with the revision of log ``row``.
+
+    Parameters
+    ----------
+    path
+        The store.
+    row
+        A row of the revision log.
+    scope
+        The session's scope.
+
+    Returns
+    -------
+    access.RevisionRights
+    """
+    counties = list(json.loads(row["counties"] or "[]"))
+    replace_all = bool(row["replace_all"])
+    shared = not scope.everything and revisions.changes_shared(path, int(row["rev"]))
+    return access.revision_rights(scope, counties, replace_all=replace_all, shared=shared)
+
+
+def _downloads(path: Path, rev: int, allowed: bool, lang: str) -> None:
+    if not allowed:  # nothing of the revision's files is sent to this session
+        st.caption(i18n.t("hist_no_download", lang))
+        return
     d = revisions.revision_dir(path, rev)
     files = sorted((d / "files").glob("*")) if (d / "files").is_dir() else []
     report = d / "report.xlsx"
@@ -141,7 +172,10 @@ def _downloads(path: Path, rev: int, lang: str) -> None:
 _DONE = "hist_done"
 
 
-def _rollback(path: Path, rev: int, kind: str, log: pd.DataFrame, lang: str) -> None:
+def _rollback(path: Path, rev: int, kind: str, log: pd.DataFrame, allowed: bool, lang: str) -> None:
+    if not allowed:
+        st.caption(i18n.t("hist_no_rollback", lang))
+        return
     undoable = kind != "build" and (revisions.revision_dir(path, rev) / "delta.json").is_file()
     later = revisions.later_overlaps(log, rev)
     if undoable and len(later):
@@ -163,8 +197,17 @@ def _rollback(path: Path, rev: int, kind: str, log: pd.DataFrame, lang: str) -> 
         st.rerun()  # the table above shows the new revision
 
 
-def render(path: Path) -> None:
-    """Draw the revision log of the store at ``path`` with downloads and rollback."""
+def render(path: Path, scope: access.Scope = access.FULL) -> None:
+    """Draw the revision log of the store at ``path`` with downloads and rollback, as far as
+    ``scope`` may see and change it.
+
+    Parameters
+    ----------
+    path
+        The store.
+    scope
+        The session's scope (default: everything, single-user mode).
+    """
     lang = current_lang()
     st.subheader(i18n.t("hist_title", lang))
     if loaders.store_mtime(path) < 0:
@@ -177,9 +220,17 @@ def render(path: Path) -> None:
     if log.empty:
         st.caption(i18n.t("hist_empty", lang))
         return
+    allowed = {int(r["rev"]): rights(path, r, scope) for _, r in log.iterrows()}
+    full_log = log  # later revisions over the same counties are named before a rollback
+    log = log[[allowed[int(r)].listed for r in log["rev"]]]
+    if not scope.everything:
+        st.caption(i18n.t("hist_scoped", lang))
+    if log.empty:
+        st.caption(i18n.t("hist_none_in_scope", lang))
+        return
     st.dataframe(log_table(log, lang), hide_index=True, placeholder="—")
     revs = log["rev"].astype(int).tolist()[::-1]
-    rev = st.selectbox(i18n.t("hist_pick", lang), revs, key="hist_rev")
+    rev = int(st.selectbox(i18n.t("hist_pick", lang), revs, key="hist_rev"))
     kind = str(log.loc[log["rev"] == rev, "kind"].iloc[0])
-    _downloads(path, int(rev), lang)
-    _rollback(path, int(rev), kind, log, lang)
+    _downloads(path, rev, allowed[rev].download, lang)
+    _rollback(path, rev, kind, full_log, allowed[rev].rollback, lang)

@@ -47,6 +47,7 @@ __all__ = [
     "TABLE_REVISIONS",
     "Revision",
     "append",
+    "changes_shared",
     "clean_orphans",
     "head",
     "history_days",
@@ -400,6 +401,35 @@ def _stage_keyed(
     pd.DataFrame({key: before[key].to_numpy()}).to_parquet(dest / f"{name}_order.parquet")
     pd.DataFrame({key: np.asarray(touched)}).to_parquet(dest / f"{name}_touched.parquet")
     return {"all": False, "key": key, "changed": len(touched)}
+
+
+def changes_shared(path: str | os.PathLike[str], rev: int) -> bool:
+    """True when revision ``rev`` changed the administrative units or the registry (shared by
+    every county), or when that cannot be told (no history kept, or it was pruned).
+
+    Parameters
+    ----------
+    path
+        The store.
+    rev
+        The revision.
+
+    Returns
+    -------
+    bool
+    """
+    delta = revision_dir(path, rev) / _DELTA
+    if not delta.is_file():
+        return True
+    meta = json.loads(delta.read_text(encoding="utf-8"))
+    if meta.get("created") or not meta.get("undo"):
+        return True
+    return any(
+        not isinstance(meta.get(name), dict)
+        or bool(meta[name].get("all"))
+        or bool(meta[name].get("changed"))
+        for name in _KEYED
+    )
 
 
 def publish(path: str | os.PathLike[str], staged: Path, rev: int) -> Path:
