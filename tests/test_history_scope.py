@@ -10,9 +10,8 @@ import pytest
 from conftest import COUNTY_A, COUNTY_B, make_projects, write_tiny_store
 from streamlit.testing.v1 import AppTest
 
-from layers import access
+from layers import access, store
 from layers import schema as S
-from layers import store
 from layers.accounts import Accounts, writer
 from layers.build import pipeline, revisions, zones
 from layers.ingest.prepare import prepare_import
