@@ -45,7 +45,9 @@ _BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
 _JSON_BRACES = {"{": "\\u007b", "}": "\\u007d"}
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$:])")
+#: ``<``, ``>`` and ``&`` are not here: they become entities (a backslash before an entity
+#: would show the entity's text, e.g. ``\&gt;``)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
 
 
 def escape_html(value: Any) -> str:

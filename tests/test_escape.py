@@ -88,6 +88,13 @@ def test_escape_markdown_leaves_no_markup(value: str) -> None:
     assert not re.search(r"(?<!\\)[\[\]()`*_]", out)
 
 
+def test_escape_markdown_entities_are_not_backslashed() -> None:
+    # "\&gt;" would show as the text "&gt;" in the page: the entity must stand alone
+    out = escape_markdown("\"'><svg onload=x>福贡县 a>b")
+    assert out == "\"'&gt;&lt;svg onload=x&gt;福贡县 a&gt;b"
+    assert "\\&" not in escape_markdown("<&>" * 3)
+
+
 def test_escape_html_of_none_and_numbers() -> None:
     assert escape_html(None) == ""
     assert escape_html(12.5) == "12.5"
