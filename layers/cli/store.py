@@ -8,7 +8,6 @@ import time
 
 from layers import store
 from layers.accounts import writer
-from layers.build import pipeline
 from layers.build.copy import copy_store
 from layers.cli.progress import StageBar
 from layers.settings import store_path
