@@ -409,27 +409,19 @@ def changes_shared(path: str | os.PathLike[str], rev: int) -> bool:
 
     Parameters
     ----------
-    path
-        The store.
-    rev
-        The revision.
+    path, rev
+        The store and the revision.
 
     Returns
     -------
     bool
     """
     delta = revision_dir(path, rev) / _DELTA
-    if not delta.is_file():
-        return True
-    meta = json.loads(delta.read_text(encoding="utf-8"))
+    meta = json.loads(delta.read_text(encoding="utf-8")) if delta.is_file() else {}
     if meta.get("created") or not meta.get("undo"):
         return True
-    return any(
-        not isinstance(meta.get(name), dict)
-        or bool(meta[name].get("all"))
-        or bool(meta[name].get("changed"))
-        for name in _KEYED
-    )
+    parts = [meta.get(name) for name in _KEYED]
+    return any(not isinstance(p, dict) or p.get("all") or p.get("changed") for p in parts)
 
 
 def publish(path: str | os.PathLike[str], staged: Path, rev: int) -> Path:
