@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,10 @@ def test_sessions_over_the_websocket_see_the_kpis_follow_the_filters(tmp_path):
     store = pipeline.run_demo(tmp_path / "small.gpkg", scale=0.05, terrain_on=False)
     servers = loadgen.Servers.start(str(store), 1, _free_port(), tmp_path / "logs")
     try:
-        samples, mem, _ = asyncio.run(
-            loadgen.load(servers.urls, 2, query="", think=0.0, ramp=0.0, pids=servers.pids())
-        )
+        load = loadgen.load(servers.urls, 2, query="", think=0.0, ramp=0.0, pids=servers.pids())
+        # a thread of its own: pytest-playwright's sync API may hold an event loop in this one
+        with ThreadPoolExecutor(1) as pool:
+            samples, mem, _ = pool.submit(asyncio.run, load).result()
     finally:
         servers.stop()
     assert [s.step for s in samples if s.session == 0] == [
