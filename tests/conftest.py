@@ -63,7 +63,7 @@ from hypothesis import settings as hypothesis_settings
 from shapely.geometry import MultiPolygon, Point, box
 
 from layers import schema as S
-from layers.build import pipeline
+from layers.build import pipeline, terrain, zones
 
 CRS = "EPSG:4326"
 
@@ -625,6 +625,44 @@ def write_tiny_store(path: Path, **build_info: Any) -> Path:
     tables = pipeline.build_tables(inputs, zone_members=make_zone_members())
     info = pipeline.make_build_info(inputs, **{"source": "tiny fixture", **build_info})
     return store.write_store(path, tables, info)
+
+
+#: the tiny province's zones as a zones.toml (what make_zone_members gives), for rebuilds
+TINY_ZONES_TOML = """
+[[zones]]
+name = "深度区"
+name_en = "deep"
+members = ["530102"]
+
+[[zones]]
+name = "边境地区"
+name_en = "border"
+members = ["530103", "530201"]
+"""
+
+
+@pytest.fixture
+def tiny_zones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the build's zones.toml at the tiny province's zones (imports rebuild with them)."""
+    zpath = tmp_path / "zones.toml"
+    zpath.write_text(TINY_ZONES_TOML, encoding="utf-8")
+    monkeypatch.setattr(zones, "ZONES_TOML", zpath)
+    return zpath
+
+
+@pytest.fixture
+def tiny_store(tiny_zones: Path, tmp_path: Path) -> Path:
+    """A store built from the tiny province with its zones and no DEM (no revision log yet)."""
+    from layers import store
+
+    inputs = store.Inputs(make_units(), make_registry(), make_projects())
+    path = tmp_path / "store.gpkg"
+    store.write_store(
+        path,
+        pipeline.build_tables(inputs),
+        pipeline.make_build_info(inputs, source="tiny", **{terrain.BUILD_INFO_KEY: terrain.NO_DEM}),
+    )
+    return path
 
 
 @pytest.fixture

@@ -19,37 +19,11 @@ from pandas.testing import assert_frame_equal
 
 from layers import schema as S
 from layers import store
-from layers.build import incremental, patch, pipeline, revisions, terrain, zones
+from layers.build import incremental, patch, pipeline, revisions
 from layers.cli import main as cli
 from layers.ingest.template import office_ledger_workbook
 
-ZONES = """
-[[zones]]
-name = "深度区"
-name_en = "deep"
-members = ["530102"]
-
-[[zones]]
-name = "边境地区"
-name_en = "border"
-members = ["530103", "530201"]
-"""
 SKIP = {S.TABLE_BUILD_INFO, revisions.TABLE_REVISIONS}
-
-
-@pytest.fixture
-def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    zpath = tmp_path / "zones.toml"
-    zpath.write_text(ZONES, encoding="utf-8")
-    monkeypatch.setattr(zones, "ZONES_TOML", zpath)
-    inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    path = tmp_path / "store.gpkg"
-    store.write_store(
-        path,
-        pipeline.build_tables(inputs),
-        pipeline.make_build_info(inputs, source="tiny", **{terrain.BUILD_INFO_KEY: terrain.NO_DEM}),
-    )
-    return path
 
 
 def county_book(tmp_path: Path, county: str, *, planned: float = 999.0, drop: int = 0) -> Path:
