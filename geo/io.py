@@ -262,7 +262,10 @@ def _read(path: str, name: str, layer: str | None, encoding: str | None):
             f"{name}: attribute text is not {encoding or 'UTF-8/GBK'}; pass --encoding"
         ) from e
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
-        detail = str(e).splitlines()[0]
+        # GDAL names the file by its path (a temporary folder for uploads) and adds a hint
+        # for programmers ("…; It might help to specify the correct driver…"): keep the name.
+        detail = str(e).splitlines()[0].replace(path, Path(path).name).split(".;")[0]
+        detail = detail.replace(str(Path(path).parent) + os.sep, "")
         raise GeoFileError(f"{name}: cannot be read as a boundary file ({detail})") from e
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -147,6 +149,21 @@ def test_errors_name_the_file(tmp_path) -> None:
     (tmp_path / "bad.gpkg").write_bytes(b"not a geopackage")
     with pytest.raises(GeoFileError, match=r"bad\.gpkg: cannot be read as a boundary file"):
         gio.read_boundaries(tmp_path / "bad.gpkg")
+
+
+def test_unreadable_upload_error_keeps_the_server_temp_folder_out() -> None:
+    """An upload is unpacked into a temporary folder: its path never reaches the message."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for ext in ("shp", "shx", "dbf"):
+            z.writestr(f"county.{ext}", b"garbage" * 20)
+    for upload in [("up.zip", buf.getvalue()), ("up.gpkg", b"not a geopackage")]:
+        with pytest.raises(GeoFileError, match=r"cannot be read as a boundary file") as info:
+            gio.read_boundaries(upload)
+        message = str(info.value)
+        assert message.startswith(f"{upload[0]}: ")
+        assert "onemap-bnd" not in message and tempfile.gettempdir() not in message
+        assert "specify the correct driver" not in message
 
 
 @pytest.mark.parametrize(
