@@ -7,6 +7,7 @@ import io
 
 import openpyxl
 import pandas as pd
+import pytest
 from conftest import make_projects
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -187,3 +188,31 @@ def test_mutated_household_registries_keep_no_personal_data(rows: list[list[obje
     assert res.table[S.POOR_HOUSEHOLDS].sum() == rep.accepted
     text = res.table.to_csv() + rep.problems.to_csv() + rep.sources.to_csv()
     assert not any(secret in text for secret in [*NAMES, *IDS])
+
+
+@pytest.mark.parametrize("huge", ["2.1e20", "1e308", 10**13, "99999999999"])
+def test_absurd_counts_are_reported_not_cast(huge: object) -> None:
+    """A count no village could have (hypothesis found 2.1e20 people in one household) is a
+    problem in the report, never an overflowing cast (filterwarnings=error makes that fail)."""
+    buf = io.StringIO()
+    household = [["H1", NAMES[0], IDS[0], VILLAGES[0], huge, "因病"]]
+    household.append(["H2", NAMES[1], IDS[1], VILLAGES[0], 3, "因病"])
+    csv.writer(buf).writerows([["花名册"], HOUSEHOLD_HEADER, *household])
+    res = read_registry(("户.csv", buf.getvalue().encode("gb18030")))
+    assert (res.report.rejected, res.table[S.POOR_POPULATION].tolist()) == (1, [3])
+    assert res.report.problems[COLUMN].tolist() == ["家庭人口数 (E)"]
+
+    buf = io.StringIO()
+    rows = [["行政村代码", "建档立卡贫困人口", "贫困户数"], [VILLAGES[0], huge, 3]]
+    csv.writer(buf).writerows(rows)
+    res = read_registry(("村.csv", buf.getvalue().encode()))
+    assert res.table[S.POOR_POPULATION].isna().all()
+    assert res.table[S.POOR_HOUSEHOLDS].tolist() == [3]
+
+    ledger = [list(r) for r in BASE]
+    ledger[0][HEADER.index("受益户数")] = huge
+    res = read_ledger(as_file(ledger, "csv"))
+    assert res.report.accepted == read_ledger(as_file(BASE, "csv")).report.accepted
+    assert pd.isna(res.table[S.BENEFICIARY_HOUSEHOLDS].iloc[0])
+    problem = res.report.problems[res.report.problems[COLUMN].str.startswith("受益户数")]
+    assert len(problem) == 1 and "1,000,000" in problem.iloc[0]["problem"]

@@ -12,6 +12,7 @@ from layers import schema as S
 from layers.ingest.columns import normalise_label
 
 __all__ = [
+    "MAX_COUNT",
     "Codes",
     "as_text",
     "cell_texts",
@@ -26,6 +27,10 @@ __all__ = [
     "parse_numbers",
     "parse_year",
 ]
+
+#: the largest head count a ledger or registry cell may give for one village or project
+#: (Yunnan has 47 million people: a bigger number is a typing error, not a count)
+MAX_COUNT = 1_000_000
 
 _SCI = r"^(?P<a>\d)(?:\.(?P<b>\d+))?[eE]\+?(?P<e>\d{1,2})$"
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from layers import schema as S
 from layers.ingest.cells import (
+    MAX_COUNT,
     as_text,
     code_level,
     date_input,
@@ -375,8 +376,8 @@ def _read_counts_and_text(rows: _Rows) -> None:
     out = rows.out
     for f in (S.BENEFICIARY_HOUSEHOLDS, S.BENEFICIARY_POOR_POPULATION):
         nums, _, bad = parse_numbers(rows.raw(f))
-        bad_int = bad | (nums < 0) | (nums.notna() & (nums != np.floor(nums)))
-        rows.rep.add(bad_int & ~rows.special, f, "不是非负整数，已置空", "cleared")
+        bad_int = bad | (nums < 0) | (nums > MAX_COUNT) | (nums.notna() & (nums != np.floor(nums)))
+        rows.rep.add(bad_int & ~rows.special, f, f"不是 0–{MAX_COUNT:,} 的整数，已置空", "cleared")
         out[f] = nums.where(~bad_int).astype("Int64")
     for f in (S.RESPONSIBLE_UNIT, S.APPROVAL_REF, S.INSPECTION_RESULT):
         out[f] = as_text(rows.raw(f))

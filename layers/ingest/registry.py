@@ -12,6 +12,7 @@ import pandas as pd
 from layers import schema as S
 from layers.errors import LedgerError
 from layers.ingest.cells import (
+    MAX_COUNT,
     as_text,
     code_level,
     parse_category,
@@ -27,6 +28,8 @@ from layers.ingest.report import MASK, ImportResult, SheetRows, ValidationReport
 __all__ = ["read_registry"]
 
 _ID_NUMBER = r"^\d{17}[\dXx]$"
+#: the largest household a registry row may give (a bigger number is a typing error)
+MAX_HOUSEHOLD_SIZE = 99
 _YES = {"是", "y", "yes", "1", "true", "√", "搬迁", "已搬迁"}
 _COUNT_FIELDS = (
     S.POOR_HOUSEHOLDS,
@@ -194,8 +197,9 @@ def _village_rows(sheet: RawSheet, header: Header) -> _SheetResult:
         if f not in col:
             continue
         nums, _, badn = parse_numbers(data[col[f]])
-        badn = badn | (nums < 0) | (nums.notna() & (nums != np.floor(nums)))
-        rep.add(badn & ~special, f, "不是非负整数，已置空", "cleared")
+        badn = badn | (nums < 0) | (nums > MAX_COUNT)
+        badn = badn | (nums.notna() & (nums != np.floor(nums)))
+        rep.add(badn & ~special, f, f"不是 0–{MAX_COUNT:,} 的整数，已置空", "cleared")
         out[f] = nums.where(~badn)
     for f in (S.PLANNED_EXIT_YEAR, S.EXIT_YEAR):
         if f not in col:
@@ -292,8 +296,9 @@ def _household_sizes(
     if "household_size" not in rep.col_of:
         return pd.Series(1.0, index=data.index), ok
     size, _, bads = parse_numbers(data[rep.col_of["household_size"]])
-    bads = bads | size.isna() | (size < 1) | (size != np.floor(size))
-    rep.add(bads & ok, "household_size", "家庭人口数不是正整数", "rejected")
+    bads = bads | size.isna() | (size < 1) | (size > MAX_HOUSEHOLD_SIZE) | (size != np.floor(size))
+    message = f"家庭人口数不是 1–{MAX_HOUSEHOLD_SIZE} 的整数"
+    rep.add(bads & ok, "household_size", message, "rejected")
     return size, ok & ~bads
 
 
