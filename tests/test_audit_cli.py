@@ -8,29 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import COUNTY_A, COUNTY_B, make_projects, make_registry, make_units
+from conftest import COUNTY_A, COUNTY_B, make_projects
 
 from layers import schema as S
 from layers import store
-from layers.build import pipeline, zones
 from layers.cli import main as cli
 from layers.errors import LedgerError
 from layers.ingest import reconcile
-
-ZONES = '[[zones]]\nname = "深度区"\nname_en = "deep"\nmembers = ["530102"]\n'
-
-
-@pytest.fixture
-def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    zpath = tmp_path / "zones.toml"
-    zpath.write_text(ZONES, encoding="utf-8")
-    monkeypatch.setattr(zones, "ZONES_TOML", zpath)
-    inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    path = tmp_path / "store.gpkg"
-    store.write_store(
-        path, pipeline.build_tables(inputs), pipeline.make_build_info(inputs, source="tiny")
-    )
-    return path
 
 
 def funds_csv(rows: list[list[object]], encoding: str = "gbk") -> bytes:

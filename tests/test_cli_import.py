@@ -12,40 +12,13 @@ import openpyxl
 import pandas as pd
 import pytest
 import shapely
-from conftest import COUNTY_A, COUNTY_B, V1, V2, V3, V4, make_projects, make_registry, make_units
+from conftest import COUNTY_A, COUNTY_B, V1, V2, V3, V4, make_projects, make_units
 from geopandas.testing import assert_geodataframe_equal
 
 from layers import schema as S
 from layers import store
-from layers.build import pipeline, zones
 from layers.cli import main as cli
 from layers.ingest.template import office_ledger_workbook
-
-ZONES = """
-[[zones]]
-name = "深度区"
-name_en = "deep"
-members = ["530102"]
-
-[[zones]]
-name = "边境地区"
-name_en = "border"
-members = ["530103", "530201"]
-"""
-
-
-@pytest.fixture
-def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A store built from the tiny province, with the tiny province's zones."""
-    zpath = tmp_path / "zones.toml"
-    zpath.write_text(ZONES, encoding="utf-8")
-    monkeypatch.setattr(zones, "ZONES_TOML", zpath)
-    inputs = store.Inputs(make_units(), make_registry(), make_projects())
-    path = tmp_path / "store.gpkg"
-    store.write_store(
-        path, pipeline.build_tables(inputs), pipeline.make_build_info(inputs, source="tiny")
-    )
-    return path
 
 
 def sha(path: Path) -> str:
