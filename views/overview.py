@@ -1,18 +1,20 @@
 """总览 Overview: KPI cards, a choropleth one level below the region, drill-down, zones, points.
 
 Thin page: data come from ``views.loaders`` and ``layers.present.view``; the map is built with
-``geo.webmap`` every run (never cached: a cached ``folium.Map`` remounts and loses the click).
+``geo.webmap`` and rendered once per :func:`map_cache_key` for every session of the process
+(``views.mapview``: what the component receives is cached, never a ``folium.Map``, which
+``st_folium`` would mutate and remount).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from geo import classify, mapstyle, simplify, webmap
 from geo.escape import escape_markdown
@@ -20,7 +22,7 @@ from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import OneMapError
 from layers.present import cards, charts, fmt, i18n, view
-from views import assets, export_widget, loaders, selection, state, widgets
+from views import assets, auth, export_widget, loaders, mapview, selection, state, widgets
 from views.state import ViewState
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "children_table",
     "class_breaks_for",
     "main",
+    "map_cache_key",
     "unit_labels",
     "unit_shapes",
     "view_numbers",
@@ -57,7 +60,7 @@ SECTOR_COLORS: dict[str, str] = charts.SECTOR_COLOURS
 
 
 # --------------------------------------------------------------------------------------
-# cached geometry (GeoDataFrames are cached, the folium map is not)
+# cached geometry (GeoDataFrames; the rendered map is cached in views.mapview)
 # --------------------------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=256)
 def _shapes(path: str, mtime: float, level: str, codes: tuple[str, ...]) -> gpd.GeoDataFrame:
@@ -339,8 +342,11 @@ def build_map(
     level: str,
     breaks: np.ndarray | None,
     lower: float | None = None,
+    *,
+    basemap: tuple[str, str | None] | None = None,
 ) -> tuple[Any, int]:
-    """The folium map of the view (built every run) and the number of project points."""
+    """The folium map of the view and the number of project points; ``basemap`` is
+    ``widgets.basemap``'s answer (asked here when None)."""
     lang = view_state.lang
     shapes = unit_shapes(level, rows[S.CODE].astype(str).tolist())
     if shapes.empty:
@@ -349,7 +355,7 @@ def build_map(
             f"{loaders.store_file()}; rebuild the store with `onemap build`"
         )
     data, tooltip = _tooltip_frame(shapes, rows, view_state.metric, lang)
-    basemap, token = widgets.basemap(view_state)
+    basemap, token = basemap or widgets.basemap(view_state)
     data = webmap.to_basemap_crs(data, basemap)
     palette = webmap.PALETTE_GREENS
     if breaks is None:
@@ -402,6 +408,39 @@ def build_map(
     return m, n_points
 
 
+def map_cache_key(view_state: ViewState, basemap: tuple[str, str | None]) -> tuple:
+    """Everything the overview's map depends on, as the key of the maps shared between
+    sessions (``views.mapview``): the store and its pinned revision, the reader's scope (a
+    county clerk never shares an entry with a province planner), the view (region, zone,
+    filters, metric, classes, zones shown, language), the resolved basemap, the unit picked
+    in the table, the asset URL and the map's size.
+
+    Parameters
+    ----------
+    view_state
+        The view.
+    basemap
+        ``widgets.basemap``'s answer: the basemap drawn and its token.
+
+    Returns
+    -------
+    tuple
+    """
+    path = loaders.store_file()
+    shown = dataclasses.replace(view_state, page="overview", year=None, basemap="")
+    return (
+        "overview",
+        str(path),
+        loaders.store_mtime(path),
+        auth.current_scope().region,
+        dataclasses.astuple(shown),
+        basemap,
+        selection.selected(TABLE_KEY),
+        assets.asset_base_url(),
+        MAP_SIZE_PX,
+    )
+
+
 def children_order(rows: pd.DataFrame, metric: str) -> np.ndarray:
     """Positions of ``rows`` sorted by the metric, lowest first (no value last)."""
     return np.argsort(pd.to_numeric(rows[metric], errors="coerce").to_numpy(), kind="stable")
@@ -439,17 +478,15 @@ def main() -> None:
     kpi, rows, level = view_numbers(view_state)
     kpi_cards(kpi, view_state)
     breadcrumb(view_state)
-    breaks, lower = class_breaks_for(view_state, rows, level)
-    m, n_points = build_map(view_state, rows, level, breaks, lower)
-    st_folium(
-        m,
-        key=MAP_KEY,
-        height=560,
-        use_container_width=True,
-        returned_objects=["last_active_drawing"],
-        on_change=_on_map_click,
-        render=False,  # st_folium renders the map once itself; True renders it twice
-    )
+    basemap = widgets.basemap(view_state)  # may warn: outside the cached map
+
+    def build() -> tuple[Any, int]:
+        breaks, lower = class_breaks_for(view_state, rows, level)
+        return build_map(view_state, rows, level, breaks, lower, basemap=basemap)
+
+    args = mapview.cached_args(map_cache_key(view_state, basemap), build, key=MAP_KEY)
+    n_points = int(args.extra)
+    mapview.show(args, key=MAP_KEY, height=560, on_change=_on_map_click)
     flt = state.project_filter(view_state)
     caption = [widgets.describe_filters(view_state)]
     if view_state.level not in ("village",):
