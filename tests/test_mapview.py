@@ -23,6 +23,7 @@ from streamlit_folium import st_folium
 
 from geo import webmap
 from layers import access
+from layers.present import view
 from tests.conftest import COUNTY_A, write_tiny_store
 from views import auth, mapview, overview, selection
 from views.state import ViewState
@@ -111,26 +112,31 @@ def test_overview_key_separates_scope_view_selection_and_revision(
     monkeypatch.setenv("ONEMAP_STORE", str(path))
     state: dict[str, Any] = {auth._SCOPE_KEY: access.FULL}
     monkeypatch.setattr(st, "session_state", state)
-    view = ViewState(region=COUNTY_A)
-    base = overview.map_cache_key(view, ("none", None))
-    assert overview.map_cache_key(view, ("none", None)) == base
+    county = ViewState(region=COUNTY_A)
+    base = overview.map_cache_key(county, ("none", None))
+    numbers = overview.numbers_cache_key(county)
+    assert overview.map_cache_key(county, ("none", None)) == base
     # the URL's page and the roadmap's year do not change the map
-    assert overview.map_cache_key(dataclasses.replace(view, year=2019), ("none", None)) == base
+    assert overview.map_cache_key(dataclasses.replace(county, year=2019), ("none", None)) == base
     changed = [
-        overview.map_cache_key(dataclasses.replace(view, sectors=("industry",)), ("none", None)),
-        overview.map_cache_key(dataclasses.replace(view, lang="en"), ("none", None)),
-        overview.map_cache_key(dataclasses.replace(view, metric="coverage"), ("none", None)),
-        overview.map_cache_key(view, ("osm", None)),
+        overview.map_cache_key(dataclasses.replace(county, sectors=("industry",)), ("none", None)),
+        overview.map_cache_key(dataclasses.replace(county, lang="en"), ("none", None)),
+        overview.map_cache_key(dataclasses.replace(county, metric="coverage"), ("none", None)),
+        overview.map_cache_key(county, ("osm", None)),
     ]
+    assert overview.numbers_cache_key(dataclasses.replace(county, metric="coverage")) == numbers
+    assert overview.numbers_cache_key(dataclasses.replace(county, years=(2019, 2020))) != numbers
     state[auth._SCOPE_KEY] = access.Scope(region=COUNTY_A, write=False, admin=False)
-    changed.append(overview.map_cache_key(view, ("none", None)))  # a clerk: never shared
+    changed.append(overview.map_cache_key(county, ("none", None)))  # a clerk: never shared
+    assert overview.numbers_cache_key(county) != numbers
     state[auth._SCOPE_KEY] = access.FULL
     state[selection._SELECTED.format(overview.TABLE_KEY)] = "530102001000"
-    changed.append(overview.map_cache_key(view, ("none", None)))
+    changed.append(overview.map_cache_key(county, ("none", None)))
     state.clear()
     state[auth._SCOPE_KEY] = access.FULL
     os.utime(path, (1, 1))  # a new revision of the store
-    changed.append(overview.map_cache_key(view, ("none", None)))
+    changed.append(overview.map_cache_key(county, ("none", None)))
+    assert overview.numbers_cache_key(county) != numbers
     assert len({base, *changed}) == len(changed) + 1
 
 
@@ -160,11 +166,25 @@ def test_sessions_share_the_overview_map(tiny: Path, monkeypatch: pytest.MonkeyP
         return args
 
     monkeypatch.setattr(mapview, "component_args", counting)
-    _session(tiny)
-    _session(tiny)  # a second session, the same view: no render
-    assert len(renders) == 1
-    _session(tiny, sectors="industry")  # another view: rendered once
+    numbers: list[str] = []
+    real_rows = view.view_rows
+
+    def counting_rows(*a: Any, **kw: Any) -> Any:
+        numbers.append("rows")
+        return real_rows(*a, **kw)
+
+    monkeypatch.setattr(view, "view_rows", counting_rows)
+    first = _session(tiny)
+    _session(tiny)  # a second session, the same view: no render, no recount
+    assert len(renders) == 1 and len(numbers) == 1
+    filtered = _session(tiny, sectors="industry")  # another view: rendered and counted once
     _session(tiny, sectors="industry")
-    assert len(renders) == 2
+    assert len(renders) == 2 and len(numbers) == 2
+    kpis = [
+        [h.proto.body for h in at.get("html") if 'class="om-kpis"' in h.proto.body]
+        for at in (first, filtered)
+    ]
+    assert len(kpis[0]) == len(kpis[1]) == 1
+    assert kpis[0] != kpis[1]  # the cards follow the filter
     assert renders[0] != renders[1]
     assert "530100000000" in renders[0] and "530200000000" in renders[0]  # prefectures

@@ -33,6 +33,8 @@ __all__ = [
     "class_breaks_for",
     "main",
     "map_cache_key",
+    "numbers_cache_key",
+    "shared_numbers",
     "unit_labels",
     "unit_shapes",
     "view_numbers",
@@ -138,6 +140,35 @@ def usable_zone(view_state: ViewState) -> str | None:
         return view_state.zone
     st.warning(i18n.t("zone_incomplete", view_state.lang, zone=view_state.zone))
     return None
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def _shared_numbers(key: tuple, _view_state: ViewState) -> tuple[pd.Series, pd.DataFrame, str]:
+    del key  # the cache key only (``numbers_cache_key``)
+    return view_numbers(_view_state)
+
+
+def numbers_cache_key(view_state: ViewState) -> tuple:
+    """What :func:`view_numbers` depends on: the store and its pinned revision, the reader's
+    scope region (a clerk's figures are never a planner's), the region, zone, project filter
+    and language (of a warning the numbers may carry)."""
+    path = loaders.store_file()
+    return (
+        "numbers",
+        str(path),
+        loaders.store_mtime(path),
+        auth.current_scope().region,
+        view_state.region,
+        view_state.zone,
+        dataclasses.astuple(state.project_filter(view_state)),
+        view_state.lang,
+    )
+
+
+def shared_numbers(view_state: ViewState) -> tuple[pd.Series, pd.DataFrame, str]:
+    """:func:`view_numbers` computed once per :func:`numbers_cache_key` for every session of
+    the process (copies: callers may change them)."""
+    return _shared_numbers(numbers_cache_key(view_state), view_state)
 
 
 def class_breaks_for(
@@ -475,7 +506,7 @@ def main() -> None:
     lang = view_state.lang
     name = escape_markdown(loaders.unit_name(view_state.region, lang))
     st.title(f"{i18n.t('overview', lang)} · {name}")
-    kpi, rows, level = view_numbers(view_state)
+    kpi, rows, level = shared_numbers(view_state)
     kpi_cards(kpi, view_state)
     breadcrumb(view_state)
     basemap = widgets.basemap(view_state)  # may warn: outside the cached map
