@@ -73,6 +73,8 @@ WEB_CSS = (
     f"font:bold 12px {_FONT};text-align:center;line-height:1;box-shadow:0 0 3px rgba(0,0,0,.3)}}"
 )
 _TILE = 256.0
+#: at most this many other points tried for one label (``place_labels(search=True)``)
+_MAX_SPOTS = 400
 
 
 def _mercator_px(lon: np.ndarray, lat: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +164,36 @@ def _box(x: float, y: float, text: str) -> shapely.Geometry:
     return shapely.box(x - w / 2 - 2, y - h / 2 - 1, x + w / 2 + 2, y + h / 2 + 1)
 
 
+def _free_spot(
+    poly: shapely.Geometry,
+    pt: shapely.Point,
+    text: str,
+    share: float,
+    placed: list[shapely.Geometry],
+    *,
+    search: bool,
+) -> tuple[float, float] | None:
+    """Where ``text``'s box lies ``share`` inside ``poly`` and clear of ``placed``: the label
+    point, else (``search``) the nearest of a grid of points inside ``poly``; None if nowhere."""
+    spots = [(pt.x, pt.y)]
+    if search:
+        w, h = text_box_px(text)
+        minx, miny, maxx, maxy = poly.bounds
+        gx, gy = np.meshgrid(np.arange(minx, maxx, w / 2), np.arange(miny, maxy, h / 2))
+        gx, gy = gx.ravel(), gy.ravel()
+        keep = shapely.contains_xy(poly, gx, gy)
+        gx, gy = gx[keep], gy[keep]
+        order = np.argsort(np.hypot(gx - pt.x, gy - pt.y), kind="stable")[:_MAX_SPOTS]
+        spots += list(zip(gx[order].tolist(), gy[order].tolist(), strict=True))
+    for x, y in spots:
+        box = _box(x, y, text)
+        if poly.intersection(box).area >= share * box.area and not any(
+            box.intersects(p) for p in placed
+        ):
+            return x, y
+    return None
+
+
 def place_labels(
     units: gpd.GeoDataFrame,
     names: Sequence[str],
@@ -170,6 +202,7 @@ def place_labels(
     zoom: float,
     inside: tuple[float, float] = (0.85, 0.4),
     avoid: Sequence[tuple[float, float, str]] = (),
+    search: bool = False,
 ) -> pd.DataFrame:
     """Labels that fit at ``zoom``: largest unit first, each inside its unit and clear of others.
 
@@ -191,6 +224,9 @@ def place_labels(
         Share of the label box that must lie inside its unit: with the value, and at worst.
     avoid
         Labels already on the map as (lon, lat, text), centred on their point.
+    search
+        When the label point's box collides, try other points inside the unit, nearest first
+        (e.g. a zone's name placed after the unit names, where it hides none).
 
     Returns
     -------
@@ -218,11 +254,10 @@ def place_labels(
         for text, value, share in (*tries, (name, "", inside[1])):
             if text.endswith("\n"):
                 continue
-            box = _box(pt.x, pt.y, text)
-            fits = poly.intersection(box).area >= share * box.area
-            if fits and not any(box.intersects(p) for p in placed):
-                placed.append(box)
-                out.append((int(i), pt.x, pt.y, name, value))
+            spot = _free_spot(poly, pt, text, share, placed, search=search)
+            if spot is not None:
+                placed.append(_box(*spot, text))
+                out.append((int(i), *spot, name, value))
                 break
     scale = _TILE * 2.0**zoom
     frame = pd.DataFrame(out, columns=["row", "x", "y", "name", "value"])

@@ -561,7 +561,7 @@ def points_layer(
     return group
 
 
-def highlight(m: folium.Map, gdf: gpd.GeoDataFrame, *, max_zoom: int = 15) -> None:
+def highlight(m: folium.Map, gdf: gpd.GeoDataFrame, *, max_zoom: int | None = 15) -> None:
     """Outline ``gdf``'s shapes (a ring round each point) in :data:`HIGHLIGHT_COLOR` on ``m``,
     never catching clicks, and fit the map to them (at most ``max_zoom``); nothing if empty.
 
@@ -572,7 +572,7 @@ def highlight(m: folium.Map, gdf: gpd.GeoDataFrame, *, max_zoom: int = 15) -> No
     gdf
         The selected units or projects, in any CRS.
     max_zoom
-        The fitted view zooms in no further (a single point).
+        The fitted view zooms in no further (a single point); None keeps the map's view.
     """
     require_crs(gdf)
     geoms = gdf.to_crs("EPSG:4326").geometry.to_numpy()
@@ -587,9 +587,10 @@ def highlight(m: folium.Map, gdf: gpd.GeoDataFrame, *, max_zoom: int = 15) -> No
         else:
             shape = shapely.geometry.mapping(geom)
             folium.GeoJson(shape, style_function=lambda f: style, interactive=False).add_to(group)
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=max_zoom, padding=(40, 40))
-    m.view_bounds = [[miny, minx], [maxy, maxx]]
+    if max_zoom is not None:  # fit the map to the selection
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=max_zoom, padding=(40, 40))
+        m.view_bounds = [[miny, minx], [maxy, maxx]]
 
 
 def geojson_bytes(gdf: gpd.GeoDataFrame) -> int:

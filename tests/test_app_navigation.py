@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers import schema as S
 from layers.present import cards, fmt, i18n
-from tests.conftest import COUNTY_A, PREF_A, TOWN_A1, TOWN_A2, V1, V2, write_tiny_store
+from tests.conftest import COUNTY_A, COUNTY_B, PREF_A, TOWN_A1, TOWN_A2, V1, V2, write_tiny_store
 from views import selection, state, widgets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,6 +154,36 @@ def test_overview_row_picked_is_outlined_and_its_table_open(open_page) -> None:
     _run(at)
     assert _map_script(at).count(HIGHLIGHT) == 1
     assert at.expander[0].proto.expanded
+
+
+def test_overview_unit_clicked_is_selected_and_its_button_drills_down(open_page) -> None:
+    """A click on a unit selects it (outline, its row first, the map keeps its view); the
+    "进入 … →" button under the map is the drill-down; the breadcrumb back up selects the
+    unit one came from."""
+    at = open_page(region=PREF_A)
+    assert not [b for b in at.main.button if b.key == "overview_drill"]
+    fits = _map_script(at).count("fitBounds")
+    at.session_state["overview_units_selected"] = COUNTY_B  # what clicking 乙县 on the map stores
+    at.session_state["overview_units_top"] = COUNTY_B
+    _run(at)
+    script = _map_script(at)
+    assert script.count(HIGHLIGHT) == 1 and script.count("fitBounds") == fits  # no zoom
+    assert at.title[0].value == "总览 · 甲市" and at.query_params["region"] == PREF_A
+    table = at.main.dataframe[0]
+    assert table.value.iloc[0, 0] == "乙县"
+    assert json.loads(table.proto.selection_default)["selection"]["rows"] == [0]
+    drill = at.button(key="overview_drill")
+    assert drill.label == "进入 乙县 →"
+    drill.click()
+    _run(at)
+    assert at.title[0].value == "总览 · 乙县" and at.query_params["region"] == COUNTY_B
+    assert not [b for b in at.main.button if b.key == "overview_drill"]
+
+    at.button(key=f"crumb_{PREF_A}").click()  # back up: 乙县 is selected, outlined
+    _run(at)
+    assert at.title[0].value == "总览 · 甲市"
+    assert _map_script(at).count(HIGHLIGHT) == 1
+    assert at.button(key="overview_drill").label == "进入 乙县 →"
 
 
 def test_village_project_row_picked_is_ringed(open_page) -> None:

@@ -68,6 +68,27 @@ def test_labels_keep_clear_of_labels_already_placed(strip: gpd.GeoDataFrame) -> 
     assert "甲县" not in again["name"].tolist() and "乙县" in again["name"].tolist()
 
 
+def test_zone_label_moves_off_the_unit_labels_it_would_hide(strip: gpd.GeoDataFrame) -> None:
+    """Unit names first; a zone's name then goes to the nearest spot inside the zone where it
+    hides none (at its label point it would sit on 乙县's name), or is left out."""
+    zoom = mapstyle.initial_zoom(strip.total_bounds, (800, 560))
+    units = mapstyle.place_labels(strip, strip["name"].tolist(), zoom=zoom)
+    avoid = list(zip(units["lon"], units["lat"], units["name"], strict=True))
+    zone = gpd.GeoDataFrame({"zone": ["重点区域"]}, geometry=[box(100, 25, 103, 26)], crs=4326)
+    fixed = mapstyle.place_labels(zone, ["重点区域"], zoom=zoom, inside=(0.0, 0.0), avoid=avoid)
+    assert fixed.empty  # the old rule: the label point or nothing
+    moved = mapstyle.place_labels(
+        zone, ["重点区域"], zoom=zoom, inside=(0.0, 0.0), avoid=avoid, search=True
+    )
+    assert len(moved) == 1 and moved["lon"].between(100, 103).all()
+    assert moved["lat"].between(25, 26).all()
+    zone_box = mapstyle._box(*mapstyle._mercator_px(moved.lon[0], moved.lat[0], zoom), "重点区域")
+    unit_boxes = [mapstyle._box(*mapstyle._mercator_px(x, y, zoom), t) for x, y, t in avoid]
+    assert not any(zone_box.intersects(b) for b in unit_boxes)
+    full = [(x, y, "很长很长的名字" * 20) for x, y, _ in avoid[:1]]  # a label over everything
+    assert mapstyle.place_labels(zone, ["甲"], zoom=3, avoid=full, search=True).empty
+
+
 def test_web_map_has_metric_scale_north_arrow_and_plain_attribution(
     strip: gpd.GeoDataFrame,
 ) -> None:

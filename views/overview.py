@@ -31,6 +31,7 @@ __all__ = [
     "children_order",
     "children_table",
     "class_breaks_for",
+    "drill_button",
     "main",
     "map_cache_key",
     "numbers_cache_key",
@@ -211,8 +212,8 @@ def breadcrumb(view_state: ViewState) -> None:
         col.button(
             escape_markdown(name) + ("" if last else " ›"),
             key=f"crumb_{code}",
-            on_click=state.set_region,
-            args=(code,),
+            on_click=_go_up,
+            args=(code, chain[min(i + 1, len(chain) - 1)]),
             disabled=last,
             icon=":material/location_on:" if last else None,
             use_container_width=True,
@@ -237,10 +238,49 @@ def clicked_code(value: Any, current_region: str) -> str | None:
 
 
 def _on_map_click() -> None:
-    """Drill down: the clicked feature's ``code`` becomes the region (widget callback)."""
+    """Select: the clicked unit is outlined and its row comes first in the unit table; the
+    drill-down is the "进入 … →" button under the map (widget callback)."""
     code = clicked_code(st.session_state.get(MAP_KEY), state.current_view().region)
     if code:
-        state.set_region(code)
+        selection.pick(TABLE_KEY, code)
+
+
+def _go_up(code: str, came_from: str) -> None:
+    """Breadcrumb: move up to ``code`` with the unit one came from selected (callback)."""
+    state.set_region(code)
+    selection.pick(TABLE_KEY, came_from)
+
+
+def drill_button(view_state: ViewState, rows: pd.DataFrame) -> str | None:
+    """The drill-down: a "进入 怒江州 →" button under the map for the unit selected on the map
+    or in the unit table; nothing when no unit of the view is selected.
+
+    Parameters
+    ----------
+    view_state
+        The view shown.
+    rows
+        The map's unit rows (``view_numbers``).
+
+    Returns
+    -------
+    str or None
+        The selected unit's code when the button is shown.
+    """
+    picked = selection.selected(TABLE_KEY)
+    if picked is None or picked == view_state.region:
+        return None
+    if not rows[S.CODE].astype(str).eq(picked).any():
+        return None
+    name = escape_markdown(loaders.unit_name(picked, view_state.lang))
+    st.button(
+        i18n.t("drill_into", view_state.lang, name=name),
+        key="overview_drill",
+        type="primary",
+        on_click=state.set_region,
+        args=(picked,),
+    )
+    return picked
 
 
 def _tooltip_frame(
@@ -309,26 +349,29 @@ def _points_layer(
     )
 
 
-def unit_labels(data: gpd.GeoDataFrame, *, avoid: list[tuple[float, float, str]]) -> Any:
+def unit_labels(data: gpd.GeoDataFrame) -> tuple[Any, list[tuple[float, float, str]]]:
     """Unit names, with the metric's value under the name where both fit, placed at the map's
     initial zoom without collisions (``geo.mapstyle.place_labels``); ``data`` is the map's
-    frame (``name`` and the formatted ``_metric``); ``avoid``: zone labels (lon, lat, text)."""
+    frame (``name`` and the formatted ``_metric``). Unit names come first: the layer and the
+    placed labels as (lon, lat, text), which the zone labels then keep clear of."""
     placed = pd.DataFrame(columns=["row", "lon", "lat", "name", "value"])
     if 0 < len(data) <= MAX_LABELS:
         zoom = mapstyle.initial_zoom(data.total_bounds, MAP_SIZE_PX)
         names = data[S.NAME].fillna("").astype(str).tolist()
         values = data["_metric"].tolist()
-        placed = mapstyle.place_labels(data, names, values, zoom=zoom, avoid=avoid)
+        placed = mapstyle.place_labels(data, names, values, zoom=zoom)
     points = gpd.GeoDataFrame(
         placed, geometry=gpd.points_from_xy(placed["lon"], placed["lat"]), crs="EPSG:4326"
     )
-    return webmap.labels_layer(
+    layer = webmap.labels_layer(
         points,
         label_column="name",
         value_column="value",
         name="unit_labels",
         css_class="onemap-unit-label",
     )
+    texts = [f"{n}\n{v}" if v else n for n, v in zip(placed["name"], placed["value"], strict=True)]
+    return layer, list(zip(placed["lon"], placed["lat"], texts, strict=True))
 
 
 def _legend(
@@ -404,15 +447,22 @@ def build_map(
     webmap.choropleth_layer(
         data, fill_colors=colors, tooltip=tooltip, properties=[S.CODE], name="units"
     ).add_to(m)
-    avoid: list[tuple[float, float, str]] = []
+    labels, avoid = unit_labels(data)
     if view_state.show_zones and view_state.level in ("province", "prefecture"):
         zones = zone_shapes()
         if len(zones):
             zones = webmap.to_basemap_crs(zones, basemap)
             webmap.outline_layer(zones, name="zones").add_to(m)
             zoom = mapstyle.initial_zoom(data.total_bounds, MAP_SIZE_PX)
-            names = zones[S.ZONE].astype(str).tolist()
-            placed = mapstyle.place_labels(zones, names, zoom=zoom, inside=(0.0, 0.0))
+            seen = zones.clip(data.total_bounds)  # labelled where they are on screen
+            placed = mapstyle.place_labels(  # where it hides no unit name
+                seen,
+                seen[S.ZONE].astype(str).tolist(),
+                zoom=zoom,
+                inside=(0.0, 0.0),
+                avoid=avoid,
+                search=True,
+            )
             webmap.labels_layer(
                 gpd.GeoDataFrame(
                     placed, geometry=gpd.points_from_xy(placed["lon"], placed["lat"]), crs=4326
@@ -421,11 +471,11 @@ def build_map(
                 name="zone_labels",
                 css_class="onemap-label centred",
             ).add_to(m)
-            avoid = list(zip(placed["lon"], placed["lat"], placed["name"], strict=True))
-    unit_labels(data, avoid=avoid).add_to(m)
+    labels.add_to(m)
     picked = selection.selected(TABLE_KEY)
-    if picked is not None:  # a row picked in the unit table: outlined, the map zooms to it
-        webmap.highlight(m, data[data[S.CODE].astype(str).eq(picked).to_numpy()])
+    if picked is not None:  # outlined; a row picked in the table: the map zooms to it
+        zoom = None if selection.picked_on_map(TABLE_KEY) else 15
+        webmap.highlight(m, data[data[S.CODE].astype(str).eq(picked).to_numpy()], max_zoom=zoom)
     n_points = 0
     sectors_shown: set[str] = set()
     if view_state.level in ("township", "village"):
@@ -443,8 +493,8 @@ def map_cache_key(view_state: ViewState, basemap: tuple[str, str | None]) -> tup
     """Everything the overview's map depends on, as the key of the maps shared between
     sessions (``views.mapview``): the store and its pinned revision, the reader's scope (a
     county clerk never shares an entry with a province planner), the view (region, zone,
-    filters, metric, classes, zones shown, language), the resolved basemap, the unit picked
-    in the table, the asset URL and the map's size.
+    filters, metric, classes, zones shown, language), the resolved basemap, the unit selected
+    (and whether on the map: no zoom), the asset URL and the map's size.
 
     Parameters
     ----------
@@ -467,6 +517,7 @@ def map_cache_key(view_state: ViewState, basemap: tuple[str, str | None]) -> tup
         dataclasses.astuple(shown),
         basemap,
         selection.selected(TABLE_KEY),
+        selection.picked_on_map(TABLE_KEY),  # picked on the map: no zoom to it
         assets.asset_base_url(),
         MAP_SIZE_PX,
     )
@@ -518,6 +569,7 @@ def main() -> None:
     args = mapview.cached_args(map_cache_key(view_state, basemap), build, key=MAP_KEY)
     n_points = int(args.extra)
     mapview.show(args, key=MAP_KEY, height=560, on_change=_on_map_click)
+    drill_button(view_state, rows)
     flt = state.project_filter(view_state)
     caption = [widgets.describe_filters(view_state)]
     if view_state.level not in ("village",):

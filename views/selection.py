@@ -19,7 +19,14 @@ import streamlit as st
 
 from layers.present import fmt
 
-__all__ = ["clicked_property", "map_picked", "selectable_table", "selected"]
+__all__ = [
+    "clicked_property",
+    "map_picked",
+    "pick",
+    "picked_on_map",
+    "selectable_table",
+    "selected",
+]
 
 #: session keys (formatted with the page's key): the selection, the row last picked on the
 #: map (shown first) and the table's generation (a pick on the map redraws the table)
@@ -72,10 +79,30 @@ def map_picked(key: str, map_key: str, prop: str) -> None:
     """
     hit = clicked_property(st.session_state.get(map_key), prop)
     if hit is not None:
-        st.session_state[_SELECTED.format(key)] = hit
-        st.session_state[_TOP.format(key)] = hit
-        gen = _GENERATION.format(key)
-        st.session_state[gen] = st.session_state.get(gen, 0) + 1
+        pick(key, hit)
+
+
+def pick(key: str, value: str) -> None:
+    """Select ``value`` on page ``key`` as a click on the map does: the table is redrawn with
+    that row selected and moved to the top.
+
+    Parameters
+    ----------
+    key
+        The page's selection key.
+    value
+        The unit code or project id picked.
+    """
+    st.session_state[_SELECTED.format(key)] = value
+    st.session_state[_TOP.format(key)] = value
+    gen = _GENERATION.format(key)
+    st.session_state[gen] = st.session_state.get(gen, 0) + 1
+
+
+def picked_on_map(key: str) -> bool:
+    """True when the selection of page ``key`` came from the map (not from the table)."""
+    value = selected(key)
+    return value is not None and st.session_state.get(_TOP.format(key)) == value
 
 
 def _table_picked(key: str, table_key: str, codes: tuple[str, ...]) -> None:

@@ -117,7 +117,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "plans": ("项目库/路线图/施工图", "Libraries / route maps / plans"),
     "no_data": ("该区域无数据", "No data for this region"),
     "no_data_short": ("无数据", "No data"),
-    "click_hint": ("点击地图上的区域可进入下一级。", "Click a region on the map to open it."),
+    "click_hint": (
+        "点击地图上的区域或表格中的一行选中它，再点“进入 … →”打开下一级。",
+        "Click a region on the map (or a row of the table) to select it, then “Open … →”.",
+    ),
+    "drill_into": ("进入 {name} →", "Open {name} →"),
     "projects_layer": ("项目点", "Projects"),
     "name": ("名称", "Name"),
     "project": ("项目", "Project"),

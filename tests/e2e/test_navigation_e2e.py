@@ -1,7 +1,8 @@
 """Navigation in a real browser: the browser's Back and Forward buttons follow drill-downs.
 
-Province → click 怒江州 on the map → click 泸水市 → Back shows 怒江州 again (title, breadcrumb,
-sidebar, map), Back again the province, Forward 怒江州. Run: ``python3 -m pytest -q tests/e2e``.
+Province → click 怒江州 on the map (selects it: outlined, the URL stays) → "进入 怒江州 →" →
+the same for 泸水市 → Back shows 怒江州 again (title, breadcrumb, sidebar, map), Back again the
+province, Forward 怒江州. Run: ``python3 -m pytest -q tests/e2e``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ def _click_unit(page: Page, lat: float, lng: float) -> None:
     page.mouse.click(box["x"] + x, box["y"] + y)
 
 
+def _select_and_drill(page: Page, here: str, lat: float, lng: float, name: str) -> None:
+    """Click the unit at (lat, lng): it is outlined and the URL stays at ``here``; then its
+    "进入 … →" button under the map drills down."""
+    _click_unit(page, lat, lng)
+    drill = page.get_by_role("button", name=f"进入 {name} →")
+    expect(drill).to_be_visible(timeout=60_000)
+    ring = page.frame_locator(MAP_IFRAME).last.locator('path[stroke="#e6550d"]')
+    expect(ring).to_have_count(1, timeout=60_000)
+    expect(page).to_have_url(here)
+    drill.click()
+
+
 def _expect_view(page: Page, name: str, shapes: int) -> None:
     """The page shows ``name``'s view: title, current breadcrumb, ``shapes`` units on the map."""
     expect(page.get_by_role("heading", name=f"总览 · {name}")).to_be_visible(timeout=60_000)
@@ -80,11 +93,11 @@ def test_back_and_forward_follow_drill_downs(page: Page, server: str, demo_store
     page.goto(server + "/")
     _expect_view(page, province, 16)
 
-    _click_unit(page, lat, lng)
+    _select_and_drill(page, f"{server}/", lat, lng, nujiang)
     expect(page).to_have_url(f"{server}/?region={NUJIANG}", timeout=60_000)
     _expect_view(page, nujiang, len(counties))
     lat, lng, lushui = _unit(demo_store, LUSHUI)
-    _click_unit(page, lat, lng)
+    _select_and_drill(page, f"{server}/?region={NUJIANG}", lat, lng, lushui)
     expect(page).to_have_url(f"{server}/?region={LUSHUI}", timeout=60_000)
     _expect_view(page, lushui, len(townships))
 
