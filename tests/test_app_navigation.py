@@ -9,6 +9,7 @@ Chromium is ``tests/e2e/test_navigation_e2e.py``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -184,6 +185,28 @@ def test_overview_unit_clicked_is_selected_and_its_button_drills_down(open_page)
     assert at.title[0].value == "总览 · 甲市"
     assert _map_script(at).count(HIGHLIGHT) == 1
     assert at.button(key="overview_drill").label == "进入 乙县 →"
+
+
+def test_library_projects_on_the_map_and_a_row_picked_is_ringed(open_page) -> None:
+    """县级项目库: the county's projects with a point are on the map (P11 is county-wide,
+    no point), the search narrows map and table alike; a row picked is ringed, a point
+    clicked on the map comes first in the table."""
+    at = open_page("views/library.py", region=COUNTY_A)
+    script = _map_script(at)
+    points = set(re.findall(r'"project_id": "(P\d+)"', script))
+    assert points == {"P01", "P02", "P03", "P04", "P05", "P06", "P07", "P08", "P13"}
+    assert HIGHLIGHT not in script and "onemap-legend" in script  # the sector key
+    at.session_state["library_projects_selected"] = "P04"  # what clicking P04's point stores
+    at.session_state["library_projects_top"] = "P04"
+    _run(at)
+    assert _map_script(at).count(HIGHLIGHT) == 1
+    table = at.main.dataframe[0]
+    assert table.value["项目编号"].iloc[0] == "P04"
+    assert json.loads(table.proto.selection_default)["selection"]["rows"] == [0]
+    at.text_input(key="library_search").input("饮水")
+    _run(at)
+    assert set(re.findall(r'"project_id": "(P\d+)"', _map_script(at))) == {"P02"}
+    assert list(at.main.dataframe[0].value["项目编号"]) == ["P02"]
 
 
 def test_village_project_row_picked_is_ringed(open_page) -> None:

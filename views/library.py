@@ -1,22 +1,109 @@
-"""县级项目库: one county's projects (sortable, searchable, downloadable) and their breakdowns."""
+"""县级项目库: one county's projects (sortable, searchable, downloadable) and their breakdowns.
+
+The projects tab shows the projects found by the search on a map of the county's townships
+(coloured by sector, with a key) and in a table: a row picked is ringed on the map, a point
+clicked on the map selects its row and moves it to the top (``views.selection``).
+"""
 
 from __future__ import annotations
 
 import functools
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
+from geo import simplify, webmap
 from geo.escape import escape_markdown
 from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
 from layers.present import charts, fmt, i18n, query
-from views import loaders, state, widgets
+from views import assets, loaders, selection, state, widgets
 
-__all__ = ["render"]
+__all__ = ["render", "township_shapes"]
 
 LEVEL = "county"
+MAP_KEY = "library_map"
+#: selection key of the projects table (a row picked there is ringed on the map)
+TABLE_KEY = "library_projects"
+#: above this many points the map clusters them
+CLUSTER_ABOVE = 60
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _townships(path: str, mtime: float, county: str) -> gpd.GeoDataFrame:
+    del mtime  # part of the cache key only
+    index = loaders.units_index(path)
+    codes = index.loc[index[S.PARENT_CODE].astype(str).eq(county), S.CODE].astype(str)
+    units = loaders.units_by_code(sorted(codes), path)
+    gdf = gpd.GeoDataFrame(
+        units[[S.CODE, S.NAME]].reset_index(drop=True),
+        geometry=units.geometry.to_numpy(),
+        crs=units.crs,
+    )
+    if len(gdf):
+        gdf = simplify.round_coordinates(simplify.simplify_coverage(gdf, 0.001), 4)
+    return gdf
+
+
+def township_shapes(county: str) -> gpd.GeoDataFrame:
+    """The county's townships as simplified polygons (``code``, ``name``) for its map."""
+    p = loaders.store_file()
+    return _townships(str(p), loaders.store_mtime(p), county)
+
+
+def _map(county: str, shown: pd.DataFrame, view: state.ViewState) -> None:
+    """The county's townships and ``shown`` projects as points coloured by sector, with the
+    key; the project picked in the table or on the map is ringed."""
+    lang = view.lang
+    basemap, token = widgets.basemap(view)
+    towns = webmap.to_basemap_crs(township_shapes(county), basemap)
+    if towns.empty:
+        return
+    m = webmap.make_map(
+        towns.total_bounds, asset_base_url=assets.asset_base_url(), basemap=basemap, token=token
+    )
+    webmap.choropleth_layer(
+        towns,
+        fill_colors=["#fff7bc"] * len(towns),
+        tooltip={S.NAME: i18n.t("township", lang)},
+        name="townships",
+        style=webmap.PolygonStyle(weight=1, fill_opacity=0.25),
+    ).add_to(m)
+    points = shown
+    if isinstance(points, gpd.GeoDataFrame) and len(points):
+        geoms = points.geometry
+        points = points[~(geoms.is_empty | geoms.isna()).to_numpy()]
+    if isinstance(points, gpd.GeoDataFrame) and len(points):
+        widgets.project_points_layer(
+            points,
+            basemap,
+            colors=points[S.SECTOR].map(charts.SECTOR_COLOURS).fillna("#bdbdbd").to_numpy(),
+            cluster=len(points) > CLUSTER_ABOVE,
+            lang=lang,
+        ).add_to(m)
+        picked = selection.selected(TABLE_KEY)
+        if picked is not None:  # ringed on the county's map (inside its cluster, if any)
+            hit = points[points[S.PROJECT_ID].astype(str).eq(picked).to_numpy()]
+            webmap.highlight(m, webmap.to_basemap_crs(hit, basemap), max_zoom=None)
+    present = [k for k in charts.SECTOR_COLOURS if shown[S.SECTOR].eq(k).any()]
+    webmap.add_legend(
+        m,
+        title=i18n.t("project_sector", lang),
+        labels=[i18n.label(S.SECTOR, k, lang) for k in present],
+        colors=[charts.SECTOR_COLOURS[k] for k in present],
+    )
+    st_folium(
+        m,
+        key=MAP_KEY,
+        height=420,
+        use_container_width=True,
+        returned_objects=["last_active_drawing"],
+        on_change=functools.partial(selection.map_picked, TABLE_KEY, MAP_KEY, S.PROJECT_ID),
+        render=False,
+    )
 
 
 def _kpis(row: pd.Series, lang: str) -> None:
@@ -32,8 +119,10 @@ def _kpis(row: pd.Series, lang: str) -> None:
         col.metric(i18n.t(key, lang), value)
 
 
-def _projects_tab(mine: pd.DataFrame, name: str, lang: str) -> None:
-    """The county's projects: searchable table and its XLSX/CSV downloads."""
+def _projects_tab(mine: pd.DataFrame, county: str, view: state.ViewState) -> None:
+    """The county's projects: searchable, on the map and in the table, its XLSX/CSV downloads."""
+    lang = view.lang
+    name = loaders.unit_name(county, lang)
     names = loaders.units_index().set_index(S.CODE)[S.NAME]
     table = tables.project_table(mine, names=names, with_missing_fixes=True, lang=lang)
     needle = st.text_input(
@@ -44,13 +133,16 @@ def _projects_tab(mine: pd.DataFrame, name: str, lang: str) -> None:
     shown = tables.search(table, needle)
     count = {"shown": fmt.fmt_int(len(shown)), "total": fmt.fmt_int(len(table))}
     st.caption(i18n.t("search_count", lang, **count))
-    st.dataframe(
+    found = mine.iloc[shown.index.to_numpy()]  # the table is numbered from 0 in mine's order
+    _map(county, found, view)
+    selection.selectable_table(
         shown,
-        hide_index=True,
+        found[S.PROJECT_ID].astype(str).tolist(),
+        key=TABLE_KEY,
         height=420,
         column_config=widgets.number_columns(shown),
-        placeholder=fmt.MISSING,
     )
+    st.caption(i18n.t("table_pick_hint", lang) + i18n.t("map_pick_hint", lang))
     stem = f"{name}_县级项目库"
     c1, c2 = st.columns(2)
     widgets.xlsx_download(
@@ -134,7 +226,7 @@ def render() -> None:
     )
     if tab_table.open:
         with tab_table:
-            _projects_tab(mine, name, lang)
+            _projects_tab(mine, county, view)
     if tab_mix.open:
         with tab_mix:
             _mix_tab(mine, lang)
