@@ -39,16 +39,15 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from geoalchemy2 import Geometry
 
 from layers.errors import StoreError
 
 __all__ = [
     "ALL_REGIONS",
+    "CODE_COLUMNS",
     "DEFAULT_SCHEMA",
     "META_TABLE",
     "READER_ROLE",
@@ -67,7 +66,6 @@ __all__ = [
     "state_dir",
     "use_region",
     "version",
-    "write_tables",
 ]
 
 DEFAULT_SCHEMA = "onemap"
@@ -86,7 +84,7 @@ RLS_COLUMNS: dict[str, str] = {
 ALL_REGIONS = "*"
 #: environment variable: directory for the history and accounts of PostGIS stores
 STATE_DIR_ENV = "ONEMAP_STATE_DIR"
-_CODE_COLUMNS = ("code", "parent_code", "county_code", "township_code", "village_code")
+CODE_COLUMNS = ("code", "parent_code", "county_code", "township_code", "village_code")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 _LOCK_TABLE = "onemap_lock_holder"
 _region: contextvars.ContextVar[str] = contextvars.ContextVar("onemap_region", default=ALL_REGIONS)
@@ -363,136 +361,6 @@ def read_table(
         df = df.rename_geometry(geom) if geom != "geometry" else df
         df = df[[c for c in cols]]
     return df, recorded
-
-
-# --- writing ------------------------------------------------------------------------------------
-
-
-def _copy_rows(table: Any, conn: sa.Connection, keys: Sequence[str], rows: Any) -> None:
-    """``DataFrame.to_sql`` method: COPY the rows (psycopg 3 writes NULLs and text exactly)."""
-    q = conn.dialect.identifier_preparer
-    name = f"{q.quote_schema(table.table.schema)}.{q.quote(table.table.name)}"
-    cols = ", ".join(q.quote(k) for k in keys)
-    with conn.connection.cursor() as cur, cur.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _geometry_type(geoms: Any) -> str:
-    """The column's declared type: the one geometry type present, else GEOMETRY."""
-    types = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
-    names = {0: "POINT", 1: "LINESTRING", 3: "POLYGON", 4: "MULTIPOINT", 5: "MULTILINESTRING"}
-    names.update({6: "MULTIPOLYGON"})
-    return names.get(types.pop(), "GEOMETRY") if len(types) == 1 else "GEOMETRY"
-
-
-def _write_one(conn: sa.Connection, schema: str, name: str, df: pd.DataFrame) -> str | None:
-    """Write one table into ``schema`` by COPY; return its geometry column (None: attributes)."""
-    dtype: dict[str, Any] = {}
-    geom = None
-    if isinstance(df, gpd.GeoDataFrame):
-        geom = df.geometry.name
-        geoms = shapely.set_srid(np.asarray(df.geometry.values, dtype=object), 4326)
-        dtype[geom] = Geometry(geometry_type=_geometry_type(geoms), srid=4326, spatial_index=False)
-        ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
-        df = pd.DataFrame(df).assign(**{geom: ewkb})
-    df.to_sql(
-        name, conn, schema=schema, index=False, if_exists="fail", dtype=dtype, method=_copy_rows
-    )
-    if geom is not None:
-        conn.execute(sa.text(f'CREATE INDEX ON "{schema}"."{name}" USING GIST ("{geom}")'))
-    for col in _CODE_COLUMNS:
-        if col in df.columns:
-            conn.execute(sa.text(f'CREATE INDEX ON "{schema}"."{name}" ("{col}")'))
-    return geom
-
-
-def _secure(conn: sa.Connection, schema: str, names: Sequence[str]) -> None:
-    """Row-level security on the region tables; SELECT for the reader role (when it exists)."""
-    for name in names:
-        col = RLS_COLUMNS.get(name)
-        if col is None:
-            continue
-        conn.execute(sa.text(f'ALTER TABLE "{schema}"."{name}" ENABLE ROW LEVEL SECURITY'))
-        conn.execute(sa.text(f'ALTER TABLE "{schema}"."{name}" FORCE ROW LEVEL SECURITY'))
-        conn.execute(
-            sa.text(
-                f'CREATE POLICY onemap_region ON "{schema}"."{name}" USING ('
-                f"current_setting('onemap.region', true) = '{ALL_REGIONS}' OR starts_with("
-                f"\"{col}\", nullif(current_setting('onemap.region', true), '')))"
-            )
-        )
-    role = conn.execute(
-        sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": READER_ROLE}
-    ).scalar()
-    if role:
-        conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO {READER_ROLE}'))
-        conn.execute(sa.text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO {READER_ROLE}'))
-
-
-def write_tables(
-    url: str,
-    tables: Mapping[str, pd.DataFrame],
-    dtypes: Mapping[str, Mapping[str, str]],
-    *,
-    progress: Callable[[str], None] | None = None,
-) -> None:
-    """Replace the store's tables with ``tables`` in one transaction (new schema, then swap).
-
-    Parameters
-    ----------
-    url
-        The store URL.
-    tables
-        Table name → table, validated by ``store.write_store`` (geometry in EPSG:4326).
-    dtypes
-        Table name → ``{column: dtype}`` recorded in ``onemap_meta``.
-    progress
-        Called with each table's name as it is written.
-
-    Raises
-    ------
-    StoreError
-        The database refused a table or a count did not match; nothing was changed.
-    """
-    t = parse(url)
-    new, old = f"{t.schema}__new", f"{t.schema}__old"
-    current = ""
-    try:
-        with _connect(url, region=ALL_REGIONS) as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{new}" CASCADE'))
-            conn.execute(sa.text(f'CREATE SCHEMA "{new}"'))
-            meta_rows = []
-            for current, df in tables.items():
-                if progress is not None:
-                    progress(current)
-                geom = _write_one(conn, new, current, df)
-                meta_rows.append(
-                    {"layer": current, "dtypes": json.dumps(dtypes[current]), "geometry": geom}
-                )
-            current = ""
-            pd.DataFrame(meta_rows).astype(object).to_sql(
-                META_TABLE, conn, schema=new, index=False, method=_copy_rows
-            )
-            for name, df in tables.items():
-                got = conn.execute(sa.text(f'SELECT count(*) FROM "{new}"."{name}"')).scalar()
-                if got != len(df):
-                    raise StoreError(f"layer {name!r} has {got} rows after writing, not {len(df)}")
-            _secure(conn, new, list(tables))
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{old}" CASCADE'))
-            had = conn.execute(
-                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": t.schema}
-            ).scalar()
-            if had:
-                conn.execute(sa.text(f'ALTER SCHEMA "{t.schema}" RENAME TO "{old}"'))
-            conn.execute(sa.text(f'ALTER SCHEMA "{new}" RENAME TO "{t.schema}"'))
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{old}" CASCADE'))
-    except StoreError:
-        raise
-    except Exception as e:
-        where = f"layer {current!r}: " if current else ""
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise StoreError(f"{where}{msg}") from e
 
 
 # --- the write lock -----------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from layers import pgstore, schema
+from layers import pgstore, pgwrite, schema
 from layers.errors import StoreError
 from layers.settings import STORAGE_CRS
 from layers.storefilter import Between, Prefix, conditions, gdal_where
@@ -66,6 +66,7 @@ __all__ = [
     "read_layer",
     "shown",
     "store_mtime",
+    "table_for_store",
     "table_sha256",
     "write_store",
 ]
@@ -270,6 +271,24 @@ def _build_info_frame(build_info: Mapping[str, Any]) -> pd.DataFrame:
     ).astype({"value": "str"})
 
 
+def table_for_store(name: str, table: Any) -> tuple[pd.DataFrame, dict[str, str]]:
+    """One table as :func:`write_store` writes it (validated, EPSG:4326) and its dtypes record.
+
+    Parameters
+    ----------
+    name
+        The table's name (``build_info``: ``table`` is the build record, a mapping).
+    table
+        The (Geo)DataFrame.
+
+    Returns
+    -------
+    tuple
+    """
+    ready = _build_info_frame(table) if name == schema.TABLE_BUILD_INFO else _prepare(name, table)
+    return ready, _dtype_record(ready)
+
+
 def _check_written(tmp: Path, expected: Mapping[str, int]) -> None:
     """Reopen the new file and check that every layer is there with its row count."""
     try:
@@ -321,7 +340,7 @@ def write_store(
     if is_url(path):
         try:
             dtypes = {name: _dtype_record(t) for name, t in prepared.items()}
-            pgstore.write_tables(str(path), prepared, dtypes)
+            pgwrite.write_tables(str(path), prepared, dtypes)
         except StoreError as e:
             raise StoreError(
                 f"could not write store {shown(path)}: {e}; the previous store is unchanged"

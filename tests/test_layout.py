@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "layers.storefilter",
         "layers.storehash",
         "layers.pgstore",
+        "layers.pgwrite",
         "layers.data",
         "layers.accounts",
         "layers.access",

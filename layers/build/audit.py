@@ -10,7 +10,7 @@ wrong until fixed), ``warning`` (probably wrong), ``info`` (worth a look). All v
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,7 @@ __all__ = [
     "audit",
     "audit_projects",
     "audit_registry",
+    "combine",
 ]
 
 
@@ -289,15 +290,15 @@ def audit(
     """
     if locate_issues is None:
         projects, locate_issues = locate_projects(admin_units, projects)
-    frames = [
-        f
-        for f in (
-            locate_issues,
-            audit_projects(projects, registry),
-            audit_registry(admin_units, registry),
-        )
-        if len(f)
-    ]
+    return combine(
+        [locate_issues, audit_projects(projects, registry), audit_registry(admin_units, registry)]
+    )
+
+
+def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The issues of several checks (or of a ledger's chunks, in ledger order) as
+    ``quality_issues``: text columns, errors first, then by check and entity (stable)."""
+    frames = [f for f in frames if len(f)]
     if not frames:
         return empty_issues()
     out = pd.concat(frames, ignore_index=True)[list(QUALITY_COLUMNS)]

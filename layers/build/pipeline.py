@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -28,14 +29,11 @@ from geo.raster import Raster
 from layers import schema as S
 from layers import store
 from layers.accounts import writer
-from layers.build import audit, incremental, metrics, revisions, terrain, zones
-from layers.build.county_library import build_county_library
+from layers.build import audit, incremental, metrics, revisions, stream, terrain, zones
 from layers.build.locate import locate_projects
 from layers.build.lock import store_lock
 from layers.build.patch import PatchError, patch_store
 from layers.build.terrain import open_dem, rebuild_dem
-from layers.build.township_roadmap import build_township_roadmap
-from layers.build.village_plan import build_village_plan
 from layers.demo import generate as demo
 from layers.errors import StoreError
 from layers.ingest.excel import Source
@@ -102,29 +100,12 @@ def build_layers(
         ``county_library``, ``region_summary``, ``zone_summary`` and ``quality_issues``.
     """
     located, locate_issues = locate_projects(admin_units, projects)
+    quality = audit.audit(admin_units, registry, located, locate_issues=locate_issues)
     prepared = metrics.prepare_projects(located)
-    summary = metrics.aggregate(admin_units, registry, prepared, exit_by=exit_by)
-    shared = {"exit_by": exit_by, "summary": summary}
-    roadmap, years = build_township_roadmap(admin_units, registry, prepared, **shared)
-    plans = build_village_plan(admin_units, registry, prepared, **shared)
-    library = build_county_library(admin_units, registry, prepared, **shared)
-    if dem is not None:
-        relief = terrain.unit_terrain(admin_units, dem)
-        plans = terrain.add_terrain(plans, relief)
-        roadmap = terrain.add_terrain(roadmap, relief)
-        library = terrain.add_terrain(library, relief)
-    return {
-        S.LAYER_PROJECTS: located,
-        S.LAYER_VILLAGE_PLAN: plans,
-        S.LAYER_TOWNSHIP_ROADMAP: roadmap,
-        S.TABLE_ROADMAP_YEARS: years,
-        S.LAYER_COUNTY_LIBRARY: library,
-        S.TABLE_REGION_SUMMARY: summary,
-        S.TABLE_ZONE_SUMMARY: metrics.aggregate_zones(summary, zone_members),
-        S.TABLE_QUALITY_ISSUES: audit.audit(
-            admin_units, registry, located, locate_issues=locate_issues
-        ),
-    }
+    built = stream.build_outputs(
+        admin_units, registry, prepared, zone_members, quality, exit_by=exit_by, dem=dem
+    )
+    return {S.LAYER_PROJECTS: located, **built}
 
 
 def build_tables(
@@ -290,6 +271,9 @@ def run_demo(
     out = store_path(path)
     report = progress or (lambda _stage: None)
     relief = open_dem(dem, terrain_on=terrain_on)  # a bad --dem fails before the slow part
+    if store.is_url(out) and scale > 1:  # a ledger in chunks: memory bounded at 20x
+        info = functools.partial(make_build_info, None)
+        return stream.run_demo(out, seed, scale, report, relief, (user or writer(), on_wait, info))
     inputs = demo.generate_demo(seed=seed, scale=scale, progress=report)
     report("build")
     tables = build_tables(inputs, dem=relief)

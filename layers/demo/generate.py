@@ -7,7 +7,7 @@ ledger (``ledger``). The same ``seed`` and ``scale`` give the same tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import geopandas as gpd
 import pandas as pd
@@ -37,8 +37,10 @@ __all__ = [
     "DEMO_STAGES",
     "Inputs",
     "check_scale",
+    "generate_base",
     "generate_demo",
     "generate_ledger",
+    "ledger_chunks",
 ]
 
 
@@ -80,7 +82,31 @@ def generate_demo(
     """
     scale = check_scale(scale)
     report = progress or (lambda _stage: None)
+    admin_units, registry = generate_base(seed=seed, scale=scale, progress=report)
+    report("projects")
+    projects = generate_ledger(admin_units, registry, seed=seed, scale=scale)
+    return Inputs(admin_units=admin_units, registry=registry, projects=projects)
 
+
+def generate_base(
+    *, seed: int, scale: float, progress: Callable[[str], None] | None = None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The admin units of all levels and the registry of ``generate_demo`` (not the ledger).
+
+    Parameters
+    ----------
+    seed, scale
+        As ``generate_demo``.
+    progress
+        Called with ``boundaries``, ``units`` and ``registry`` as each stage starts.
+
+    Returns
+    -------
+    tuple
+        ``(admin_units, registry)``.
+    """
+    scale = check_scale(scale)
+    report = progress or (lambda _stage: None)
     report("boundaries")
     base = boundaries.read_cnmaps_units()
     report("units")
@@ -88,9 +114,7 @@ def generate_demo(
     admin_units = _stack_units(base, units)
     report("registry")
     registry = demo_registry.generate_registry(admin_units, seed=seed, scale=scale)
-    report("projects")
-    projects = generate_ledger(admin_units, registry, seed=seed, scale=scale)
-    return Inputs(admin_units=admin_units, registry=registry, projects=projects)
+    return admin_units, registry
 
 
 def generate_ledger(
@@ -120,18 +144,48 @@ def generate_ledger(
     """
     if scale <= 1:
         return demo_ledger.generate_projects(admin_units, registry, seed=seed, scale=scale)
-    chunks = [
-        demo_ledger.generate_projects(admin_units, registry, seed=seed, scale=1.0, replica=k)
-        for k in range(int(scale))
-    ]
-    ledger = pd.concat(chunks, ignore_index=True)
-    del chunks
-    county_year = ledger[S.PROJECT_ID].str.slice(0, 11)  # CCCCCC-YYYY
-    seq = county_year.groupby(county_year, sort=False).cumcount().to_numpy() + 1
-    ledger[S.PROJECT_ID] = county_year.to_numpy(object) + "-" + int_strings(seq, 5)
+    ledger = pd.concat(
+        list(ledger_chunks(admin_units, registry, seed=seed, scale=scale)), ignore_index=True
+    )
     order = ledger[[S.COUNTY_CODE, S.PLAN_YEAR]].reset_index(drop=True)
     ledger = ledger.iloc[order.sort_values([S.COUNTY_CODE, S.PLAN_YEAR], kind="stable").index]
     return ledger.reset_index(drop=True)
+
+
+def ledger_chunks(
+    admin_units: gpd.GeoDataFrame, registry: pd.DataFrame, *, seed: int, scale: float
+) -> Iterator[gpd.GeoDataFrame]:
+    """The ledger of a whole ``scale`` > 1 as its N chunks, one in memory at a time.
+
+    Chunk ``k`` is ``generate_projects(..., replica=k)`` with its project ids numbered on
+    within each county-year after the chunks before it (chunk 0 keeps its ids), so the chunks
+    stacked and sorted stably by county and plan year are ``generate_ledger``'s ledger.
+
+    Parameters
+    ----------
+    admin_units, registry
+        The units (of scale 1) and the registry the projects are drawn over.
+    seed
+        Seed of every draw.
+    scale
+        A whole number 2 … ``MAX_SCALE`` (``check_scale``).
+
+    Yields
+    ------
+    geopandas.GeoDataFrame
+        One calibrated province ledger of 192,000 projects per chunk.
+    """
+    done: pd.Series = pd.Series(dtype="int64")  # projects so far per county-year
+    for k in range(int(check_scale(scale))):
+        chunk = demo_ledger.generate_projects(
+            admin_units, registry, seed=seed, scale=1.0, replica=k
+        )
+        county_year = chunk[S.PROJECT_ID].str.slice(0, 11)  # CCCCCC-YYYY
+        before = county_year.map(done).fillna(0).to_numpy(dtype="int64")
+        seq = county_year.groupby(county_year, sort=False).cumcount().to_numpy() + 1 + before
+        chunk[S.PROJECT_ID] = county_year.to_numpy(object) + "-" + int_strings(seq, 5)
+        done = done.add(county_year.value_counts(), fill_value=0).astype("int64")
+        yield chunk
 
 
 def _stack_units(base: pd.DataFrame, generated: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,423 @@
+"""Writing a PostGIS store in parts: a streamed build and a county import (issue #11).
+
+:func:`layers.pgstore.write_tables` writes tables that are all in memory. Two writes here do not
+need them all:
+
+- :func:`schema_writer` opens the same one-transaction write (a new schema, checked, swapped in
+  for the old one) but takes its tables one by one, and a large table in chunks: the chunks are
+  COPYed into a staging table with their sort key and moved into the table in that order at the
+  end (``INSERT … SELECT … ORDER BY``), so the projects of twenty provinces never sit in one
+  process at once (:mod:`layers.build.stream`);
+- :func:`replace_rows` writes a county import into the live schema in one transaction: the
+  imported counties' rows of the project tables are deleted (``county_code = ANY(:codes)``) and
+  the new rows COPYed, the small tables above them replaced, the revision row with them; the
+  row-level security policies and grants stay (they belong to the tables), and readers see the
+  revision before or after, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+
+from layers import pgstore
+from layers.errors import StoreError
+
+__all__ = ["SchemaWriter", "replace_rows", "schema_writer", "write_tables"]
+
+_STAGE = "_stage_"
+#: sort-key columns a staged chunk carries: a text key, a number key, the position it came in
+STAGE_KEYS = ("_k", "_y", "_ord")
+
+
+# --- whole tables ----------------------------------------------------------------------------
+
+
+def _copy_rows(table: Any, conn: sa.Connection, keys: Sequence[str], rows: Any) -> None:
+    """``DataFrame.to_sql`` method: COPY the rows (psycopg 3 writes NULLs and text exactly)."""
+    q = conn.dialect.identifier_preparer
+    name = f"{q.quote_schema(table.table.schema)}.{q.quote(table.table.name)}"
+    cols = ", ".join(q.quote(k) for k in keys)
+    with conn.connection.cursor() as cur, cur.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _geometry_type(geoms: Any) -> str:
+    """The column's declared type: the one geometry type present, else GEOMETRY."""
+    types = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
+    names = {0: "POINT", 1: "LINESTRING", 3: "POLYGON", 4: "MULTIPOINT", 5: "MULTILINESTRING"}
+    names.update({6: "MULTIPOLYGON"})
+    return names.get(types.pop(), "GEOMETRY") if len(types) == 1 else "GEOMETRY"
+
+
+def _write_one(
+    conn: sa.Connection,
+    schema: str,
+    name: str,
+    df: pd.DataFrame,
+    *,
+    indexes: bool = True,
+    append: bool = False,
+) -> str | None:
+    """Write one table into ``schema`` by COPY (``append``: rows into the existing table); return
+    its geometry column (None: attributes)."""
+    dtype: dict[str, Any] = {}
+    geom = None
+    if isinstance(df, gpd.GeoDataFrame):
+        geom = df.geometry.name
+        geoms = shapely.set_srid(np.asarray(df.geometry.values, dtype=object), 4326)
+        dtype[geom] = Geometry(geometry_type=_geometry_type(geoms), srid=4326, spatial_index=False)
+        ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        df = pd.DataFrame(df).assign(**{geom: ewkb})
+    mode = "append" if append else "fail"
+    df.to_sql(
+        name, conn, schema=schema, index=False, if_exists=mode, dtype=dtype, method=_copy_rows
+    )
+    if indexes and not append:
+        _index(conn, schema, name, df.columns, geom)
+    return geom
+
+
+def _index(
+    conn: sa.Connection, schema: str, name: str, columns: Sequence[str], geom: str | None
+) -> None:
+    """GiST index on the geometry, btree indexes on the administrative code columns."""
+    if geom is not None:
+        conn.execute(sa.text(f'CREATE INDEX ON "{schema}"."{name}" USING GIST ("{geom}")'))
+    for col in pgstore.CODE_COLUMNS:
+        if col in columns:
+            conn.execute(sa.text(f'CREATE INDEX ON "{schema}"."{name}" ("{col}")'))
+
+
+def _swap(conn: sa.Connection, schema: str, new: str, old: str) -> None:
+    """Rename schema ``new`` to ``schema`` (the old one dropped) in the caller's transaction."""
+    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{old}" CASCADE'))
+    had = conn.execute(
+        sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+    ).scalar()
+    if had:
+        conn.execute(sa.text(f'ALTER SCHEMA "{schema}" RENAME TO "{old}"'))
+    conn.execute(sa.text(f'ALTER SCHEMA "{new}" RENAME TO "{schema}"'))
+    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{old}" CASCADE'))
+
+
+def _secure(conn: sa.Connection, schema: str, names: Sequence[str]) -> None:
+    """Row-level security on the region tables; SELECT for the reader role (when it exists)."""
+    for name in names:
+        col = pgstore.RLS_COLUMNS.get(name)
+        if col is None:
+            continue
+        conn.execute(sa.text(f'ALTER TABLE "{schema}"."{name}" ENABLE ROW LEVEL SECURITY'))
+        conn.execute(sa.text(f'ALTER TABLE "{schema}"."{name}" FORCE ROW LEVEL SECURITY'))
+        conn.execute(
+            sa.text(
+                f'CREATE POLICY onemap_region ON "{schema}"."{name}" USING ('
+                f"current_setting('onemap.region', true) = '{pgstore.ALL_REGIONS}' OR starts_with("
+                f"\"{col}\", nullif(current_setting('onemap.region', true), '')))"
+            )
+        )
+    role = conn.execute(
+        sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": pgstore.READER_ROLE}
+    ).scalar()
+    if role:
+        conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO {pgstore.READER_ROLE}'))
+        conn.execute(
+            sa.text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO {pgstore.READER_ROLE}')
+        )
+
+
+def write_tables(
+    url: str,
+    tables: Mapping[str, pd.DataFrame],
+    dtypes: Mapping[str, Mapping[str, str]],
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Replace the store's tables with ``tables`` in one transaction (new schema, then swap).
+
+    Parameters
+    ----------
+    url
+        The store URL.
+    tables
+        Table name → table, validated by ``store.write_store`` (geometry in EPSG:4326).
+    dtypes
+        Table name → ``{column: dtype}`` recorded in ``onemap_meta``.
+    progress
+        Called with each table's name as it is written.
+
+    Raises
+    ------
+    StoreError
+        The database refused a table or a count did not match; nothing was changed.
+    """
+    t = pgstore.parse(url)
+    new, old = f"{t.schema}__new", f"{t.schema}__old"
+    current = ""
+    try:
+        with pgstore._connect(url, region=pgstore.ALL_REGIONS) as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{new}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{new}"'))
+            meta_rows = []
+            for current, df in tables.items():
+                if progress is not None:
+                    progress(current)
+                geom = _write_one(conn, new, current, df)
+                meta_rows.append(
+                    {"layer": current, "dtypes": json.dumps(dtypes[current]), "geometry": geom}
+                )
+            current = ""
+            pd.DataFrame(meta_rows).astype(object).to_sql(
+                pgstore.META_TABLE, conn, schema=new, index=False, method=_copy_rows
+            )
+            for name, df in tables.items():
+                got = conn.execute(sa.text(f'SELECT count(*) FROM "{new}"."{name}"')).scalar()
+                if got != len(df):
+                    raise StoreError(f"layer {name!r} has {got} rows after writing, not {len(df)}")
+            _secure(conn, new, list(tables))
+            _swap(conn, t.schema, new, old)
+    except StoreError:
+        raise
+    except Exception as e:
+        where = f"layer {current!r}: " if current else ""
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StoreError(f"{where}{msg}") from e
+
+
+# --- a store in parts -------------------------------------------------------------------------
+
+
+class SchemaWriter:
+    """The tables of one write into ``<schema>__new`` (see :func:`schema_writer`)."""
+
+    def __init__(self, conn: sa.Connection, schema: str) -> None:
+        self.conn = conn
+        self.schema = schema
+        self.counts: dict[str, int] = {}
+        self._meta: list[dict[str, Any]] = []
+        self._staged: dict[str, tuple[list[str], str | None]] = {}
+
+    def table(self, name: str, df: pd.DataFrame, dtypes: Mapping[str, str]) -> None:
+        """Write one whole table (COPY), with its indexes and its dtypes record.
+
+        Parameters
+        ----------
+        name
+            The table.
+        df
+            Its rows (geometry in EPSG:4326).
+        dtypes
+            ``{column: dtype}`` to restore on read.
+        """
+        geom = _write_one(self.conn, self.schema, name, df)
+        self._record(name, dtypes, geom, len(df))
+
+    def stage(self, name: str, df: pd.DataFrame, keys: pd.DataFrame) -> None:
+        """COPY one chunk of table ``name`` into its staging table, with its sort ``keys``.
+
+        Parameters
+        ----------
+        name
+            The table the chunks make up (:meth:`settle` moves them in).
+        df
+            The chunk's rows; every chunk has the same columns and dtypes.
+        keys
+            ``_k`` (text), ``_y`` (integer) and ``_ord`` (integer) per row: the table's rows end
+            up ordered by them (NULLs last, text bytewise).
+        """
+        stage = _STAGE + name
+        rows = df.reset_index(drop=True)
+        for col in STAGE_KEYS:
+            rows[col] = keys[col].to_numpy()
+        if name not in self._staged:
+            geom = _write_one(self.conn, self.schema, stage, rows, indexes=False)
+            self._staged[name] = ([str(c) for c in df.columns], geom)
+            return
+        _, geom = self._staged[name]
+        _write_one(self.conn, self.schema, stage, rows, append=True)
+
+    def positions(self, name: str, ords: Sequence[int]) -> dict[int, int]:
+        """The final row positions (0-based) of the staged rows with these ``_ord`` values.
+
+        Parameters
+        ----------
+        name
+            A staged table.
+        ords
+            ``_ord`` values of some of its rows.
+
+        Returns
+        -------
+        dict
+            ``_ord`` → position in the table after :meth:`settle`.
+        """
+        if not len(ords):
+            return {}
+        rows = self.conn.execute(
+            sa.text(
+                f"SELECT _ord, pos FROM (SELECT _ord, row_number() OVER ({_order()}) - 1 AS pos "
+                f'FROM "{self.schema}"."{_STAGE}{name}") s WHERE _ord = ANY(:o)'
+            ),
+            {"o": [int(o) for o in ords]},
+        )
+        return {int(o): int(p) for o, p in rows}
+
+    def settle(self, name: str, dtypes: Mapping[str, str]) -> None:
+        """Move the staged chunks of ``name`` into the table in key order; index it.
+
+        Parameters
+        ----------
+        name
+            A staged table.
+        dtypes
+            ``{column: dtype}`` to restore on read.
+        """
+        columns, geom = self._staged.pop(name)
+        cols = ", ".join(f'"{c}"' for c in columns)
+        s = self.schema
+        self.conn.execute(
+            sa.text(
+                f'CREATE TABLE "{s}"."{name}" AS SELECT {cols} FROM "{s}"."{_STAGE}{name}" '
+                + _order()
+            )
+        )
+        self.conn.execute(sa.text(f'DROP TABLE "{s}"."{_STAGE}{name}"'))
+        _index(self.conn, s, name, columns, geom)
+        n = self.conn.execute(sa.text(f'SELECT count(*) FROM "{s}"."{name}"')).scalar()
+        self._record(name, dtypes, geom, int(n or 0))
+
+    def _record(self, name: str, dtypes: Mapping[str, str], geom: str | None, n: int) -> None:
+        self._meta.append({"layer": name, "dtypes": json.dumps(dict(dtypes)), "geometry": geom})
+        self.counts[name] = n
+
+    def finish(self) -> None:
+        """The metadata table, every row count checked, row-level security and grants."""
+        if self._staged:
+            raise StoreError(f"staged tables {sorted(self._staged)} were never settled")
+        _write_one(
+            self.conn, self.schema, pgstore.META_TABLE, pd.DataFrame(self._meta).astype(object)
+        )
+        for name, n in self.counts.items():
+            got = self.conn.execute(sa.text(f'SELECT count(*) FROM "{self.schema}"."{name}"'))
+            if got.scalar() != n:
+                raise StoreError(f"layer {name!r} has a different row count after writing")
+        _secure(self.conn, self.schema, list(self.counts))
+
+
+def _order() -> str:
+    return 'ORDER BY "_k" COLLATE "C" NULLS LAST, "_y" NULLS LAST, "_ord"'
+
+
+@contextlib.contextmanager
+def schema_writer(url: str) -> Iterator[SchemaWriter]:
+    """One write of a whole store, table by table, swapped in when the block ends without error.
+
+    Parameters
+    ----------
+    url
+        The store URL.
+
+    Yields
+    ------
+    SchemaWriter
+        Write every table of the store through it; nothing is visible before the swap, and an
+        error leaves the previous store as it was.
+    """
+    t = pgstore.parse(url)
+    new, old = f"{t.schema}__new", f"{t.schema}__old"
+    try:
+        with pgstore._connect(url, region=pgstore.ALL_REGIONS) as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{new}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{new}"'))
+            writer = SchemaWriter(conn, new)
+            yield writer
+            writer.finish()
+            _swap(conn, t.schema, new, old)
+    except StoreError:
+        raise
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StoreError(msg) from e
+
+
+def replace_rows(
+    url: str,
+    counties: Sequence[str],
+    rows: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
+    dtypes: Mapping[str, Mapping[str, str]],
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Replace the rows of ``counties`` in some tables and whole small tables, in one transaction.
+
+    Parameters
+    ----------
+    url
+        The store URL.
+    counties
+        12-digit county codes whose rows are deleted (``county_code = ANY(:codes)``) from every
+        table of ``rows`` before the new rows are COPYed in.
+    rows
+        Table → the new rows of those counties (same columns and dtypes as the table's).
+    tables
+        Table → the whole table, dropped and written again (small tables, the revision log,
+        ``build_info``); row-level security and grants are set again as a full write does.
+    dtypes
+        ``{column: dtype}`` per table of ``rows`` and ``tables`` (checked against the store's
+        for ``rows``; recorded for ``tables``).
+    progress
+        Called with each table's name as it is written.
+
+    Raises
+    ------
+    StoreError
+        A table's columns differ from the store's, or the database refused; nothing changed.
+    """
+    t = pgstore.parse(url)
+    s = t.schema
+    codes = [str(c) for c in counties]
+    report = progress or (lambda _name: None)
+    try:
+        with pgstore._connect(url, region=pgstore.ALL_REGIONS) as conn:
+            meta = sa.table(
+                pgstore.META_TABLE,
+                sa.column("layer"),
+                sa.column("dtypes"),
+                sa.column("geometry"),
+                schema=s,
+            )
+            for name, df in rows.items():
+                report(name)
+                recorded, _ = pgstore._meta(conn, s, name)
+                if recorded != dict(dtypes[name]):
+                    raise StoreError(f"layer {name!r}: its columns differ from the store's")
+                conn.execute(
+                    sa.text(f'DELETE FROM "{s}"."{name}" WHERE county_code = ANY(:codes)'),
+                    {"codes": codes},
+                )
+                if len(df):
+                    _write_one(conn, s, name, df, append=True)
+            for name, df in tables.items():
+                report(name)
+                conn.execute(sa.text(f'DROP TABLE IF EXISTS "{s}"."{name}"'))
+                conn.execute(sa.delete(meta).where(meta.c.layer == name))
+                geom = _write_one(conn, s, name, df)
+                record = json.dumps(dict(dtypes[name]))
+                conn.execute(sa.insert(meta).values(layer=name, dtypes=record, geometry=geom))
+            _secure(conn, s, list(tables))
+    except StoreError:
+        raise
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StoreError(msg) from e
