@@ -52,6 +52,7 @@ __all__ = [
     "META_TABLE",
     "READER_ROLE",
     "RLS_COLUMNS",
+    "ROW_COLUMN",
     "STATE_DIR_ENV",
     "Target",
     "advisory_lock",
@@ -85,6 +86,8 @@ ALL_REGIONS = "*"
 #: environment variable: directory for the history and accounts of PostGIS stores
 STATE_DIR_ENV = "ONEMAP_STATE_DIR"
 CODE_COLUMNS = ("code", "parent_code", "county_code", "township_code", "village_code")
+#: a column of every table written since rows keep their order: reads sort by it
+ROW_COLUMN = "_row"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 _LOCK_TABLE = "onemap_lock_holder"
 _region: contextvars.ContextVar[str] = contextvars.ContextVar("onemap_region", default=ALL_REGIONS)
@@ -281,6 +284,18 @@ def _meta(conn: sa.Connection, schema: str, name: str) -> tuple[dict[str, str], 
     return json.loads(row[0] or "{}"), row[1]
 
 
+def _has_row(conn: sa.Connection, schema: str, name: str) -> bool:
+    """True when the table keeps its row order in :data:`ROW_COLUMN`."""
+    found = conn.execute(
+        sa.text(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = :s "
+            "AND table_name = :t AND column_name = :c"
+        ),
+        {"s": schema, "t": name, "c": ROW_COLUMN},
+    )
+    return found.scalar() is not None
+
+
 def _condition(col: sa.ColumnClause, op: str, value: Any) -> sa.ColumnElement[bool]:
     if op == "eq":
         return col == value
@@ -354,6 +369,8 @@ def read_table(
         query = sa.select(*selected) if cols else sa.select(sa.literal(1))
         for col, op, value in conditions:
             query = query.where(_condition(table.c[col], op, value))
+        if _has_row(conn, t.schema, name):  # the order it was written in
+            query = query.order_by(sa.column(ROW_COLUMN))
         df = pd.read_sql(query, conn)
     if geom and geometry:  # binary WKB: 40x faster to parse than the hex text PostGIS sends
         shapes = shapely.from_wkb(df[geom].to_numpy(dtype=object))

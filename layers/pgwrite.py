@@ -8,7 +8,7 @@ need them all:
   COPYed into a staging table with their sort key and moved into the table in that order at the
   end (``INSERT … SELECT … ORDER BY``), so the projects of twenty provinces never sit in one
   process at once (:mod:`layers.build.stream`);
-- :func:`replace_rows` writes a county import into the live schema in one transaction: the
+- :func:`patch_rows` writes a county import into the live schema in one transaction: the
   imported counties' rows of the project tables are deleted (``county_code = ANY(:codes)``) and
   the new rows COPYed, the small tables above them replaced, the revision row with them; the
   row-level security policies and grants stay (they belong to the tables), and readers see the
@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -32,9 +33,19 @@ from geoalchemy2 import Geometry
 from layers import pgstore
 from layers.errors import StoreError
 
-__all__ = ["SchemaWriter", "replace_rows", "schema_writer", "write_tables"]
+__all__ = [
+    "ROW",
+    "NotPatchable",
+    "RowPatch",
+    "SchemaWriter",
+    "patch_rows",
+    "schema_writer",
+    "write_tables",
+]
 
 _STAGE = "_stage_"
+#: the column keeping a table's row order (reads sort by it; not a column of the layer)
+ROW = pgstore.ROW_COLUMN
 #: sort-key columns a staged chunk carries: a text key, a number key, the position it came in
 STAGE_KEYS = ("_k", "_y", "_ord")
 
@@ -68,10 +79,14 @@ def _write_one(
     *,
     indexes: bool = True,
     append: bool = False,
+    row_start: int | None = 0,
 ) -> str | None:
     """Write one table into ``schema`` by COPY (``append``: rows into the existing table); return
-    its geometry column (None: attributes)."""
+    its geometry column (None: attributes). ``row_start``: number the rows in :data:`ROW` from it
+    (None: no such column)."""
     dtype: dict[str, Any] = {}
+    if row_start is not None:
+        df = df.assign(**{ROW: np.arange(row_start, row_start + len(df), dtype="int64")})
     geom = None
     if isinstance(df, gpd.GeoDataFrame):
         geom = df.geometry.name
@@ -240,11 +255,11 @@ class SchemaWriter:
         for col in STAGE_KEYS:
             rows[col] = keys[col].to_numpy()
         if name not in self._staged:
-            geom = _write_one(self.conn, self.schema, stage, rows, indexes=False)
+            geom = _write_one(self.conn, self.schema, stage, rows, indexes=False, row_start=None)
             self._staged[name] = ([str(c) for c in df.columns], geom)
             return
         _, geom = self._staged[name]
-        _write_one(self.conn, self.schema, stage, rows, append=True)
+        _write_one(self.conn, self.schema, stage, rows, append=True, row_start=None)
 
     def positions(self, name: str, ords: Sequence[int]) -> dict[int, int]:
         """The final row positions (0-based) of the staged rows with these ``_ord`` values.
@@ -287,8 +302,8 @@ class SchemaWriter:
         s = self.schema
         self.conn.execute(
             sa.text(
-                f'CREATE TABLE "{s}"."{name}" AS SELECT {cols} FROM "{s}"."{_STAGE}{name}" '
-                + _order()
+                f'CREATE TABLE "{s}"."{name}" AS SELECT {cols}, row_number() OVER ({_order()}) '
+                f'- 1 AS "{ROW}" FROM "{s}"."{_STAGE}{name}" ' + _order()
             )
         )
         self.conn.execute(sa.text(f'DROP TABLE "{s}"."{_STAGE}{name}"'))
@@ -304,9 +319,8 @@ class SchemaWriter:
         """The metadata table, every row count checked, row-level security and grants."""
         if self._staged:
             raise StoreError(f"staged tables {sorted(self._staged)} were never settled")
-        _write_one(
-            self.conn, self.schema, pgstore.META_TABLE, pd.DataFrame(self._meta).astype(object)
-        )
+        meta = pd.DataFrame(self._meta).astype(object)
+        _write_one(self.conn, self.schema, pgstore.META_TABLE, meta, row_start=None)
         for name, n in self.counts.items():
             got = self.conn.execute(sa.text(f'SELECT count(*) FROM "{self.schema}"."{name}"'))
             if got.scalar() != n:
@@ -350,72 +364,135 @@ def schema_writer(url: str) -> Iterator[SchemaWriter]:
         raise StoreError(msg) from e
 
 
-def replace_rows(
-    url: str,
-    counties: Sequence[str],
-    rows: Mapping[str, pd.DataFrame],
-    tables: Mapping[str, pd.DataFrame],
-    dtypes: Mapping[str, Mapping[str, str]],
-    *,
-    progress: Callable[[str], None] | None = None,
+class NotPatchable(StoreError):
+    """The rows do not fit the store as it is: write the store in full."""
+
+
+@dataclass
+class RowPatch:
+    """A county import's write (:func:`patch_rows`).
+
+    ``counties``: 12-digit county codes; ``append``: table → (the counties' new rows, the rows
+    the table keeps after deleting the counties' ones): deleted by ``county_code`` and COPYed
+    after the last row; ``update``: table → (rows, key columns): their attribute columns
+    overwritten where the keys match, geometry and other columns kept; ``replace``: table → the
+    whole table written again (None: dropped); ``dtypes``: the dtypes of every table given.
+    """
+
+    counties: list[str]
+    append: dict[str, tuple[pd.DataFrame, int]] = field(default_factory=dict)
+    update: dict[str, tuple[pd.DataFrame, tuple[str, ...]]] = field(default_factory=dict)
+    replace: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    dtypes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _append(
+    conn: sa.Connection, s: str, name: str, rows: pd.DataFrame, keep: int, codes: list[str]
 ) -> None:
-    """Replace the rows of ``counties`` in some tables and whole small tables, in one transaction.
+    """Delete the counties' rows of ``name`` and COPY ``rows`` after the last one."""
+    deleted = conn.execute(
+        sa.text(f'DELETE FROM "{s}"."{name}" WHERE county_code = ANY(:codes)'), {"codes": codes}
+    )
+    left, last = conn.execute(
+        sa.text(f'SELECT count(*), coalesce(max("{ROW}"), -1) FROM "{s}"."{name}"')
+    ).one()
+    if left != keep:
+        raise NotPatchable(
+            f"{name}: {left} rows outside the counties after deleting {deleted.rowcount}, "
+            f"not {keep} (rows moved between counties)"
+        )
+    if len(rows):  # COPY refuses a table under row-level security: into a plain one first
+        tmp = f"_patch_{name}"
+        _write_one(conn, s, tmp, rows, indexes=False, row_start=int(last) + 1)
+        cols = ", ".join(f'"{c}"' for c in [*rows.columns, ROW])
+        conn.execute(
+            sa.text(f'INSERT INTO "{s}"."{name}" ({cols}) SELECT {cols} FROM "{s}"."{tmp}"')
+        )
+        conn.execute(sa.text(f'DROP TABLE "{s}"."{tmp}"'))
+
+
+def _update(
+    conn: sa.Connection, s: str, name: str, rows: pd.DataFrame, keys: tuple[str, ...]
+) -> None:
+    """Overwrite the attribute columns of ``rows`` in ``name`` where ``keys`` match."""
+    plain = pd.DataFrame(rows).drop(
+        columns=[rows.geometry.name] if isinstance(rows, gpd.GeoDataFrame) else []
+    )
+    tmp = f"_patch_{name}"
+    _write_one(conn, s, tmp, plain, indexes=False, row_start=None)
+    cols = [c for c in plain.columns if c not in keys]
+    sets = ", ".join(f'"{c}" = p."{c}"' for c in cols)
+    match = " AND ".join(f't."{k}" = p."{k}"' for k in keys)
+    done = conn.execute(
+        sa.text(f'UPDATE "{s}"."{name}" AS t SET {sets} FROM "{s}"."{tmp}" AS p WHERE {match}')
+    )
+    conn.execute(sa.text(f'DROP TABLE "{s}"."{tmp}"'))
+    if done.rowcount != len(plain):
+        raise NotPatchable(f"{name}: {done.rowcount} rows matched, not {len(plain)}")
+
+
+def _replace(
+    conn: sa.Connection,
+    s: str,
+    name: str,
+    df: pd.DataFrame | None,
+    record: Mapping[str, str] | None,
+) -> None:
+    """Drop table ``name`` and write ``df`` in its place (None: only drop it)."""
+    meta = sa.table(
+        pgstore.META_TABLE, sa.column("layer"), sa.column("dtypes"), sa.column("geometry"), schema=s
+    )
+    conn.execute(sa.text(f'DROP TABLE IF EXISTS "{s}"."{name}"'))
+    conn.execute(sa.delete(meta).where(meta.c.layer == name))
+    if df is None:
+        return
+    geom = _write_one(conn, s, name, df)
+    conn.execute(
+        sa.insert(meta).values(layer=name, dtypes=json.dumps(dict(record or {})), geometry=geom)
+    )
+
+
+def patch_rows(url: str, patch: RowPatch) -> None:
+    """Write a county import into the store in one transaction (see :class:`RowPatch`).
 
     Parameters
     ----------
     url
         The store URL.
-    counties
-        12-digit county codes whose rows are deleted (``county_code = ANY(:codes)``) from every
-        table of ``rows`` before the new rows are COPYed in.
-    rows
-        Table → the new rows of those counties (same columns and dtypes as the table's).
-    tables
-        Table → the whole table, dropped and written again (small tables, the revision log,
-        ``build_info``); row-level security and grants are set again as a full write does.
-    dtypes
-        ``{column: dtype}`` per table of ``rows`` and ``tables`` (checked against the store's
-        for ``rows``; recorded for ``tables``).
-    progress
-        Called with each table's name as it is written.
+    patch
+        What changes; call inside the store's write lock.
 
     Raises
     ------
+    NotPatchable
+        The store lacks the row order column, a table's columns or dtypes differ from the
+        store's, or rows do not match; nothing changed: write the store in full.
     StoreError
-        A table's columns differ from the store's, or the database refused; nothing changed.
+        The database refused; nothing changed.
     """
-    t = pgstore.parse(url)
-    s = t.schema
-    codes = [str(c) for c in counties]
-    report = progress or (lambda _name: None)
+    s = pgstore.parse(url).schema
+    codes = [str(c) for c in patch.counties]
     try:
         with pgstore._connect(url, region=pgstore.ALL_REGIONS) as conn:
-            meta = sa.table(
-                pgstore.META_TABLE,
-                sa.column("layer"),
-                sa.column("dtypes"),
-                sa.column("geometry"),
-                schema=s,
-            )
-            for name, df in rows.items():
-                report(name)
+            for name in [*patch.append, *patch.update]:
                 recorded, _ = pgstore._meta(conn, s, name)
-                if recorded != dict(dtypes[name]):
-                    raise StoreError(f"layer {name!r}: its columns differ from the store's")
-                conn.execute(
-                    sa.text(f'DELETE FROM "{s}"."{name}" WHERE county_code = ANY(:codes)'),
-                    {"codes": codes},
-                )
-                if len(df):
-                    _write_one(conn, s, name, df, append=True)
-            for name, df in tables.items():
-                report(name)
-                conn.execute(sa.text(f'DROP TABLE IF EXISTS "{s}"."{name}"'))
-                conn.execute(sa.delete(meta).where(meta.c.layer == name))
-                geom = _write_one(conn, s, name, df)
-                record = json.dumps(dict(dtypes[name]))
-                conn.execute(sa.insert(meta).values(layer=name, dtypes=record, geometry=geom))
-            _secure(conn, s, list(tables))
+                rows = (patch.append.get(name) or patch.update[name])[0]
+                wrong = [
+                    c
+                    for c in rows.columns
+                    if c in recorded and recorded[c] != patch.dtypes[name].get(c)
+                ]
+                if wrong or not set(patch.dtypes[name]) <= set(recorded):
+                    raise NotPatchable(f"layer {name!r}: columns {wrong} differ from the store's")
+                if not pgstore._has_row(conn, s, name):
+                    raise NotPatchable(f"layer {name!r} was written before rows kept their order")
+            for name, (rows, keep) in patch.append.items():
+                _append(conn, s, name, rows, keep, codes)
+            for name, (rows, keys) in patch.update.items():
+                _update(conn, s, name, rows, keys)
+            for name, df in patch.replace.items():
+                _replace(conn, s, name, df, patch.dtypes.get(name))
+            _secure(conn, s, [n for n, df in patch.replace.items() if df is not None])
     except StoreError:
         raise
     except Exception as e:

@@ -354,6 +354,27 @@ def test_two_processes_importing_two_counties_at_once_both_land(
         pass
 
 
+@pytest.mark.parametrize("county", [COUNTY_A, COUNTY_B])
+def test_a_county_import_writes_only_its_rows_and_equals_the_full_rebuild(
+    tiny_pg: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], county: str
+) -> None:
+    book = ledger_book(tmp_path, county, 22)
+    onemap(capsys, "import", "--ledger", str(book), "--store", tiny_pg)
+    assert store.read_build_info(tiny_pg)["rebuild"] == f"incremental: {county[:6]}"
+    assert planned_of(tiny_pg, county) == {22.0}
+    patched = _tables(tiny_pg)
+    onemap(capsys, "build", "--store", tiny_pg)
+    rebuilt = _tables(tiny_pg)
+    assert sorted(patched) == sorted(rebuilt)
+    for name, table in rebuilt.items():
+        if name not in (S.TABLE_BUILD_INFO, revisions.TABLE_REVISIONS):
+            assert store.table_sha256(patched[name]) == store.table_sha256(table), name
+    log = revisions.read_log(tiny_pg)
+    assert log["kind"].tolist() == ["import", "build"]
+    onemap(capsys, "rollback", "1", "--store", tiny_pg)  # rolled back in place as well
+    assert planned_of(tiny_pg, county) != {22.0}
+
+
 # --- the dashboard on a PostGIS store ------------------------------------------------------------
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -29,7 +29,16 @@ from geo.raster import Raster
 from layers import schema as S
 from layers import store
 from layers.accounts import writer
-from layers.build import audit, incremental, metrics, revisions, stream, terrain, zones
+from layers.build import (
+    audit,
+    incremental,
+    metrics,
+    pgpatch,
+    revisions,
+    stream,
+    terrain,
+    zones,
+)
 from layers.build.locate import locate_projects
 from layers.build.lock import store_lock
 from layers.build.patch import PatchError, patch_store
@@ -403,11 +412,15 @@ def _write_change(
     info = make_build_info(change.inputs, hashes=hashes, **extra)
     reason = incremental.full_reason(previous, terrain.build_info_value(relief), hashes)
     if change.replace_all or not change.incremental_ok:
-        reason = "the whole ledger was replaced" if change.replace_all else "asked for, or PostGIS"
+        reason = "the whole ledger was replaced" if change.replace_all else "asked for"
     if reason is None:
-        if isinstance(written := _write_incremental(path, log, change, revision, info), Path):
+        if store.is_url(path):  # a PostGIS store: the counties' rows in one transaction
+            written = pgpatch.write_change(path, log, change, revision, info) or path
+        else:
+            written = _write_incremental(path, log, change, revision, info)
+        if written is path or isinstance(written, Path):
             return written
-        reason = written
+        reason = str(written)
     before = change.before if change.before is not None else store.read_inputs(path)
     tables = build_tables(change.inputs, dem=relief)
     whole = incremental.replaces_all(before, change.inputs, change.counties, change.replace_all)
@@ -495,7 +508,7 @@ def commit_import(
             uploads,
             prepared.report,
             before,
-            incremental_ok=incremental_ok and patchable,
+            incremental_ok=incremental_ok and (patchable or before is not None),
             unchanged=prepared.unchanged if expected_rev is not None else frozenset(),
         )
         revision = revisions.Revision("import", who, counties, report=prepared.report)
@@ -566,7 +579,7 @@ def rollback(
             counties,
             bool(target["replace_all"]),
             before=current,
-            incremental_ok=not store.is_url(path),
+            incremental_ok=True,
             unchanged=frozenset({S.LAYER_ADMIN_UNITS} if same else ()),
         )
         _write_change(path, log, change, revision, previous, {**keep, "rolled_back": int(rev)})
