@@ -316,6 +316,7 @@ def read_table(
     columns: Sequence[str] | None = None,
     conditions: Sequence[tuple[str, str, Any]] = (),
     geometry: bool = True,
+    window: tuple[int, int] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Read one table with its filter evaluated by PostgreSQL (bound parameters).
 
@@ -331,6 +332,8 @@ def read_table(
         ``(column, op, value)`` with op ``eq``, ``in``, ``prefix`` or ``between``, all ANDed.
     geometry
         False: no geometry column (a plain DataFrame).
+    window
+        ``(first, n)``: only rows ``first`` … ``first + n - 1`` in the table's row order.
 
     Returns
     -------
@@ -371,6 +374,10 @@ def read_table(
             query = query.where(_condition(table.c[col], op, value))
         if _has_row(conn, t.schema, name):  # the order it was written in
             query = query.order_by(sa.column(ROW_COLUMN))
+        elif window is not None:
+            raise StoreError(f"layer {name!r} of {t.shown} keeps no row order; rebuild it")
+        if window is not None:
+            query = query.offset(int(window[0])).limit(int(window[1]))
         df = pd.read_sql(query, conn)
     if geom and geometry:  # binary WKB: 40x faster to parse than the hex text PostGIS sends
         shapes = shapely.from_wkb(df[geom].to_numpy(dtype=object))

@@ -448,6 +448,7 @@ def read_layer(
     where: str | None = None,
     filters: Mapping[str, Any] | None = None,
     geometry: bool = True,
+    window: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Read one layer or table of the store, with the dtypes it was written with.
 
@@ -468,6 +469,8 @@ def read_layer(
         them), :class:`Prefix` (starts with) or :class:`Between` (inclusive range).
     geometry
         False: the attributes only, as a DataFrame.
+    window
+        PostGIS only: ``(first, n)``, rows ``first`` … ``first + n - 1`` in the table's order.
 
     Returns
     -------
@@ -479,7 +482,7 @@ def read_layer(
         if where is not None:
             raise StoreError("a PostGIS store takes filters={column: value}, not a WHERE text")
         df, recorded = pgstore.read_table(
-            str(path), name, columns=cols, conditions=conds, geometry=geometry
+            str(path), name, columns=cols, conditions=conds, geometry=geometry, window=window
         )
         return _restore_dtypes(df, recorded)
     path = _require_store(path)

@@ -8,6 +8,8 @@ chunk, and compares every table: content hash, columns and dtypes, row order inc
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -16,7 +18,7 @@ from conftest import make_projects, make_registry, make_units, make_zone_members
 
 from layers import schema as S
 from layers import store
-from layers.build import pipeline, stream
+from layers.build import pipeline, revisions, stream, terrain, zones
 from layers.demo import generate as demo
 from layers.errors import StoreError
 
@@ -129,3 +131,34 @@ def test_the_scale_two_ledger_in_chunks_is_generate_ledger() -> None:
         [S.COUNTY_CODE, S.PLAN_YEAR], kind="stable"
     )
     assert store.table_sha256(stacked.iloc[order.index]) == store.table_sha256(whole)
+
+
+def test_onemap_build_of_a_postgis_store_reads_and_builds_its_ledger_in_chunks(
+    pg_url: str, tiny_zones: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs = store.Inputs(make_units(), make_registry(), make_projects())
+    members = zones.zone_members(zones.load_zones(), inputs.admin_units)
+    tables = pipeline.build_tables(inputs, zone_members=members)
+    info = pipeline.make_build_info(inputs, **{terrain.BUILD_INFO_KEY: terrain.NO_DEM})
+    store.write_store(pg_url, tables, info)
+    before = {n: store.read_layer(pg_url, n) for n in store.list_layers(pg_url)}
+    monkeypatch.setattr(stream, "CHUNK_ROWS", 4)  # 13 projects: chunks of 4, 4, 4 and 1
+    seen: list[int] = []
+    chunks = stream.stored_ledger
+
+    def counted(path: str, rows: int) -> Iterator[tuple[gpd.GeoDataFrame, pd.DataFrame]]:
+        for chunk, keys in chunks(path, rows):
+            seen.append(len(chunk))
+            yield chunk, keys
+
+    monkeypatch.setattr(stream, "stored_ledger", counted)
+    pipeline.run_build(pg_url)
+    assert seen == [4, 4, 4, 1]
+    assert revisions.read_log(pg_url)["kind"].tolist() == ["build"]
+    for name, table in before.items():
+        if name not in (S.TABLE_BUILD_INFO, revisions.TABLE_REVISIONS):
+            got = store.read_layer(pg_url, name)
+            assert store.table_sha256(got) == store.table_sha256(table), name
+    assert store.table_sha256(store.read_inputs(pg_url).projects) == store.table_sha256(
+        inputs.projects
+    )

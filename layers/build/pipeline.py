@@ -339,6 +339,10 @@ def run_build(
     store.read_build_info(path)  # a missing store fails before waiting for the lock
     with store_lock(path, who, what="build", on_wait=on_wait):
         report("read")
+        how = (who, functools.partial(make_build_info, None))
+        streamed = dict(dem=dem, terrain_on=terrain_on, progress=report)
+        if store.is_url(path) and stream.run_build(str(path), how, **streamed):
+            return path  # the ledger in chunks: memory bounded at 20x
         log, inputs, previous = _current(path)
         assert inputs is not None  # checked above, and a store is never deleted
         keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +46,21 @@ from layers.build.village_plan import build_village_plan
 from layers.demo import generate as demo
 from layers.errors import StoreError
 
-__all__ = ["Chunked", "build_outputs", "county_chunks", "keyed", "run_demo", "write_chunked"]
+__all__ = [
+    "CHUNK_ROWS",
+    "Chunked",
+    "NotStreamable",
+    "build_outputs",
+    "county_chunks",
+    "keyed",
+    "run_build",
+    "run_demo",
+    "stored_ledger",
+    "write_chunked",
+]
 
+#: ledger rows per chunk when a stored ledger is rebuilt (one demo province's worth)
+CHUNK_ROWS = 200_000
 #: code columns of the prepared frame kept as categories (text per row would be 60 bytes)
 _CODES = (S.COUNTY_CODE, S.TOWNSHIP_CODE, S.VILLAGE_CODE)
 
@@ -124,14 +138,18 @@ def county_chunks(
     starts = np.flatnonzero(np.r_[True, county[1:] != county[:-1]])
     bounds = [*starts[::per_chunk].tolist(), len(ledger)]
     for lo, hi in itertools.pairwise(bounds):
-        keys = pd.DataFrame(
-            {
-                "_k": np.full(hi - lo, None, dtype=object),
-                "_y": pd.array([pd.NA] * (hi - lo), dtype="Int64"),
-                "_ord": np.arange(lo, hi, dtype="int64"),
-            }
-        )
-        yield ledger.iloc[lo:hi], keys
+        yield ledger.iloc[lo:hi], _in_order(lo, hi - lo)
+
+
+def _in_order(first: int, n: int) -> pd.DataFrame:
+    """Sort keys of ledger rows ``first`` … ``first + n - 1`` already in ledger order."""
+    return pd.DataFrame(
+        {
+            "_k": np.full(n, None, dtype=object),
+            "_y": pd.array([pd.NA] * n, dtype="Int64"),
+            "_ord": np.arange(first, first + n, dtype="int64"),
+        }
+    )
 
 
 def keyed(
@@ -154,6 +172,42 @@ def keyed(
     for chunk in chunks:
         yield chunk, _replica_keys(chunk, start)
         start += len(chunk)
+
+
+def stored_ledger(path: str, rows: int) -> Iterator[tuple[gpd.GeoDataFrame, pd.DataFrame]]:
+    """A PostGIS store's ledger as ingested (:func:`read_inputs`' projects), ``rows`` at a time.
+
+    Parameters
+    ----------
+    path
+        A ``postgresql://`` store URL.
+    rows
+        Rows per chunk.
+
+    Yields
+    ------
+    tuple
+        Consecutive ledger rows (index: their ledger positions) and their sort keys.
+    """
+    layers = store.list_layers(path)
+    name = store.TABLE_PROJECTS_INPUT if store.TABLE_PROJECTS_INPUT in layers else S.LAYER_PROJECTS
+    delta = None
+    if name == S.LAYER_PROJECTS and store.TABLE_PROJECTS_INPUT_CHANGES in layers:
+        delta = store.read_layer(path, store.TABLE_PROJECTS_INPUT_CHANGES)
+        delta.index = pd.Index(delta.pop(store.INPUT_ROW).to_numpy())
+    first = 0
+    while True:
+        chunk = store.read_layer(path, name, window=(first, rows))
+        chunk = chunk.drop(columns=S.LOCATED_BY, errors="ignore")
+        chunk.index = pd.RangeIndex(first, first + len(chunk))
+        if delta is not None:
+            mine = delta[(delta.index >= first) & (delta.index < first + len(chunk))]
+            chunk.loc[mine.index, list(mine.columns)] = mine
+        if len(chunk):
+            yield chunk, _in_order(first, len(chunk))
+        if len(chunk) < rows:
+            return
+        first += rows
 
 
 def _replica_keys(chunk: pd.DataFrame, start: int) -> pd.DataFrame:
@@ -188,6 +242,10 @@ def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
         else:
             stacked[col] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(stacked)
+
+
+class NotStreamable(StoreError):
+    """The ledger cannot be built in chunks: build it in one piece."""
 
 
 @dataclass
@@ -227,7 +285,7 @@ class Chunked:
         ledger = chunk.drop(columns=S.LOCATED_BY, errors="ignore")
         tables = store.ledger_tables(ledger, located)
         if store.TABLE_PROJECTS_INPUT in tables:
-            raise StoreError("locating dropped or reordered ledger rows: build it in one piece")
+            raise NotStreamable("locating dropped or reordered ledger rows")
         delta = tables.get(store.TABLE_PROJECTS_INPUT_CHANGES)
         if delta is not None:
             delta = delta.copy()
@@ -247,9 +305,7 @@ class Chunked:
         """Raise when a project id is in two chunks (their duplicate issues would be lost)."""
         ids = np.concatenate(self.ids) if self.ids else np.array([], dtype="uint64")
         if len(np.unique(ids)) != len(ids):
-            raise StoreError(
-                "a project id repeats across counties or chunks: build this store in one piece"
-            )
+            raise NotStreamable("a project id repeats across counties or chunks")
 
     def changes_table(self, writer: pgwrite.SchemaWriter) -> pd.DataFrame | None:
         """``projects_input_changes`` with the rows' final ledger positions (None: none)."""
@@ -339,6 +395,8 @@ def write_chunked(
             writer.settle(S.LAYER_PROJECTS, done.dtypes[S.LAYER_PROJECTS])
             for name, table in {**tables, S.TABLE_BUILD_INFO: build_info(hashes)}.items():
                 writer.table(name, *store.table_for_store(name, table))
+    except NotStreamable:
+        raise
     except StoreError as e:
         raise StoreError(
             f"could not write store {store.shown(url)}: {e}; the previous store is unchanged"
@@ -399,3 +457,56 @@ def run_demo(
             progress=report,
         )
     return out
+
+
+def run_build(
+    path: str,
+    how: tuple[str, Callable[..., dict[str, Any]]],
+    *,
+    dem: str | os.PathLike[str] | None,
+    terrain_on: bool | None,
+    progress: Callable[[str], None],
+) -> bool:
+    """``pipeline.run_build`` of a PostGIS store, its ledger read and built chunk by chunk.
+
+    Parameters
+    ----------
+    path
+        The store URL (inside its write lock).
+    how
+        Who writes and ``make_build_info`` (called with ``hashes=`` and the record's keys).
+    dem, terrain_on
+        As ``terrain.rebuild_dem``.
+    progress
+        Called with ``build`` and ``write``.
+
+    Returns
+    -------
+    bool
+        True: written (a ``build`` revision); False: the ledger cannot be built in chunks
+        (:class:`NotStreamable`), nothing was written: build it in one piece.
+    """
+    who, make_info = how
+    log = revisions.read_log(path)
+    revisions.clean_orphans(path, rev := revisions.head(log))
+    previous = store.read_build_info(path)
+    keep = {k: previous[k] for k in ("demo", "seed", "scale", "source") if k in previous}
+    relief = terrain.rebuild_dem(previous, dem=dem, terrain_on=terrain_on)
+    keep[terrain.BUILD_INFO_KEY] = terrain.build_info_value(relief)
+    units = store.read_layer(path, S.LAYER_ADMIN_UNITS)
+    registry = store.read_layer(path, S.LAYER_REGISTRY)
+    revision = revisions.Revision("build", who, summary="重建图层")
+    try:
+        write_chunked(
+            path,
+            (units, registry),
+            stored_ledger(path, CHUNK_ROWS),
+            zone_members=zones.zone_members(zones.load_zones(), units),
+            dem=None if relief is None else relief.raster,
+            extra={revisions.TABLE_REVISIONS: revisions.append(log, rev + 1, revision)},
+            build_info=lambda h: make_info(hashes=h, **keep, revision=rev + 1),
+            progress=progress,
+        )
+    except NotStreamable:
+        return False
+    return True
