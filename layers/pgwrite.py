@@ -261,32 +261,6 @@ class SchemaWriter:
         _, geom = self._staged[name]
         _write_one(self.conn, self.schema, stage, rows, append=True, row_start=None)
 
-    def positions(self, name: str, ords: Sequence[int]) -> dict[int, int]:
-        """The final row positions (0-based) of the staged rows with these ``_ord`` values.
-
-        Parameters
-        ----------
-        name
-            A staged table.
-        ords
-            ``_ord`` values of some of its rows.
-
-        Returns
-        -------
-        dict
-            ``_ord`` → position in the table after :meth:`settle`.
-        """
-        if not len(ords):
-            return {}
-        rows = self.conn.execute(
-            sa.text(
-                f"SELECT _ord, pos FROM (SELECT _ord, row_number() OVER ({_order()}) - 1 AS pos "
-                f'FROM "{self.schema}"."{_STAGE}{name}") s WHERE _ord = ANY(:o)'
-            ),
-            {"o": [int(o) for o in ords]},
-        )
-        return {int(o): int(p) for o, p in rows}
-
     def settle(self, name: str, dtypes: Mapping[str, str]) -> None:
         """Move the staged chunks of ``name`` into the table in key order; index it.
 
@@ -353,6 +327,9 @@ def schema_writer(url: str) -> Iterator[SchemaWriter]:
         with pgstore._connect(url, region=pgstore.ALL_REGIONS) as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{new}" CASCADE'))
             conn.execute(sa.text(f'CREATE SCHEMA "{new}"'))
+            # the final sort of the staged rows and the index builds in memory, not on disk
+            conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+            conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
             writer = SchemaWriter(conn, new)
             yield writer
             writer.finish()

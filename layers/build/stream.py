@@ -257,6 +257,8 @@ class Chunked:
     project_issues: list[pd.DataFrame] = field(default_factory=list)
     ids: list[np.ndarray] = field(default_factory=list)
     changes: list[pd.DataFrame] = field(default_factory=list)
+    landing: list[tuple[tuple[Any, ...], int]] = field(default_factory=list)
+    seen: dict[tuple[Any, ...], int] = field(default_factory=dict)
     dtypes: dict[str, dict[str, str]] = field(default_factory=dict)
     rows: int = 0
 
@@ -286,11 +288,19 @@ class Chunked:
         tables = store.ledger_tables(ledger, located)
         if store.TABLE_PROJECTS_INPUT in tables:
             raise NotStreamable("locating dropped or reordered ledger rows")
+        sort_keys = [_sort_key(k, y) for k, y in zip(keys["_k"], keys["_y"], strict=True)]
         delta = tables.get(store.TABLE_PROJECTS_INPUT_CHANGES)
-        if delta is not None:
+        if delta is not None:  # where each row lands: its key and its rank among the key's rows
+            rank: dict[tuple[Any, ...], int] = {}
+            where = {}
+            for i, key in enumerate(sort_keys):
+                rank[key] = rank.get(key, self.seen.get(key, 0)) + 1
+                where[i] = (key, rank[key] - 1)
             delta = delta.copy()
-            delta[store.INPUT_ROW] = keys["_ord"].to_numpy()[delta[store.INPUT_ROW].to_numpy()]
+            self.landing.extend(where[int(i)] for i in delta[store.INPUT_ROW])
             self.changes.append(delta)
+        for key in sort_keys:
+            self.seen[key] = self.seen.get(key, 0) + 1
         ready, dtypes = store.table_for_store(S.LAYER_PROJECTS, located)
         self.dtypes.setdefault(S.LAYER_PROJECTS, dtypes)
         writer.stage(S.LAYER_PROJECTS, ready, keys)
@@ -307,14 +317,25 @@ class Chunked:
         if len(np.unique(ids)) != len(ids):
             raise NotStreamable("a project id repeats across counties or chunks")
 
-    def changes_table(self, writer: pgwrite.SchemaWriter) -> pd.DataFrame | None:
-        """``projects_input_changes`` with the rows' final ledger positions (None: none)."""
+    def changes_table(self) -> pd.DataFrame | None:
+        """``projects_input_changes`` with the rows' final ledger positions (None: none): the
+        rows of the keys sorted before a row's key, plus its rank among its key's rows."""
         if not self.changes:
             return None
+        start, total = {}, 0
+        for key in sorted(self.seen):
+            start[key], total = total, total + self.seen[key]
         delta = pd.concat(self.changes, ignore_index=True)
-        final = writer.positions(S.LAYER_PROJECTS, delta[store.INPUT_ROW].tolist())
-        delta[store.INPUT_ROW] = delta[store.INPUT_ROW].map(final).astype("int64")
+        final = [start[key] + rank for key, rank in self.landing]
+        delta[store.INPUT_ROW] = np.asarray(final, dtype="int64")
         return delta.sort_values(store.INPUT_ROW, kind="stable").reset_index(drop=True)
+
+
+def _sort_key(k: Any, y: Any) -> tuple[Any, ...]:
+    """A row's ``ORDER BY _k COLLATE "C" NULLS LAST, _y NULLS LAST`` as a Python sort key (code
+    point order is UTF-8 byte order)."""
+    k_missing, y_missing = k is None or k is pd.NA, y is None or y is pd.NA
+    return (k_missing, "" if k_missing else str(k), y_missing, 0 if y_missing else int(y))
 
 
 def write_chunked(
@@ -381,7 +402,7 @@ def write_chunked(
                 S.LAYER_ADMIN_UNITS: units,
                 S.LAYER_REGISTRY: registry,
             }
-            changes = done.changes_table(writer)
+            changes = done.changes_table()
             if changes is not None:
                 tables[store.TABLE_PROJECTS_INPUT_CHANGES] = changes
             tables.update(built)
