@@ -184,6 +184,13 @@ PAGE_CSS = """
 .om-long .om-value { font-size: clamp(1rem, 1.3vw, 1.5rem); }
 .om-unit { font-size: 0.62em; font-weight: 500; margin-left: 0.12em; white-space: nowrap; }
 .om-note { font-size: 0.8rem; color: rgba(49, 51, 63, 0.7); margin-bottom: 0.4rem; }
+/* Streamlit's own st.metric (library, route map, village, zones pages): never "24.37…" —
+   the value shrinks with the window and wraps rather than losing its unit */
+[data-testid="stMetricValue"] { font-size: clamp(1.1rem, 1.75vw, 2.25rem); }
+[data-testid="stMetricValue"] > div, [data-testid="stMetricValue"] p,
+[data-testid="stMetricLabel"] div, [data-testid="stMetricLabel"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: anywhere; }
 @media (max-width: 640px) {
   .om-kpis { grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 0.25rem; }
   .om-kpi { padding: 0.2rem 0.3rem; border-radius: 0.3rem; }

@@ -122,3 +122,20 @@ def test_fresh_server_opens_a_copied_page_link(page: Page, demo_store: Path) -> 
         labels = " ".join(nav.all_inner_texts())
         assert "总览" in labels and "common" not in labels  # the app's navigation, not pages/
         assert f"region={NUJIANG}" in page.url
+
+
+def test_library_numbers_are_never_cut_off(page: Page, server: str) -> None:
+    """Streamlit's st.metric cuts a long value to "24.37…" and loses its unit; the page's
+    stylesheet lets it shrink and wrap: every label and value is whole at 1100 px."""
+    page.set_viewport_size({"width": 1100, "height": 900})
+    page.goto(server + "/library?region=533301000000")
+    values = page.locator('[data-testid="stMetricValue"] p')
+    expect(values).to_have_count(6, timeout=120_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=ARTIFACTS / "e2e_library_numbers_1100.png")
+    texts = values.all_inner_texts()
+    assert texts[3].endswith("元") and texts[4].endswith("元"), texts
+    boxes = '[data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] div > div'
+    for cell in page.locator(boxes).all():  # the blocks that clip ("…"), not the inline text
+        cut = cell.evaluate("e => e.scrollWidth > e.clientWidth + 1")
+        assert not cut, f"{cell.inner_text()!r} is cut off at 1100 px"
