@@ -56,6 +56,7 @@ __all__ = [
     "STATE_DIR_ENV",
     "Target",
     "advisory_lock",
+    "connect",
     "current_region",
     "engine",
     "exists",
@@ -224,6 +225,10 @@ def _connect(url: str, *, region: str | None = None) -> Iterator[sa.Connection]:
     except sa.exc.ProgrammingError as e:
         detail = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
         raise StoreError(f"PostGIS store {shown}: {detail}") from e
+
+
+#: a connection in a transaction under the session's region, errors as StoreError
+connect = _connect
 
 
 # --- reading ------------------------------------------------------------------------------------

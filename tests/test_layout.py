@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "layers.issues",
         "layers.store",
         "layers.storefilter",
+        "layers.storeagg",
         "layers.storehash",
         "layers.pgstore",
         "layers.pgwrite",

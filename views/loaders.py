@@ -8,7 +8,9 @@ The version is the GeoPackage's modification time, or a PostGIS store's head rev
 most once a second per process), so a write by any process shows in every process. On a PostGIS
 store the reads run under the session's region (row-level security, :func:`read_scope`), which
 is part of every cache key, and :func:`unit_projects` asks the database for one unit's filtered
-projects instead of filtering every project in memory.
+projects instead of filtering every project in memory; :func:`count_source` gives the overview
+and zones pages counts summed by the database (``layers.storeagg``), never the projects, so a
+dashboard process on PostGIS does not hold the projects at all.
 
 One script run sees one revision: ``pin_revision`` (called by ``app.py`` before the sidebar)
 records the store's version (its modification time) for the session's run and keeps that version
@@ -32,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from layers import access, pgstore, settings, store
+from layers import access, pgstore, settings, store, storeagg
 from layers import schema as S
 from layers.build import metrics
 from layers.build import zones as zones_mod
@@ -42,6 +44,7 @@ from views import state
 
 __all__ = [
     "build_info",
+    "count_source",
     "filtered_projects",
     "is_demo",
     "load_admin_units",
@@ -393,26 +396,52 @@ def zone_members(path: PathLike = None) -> pd.DataFrame:
     return _cached_zone_members(*_key(settings.store_path(path)))
 
 
-def _sql_filters(flt: query.ProjectFilter) -> dict[str, object]:
-    """A project filter as ``store.read_layer`` filters (evaluated by the database)."""
-    filters: dict[str, object] = {}
-    for col, values in (
-        (S.SECTOR, flt.sectors),
-        (S.STATUS, flt.statuses),
-        (S.FUND_SOURCE, flt.fund_sources),
-    ):
-        if values:
-            filters[col] = list(values)
-    if flt.years:
-        filters[S.PLAN_YEAR] = store.Between(*flt.years)
-    return filters
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_counts(
+    path: str, mtime: float, level: str, region: str | None, flt: query.ProjectFilter
+) -> pd.DataFrame:
+    filters = flt.store_filters()
+    return storeagg.project_counts(_path(path, mtime), level, region=region, filters=filters)
+
+
+def count_source(flt: query.ProjectFilter, path: PathLike = None) -> query.Projects | None:
+    """What the overview and zones pages recount the projects from under ``flt``.
+
+    None without a filter (the stored counts hold); on a PostGIS store a ``query.StoreCounts``
+    whose counts the database sums (a GROUP BY under the session's region, a few hundred rows,
+    cached per store version, region, level and filter); on a GeoPackage the prepared projects
+    (one groupby in memory per filter change).
+
+    Parameters
+    ----------
+    flt
+        The view's project filter.
+    path
+        The store (default: ``$ONEMAP_STORE``).
+
+    Returns
+    -------
+    query.Projects or None
+    """
+    if flt.is_empty:
+        return None
+    p = settings.store_path(path)
+    if not store.is_url(p):
+        return prepared_projects(path)
+    key, version = _key(p)
+    region = pgstore.current_region()
+
+    def count(level: str, unit: str | None, f: query.ProjectFilter) -> pd.DataFrame:
+        return _cached_counts(key, version, level, unit, f)
+
+    return query.StoreCounts(count, "" if region == pgstore.ALL_REGIONS else region)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cached_unit_projects(
     path: str, mtime: float, column: str, code: str, flt: query.ProjectFilter
 ) -> pd.DataFrame:
-    filters = {column: code, **_sql_filters(flt)}
+    filters = {column: code, **flt.store_filters()}
     return store.read_layer(_path(path, mtime), S.LAYER_PROJECTS, filters=filters)
 
 
@@ -420,7 +449,7 @@ def _cached_unit_projects(
 def _cached_filtered(
     path: str, mtime: float, flt: query.ProjectFilter
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    projects = store.read_layer(_path(path, mtime), S.LAYER_PROJECTS, filters=_sql_filters(flt))
+    projects = store.read_layer(_path(path, mtime), S.LAYER_PROJECTS, filters=flt.store_filters())
     return projects, metrics.prepare_projects(projects)
 
 

@@ -120,9 +120,10 @@ def view_numbers(view_state: ViewState) -> tuple[pd.Series, pd.DataFrame, str]:
     """
     summary = loaders.load_region_summary()
     flt = state.project_filter(view_state)
-    # unfiltered views come straight from region_summary: the 192,000 projects are read only
-    # when a filter needs them (``loaders.warm_up`` preloads them after the first view)
-    projects = None if flt.is_empty else loaders.prepared_projects()
+    # unfiltered views come straight from region_summary; under a filter a GeoPackage recounts
+    # the prepared projects (``loaders.warm_up`` preloads them after the first view), PostGIS
+    # sums them in SQL (``loaders.count_source``)
+    projects = loaders.count_source(flt)
     zone = usable_zone(view_state)
     region = view_state.region
     rows = view.view_rows(
@@ -310,10 +311,8 @@ def _tooltip_frame(
 
 def project_points(view_state: ViewState) -> gpd.GeoDataFrame:
     """The filtered projects inside a township or village, with point geometry."""
-    projects = loaders.load_projects()
     key = S.TOWNSHIP_CODE if view_state.level == "township" else S.VILLAGE_CODE
-    inside = (projects[key] == view_state.region).to_numpy()
-    return projects[inside & state.project_filter(view_state).mask(projects)]
+    return loaders.unit_projects(key, view_state.region, state.project_filter(view_state))
 
 
 def _points_layer(
@@ -578,6 +577,9 @@ def main() -> None:
         caption.append(f"{i18n.t('projects_layer', lang)}: {n_points:,}")
     if not flt.is_empty and view_state.breaks_from == view.BREAKS_FILTERED:
         caption.append(i18n.t("breaks_follow_filters", lang))
+    scoped = widgets.scoped_counts_note(loaders.count_source(flt), lang)
+    if scoped:  # a county account on PostGIS: other regions' filtered counts are unknown
+        caption.append(scoped)
     st.caption(" · ".join(caption))
     export_widget.export_button(view_state, key="overview_export")
     loaders.warm_up()

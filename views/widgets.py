@@ -29,6 +29,7 @@ __all__ = [
     "number_columns",
     "page_unit",
     "project_points_layer",
+    "scoped_counts_note",
     "unit_picker",
     "xlsx_download",
 ]
@@ -100,6 +101,28 @@ def describe_filters(state: ViewState | None = None) -> str:
     if state.fund_sources:
         parts.append(_labels(S.FUND_SOURCE, state.fund_sources, lang))
     return " · ".join(parts)
+
+
+def scoped_counts_note(source: object, lang: str) -> str | None:
+    """What a scoped account sees of filtered counts on a PostGIS store (row-level security
+    gives its session only its own projects), Markdown-escaped; None when it sees them all.
+
+    Parameters
+    ----------
+    source
+        ``loaders.count_source``'s answer for the view's filter.
+    lang
+        ``zh`` or ``en``.
+
+    Returns
+    -------
+    str or None
+    """
+    visible = getattr(source, "visible", "")
+    if not visible:
+        return None
+    name = escape_markdown(loaders.unit_name(S.pad_code(visible), lang))
+    return i18n.t("scoped_counts_note", lang, region=name)
 
 
 def filters_text(state: ViewState | None = None) -> str:

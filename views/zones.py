@@ -94,7 +94,7 @@ def _laggards(counties: pd.DataFrame, members: pd.DataFrame, zone: str | None, l
 def _zone_figures(
     flt: query.ProjectFilter,
     summary: pd.DataFrame,
-    prepared: pd.DataFrame | None,
+    prepared: query.Projects | None,
     members: pd.DataFrame,
     lang: str,
 ) -> pd.DataFrame:
@@ -114,10 +114,13 @@ def render() -> None:
     flt = state.project_filter(view)
     summary = loaders.load_region_summary()
     members = loaders.zone_members()
-    prepared = None if flt.is_empty else loaders.prepared_projects()
+    prepared = loaders.count_source(flt)
     zones = _zone_figures(flt, summary, prepared, members, lang)
     province = query.summarise_region(summary, prepared, S.PROVINCE_CODE, flt)
     st.caption(i18n.t("zones_caption", lang) + f" · {widgets.describe_filters(view)}")
+    scoped = widgets.scoped_counts_note(prepared, lang)
+    if scoped:  # a scoped account on PostGIS: zones outside its region show — under filters
+        st.caption(scoped)
 
     _spotlight(zones, lang)
     names_en = loaders.zone_names_en()

@@ -250,6 +250,13 @@ TEXT: dict[str, tuple[str, str]] = {
         "Zone members unknown (data/zones.toml does not match the store): "
         "zone figures ignore the filters.",
     ),
+    "scoped_counts_note": (
+        "本账户只能读取{region}的项目（数据库行级权限）：筛选后，{region}及其下级的数字准确，"
+        "其他地区按项目统计的数字显示为“—”",
+        "This account reads only the projects of {region} (row-level security in the "
+        "database): under filters the figures of {region} and below are exact, other regions' "
+        "project figures show —",
+    ),
     "zones_caption": (
         "五大行动计划区域与全省对比",
         "The five action-plan zones against the province",

@@ -10,7 +10,8 @@ do not change who is poor.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,10 +19,13 @@ import pandas as pd
 from layers import schema as S
 from layers.build import metrics as M
 from layers.errors import OneMapError
+from layers.storefilter import Between
 
 __all__ = [
     "NO_FILTER",
     "ProjectFilter",
+    "Projects",
+    "StoreCounts",
     "filter_projects",
     "summarise_children",
     "summarise_region",
@@ -97,6 +101,20 @@ class ProjectFilter:
             parts.append("资金来源：" + "、".join(labels))
         return "；".join(parts) if parts else "全部项目"
 
+    def store_filters(self) -> dict[str, Any]:
+        """The filter as ``store.read_layer`` / ``storeagg`` filters (evaluated by the database)."""
+        filters: dict[str, Any] = {}
+        for col, values in (
+            (S.SECTOR, self.sectors),
+            (S.STATUS, self.statuses),
+            (S.FUND_SOURCE, self.fund_sources),
+        ):
+            if values:
+                filters[col] = list(values)
+        if self.years:
+            filters[S.PLAN_YEAR] = Between(*self.years)
+        return filters
+
     def mask(self, projects: pd.DataFrame) -> np.ndarray:
         """Boolean array: True for the projects the filter keeps."""
         keep = np.ones(len(projects), dtype=bool)
@@ -118,6 +136,34 @@ class ProjectFilter:
 
 
 NO_FILTER = ProjectFilter()
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreCounts:
+    """Project counts summed by the store's database instead of a projects frame in memory.
+
+    ``count(level, region, flt)`` returns ``metrics.project_counts``'s frame for the projects of
+    ``region`` (a 12-digit code, None for all) that pass ``flt`` (``layers.storeagg``).
+    ``visible`` is the code prefix of the projects the database lets the session see (row-level
+    security; ``""``: every project): filtered counts of units that do not lie inside it would
+    count only the session's own projects, so they are unknown (NaN) instead.
+    """
+
+    count: Callable[[str, str | None, ProjectFilter], pd.DataFrame]
+    visible: str = ""
+
+    def knows(self, codes: pd.Series) -> np.ndarray:
+        """True for the units (12-digit codes) whose filtered counts the session sees whole."""
+        codes = codes.astype("str")
+        if not self.visible:
+            return np.ones(len(codes), dtype=bool)
+        depth = len(self.visible)
+        deep = np.array([S.LEVEL_DIGITS[S.level_of(c)] >= depth for c in codes], dtype=bool)
+        return codes.str.startswith(self.visible).to_numpy(dtype=bool) & deep
+
+
+#: what the summaries recount from: the projects (raw or prepared), or the store's database
+Projects = pd.DataFrame | StoreCounts
 
 
 def filter_projects(projects: pd.DataFrame, flt: ProjectFilter | None) -> pd.DataFrame:
@@ -146,23 +192,37 @@ def _region_row(region_summary: pd.DataFrame, region_code: str) -> pd.Series:
 
 
 def _replace_project_counts(
-    rows: pd.DataFrame, projects: pd.DataFrame, flt: ProjectFilter | None, level: str
+    rows: pd.DataFrame,
+    projects: Projects,
+    flt: ProjectFilter | None,
+    level: str,
+    region: str | None = None,
 ) -> pd.DataFrame:
-    """Recompute the project counts of ``rows`` (all at ``level``) from filtered projects."""
-    p = M.prepare_projects(projects)
-    p = filter_projects(p, flt)
-    counts = M.project_counts(p, level=level)
+    """Recompute the project counts of ``rows`` (all at ``level``, inside ``region``) from the
+    filtered projects; with :class:`StoreCounts`, units the session does not see whole get NaN."""
+    known = np.ones(len(rows), dtype=bool)
+    if isinstance(projects, StoreCounts):
+        counts = projects.count(level, region, flt or NO_FILTER)
+        known = projects.knows(rows[S.CODE])
+    else:
+        p = M.prepare_projects(projects)
+        if region is not None and S.level_of(region) != "province":
+            p = p[M.project_key(p, S.level_of(region)) == region]
+        counts = M.project_counts(filter_projects(p, flt), level=level)
     out = rows.copy()
     fresh = counts.reindex(out[S.CODE].to_numpy())
     for col in M.PROJECT_COUNT_COLUMNS:
         values = fresh[col].fillna(0).to_numpy()
-        out[col] = values.astype(rows[col].dtype if col in rows else values.dtype)
+        if known.all():
+            out[col] = values.astype(rows[col].dtype if col in rows else values.dtype)
+        else:
+            out[col] = np.where(known, values.astype("float64"), np.nan)
     return M.add_rates(out)
 
 
 def summarise_children(
     region_summary: pd.DataFrame,
-    projects: pd.DataFrame | None,
+    projects: Projects | None,
     region_code: str,
     flt: ProjectFilter | None = None,
     *,
@@ -178,7 +238,7 @@ def summarise_children(
     region_summary
         The store's ``region_summary`` table.
     projects
-        The project ledger, or None to keep the stored counts.
+        The project ledger, :class:`StoreCounts`, or None to keep the stored counts.
     region_code
         12-digit code of the region.
     flt
@@ -204,15 +264,13 @@ def summarise_children(
     ]
     if projects is None or flt is None or flt.is_empty:
         return rows.reset_index(drop=True)
-    p = M.prepare_projects(projects)
-    if region_level != "province":
-        p = p[M.project_key(p, region_level) == region_code]
-    return _replace_project_counts(rows, p, flt, level).reset_index(drop=True)
+    out = _replace_project_counts(rows, projects, flt, level, region_code)
+    return out.reset_index(drop=True)
 
 
 def summarise_region(
     region_summary: pd.DataFrame,
-    projects: pd.DataFrame | None,
+    projects: Projects | None,
     region_code: str,
     flt: ProjectFilter | None = None,
 ) -> pd.Series:
@@ -223,7 +281,7 @@ def summarise_region(
     region_summary
         The store's ``region_summary`` table.
     projects
-        The project ledger, or None to keep the stored counts.
+        The project ledger, :class:`StoreCounts`, or None to keep the stored counts.
     region_code
         12-digit code of the region.
     flt
@@ -232,13 +290,13 @@ def summarise_region(
     row = _region_row(region_summary, region_code)
     if projects is None or flt is None or flt.is_empty:
         return row
-    out = _replace_project_counts(row.to_frame().T, projects, flt, row[S.LEVEL])
+    out = _replace_project_counts(row.to_frame().T, projects, flt, row[S.LEVEL], region_code)
     return out.iloc[0]
 
 
 def summarise_zones(
     region_summary: pd.DataFrame,
-    projects: pd.DataFrame | None,
+    projects: Projects | None,
     zone_members: pd.DataFrame,
     flt: ProjectFilter | None = None,
 ) -> pd.DataFrame:
@@ -249,21 +307,29 @@ def summarise_zones(
     region_summary
         The store's ``region_summary`` table.
     projects
-        The project ledger, or None to keep the stored counts.
+        The project ledger, :class:`StoreCounts`, or None to keep the stored counts.
     zone_members
         Zone members (``zone``, ``code`` with county codes).
     flt
         Project filter; None or an empty filter keeps every project.
     """
     counties = region_summary[region_summary[S.LEVEL] == "county"]
-    if projects is not None and flt is not None and not flt.is_empty:
-        counties = _replace_project_counts(counties, projects, flt, "county")
-    return M.aggregate_zones(counties, zone_members)
+    if projects is None or flt is None or flt.is_empty:
+        return M.aggregate_zones(counties, zone_members)
+    counties = _replace_project_counts(counties, projects, flt, "county")
+    zones = M.aggregate_zones(counties, zone_members)
+    unknown = counties.loc[counties[S.N_PROJECTS].isna(), S.CODE]
+    if len(unknown):  # a zone with a county the session does not see whole: unknown (NaN)
+        partial = zone_members.loc[zone_members[S.CODE].isin(unknown), S.ZONE].unique()
+        hit = zones[S.ZONE].isin(partial).to_numpy()
+        zones.loc[hit, list(M.PROJECT_COUNT_COLUMNS)] = np.nan
+        zones = M.add_rates(zones)
+    return zones
 
 
 def summarise_zone(
     region_summary: pd.DataFrame,
-    projects: pd.DataFrame | None,
+    projects: Projects | None,
     zone_members: pd.DataFrame,
     zone: str,
     flt: ProjectFilter | None = None,
@@ -275,7 +341,7 @@ def summarise_zone(
     region_summary
         The store's ``region_summary`` table.
     projects
-        The project ledger, or None to keep the stored counts.
+        The project ledger, :class:`StoreCounts`, or None to keep the stored counts.
     zone_members
         Zone members (``zone``, ``code`` with county codes).
     zone

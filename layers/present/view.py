@@ -143,7 +143,7 @@ def zone_codes(zone_members: pd.DataFrame, zone: str) -> pd.Series:
 
 def view_rows(
     region_summary: pd.DataFrame,
-    projects: pd.DataFrame | None,
+    projects: query.Projects | None,
     region: str,
     flt: query.ProjectFilter | None = None,
     *,
@@ -200,7 +200,7 @@ def view_rows(
 
 def view_kpi(
     region_summary: pd.DataFrame,
-    projects: pd.DataFrame | None,
+    projects: query.Projects | None,
     region: str,
     flt: query.ProjectFilter | None,
     rows: pd.DataFrame,
@@ -232,6 +232,8 @@ def view_kpi(
     """
     if zone_applies(region, zone):
         sums = rows[[*M.COUNT_COLUMNS, *M.PLAN_COUNT_COLUMNS]].sum().to_frame().T
+        if rows[S.N_PROJECTS].isna().any():  # a county the session does not see whole
+            sums[list(M.PROJECT_COUNT_COLUMNS)] = np.nan
         return M.add_rates(sums).iloc[0]
     return query.summarise_region(region_summary, projects, region, flt)
 
