@@ -577,8 +577,9 @@ def main() -> None:
         caption.append(f"{i18n.t('projects_layer', lang)}: {n_points:,}")
     if not flt.is_empty and view_state.breaks_from == view.BREAKS_FILTERED:
         caption.append(i18n.t("breaks_follow_filters", lang))
+    unknown = rows[S.N_PROJECTS].isna().any() or pd.isna(kpi[S.N_PROJECTS])
     scoped = widgets.scoped_counts_note(loaders.count_source(flt), lang)
-    if scoped:  # a county account on PostGIS: other regions' filtered counts are unknown
+    if scoped and unknown:  # a county account on PostGIS: other regions' counts are unknown
         caption.append(scoped)
     st.caption(" · ".join(caption))
     export_widget.export_button(view_state, key="overview_export")
