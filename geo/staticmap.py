@@ -101,9 +101,10 @@ class MapText:
     legend_title: str = ""
     value_format: str = "{:.1%}"
     footer: tuple[str, ...] = ()
-    stamp: str | None = None  # e.g. "演示数据 demo data"; drawn in red and as a watermark
+    stamp: str | None = None  # e.g. "演示数据"; drawn in red and as a watermark
     no_data_label: str = "无数据"
     outline_label: str = "重点区域边界"
+    class_format: str = "{label}（{n}）"  # a legend entry: class range and unit count
 
 
 @dataclass
@@ -454,7 +455,9 @@ def add_legend(
     counts = list(summary["counts"])  # type: ignore[arg-type]
     patches = _mpl().patches
     handles = [
-        patches.Patch(facecolor=c, edgecolor="#636363", label=f"{lab}（{n}）")
+        patches.Patch(
+            facecolor=c, edgecolor="#636363", label=text.class_format.format(label=lab, n=n)
+        )
         for c, lab, n in zip(reversed(colors), reversed(labels), reversed(counts), strict=True)
     ]
     if summary.get("has_nan"):

@@ -26,8 +26,8 @@ from layers import schema as S
 from layers import store
 from layers.build import pipeline
 from layers.errors import ExportError
+from layers.export import figures, maps, pack, slides, snapshot, tables, web
 from layers.export import layers as export_layers
-from layers.export import maps, pack, slides, snapshot, tables, web
 from layers.export import raster as export_raster
 from layers.export.snapshot import MapRequest, Snapshot
 from layers.present import query
@@ -81,7 +81,7 @@ def test_map_of_a_prefecture_shows_its_counties_with_words(snap: Snapshot) -> No
     assert data.text.footer[0] == "筛选：全部项目"
     assert data.text.footer[1] == "数据日期：2025-12-31 · 数据来源：测试数据"
     assert data.text.footer[2].startswith("生成时间：2026-01-02 03:04 UTC")
-    assert data.text.stamp == snapshot.DEMO_MARK
+    assert data.text.stamp == "演示数据"
     assert data.layers.locator is not None and data.layers.context is not None
 
 
@@ -280,7 +280,7 @@ def test_pptx_pack_is_editable_16_9(snap: Snapshot, tmp_path: Path) -> None:
 
 
 def test_exit_timeline_sums_townships_of_the_region(snap: Snapshot) -> None:
-    tl = pack.exit_timeline(snap, [PREF_A]).set_index(S.YEAR)
+    tl = figures.exit_timeline(snap, [PREF_A]).set_index(S.YEAR)
     # actual exits: 一村 2017, 二村 2019, 五村 2020
     assert tl[S.VILLAGES_ACTUAL_EXIT].to_dict() == {2016: 0, 2017: 1, 2018: 0, 2019: 1, 2020: 1}
 

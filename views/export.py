@@ -90,8 +90,8 @@ def _pack_section(request: snapshot.MapRequest) -> None:
     if st.button(_t("ex_pack_make"), key="ex_pack_go", icon=":material/picture_as_pdf:"):
         bar = st.progress(0.0, text=_t("ex_pack_making"))
         snap = export_widget.snapshot(with_projects=not request.flt.is_empty, flt=request.flt)
-        # the pack's pages and slides are Chinese only: its maps too, so a pack reads in one
-        base = dataclasses.replace(request, region=S.PROVINCE_CODE, zone=None, lang="zh")
+        # the pack's pages, slides and maps in the page's language (request.lang)
+        base = dataclasses.replace(request, region=S.PROVINCE_CODE, zone=None)
         with tempfile.TemporaryDirectory() as d:
             out = Path(d) / f"pack.{fmt}"
             n = pack.export_pack(

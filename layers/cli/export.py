@@ -87,6 +87,7 @@ def request_from_args(args: argparse.Namespace) -> snapshot.MapRequest:
         scheme=args.scheme,
         k=args.classes,
         labels=not getattr(args, "no_labels", False),
+        lang=args.lang,
     )
 
 
@@ -121,6 +122,12 @@ def _add_view(p: argparse.ArgumentParser, *, level: bool = True) -> None:
         "every unit of the level in the province (province), the filtered units (filtered)",
     )
     p.add_argument("--dynamic-breaks", action="store_true", help="same as --breaks-from filtered")
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="语言 the words of maps and packs: zh (default) or en; place names stay",
+    )
 
 
 def _add_page(p: argparse.ArgumentParser) -> None:

@@ -27,11 +27,10 @@ import pandas as pd
 from geo import staticmap as sm
 from layers import schema as S
 from layers.errors import ExportError
+from layers.export.smallprint import footer_lines
 from layers.export.snapshot import (
-    DEMO_MARK,
     MapRequest,
     Snapshot,
-    footer_lines,
     format_of,
     is_demo,
     levels_for,
@@ -213,9 +212,10 @@ def prepare_map(
         legend_title=i18n.t("map_legend", lang, metric=metric),
         value_format="{:.1%}",
         footer=footer_lines(snap, request, now=now),
-        stamp=DEMO_MARK if is_demo(snap) else None,
+        stamp=i18n.t("demo_stamp", lang) if is_demo(snap) else None,
         no_data_label=i18n.t("no_data_short", lang),
         outline_label=i18n.t("map_zone_outlines", lang),
+        class_format=i18n.t("map_class_count", lang),
     )
     return MapData(request, name, rows, layers, text)
 

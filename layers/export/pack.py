@@ -26,31 +26,21 @@ from matplotlib.ticker import MaxNLocator
 
 from geo import staticmap as sm
 from layers import schema as S
-from layers.build import metrics as M
 from layers.errors import ExportError
-from layers.export import slides, tables
+from layers.export import slides
+from layers.export.figures import exit_timeline, kpi_table, laggard_table
 from layers.export.maps import MapData, cjk_font, prepare_map, zone_outlines
-from layers.export.snapshot import (
-    MapRequest,
-    Snapshot,
-    built_date,
-    format_of,
-    unit_name,
-)
-from layers.present import fmt, i18n, query
+from layers.export.smallprint import built_date
+from layers.export.snapshot import MapRequest, Snapshot, format_of, unit_name, zone_name
+from layers.present import i18n, query
 from layers.settings import METRIC_CRS
 
 __all__ = [
-    "KPI_ROWS",
     "PACK_BY",
     "PACK_FORMATS",
-    "TIMELINE_TITLE",
     "PackPage",
     "PageContent",
-    "exit_timeline",
     "export_pack",
-    "kpi_table",
-    "laggard_table",
     "map_picture",
     "pack_contents",
     "pack_figures",
@@ -61,93 +51,15 @@ __all__ = [
 
 PACK_FORMATS: tuple[str, ...] = ("pdf", "pptx")
 PACK_BY: tuple[str, ...] = ("prefecture", "county", "zone")
-TIMELINE_TITLE = "贫困村出列时间线（村）"
-KPI_ROWS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
-    (S.N_PROJECTS, "项目数", fmt.fmt_int),
-    (S.COMPLETION, "完工率", fmt.fmt_pct),
-    (S.COVERAGE, "贫困人口覆盖率", fmt.fmt_pct),
-    (S.FUNDS_PLANNED, "计划资金", fmt.fmt_wan_yuan),
-    (S.FUNDS_SPENT, "已支出资金", fmt.fmt_wan_yuan),
-    (S.FUNDS_EXECUTION, "资金执行率", fmt.fmt_pct),
-    (S.POOR_POPULATION, "建档立卡贫困人口", lambda v: fmt.fmt_count(v, unit="人")),
-    (S.EXIT_PROGRESS, "贫困村出列进度", fmt.fmt_pct),
-    (S.SIX_FIXES_RATE, "六定完整率", fmt.fmt_pct),
-    (S.COUNTY_LIBRARIES, "县级项目库", fmt.fmt_int),
-    (S.TOWNSHIP_ROUTE_MAPS, "乡级路线图", fmt.fmt_int),
-    (S.VILLAGE_PLANS, "村级施工图", fmt.fmt_int),
-)
 
 
-# --------------------------------------------------------------------------------------
-# the tables and the timeline of a page
-# --------------------------------------------------------------------------------------
-def kpi_table(row: pd.Series) -> pd.DataFrame:
-    """Two-column KPI table (指标, 数值) of one summary row."""
-    k = M.kpis(row)
-    return pd.DataFrame(
-        {"指标": [label for _, label, _ in KPI_ROWS], "数值": [f(k.get(c)) for c, _, f in KPI_ROWS]}
-    )
-
-
-def laggard_table(rows: pd.DataFrame, metric: str, *, n: int = 5) -> pd.DataFrame:
-    """The ``n`` units lowest on ``metric``: name, metric %, uncovered poor population.
-
-    Parameters
-    ----------
-    rows
-        Summary rows of the view's units.
-    metric
-        The metric to rank by (lowest first).
-    n
-        How many units.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns 名称, the metric's Chinese name and 未覆盖贫困人口, as display text.
-    """
-    if rows.empty or rows[metric].notna().sum() == 0:
-        return pd.DataFrame({"名称": [], S.METRIC_LABELS_ZH[metric]: [], "未覆盖贫困人口": []})
-    worst = tables.laggards(rows, by=metric, n=n)
-    return pd.DataFrame(
-        {
-            "名称": worst[S.NAME].astype(str).to_numpy(),
-            S.METRIC_LABELS_ZH[metric]: fmt.fmt_pct_series(worst[metric]).to_numpy(),
-            "未覆盖贫困人口": fmt.fmt_count_series(worst[i18n.UNCOVERED]).to_numpy(),
-        }
-    )
-
-
-def exit_timeline(snap: Snapshot, codes: Sequence[str]) -> pd.DataFrame:
-    """Villages planned to exit and actually exited per year in the townships under ``codes``.
-
-    Parameters
-    ----------
-    snap
-        The store snapshot (its ``roadmap_years``).
-    codes
-        Region codes of any level (a zone passes its counties).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per year: year, villages planned to exit, villages exited.
-    """
-    ry = snap.roadmap_years
-    cols = [S.YEAR, S.VILLAGES_PLANNED_EXIT, S.VILLAGES_ACTUAL_EXIT]
-    if ry.empty:
-        return pd.DataFrame(columns=cols)
-    prefixes = tuple(c[: S.LEVEL_DIGITS[S.level_of(c)]] for c in codes)
-    sel = ry[ry[S.CODE].astype(str).str.startswith(prefixes)]
-    out = sel.groupby(S.YEAR, sort=True)[cols[1:]].sum().reset_index()
-    return out
-
-
-def _table(ax: Any, df: pd.DataFrame, title: str, *, fontsize: float = 8.5) -> None:
+def _table(
+    ax: Any, df: pd.DataFrame, title: str, *, lang: str = "zh", fontsize: float = 8.5
+) -> None:
     ax.set_axis_off()
     ax.set_title(title, loc="left", fontsize=10.5, fontweight="bold")
     if df.empty:
-        ax.text(0, 0.8, "（无数据）", fontsize=fontsize, transform=ax.transAxes)
+        ax.text(0, 0.8, i18n.t("pack_no_data", lang), fontsize=fontsize, transform=ax.transAxes)
         return
     t = ax.table(
         cellText=df.astype(str).to_numpy(),
@@ -166,15 +78,16 @@ def _table(ax: Any, df: pd.DataFrame, title: str, *, fontsize: float = 8.5) -> N
             cell.set_facecolor("#f0f0f0")
 
 
-def _timeline(ax: Any, tl: pd.DataFrame | None) -> None:
-    ax.set_title(TIMELINE_TITLE, loc="left", fontsize=10.5, fontweight="bold")
+def _timeline(ax: Any, tl: pd.DataFrame | None, lang: str) -> None:
+    ax.set_title(i18n.t("pack_timeline", lang), loc="left", fontsize=10.5, fontweight="bold")
     if tl is None or tl.empty:
         ax.set_axis_off()
-        ax.text(0, 0.5, "（无路线图数据）", transform=ax.transAxes, fontsize=8.5)
+        ax.text(0, 0.5, i18n.t("pack_no_roadmap", lang), transform=ax.transAxes, fontsize=8.5)
         return
     x = np.arange(len(tl))
-    ax.bar(x - 0.2, tl[S.VILLAGES_PLANNED_EXIT], width=0.4, color="#bdbdbd", label="计划出列")
-    ax.bar(x + 0.2, tl[S.VILLAGES_ACTUAL_EXIT], width=0.4, color="#31a354", label="实际出列")
+    planned, exited = i18n.t("planned_exit", lang), i18n.t("exited", lang)
+    ax.bar(x - 0.2, tl[S.VILLAGES_PLANNED_EXIT], width=0.4, color="#bdbdbd", label=planned)
+    ax.bar(x + 0.2, tl[S.VILLAGES_ACTUAL_EXIT], width=0.4, color="#31a354", label=exited)
     ax.set_xticks(x, [f"{int(y)}" for y in tl[S.YEAR]], fontsize=8)
     ax.tick_params(axis="y", labelsize=8)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -223,7 +136,8 @@ def _map_block(fig: Figure, rect: tuple[float, float, float, float], data: MapDa
 class PageContent(NamedTuple):
     """What one pack page shows, drawn as an A4 PDF page or as an editable 16:9 slide.
 
-    ``laggards`` and ``timeline`` are None on the cover.
+    ``laggards`` and ``timeline`` are None on the cover; ``lang`` is the language of the
+    page's own words (the map's are in ``data.request.lang``).
     """
 
     title: str
@@ -235,6 +149,7 @@ class PageContent(NamedTuple):
     laggards: pd.DataFrame | None = None
     laggard_title: str = ""
     timeline: pd.DataFrame | None = None
+    lang: str = "zh"
 
 
 def page_figure(content: PageContent, font: sm.CJKFont) -> Figure:
@@ -258,13 +173,14 @@ def page_figure(content: PageContent, font: sm.CJKFont) -> Figure:
         FigureCanvasAgg(fig)
         _page_frame(fig, c.title, c.subtitle, text.footer, text.stamp, c.page)
         if c.laggards is None:
-            _table(fig.add_axes((0.03, 0.28, 0.30, 0.55)), c.kpis, c.kpi_title)
+            _table(fig.add_axes((0.03, 0.28, 0.30, 0.55)), c.kpis, c.kpi_title, lang=c.lang)
             _map_block(fig, (0.36, 0.17, 0.62, 0.70), c.data)
             return fig
         _map_block(fig, (0.02, 0.17, 0.52, 0.70), c.data)
-        _table(fig.add_axes((0.57, 0.50, 0.40, 0.36)), c.kpis, c.kpi_title)
-        _table(fig.add_axes((0.57, 0.29, 0.40, 0.17)), c.laggards, c.laggard_title, fontsize=8)
-        _timeline(fig.add_axes((0.60, 0.07, 0.36, 0.16)), c.timeline)
+        _table(fig.add_axes((0.57, 0.50, 0.40, 0.36)), c.kpis, c.kpi_title, lang=c.lang)
+        lag_ax = fig.add_axes((0.57, 0.29, 0.40, 0.17))
+        _table(lag_ax, c.laggards, c.laggard_title, lang=c.lang, fontsize=8)
+        _timeline(fig.add_axes((0.60, 0.07, 0.36, 0.16)), c.timeline, c.lang)
     return fig
 
 
@@ -330,9 +246,9 @@ def page_slide(content: PageContent, font: sm.CJKFont, *, dpi: int = 150) -> sli
         laggards=content.laggards,
         laggard_title=content.laggard_title,
         timeline=content.timeline,
-        timeline_title=TIMELINE_TITLE,
-        timeline_series=("计划出列", "实际出列"),
-        empty_text="（无数据）",
+        timeline_title=i18n.t("pack_timeline", content.lang),
+        timeline_series=(i18n.t("planned_exit", content.lang), i18n.t("exited", content.lang)),
+        empty_text=i18n.t("pack_no_data", content.lang),
     )
 
 
@@ -418,6 +334,7 @@ def pack_contents(
         The cover, then the region pages.
     """
     base = base or MapRequest()
+    lang = base.lang
     within = S.pad_code(within)
     pages = pack_pages(snap, by=by, within=within, base=base)
     if not pages:
@@ -429,15 +346,16 @@ def pack_contents(
     zones = zone_outlines(snap) if len(snap.zone_members) else None
     cover_data = prepare_map(snap, cover_req, now=now, zones=zones)
     scope = unit_name(snap, within)
-    by_zh = {"prefecture": "按州市", "county": "按县市区", "zone": "按重点区域"}[by]
     kpi_row = query.summarise_region(snap.region_summary, snap.prepared, within, base.flt)
+    date = built_date(snap.build_info, lang)
     yield PageContent(
-        title=f"{scope}脱贫攻坚项目简报（{by_zh}）",
-        subtitle=f"{cover_data.text.title} · 共 {n} 页 · 数据日期：{built_date(snap.build_info)}",
+        title=i18n.t("pack_title", lang, scope=scope, by=i18n.t(f"pack_by_{by}", lang)),
+        subtitle=i18n.t("pack_subtitle", lang, map=cover_data.text.title, n=n, date=date),
         page=f"1 / {n}",
         data=cover_data,
-        kpis=kpi_table(kpi_row),
-        kpi_title="主要指标（全域）",
+        kpis=kpi_table(kpi_row, lang),
+        kpi_title=i18n.t("pack_kpis_all", lang),
+        lang=lang,
     )
     for i, pg in enumerate(pages, start=2):
         data = prepare_map(snap, pg.request, now=now, zones=zones)
@@ -449,17 +367,21 @@ def pack_contents(
         else:
             row = query.summarise_region(snap.region_summary, snap.prepared, pg.codes[0], base.flt)
         metric = data.request.metric
-        units_zh = i18n.LEVEL_UNITS_ZH.get(data.request.unit_level, "")[1:]
+        units = i18n.t(f"pack_units_{data.request.unit_level}", lang)
+        name = zone_name(pg.name, lang) if by == "zone" else pg.name
         yield PageContent(
-            title=f"{i - 1}. {pg.name}",
+            title=f"{i - 1}. {name}",
             subtitle=data.text.title,
             page=f"{i} / {n}",
             data=data,
-            kpis=kpi_table(row),
-            kpi_title="主要指标",
-            laggards=laggard_table(data.rows, metric, n=5),
-            laggard_title=f"{S.METRIC_LABELS_ZH[metric]}最低的{units_zh}",
+            kpis=kpi_table(row, lang),
+            kpi_title=i18n.t("pack_kpis", lang),
+            laggards=laggard_table(data.rows, metric, n=5, lang=lang),
+            laggard_title=i18n.t(
+                "pack_laggards", lang, metric=i18n.metric_label(metric, lang), units=units
+            ),
             timeline=exit_timeline(snap, pg.codes),
+            lang=lang,
         )
 
 
@@ -557,7 +479,8 @@ def export_pack(
     try:
         if f == "pdf":
             figures = (page_figure(c, font) for c in contents)
-            n = _write_pdf(figures, tmp, title=f"OneMap 简报 {by}", font=font)
+            title = i18n.t("pack_pdf_title", base.lang, by=by)
+            n = _write_pdf(figures, tmp, title=title, font=font)
         else:
             n = slides.write_deck((page_slide(c, font, dpi=dpi) for c in contents), tmp)
         tmp.replace(out)

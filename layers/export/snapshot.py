@@ -38,13 +38,9 @@ from layers.present import i18n, query, view
 from layers.settings import CAMPAIGN_YEARS, store_path
 
 __all__ = [
-    "DEMO_MARK",
     "MapRequest",
     "Snapshot",
-    "built_date",
     "default_filename",
-    "filter_words_en",
-    "footer_lines",
     "format_of",
     "is_demo",
     "levels_for",
@@ -58,9 +54,6 @@ __all__ = [
     "year_span",
     "zone_name",
 ]
-
-#: the mark on every export of the generated demo store
-DEMO_MARK = "演示数据 demo data"
 
 
 # --------------------------------------------------------------------------------------
@@ -419,64 +412,6 @@ def year_span(snap: Snapshot, request: MapRequest) -> str:
         if len(years):
             a, b = min(a, int(years.min())), max(b, int(years.max()))
     return f"{a}" if a == b else f"{a}–{b}"
-
-
-def built_date(info: dict[str, str]) -> str:
-    """The store's build date (``YYYY-MM-DD``) from its build info, or 未知."""
-    built = info.get("built_at", "")
-    return built[:10] if built else "未知"
-
-
-def footer_lines(
-    snap: Snapshot, request: MapRequest, *, now: dt.datetime | None = None
-) -> tuple[str, ...]:
-    """Filter line, source and data date, generated time (the map's small print).
-
-    Parameters
-    ----------
-    snap
-        The store snapshot (its build info).
-    request
-        The view (its filter and zone).
-    now
-        The generated time (default: now, UTC).
-
-    Returns
-    -------
-    tuple of str
-        Three lines: filter, data date and source, generated time and OneMap version.
-    """
-    now = now or dt.datetime.now(dt.UTC)
-    lang = request.lang
-    flt = request.flt.describe_zh() if lang == "zh" else filter_words_en(request.flt)
-    if request.zone:
-        flt += i18n.t("map_zone", lang, zone=zone_name(request.zone, lang))
-    source = snap.build_info.get("source") or "OneMap 项目库"
-    version = snap.build_info.get("onemap_version", "")
-    return (
-        i18n.t("map_filter", lang, filters=flt),
-        i18n.t("map_source", lang, date=built_date(snap.build_info), source=source),
-        i18n.t("map_generated", lang, time=f"{now:%Y-%m-%d %H:%M}", version=version).rstrip(),
-    )
-
-
-def filter_words_en(flt: query.ProjectFilter) -> str:
-    """The filter in English (``Sector: Industry; Plan years: 2016–2020``) or All projects."""
-    parts = []
-    for key, kind, codes in (
-        ("sector", S.SECTOR, flt.sectors),
-        ("status", S.STATUS, flt.statuses),
-        ("fund_source", S.FUND_SOURCE, flt.fund_sources),
-    ):
-        if codes:
-            parts.append(
-                f"{i18n.t(key, 'en')}: " + ", ".join(i18n.label(kind, c, "en") for c in codes)
-            )
-    if flt.years:
-        parts.insert(
-            1 if flt.sectors else 0, f"{i18n.t('years', 'en')}: {flt.years[0]}–{flt.years[1]}"
-        )
-    return "; ".join(parts) if parts else i18n.t("all_projects", "en")
 
 
 def zone_name(zone: str, lang: str) -> str:
