@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from layers import schema as S
+from layers.build import pipeline
 from layers.present import fmt, i18n
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,3 +62,14 @@ def test_funds_in_english_are_million_yuan() -> None:
     assert fmt.fmt_wan_yuan(184122) == "18.41亿元"
     series = fmt.fmt_wan_yuan_series(pd.Series([1234.5, 184122.0, None]), lang="en")
     assert series.tolist() == ["12.35M yuan", "1,841.22M yuan", "—"]
+
+
+def test_first_start_stages_are_words_of_the_page_language() -> None:
+    """The demo build's progress bar names its stages in Chinese or English, never `units`."""
+    for stage in (*pipeline.DEMO_RUN_STAGES, "read"):
+        zh, en = i18n.stage_label(stage, "zh"), i18n.stage_label(stage, "en")
+        assert zh != stage and not re.search(r"[A-Za-z]", zh), (stage, zh)
+        assert not re.search(r"[\u3400-\u9fff]", en), (stage, en)
+    assert i18n.stage_label("units") == "生成乡镇和行政村"
+    assert i18n.stage_label("units", "en") == "townships and villages"
+    assert i18n.stage_label("new-stage", "en") == "new-stage"

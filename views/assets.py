@@ -60,7 +60,10 @@ def ensure_store() -> None:
 
     def report(stage: str) -> None:
         i = stages.index(stage) if stage in stages else 0
-        bar.progress(i / len(stages), text=f"{building} · {stage}")
+        text = i18n.t(
+            "building_stage", lang, building=building, stage=i18n.stage_label(stage, lang)
+        )
+        bar.progress(i / len(stages), text=text)
 
     pipeline.run_demo(path, seed=settings.DEFAULT_SEED, scale=scale, progress=report)
     notice.empty()

@@ -33,6 +33,7 @@ __all__ = [
     "label",
     "labels",
     "metric_label",
+    "stage_label",
     "t",
     "zone_label",
 ]
@@ -390,6 +391,25 @@ def t(key: str, lang: str = "zh", /, **values: object) -> str:
         raise KeyError(f"`key` was {key!r} but is not in layers.present.i18n.TEXT") from None
     text = en if lang == "en" else zh
     return text.format(**values) if values else text
+
+
+def stage_label(stage: str, lang: str = "zh") -> str:
+    """A build stage in words (``units`` → ``生成乡镇和行政村``); an unknown stage as it is.
+
+    Parameters
+    ----------
+    stage
+        A stage a build reports (``layers.build.pipeline.DEMO_RUN_STAGES``, ``read``).
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        The stage's words for the first-start progress bar.
+    """
+    key = f"stage_{stage}"
+    return t(key, lang) if key in TEXT else stage
 
 
 #: category column → its Chinese labels in the data dictionary (code → label)
