@@ -192,6 +192,9 @@ def test_villages_at_year_marks_exits_and_colours(tiny_registry: pd.DataFrame) -
     assert out["exited_by"].tolist() == [True, False, False, False, False]
     assert out["due_by"].tolist() == [True, True, False, False, False]
     assert out["exit_text"].iloc[1] == "2018年计划 · 应出列未出列"
+    en = exits.villages_at_year(tiny_registry, 2018, "en").set_index(S.VILLAGE_CODE)
+    assert en["exit_text"].iloc[1] == "planned 2018 · due, not exited"
+    assert en["exit_text"].iloc[4] == "planned 2020 · not yet due"
     assert out["exit_colour"].iloc[0] == exits.EXIT_YEAR_COLOURS[2017]
     assert out["exit_colour"].iloc[3] == exits.NOT_PLANNED_COLOUR
 

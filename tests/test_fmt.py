@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -130,3 +131,12 @@ def test_series_twins_accept_an_empty_series() -> None:
     assert fmt.fmt_count_series(empty).empty
     assert fmt.fmt_wan_yuan_series(empty).empty
     assert fmt.fmt_pct_series(empty).empty
+
+
+def test_axis_labels_follow_the_language() -> None:
+    """A chart's axis reads 1.2万 in Chinese and 12,000 in English (no 万 on an English page)."""
+    assert fmt.axis_labels("count") == fmt.COUNT_AXIS and "万" in fmt.COUNT_AXIS
+    assert fmt.axis_labels("funds") == fmt.FUNDS_AXIS
+    for kind in ("count", "funds"):
+        assert not re.search(r"[\u3400-\u9fff]", fmt.axis_labels(kind, "en"))
+    assert fmt.axis_labels("funds", "en").endswith("+ 'M'")

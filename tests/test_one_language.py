@@ -7,12 +7,18 @@ issues), the column map's accepted headers (the names a file must carry) and the
 switch (which names both languages on purpose); only technical tokens (file formats, units,
 encodings) are listed by hand. The text read is what a user reads outside the tables' cells:
 titles, headings, captions, notices, metric labels and values, every widget's label, help,
-placeholder and options, tabs, expanders and the tables' headers. Maps are checked in their
-own tests (geo.webmap, layers.export).
+placeholder and options, tabs, expanders and the tables' headers; the maps' and charts' words:
+in English the whole Leaflet script (tooltips, popups, legend, labels, layer names and the
+features' display values) and the whole Vega-Lite spec (titles, axes, legends, tooltips, label
+expressions), in Chinese the maps' tooltip/popup headers, legend and labels and the charts'
+titles and legend entries (their code is English). The library opens each of its tabs.
+Streamlit's own texts that have no setting ("Select all" of a multiselect, the dataframe
+toolbar's tooltips) are not in the tree and are not changed: the frontend bundle is not patched.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,6 +127,69 @@ def _texts(at: AppTest) -> Iterator[str]:
         yield from (str(e.proto.label) for e in at.get(kind))
 
 
+#: the library's tabs: only the open one is drawn (session key → tab labels' catalogue keys)
+TABS = {"library": ("library_tab", ("tab_projects", "tab_mix", "tab_towns", "tab_years"))}
+_ESCAPED = re.compile(r"\\u([0-9a-fA-F]{4})")
+_STRING = r'("(?:[^"\\]|\\.)*")'
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _unescape(script: str) -> str:
+    """folium writes non-ASCII text as \\uXXXX escapes: read it as the browser shows it."""
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), script)
+
+
+def _titles(spec: object) -> Iterator[str]:
+    """A Vega-Lite spec's words: every title, and the legend entries of its colour scales."""
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key == "scale" and "legend" in spec and spec["legend"] is None:
+                continue  # a scale without a legend: its domain (codes) is not shown
+            if key == "title" and isinstance(value, str):
+                yield value
+            elif key == "domain" and isinstance(value, list):
+                yield from (str(v) for v in value)
+            else:
+                yield from _titles(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            yield from _titles(item)
+
+
+def map_words(script: str) -> list[str]:
+    """A Leaflet map's words: tooltip and popup headers, the legend and the labels' HTML."""
+    words = []
+    for found in re.findall(r"let aliases = (\[.*?\]);", script):
+        words += json.loads(found)
+    for pattern in (r"innerHTML = " + _STRING, r'"html": ' + _STRING):
+        for found in re.findall(pattern, script):
+            words.append(_TAG.sub(" ", json.loads(found)))
+    return words
+
+
+def _map_and_chart_texts(at: AppTest, lang: str) -> Iterator[str]:
+    for e in at.get("component_instance"):
+        script = json.loads(e.proto.json_args).get("script", "")
+        yield from ([_unescape(script)] if lang == "en" else map_words(script))
+    for e in at.get("vega_lite_chart"):
+        yield from (
+            [_unescape(e.proto.spec)] if lang == "en" else _titles(json.loads(e.proto.spec))
+        )
+
+
+def _all_texts(at: AppTest, page: str, lang: str) -> Iterator[str]:
+    """What the page shows, with every tab of the page opened in turn."""
+    yield from _texts(at)
+    yield from _map_and_chart_texts(at, lang)
+    key, tabs = TABS.get(page, ("", ()))
+    for tab in tabs[1:]:
+        at.session_state[key] = i18n.t(tab, lang)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        yield from _texts(at)
+        yield from _map_and_chart_texts(at, lang)
+
+
 @pytest.fixture(scope="module")
 def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_store(tmp_path_factory.mktemp("lang") / "tiny.gpkg", demo=True, seed=0)
@@ -186,6 +255,12 @@ def test_the_checks_catch_what_they_should() -> None:
     assert chinese_outside("columns 「计划投资」 (planned)", allowed) == []
     assert english_outside("下载 PNG · `onemap export map`", allowed) == []
     assert english_outside("每个文件 200MB per file", allowed) == ["MB", "per", "file"][1:]
+    script = (
+        'let aliases = ["\\u540d\\u79f0", "Funds"];\n'
+        'div.innerHTML = "<details><summary><b>\\u5b8c\\u5de5\\u7387</b></summary>No data";'
+    )
+    assert [" ".join(w.split()) for w in map_words(script)] == ["名称", "Funds", "完工率 No data"]
+    assert _unescape(script).startswith('let aliases = ["名称"')
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -194,7 +269,11 @@ def test_english_page_shows_no_chinese_but_names_and_data(
     tiny_store: Path, data_values: set[str], monkeypatch: pytest.MonkeyPatch, page: str
 ) -> None:
     at = _open(tiny_store, monkeypatch, page, "en")
-    found = {run: text[:80] for text in _texts(at) for run in chinese_outside(text, data_values)}
+    found = {
+        run: text[:80]
+        for text in _all_texts(at, page, "en")
+        for run in chinese_outside(text, data_values)
+    }
     assert not found, found
 
 
@@ -204,5 +283,9 @@ def test_chinese_page_shows_no_english_but_formats_units_and_codes(
     tiny_store: Path, data_values: set[str], monkeypatch: pytest.MonkeyPatch, page: str
 ) -> None:
     at = _open(tiny_store, monkeypatch, page, "zh")
-    found = {w: text[:80] for text in _texts(at) for w in english_outside(text, data_values)}
+    found = {
+        w: text[:80]
+        for text in _all_texts(at, page, "zh")
+        for w in english_outside(text, data_values)
+    }
     assert not found, found

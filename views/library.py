@@ -143,13 +143,13 @@ def _projects_tab(mine: pd.DataFrame, county: str, view: state.ViewState) -> Non
         column_config=widgets.number_columns(shown),
     )
     st.caption(i18n.t("table_pick_hint", lang) + i18n.t("map_pick_hint", lang))
-    stem = f"{name}_县级项目库"
+    stem = f"{name}_{i18n.t('library', lang)}"
     c1, c2 = st.columns(2)
     widgets.xlsx_download(
         c1,
         i18n.t("download_xlsx", lang),
         shown,
-        sheet="县级项目库",
+        sheet=i18n.t("library", lang),
         file=f"{stem}.xlsx",
         key="library_xlsx",
     )
@@ -185,7 +185,7 @@ def _towns_tab(towns: pd.DataFrame, lang: str) -> None:
     ):
         chart = charts.rate_by_region_chart(towns, metric, title=i18n.t(title, lang), lang=lang)
         where.altair_chart(chart, width="stretch")
-    table = tables.summary_table(towns)
+    table = tables.summary_table(towns, lang=lang)
     st.dataframe(
         table, hide_index=True, column_config=widgets.number_columns(table), placeholder=fmt.MISSING
     )

@@ -290,11 +290,11 @@ def _tooltip_frame(
     data = shapes.merge(rows.drop(columns=[S.NAME], errors="ignore"), on=S.CODE, how="left")
     mlabel = i18n.metric_label(metric, lang)
     data["_metric"] = fmt.fmt_pct_series(data[metric])
-    data["_projects"] = fmt.fmt_count_series(data[S.N_PROJECTS])
+    data["_projects"] = fmt.fmt_count_series(data[S.N_PROJECTS], lang=lang)
     data["_completion"] = fmt.fmt_pct_series(data[S.COMPLETION])
     data["_coverage"] = fmt.fmt_pct_series(data[S.COVERAGE])
-    data["_funds"] = fmt.fmt_wan_yuan_series(data[S.FUNDS_PLANNED])
-    data["_poor"] = fmt.fmt_count_series(data[S.POOR_POPULATION])
+    data["_funds"] = fmt.fmt_wan_yuan_series(data[S.FUNDS_PLANNED], lang=lang)
+    data["_poor"] = fmt.fmt_count_series(data[S.POOR_POPULATION], lang=lang)
     tooltip = {
         S.NAME: i18n.t("name", lang),
         "_metric": mlabel,
@@ -324,9 +324,9 @@ def _points_layer(
             "_name": points[S.PROJECT_NAME].astype(str).to_numpy(),
             "_sector": points[S.SECTOR].map(lambda s: i18n.label(S.SECTOR, s, lang)),
             "_funds": (
-                fmt.fmt_wan_yuan_series(points[S.FUNDS_PLANNED])
+                fmt.fmt_wan_yuan_series(points[S.FUNDS_PLANNED], lang=lang)
                 + " / "
-                + fmt.fmt_wan_yuan_series(points[S.FUNDS_SPENT])
+                + fmt.fmt_wan_yuan_series(points[S.FUNDS_SPENT], lang=lang)
             ).to_numpy(),
             "_status": points[S.STATUS].map(lambda s: i18n.label(S.STATUS, s, lang)).to_numpy(),
             "_unit": points[S.RESPONSIBLE_UNIT].fillna("—").astype(str).to_numpy(),
@@ -454,9 +454,10 @@ def build_map(
             webmap.outline_layer(zones, name="zones").add_to(m)
             zoom = mapstyle.initial_zoom(data.total_bounds, MAP_SIZE_PX)
             seen = zones.clip(data.total_bounds)  # labelled where they are on screen
+            names_en = loaders.zone_names_en()
             placed = mapstyle.place_labels(  # where it hides no unit name
                 seen,
-                seen[S.ZONE].astype(str).tolist(),
+                [i18n.zone_label(z, names_en, view_state.lang) for z in seen[S.ZONE].astype(str)],
                 zoom=zoom,
                 inside=(0.0, 0.0),
                 avoid=avoid,

@@ -80,8 +80,16 @@ def _map(
         padding_top_left=(20, 20),
         padding_bottom_right=(LEGEND_WIDTH_PX, 20),
     )
-    tooltip = {S.NAME: "行政村", "exit_text": "出列", "poor_text": "贫困人口"}
-    for exited, opacity, name in ((True, 0.85, "已出列"), (False, 0.25, "未出列")):
+    tooltip = {
+        S.NAME: i18n.t("village_level", lang),
+        "exit_text": i18n.t("exit_short", lang),
+        "poor_text": i18n.t("poor_population_short", lang),
+    }
+    for exited, opacity, key in (
+        (True, 0.85, "exit_status_exited"),
+        (False, 0.25, "not_yet_exited"),
+    ):
+        name = i18n.t(key, lang)
         part = vil[vil["exited_by"] == exited]
         if len(part):
             webmap.choropleth_layer(
@@ -214,7 +222,7 @@ def render() -> None:
     c_play.button(i18n.t("next_year", lang), on_click=_step_year, key="roadmap_play")
 
     plans = loaders.load_table(S.LAYER_VILLAGE_PLAN)
-    villages = exits.villages_at_year(plans[plans[S.PARENT_CODE].eq(town).to_numpy()], year)
+    villages = exits.villages_at_year(plans[plans[S.PARENT_CODE].eq(town).to_numpy()], year, lang)
     villages["poor_text"] = fmt.fmt_count_series(
         villages[S.POOR_POPULATION], unit=i18n.t("unit_people", lang), lang=lang
     )

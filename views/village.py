@@ -159,8 +159,8 @@ def _projects_table(mine: pd.DataFrame, name: str, lang: str) -> None:
         st,
         i18n.t("download_projects_xlsx", lang),
         table,
-        sheet="村级施工图",
-        file=f"{name}_村级施工图.xlsx",
+        sheet=i18n.t("village", lang),
+        file=f"{name}_{i18n.t('village', lang)}.xlsx",
         key="village_xlsx",
     )
 

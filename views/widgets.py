@@ -257,21 +257,21 @@ def project_points_layer(
     """Projects as circle markers with the standard popup (name, sector, status, funds planned,
     responsible unit); ``status`` (one text per row) defaults to the projects' status labels."""
     status_text = (
-        projects[S.STATUS].map(S.STATUS_LABELS_ZH).to_numpy() if status is None else status
+        projects[S.STATUS].map(i18n.labels(S.STATUS, lang)).to_numpy() if status is None else status
     )
     pts = webmap.to_basemap_crs(projects, basemap_name).assign(
-        sector_zh=projects[S.SECTOR].map(S.SECTOR_LABELS_ZH).to_numpy(),
+        sector_zh=projects[S.SECTOR].map(i18n.labels(S.SECTOR, lang)).to_numpy(),
         status_zh=status_text,
-        funds_text=fmt.fmt_wan_yuan_series(projects[S.FUNDS_PLANNED]).to_numpy(),
+        funds_text=fmt.fmt_wan_yuan_series(projects[S.FUNDS_PLANNED], lang=lang).to_numpy(),
     )
     return webmap.points_layer(
         pts,
         colors=colors,
         asset_base_url=assets.asset_base_url(),
-        name="项目",
+        name=i18n.t("projects_layer", lang),
         cluster=cluster,
         popup={  # the project id also names the point a click selects (``views.selection``)
-            S.PROJECT_ID: i18n.HEADERS_ZH[S.PROJECT_ID],
+            S.PROJECT_ID: i18n.t("col_en_project_id", lang),
             S.PROJECT_NAME: i18n.t("project", lang),
             "sector_zh": i18n.t("sector", lang),
             "status_zh": i18n.t("status_short", lang),

@@ -379,7 +379,7 @@ def unit_options(
 # the table of one view, and its file
 # --------------------------------------------------------------------------------------
 def view_table(snap: Snapshot, request: MapRequest, *, kind: str = "summary") -> pd.DataFrame:
-    """The view's table with Chinese headers: unit summaries or the filtered projects.
+    """The view's table, headers and labels in ``request.lang``: unit summaries or projects.
 
     Parameters
     ----------
@@ -396,11 +396,11 @@ def view_table(snap: Snapshot, request: MapRequest, *, kind: str = "summary") ->
         The display table (``summary_table`` or ``project_table`` with missing fixes).
     """
     if kind == "summary":
-        return summary_table(view_rows(snap, request))
+        return summary_table(view_rows(snap, request), lang=request.lang)
     if kind == "projects":
         p = view_projects(snap, request)
         names = snap.region_summary.set_index(s.CODE)[s.NAME]
-        return project_table(p, names=names, with_missing_fixes=True)
+        return project_table(p, names=names, with_missing_fixes=True, lang=request.lang)
     raise ExportError(f"`kind` was {kind!r}; expected one of {list(TABLE_KINDS)}")
 
 

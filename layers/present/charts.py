@@ -22,8 +22,6 @@ from layers.errors import OneMapError
 from layers.present import fmt, i18n
 
 __all__ = [
-    "COUNT_AXIS",
-    "FUNDS_AXIS",
     "LABEL",
     "PROVINCE_LABEL",
     "SECTOR_COLOURS",
@@ -46,16 +44,6 @@ __all__ = [
     "zones_compare_data",
 ]
 
-#: axis label expression: counts below 1万 with separators, then 万 and 亿
-COUNT_AXIS = (
-    "abs(datum.value) >= 1e8 ? format(datum.value / 1e8, '.2~f') + '亿' : "
-    "abs(datum.value) >= 1e4 ? format(datum.value / 1e4, '.1~f') + '万' : format(datum.value, ',')"
-)
-#: same for funds given in 万元 (1亿元 = 1万 万元)
-FUNDS_AXIS = (
-    "abs(datum.value) >= 1e4 ? format(datum.value / 1e4, '.2~f') + '亿' : "
-    "format(datum.value, ',') + '万'"
-)
 SECTOR_COLOURS: dict[str, str] = {
     "industry": "#e6550d",
     "employment": "#fd8d3c",
@@ -309,7 +297,7 @@ def breakdown_chart(
         x=alt.X(
             f"{s.N_PROJECTS}:Q",
             title=i18n.t("projects", lang),
-            axis=alt.Axis(labelExpr=COUNT_AXIS, tickMinStep=1),
+            axis=alt.Axis(labelExpr=fmt.axis_labels("count", lang), tickMinStep=1),
         ),
         y=y,
         color=colour,
@@ -390,7 +378,7 @@ def by_year_chart(projects: pd.DataFrame, *, title: str = "", lang: str = "zh") 
             y=alt.Y(
                 f"{s.N_PROJECTS}:Q",
                 title=tr("projects"),
-                axis=alt.Axis(labelExpr=COUNT_AXIS, tickMinStep=1),
+                axis=alt.Axis(labelExpr=fmt.axis_labels("count", lang), tickMinStep=1),
             ),
             tooltip=[
                 alt.Tooltip("year_label:O", title=tr("year")),
@@ -403,7 +391,11 @@ def by_year_chart(projects: pd.DataFrame, *, title: str = "", lang: str = "zh") 
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y(f"{VALUE}:Q", title=tr("funds_yuan"), axis=alt.Axis(labelExpr=FUNDS_AXIS)),
+            y=alt.Y(
+                f"{VALUE}:Q",
+                title=tr("funds_yuan"),
+                axis=alt.Axis(labelExpr=fmt.axis_labels("funds", lang)),
+            ),
             color=alt.Color(
                 f"{SERIES}:N",
                 title=None,
@@ -474,7 +466,7 @@ def causes_chart(registry: pd.DataFrame, *, title: str = "", lang: str = "zh") -
         x=alt.X(
             f"{VALUE}:Q",
             title=tr("households_poor"),
-            axis=alt.Axis(labelExpr=COUNT_AXIS, tickMinStep=1),
+            axis=alt.Axis(labelExpr=fmt.axis_labels("count", lang), tickMinStep=1),
         ),
         y=y,
         tooltip=[

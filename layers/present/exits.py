@@ -58,12 +58,13 @@ def completion_year(projects: pd.DataFrame) -> pd.Series:
     return year.where(done).astype("Int64").rename("completion_year")
 
 
-def villages_at_year(villages: pd.DataFrame, year: int) -> pd.DataFrame:
+def villages_at_year(villages: pd.DataFrame, year: int, lang: str = "zh") -> pd.DataFrame:
     """Route-map state of villages at ``year``: colour by planned exit year, exited or not.
 
     Adds ``exit_colour`` (``EXIT_YEAR_COLOURS``), ``exited_by`` (bool: ``exit_year`` ≤ year),
     ``due_by`` (bool: planned exit ≤ year), ``exit_status`` (``exited``, ``due``, ``not_due`` or
-    ``none``: catalogue key ``exit_status_*``) and ``exit_text`` (Chinese status); a copy.
+    ``none``: catalogue key ``exit_status_*``) and ``exit_text`` (the status in ``lang``,
+    e.g. ``2018年计划 · 应出列未出列``); a copy.
 
     Parameters
     ----------
@@ -71,6 +72,8 @@ def villages_at_year(villages: pd.DataFrame, year: int) -> pd.DataFrame:
         Villages with ``planned_exit_year`` and ``exit_year``.
     year
         The year shown (the slider).
+    lang
+        ``"zh"`` or ``"en"``: the words of ``exit_text``.
     """
     charts.require_columns(
         villages, [s.PLANNED_EXIT_YEAR, s.EXIT_YEAR], "villages_at_year(villages)"
@@ -83,17 +86,18 @@ def villages_at_year(villages: pd.DataFrame, year: int) -> pd.DataFrame:
     )
     out["exited_by"] = exited.le(year).fillna(False).astype(bool).to_numpy()
     out["due_by"] = planned.le(year).fillna(False).astype(bool).to_numpy()
-    planned_text = planned.astype("string").fillna("—") + "年计划"
+    planned_text = planned.map(
+        lambda y: i18n.t("exit_planned_in", lang, year=y), na_action="ignore"
+    ).astype("object")
     key = pd.Series(
         np.select([out["exited_by"], out["due_by"]], ["exited", "due"], "not_due"),
         index=out.index,
     )
     key = key.where(planned.notna() | out["exited_by"], "none")
     out["exit_status"] = key.to_numpy()
-    status = key.map({k: i18n.t(f"exit_status_{k}", "zh") for k in EXIT_STATUSES})
-    out["exit_text"] = (
-        planned_text.where(planned.notna(), "无计划").astype("object") + " · " + status
-    ).to_numpy()
+    status = key.map({k: i18n.t(f"exit_status_{k}", lang) for k in EXIT_STATUSES})
+    no_plan = i18n.t("exit_no_plan", lang)
+    out["exit_text"] = (planned_text.where(planned.notna(), no_plan) + " · " + status).to_numpy()
     return out
 
 
@@ -196,7 +200,7 @@ def roadmap_years_chart(
                 y=alt.Y(
                     f"{charts.VALUE}:Q",
                     title=tr("count"),
-                    axis=alt.Axis(labelExpr=charts.COUNT_AXIS, tickMinStep=1),
+                    axis=alt.Axis(labelExpr=fmt.axis_labels("count", lang), tickMinStep=1),
                 ),
                 color=alt.Color(
                     f"{charts.SERIES}:N",

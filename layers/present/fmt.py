@@ -1,8 +1,9 @@
 """Chinese number formatting for the interface: 万 and 亿, percentages, funds in 万元.
 
 Plain functions on scalars (for KPI cards and captions) and vectorised ``*_series`` twins
-(for chart labels and display tables). Missing values (None, NaN, NA) format as ``"—"``.
-Numbers keep 万 and 亿 in English too; only the word for yuan follows ``lang``.
+(for chart labels and display tables), and the charts' axis label expressions. Missing values
+(None, NaN, NA) format as ``"—"``. In English (``lang="en"``) counts carry thousands separators
+and money is in million yuan instead of 万 and 亿.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import pandas as pd
 from layers.present import i18n
 
 __all__ = [
+    "COUNT_AXIS",
+    "FUNDS_AXIS",
     "MISSING",
     "WAN",
     "YI",
+    "axis_labels",
     "fmt_count",
     "fmt_count_series",
     "fmt_int",
@@ -214,3 +218,40 @@ def fmt_wan_yuan_series(s: pd.Series, *, digits: int = 2, lang: str = "zh") -> p
     body = scaled.map(("{:,." + str(digits) + "f}").format).pipe(_trim_series)
     out = body + pd.Series(units, index=s.index)
     return out.where(v.notna(), MISSING).astype("object")
+
+
+#: axis label expression: counts below 1万 with separators, then 万 and 亿
+COUNT_AXIS = (
+    "abs(datum.value) >= 1e8 ? format(datum.value / 1e8, '.2~f') + '亿' : "
+    "abs(datum.value) >= 1e4 ? format(datum.value / 1e4, '.1~f') + '万' : format(datum.value, ',')"
+)
+#: same for funds given in 万元 (1亿元 = 1万 万元)
+FUNDS_AXIS = (
+    "abs(datum.value) >= 1e4 ? format(datum.value / 1e4, '.2~f') + '亿' : "
+    "format(datum.value, ',') + '万'"
+)
+#: in English: counts with separators; funds (万元) in million yuan
+_AXES_EN = {
+    "count": "format(datum.value, ',')",
+    "funds": "format(datum.value / 100, ',.2~f') + 'M'",
+}
+
+
+def axis_labels(kind: str, lang: str = "zh") -> str:
+    """The axis label expression of ``kind`` (``count`` or ``funds``) in ``lang``.
+
+    Parameters
+    ----------
+    kind
+        ``"count"`` (:data:`COUNT_AXIS`) or ``"funds"`` (:data:`FUNDS_AXIS`, values in 万元).
+    lang
+        ``"zh"`` (万, 亿) or ``"en"`` (separators; funds in million yuan, ``M``).
+
+    Returns
+    -------
+    str
+        A Vega expression for ``alt.Axis(labelExpr=...)``.
+    """
+    if lang == "en":
+        return _AXES_EN[kind]
+    return COUNT_AXIS if kind == "count" else FUNDS_AXIS
