@@ -21,10 +21,10 @@ from layers import schema as S
 from layers.build import pipeline, revisions
 from layers.errors import OneMapError, StaleStoreError
 from layers.ingest import aliases, prepare, template
-from layers.ingest import report as rep
 from layers.ingest.report import ValidationReport
 from layers.ingest.unknown import HeaderNotFound
-from layers.present import i18n
+from layers.present import i18n, messages
+from layers.present.messages import report_words
 from layers.settings import CAMPAIGN_YEARS
 from views import auth, import_aliases, import_history, loaders, widgets
 from views.state import current_lang
@@ -46,44 +46,6 @@ _LEVEL_KEYS = {
     "prefecture": "prefecture",
 }
 _ENCODINGS = (None, "utf-8", "gbk", "gb18030")
-
-
-def report_words(report: ValidationReport, lang: str) -> dict[str, str]:
-    """The report's headers, actions, sheet names and summary line in ``lang``.
-
-    Parameters
-    ----------
-    report
-        The validation report.
-    lang
-        The interface language.
-
-    Returns
-    -------
-    dict of str to str
-        ``ValidationReport.write``'s ``words``.
-    """
-    counts = report.counts()
-    words = {c: i18n.t(f"rep_{c}", lang) for c in (*rep.REPORT_COLUMNS, *rep.SOURCE_COLUMNS)}
-    words.update({a: i18n.t(f"action_{a}", lang) for a in rep.ACTIONS})
-    words.update(
-        total=i18n.t("rep_total", lang),
-        summary_sheet=i18n.t("rep_sheet_summary", lang),
-        problems_sheet=i18n.t("rep_sheet_problems", lang),
-        summary_line=i18n.t(
-            "imp_summary",
-            lang,
-            rows_in=counts["rows_in"],
-            accepted=counts["accepted"],
-            rejected=counts["rejected"],
-            problems=counts["problems"],
-            fixed=counts["fixed"],
-            cleared=counts["cleared"],
-            refused=counts["rejected"],
-            warnings=counts["warning"],
-        ),
-    )
-    return words
 
 
 def _uploads(lang: str) -> dict:
@@ -157,7 +119,7 @@ def _uploads(lang: str) -> dict:
 def _report_bytes(report: ValidationReport, lang: str) -> tuple[bytes, bytes]:
     """The report as (XLSX bytes, zip of the CSVs) for download, in ``lang``."""
     with tempfile.TemporaryDirectory() as tmp:
-        paths = report.write(
+        paths = messages.report_in(report, lang).write(
             Path(tmp) / i18n.t("imp_report_file", lang), report_words(report, lang)
         )
         xlsx = paths[0].read_bytes()
@@ -169,7 +131,7 @@ def _report_bytes(report: ValidationReport, lang: str) -> tuple[bytes, bytes]:
 
 
 def _show_report(prepared: prepare.PreparedImport, lang: str) -> None:
-    report = prepared.report
+    report = messages.report_in(prepared.report, lang)
     words = report_words(report, lang)
     st.subheader(i18n.t("imp_report", lang))
     st.info(words["summary_line"])

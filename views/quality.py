@@ -22,7 +22,7 @@ from layers import schema as S
 from layers.errors import OneMapError
 from layers.export import tables
 from layers.ingest import reconcile
-from layers.present import i18n
+from layers.present import i18n, messages
 from views import assets, loaders, state, widgets
 
 __all__ = ["check_labels", "issue_headers", "render"]
@@ -187,6 +187,7 @@ def render() -> None:
             S.QI_SEVERITY: shown[S.QI_SEVERITY].map(severity),
             S.QI_CHECK: labels[shown.index],
             S.QI_ENTITY: _entity(shown[S.QI_ENTITY], lang),
+            S.QI_MESSAGE: messages.render_series(shown[S.QI_MESSAGE], lang),
             "unit": shown[S.QI_CODE].map(dict(zip(units[S.CODE], units[S.NAME], strict=False))),
         }
     )[list(headers)].rename(columns=headers)

@@ -19,6 +19,8 @@ from layers.cli.progress import StageBar
 from layers.errors import LedgerError, StaleStoreError, StoreError
 from layers.ingest.aliases import column_map_for
 from layers.ingest.prepare import PreparedImport, ReadOptions, prepare_import
+from layers.ingest.report import ValidationReport
+from layers.present import messages
 from layers.settings import store_path
 
 __all__ = ["register", "run"]
@@ -85,11 +87,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(<store>.column_map.toml, added on the 数据导入 page) are read on top",
     )
     p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="语言 of the validation report's files and summary: zh (default) or en",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="validate and write the report; do not change the store",
     )
     p.set_defaults(func=run)
+
+
+def _write_report(report: ValidationReport, out_base: Path, lang: str) -> tuple[list[Path], str]:
+    """Write the report's files in ``lang`` (Chinese as the import wrote it); the summary line."""
+    if lang != "en":
+        return report.write(out_base), report.summary()
+    words = messages.report_words(report, lang)
+    return messages.report_in(report, lang).write(out_base, words), words["summary_line"]
 
 
 def _boundary_pairs(files: list[str], levels: list[str]) -> list[tuple[str, str]]:
@@ -150,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         out_base = Path("onemap_import_report")
     else:
         out_base = path.with_name(f"{path.stem}_import_report")
-    written = report.write(out_base)
+    written, summary = _write_report(report, out_base, args.lang)
     for _, src in report.sources.iterrows():
         where = f"{src['file']}" + (f" [{src['sheet']}]" if src["sheet"] else "")
         header = f"表头第 {src['header_rows']} 行, " if src["header_rows"] else ""
@@ -159,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             f"读入 {src['rows_in']} = 接收 {src['accepted']} + 拒收 {src['rejected']}"
             + (f"; {src['notes']}" if src["notes"] else "")
         )
-    print(report.summary())
+    print(summary)
     print("验证报告 report: " + ", ".join(str(p) for p in written))
     if args.dry_run:
         print("试运行 dry run: the store was not changed")
@@ -183,8 +199,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"onemap: {e}", file=sys.stderr)
             print("重新检查 checking again against the new store", file=sys.stderr)
             base, prepared = _prepare(path, files)
-            print(prepared.report.summary())
-            prepared.report.write(out_base)
+            print(_write_report(prepared.report, out_base, args.lang)[1])
         finally:
             bar.close()
     else:
