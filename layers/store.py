@@ -20,9 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import tempfile
-import time
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,6 +33,13 @@ import pyogrio
 from layers import pgstore, pgwrite, schema
 from layers.errors import StoreError
 from layers.settings import STORAGE_CRS
+from layers.storefile import (
+    STALE_TEMP_AGE_S,
+    leftover_temp_stores,
+    replace_file,
+    table_rows,
+    writer_alive,
+)
 from layers.storefilter import Between, Prefix, conditions, gdal_where
 from layers.storehash import table_sha256
 
@@ -45,12 +50,17 @@ TABLE_PROJECTS_INPUT = "projects_input"
 #: ledger rows as ingested where the pipeline changed a code (``_input_row`` = position)
 TABLE_PROJECTS_INPUT_CHANGES = "projects_input_changes"
 INPUT_ROW = "_input_row"
-#: a temporary store older than this (seconds) is a leftover even if its pid is alive (reused pid)
-STALE_TEMP_AGE_S = 24 * 3600
+#: the index a GeoPackage store keeps on the projects' county codes (an import finds its rows by
+#: it), on the expression :data:`PROJECTS_COUNTY_KEY`: only queries naming that expression use
+#: it, so reads filtered on ``county_code`` itself keep returning rows in ledger (fid) order
+PROJECTS_COUNTY_INDEX = "projects_county_code"
+PROJECTS_COUNTY_KEY = f'substr("{schema.COUNTY_CODE}", 1, 12)'
 #: how to create a store, quoted in every "store missing" message
 CREATE_HINT = "create it with `onemap demo` (generated demo province) or `onemap import`"
 
 __all__ = [
+    "PROJECTS_COUNTY_INDEX",
+    "PROJECTS_COUNTY_KEY",
     "STALE_TEMP_AGE_S",
     "Between",
     "Inputs",
@@ -64,11 +74,15 @@ __all__ = [
     "read_build_info",
     "read_inputs",
     "read_layer",
+    "replace_file",
     "shown",
     "store_mtime",
     "table_for_store",
+    "table_rows",
     "table_sha256",
     "write_store",
+    "write_tables",
+    "writer_alive",
 ]
 
 
@@ -119,67 +133,6 @@ class Inputs(NamedTuple):
 
 
 # --- writing ------------------------------------------------------------------------------------
-
-
-def _temp_prefix(path: Path) -> str:
-    return f".{path.stem}.tmp-"
-
-
-def _writer_alive(pid: int) -> bool:
-    """True when process ``pid`` exists (on this machine)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by someone else
-        return True
-    return True
-
-
-def leftover_temp_stores(path: str | os.PathLike[str], *, now: float | None = None) -> list[Path]:
-    """Temporary stores next to ``path`` left by writers that are gone (killed mid-write).
-
-    A temporary store is ``.STEM.tmp-PID-XXXX.gpkg`` (plus SQLite's ``-journal``/``-wal``/``-shm``
-    files). It is a leftover when process PID no longer exists, when its name carries no pid
-    (an older OneMap), or when it is older than :data:`STALE_TEMP_AGE_S` (a reused pid).
-
-    Parameters
-    ----------
-    path
-        The store.
-    now
-        The time to compare ages with (``time.time()`` when None).
-
-    Returns
-    -------
-    list of pathlib.Path
-        The leftover files, sorted.
-    """
-    path = Path(path)
-    now = time.time() if now is None else now
-    prefix = _temp_prefix(path)
-    pattern = re.compile(re.escape(prefix) + r"(?:(\d+)-)?[^/]*?\.gpkg(?:-\w+)?$")
-    out = []
-    for candidate in path.parent.glob(prefix + "*"):
-        hit = pattern.match(candidate.name)
-        if hit is None:
-            continue
-        try:
-            age = now - candidate.stat().st_mtime
-        except OSError:
-            continue
-        pid = int(hit.group(1)) if hit.group(1) else None
-        if pid is None or age > STALE_TEMP_AGE_S or not _writer_alive(pid):
-            out.append(candidate)
-    return sorted(out)
-
-
-def _remove_leftovers(path: Path) -> None:
-    for leftover in leftover_temp_stores(path):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
 
 
 def _dtype_record(df: pd.DataFrame) -> dict[str, str]:
@@ -289,19 +242,56 @@ def table_for_store(name: str, table: Any) -> tuple[pd.DataFrame, dict[str, str]
     return ready, _dtype_record(ready)
 
 
-def _check_written(tmp: Path, expected: Mapping[str, int]) -> None:
-    """Reopen the new file and check that every layer is there with its row count."""
+def write_tables(
+    path: Path,
+    tables: Mapping[str, pd.DataFrame],
+    build_info: Mapping[str, Any] | None = None,
+    *,
+    append: Mapping[str, pd.DataFrame] | None = None,
+) -> dict[str, int]:
+    """Write ``tables`` (and ``build_info``) into the GeoPackage at ``path``, each replacing the
+    layer of its name, after appending the rows of ``append`` to their layers; the projects'
+    county codes are indexed (:data:`PROJECTS_COUNTY_INDEX`).
+
+    Parameters
+    ----------
+    path
+        A GeoPackage, created if missing (a temporary file of :func:`replace_file`).
+    tables
+        Table name → table.
+    build_info
+        Key → value of the build record, or None to leave it.
+    append
+        Layer → rows added at its end (its columns and dtypes).
+
+    Returns
+    -------
+    dict
+        Table name → rows written (appends not counted).
+    """
+    added = {name: _prepare(name, t) for name, t in (append or {}).items() if len(t)}
+    prepared = {name: _prepare(name, t) for name, t in tables.items()}
+    if build_info is not None:
+        prepared[schema.TABLE_BUILD_INFO] = _build_info_frame(build_info)
+    current = ""
     try:
-        present = {str(n) for n, _ in pyogrio.list_layers(tmp)}
-        missing = sorted(set(expected) - present)
-        if missing:
-            raise StoreError(f"layers {missing} missing after writing")
-        for name, n in expected.items():
-            got = pyogrio.read_info(tmp, layer=name)["features"]
-            if got != n:
-                raise StoreError(f"layer {name!r} has {got} rows after writing, expected {n}")
-    except pyogrio.errors.DataSourceError as e:  # pragma: no cover - GDAL-level corruption
-        raise StoreError(f"the new store {tmp} does not reopen: {e}") from e
+        with _gdal_options(_FAST_WRITE):
+            for current, table in added.items():
+                pyogrio.write_dataframe(
+                    table, path, layer=current, driver="GPKG", append=True, use_arrow=True
+                )
+            for current, table in prepared.items():
+                _write_table(path, current, table)
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StoreError(f"layer {current!r}: {msg}") from e
+    if schema.LAYER_PROJECTS in prepared:
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            con.execute(
+                f'CREATE INDEX IF NOT EXISTS "{PROJECTS_COUNTY_INDEX}" '
+                f'ON "{schema.LAYER_PROJECTS}" ({PROJECTS_COUNTY_KEY})'
+            )
+    return {n: len(t) for n, t in prepared.items()}
 
 
 def write_store(
@@ -336,57 +326,16 @@ def write_store(
         A table is unusable (names the table and the fix) or the file cannot be written.
     """
     prepared = {name: _prepare(name, t) for name, t in tables.items()}
+    if not is_url(path):
+        return replace_file(Path(path), lambda tmp: write_tables(tmp, prepared, build_info))
     prepared[schema.TABLE_BUILD_INFO] = _build_info_frame(build_info)
-    if is_url(path):
-        try:
-            dtypes = {name: _dtype_record(t) for name, t in prepared.items()}
-            pgwrite.write_tables(str(path), prepared, dtypes)
-        except StoreError as e:
-            raise StoreError(
-                f"could not write store {shown(path)}: {e}; the previous store is unchanged"
-            ) from e
-        return path
-    path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(path)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f"{_temp_prefix(path)}{os.getpid()}-", suffix=".gpkg", dir=path.parent
-        )
-    except OSError as e:
-        raise StoreError(
-            f"cannot write the store in {path.parent}: {e.strerror}; check the path"
-        ) from e
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # GDAL creates the file itself
-    done = False
-    current = ""
-    try:
-        with _gdal_options(_FAST_WRITE):
-            for current, table in prepared.items():
-                _write_table(tmp, current, table)
-        current = ""
-        _check_written(tmp, {n: len(t) for n, t in prepared.items()})
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        done = True
+        dtypes = {name: _dtype_record(t) for name, t in prepared.items()}
+        pgwrite.write_tables(str(path), prepared, dtypes)
     except StoreError as e:
         raise StoreError(
-            f"could not write store {path}: {e}; the previous store is unchanged"
+            f"could not write store {shown(path)}: {e}; the previous store is unchanged"
         ) from e
-    except Exception as e:
-        where = f"layer {current!r}: " if current else ""
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise StoreError(
-            f"could not write store {path}: {where}{msg}; the previous store is unchanged"
-        ) from e
-    finally:
-        if not done:
-            for leftover in (tmp, *tmp.parent.glob(tmp.name + "-*")):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
     return path
 
 

@@ -91,6 +91,27 @@ def test_a_multi_county_import_and_a_second_one(tiny_store: Path, tmp_path: Path
     assert_as_full_build(tiny_store, tmp_path)
 
 
+def test_county_imports_are_computed_from_their_own_rows(
+    tiny_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A ledger import sums and checks only its counties' rows (the province's totals by
+    difference, the funds re-summed in ledger order), and still equals a full build: also when
+    it drops a row, renumbers the kept ledger-change rows, and twice in one prefecture."""
+
+    def whole_province(*_args, **_kwargs):
+        raise AssertionError("the whole province was recomputed")
+
+    monkeypatch.setattr(incremental, "build_counties", whole_province)
+    imp(tiny_store, "--ledger", str(county_book(tmp_path, COUNTY_B, drop=1)))
+    assert rebuild_note(tiny_store) == f"incremental: {COUNTY_B[:6]}"
+    assert_as_full_build(tiny_store, tmp_path)
+    imp(tiny_store, "--ledger", str(county_book(tmp_path, COUNTY_A, planned=0.1)))
+    assert_as_full_build(tiny_store, tmp_path)
+    changes = store.read_layer(tiny_store, store.TABLE_PROJECTS_INPUT_CHANGES)
+    ids = store.read_inputs(tiny_store).projects[S.PROJECT_ID]
+    assert list(ids.iloc[changes[store.INPUT_ROW]]) == list(changes[S.PROJECT_ID])
+
+
 def test_a_registry_import_patches_the_counties_of_its_villages(tiny_store: Path, tmp_path):
     rows = [["行政村代码", "家庭人口数", "主要致贫原因"], [V1, 5, "因病"], [V1, 3, "缺资金"]]
     buf = io.StringIO()

@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "layers.storefilter",
         "layers.storeagg",
         "layers.storehash",
+        "layers.storefile",
         "layers.pgstore",
         "layers.pgwrite",
         "layers.data",

@@ -216,3 +216,23 @@ def test_missing_inputs_are_named(tiny_units, tiny_registry, located):
         M.matched_households(tiny_registry.drop(columns="cause_water"), located)
     with pytest.raises(LedgerError, match="admin_units lack column 'has_tasks'"):
         M.aggregate(tiny_units.drop(columns=S.HAS_TASKS), tiny_registry, located)
+
+
+def test_fund_sums_are_project_counts_bit_for_bit(tiny_projects):
+    """The prefecture and province funds from the fund columns alone equal those of the
+    prepared projects exactly (same float summation), at a size where the order matters."""
+    rng = np.random.default_rng(7)
+    many = pd.concat([tiny_projects] * 400, ignore_index=True)
+    counties = np.array([COUNTY_A, COUNTY_B, "530201000000", None], dtype=object)
+    many[S.COUNTY_CODE] = pd.array(counties[rng.integers(0, 4, len(many))], dtype="str")
+    for col in (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT):
+        values = rng.random(len(many)) * 10.0 ** rng.integers(-3, 6, len(many))
+        values[rng.random(len(many)) < 0.05] = np.nan
+        many[col] = values
+    funds = [S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT]
+    for level in ("prefecture", "province"):
+        expected = M.project_counts(M.prepare_projects(many), level=level)[funds]
+        got = M.fund_sums(many, level=level)
+        assert list(got.index) == list(expected.index)
+        assert np.array_equal(got.to_numpy(), expected.to_numpy())
+    assert sorted(M.fund_sums(many, level="prefecture").index) == [PREF_A, PREF_B]

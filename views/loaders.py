@@ -108,7 +108,7 @@ def _remove_dead_links(path: Path) -> None:
     """Remove read links left by processes that are gone."""
     for link in path.parent.glob(_link_prefix(path) + "*"):
         pid = link.name[len(_link_prefix(path)) :].split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not store._writer_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not store.writer_alive(int(pid)):
             with contextlib.suppress(OSError):
                 link.unlink()
 

@@ -43,10 +43,10 @@ import pyogrio
 
 from layers import schema as S
 from layers import store
-from layers.build import audit, metrics, terrain
+from layers.build import audit, metrics, partial, terrain
 from layers.build.county_library import build_county_library
 from layers.build.locate import locate_projects
-from layers.build.patch import Patch, table_rows
+from layers.build.patch import Patch
 from layers.build.township_roadmap import build_township_roadmap
 from layers.build.village_plan import build_village_plan
 from layers.errors import StoreError
@@ -214,36 +214,47 @@ def full_reason(previous: Mapping[str, str], dem: str, hashes: Mapping[str, str]
     return None
 
 
-def _ledger_positions(path: Path, counties: Sequence[str]) -> tuple[int, np.ndarray, np.ndarray]:
-    """The number of stored projects, and the ledger positions and fids of those of
-    ``counties`` (the projects table is in ledger order: fids ascend with it)."""
-    where = _in_list(S.COUNTY_CODE, counties)
+def _ledger_positions(
+    path: Path, counties: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fids of the stored projects, ascending (the projects table is in ledger order: fids
+    ascend with it), and the ledger positions and fids of those of ``counties`` (both read
+    through the index on the county code when the store has it)."""
     table = f'"{S.LAYER_PROJECTS}"'
-    ranked = (
-        f'SELECT fid, row_number() OVER (ORDER BY fid) - 1 AS pos, "{S.COUNTY_CODE}" FROM {table}'
-    )
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
-        (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-        rows = con.execute(f"SELECT fid, pos FROM ({ranked}) WHERE {where} ORDER BY fid").fetchall()
-    own = np.array(rows, dtype="int64").reshape(-1, 2)
-    return int(n), own[:, 1].copy(), own[:, 0].copy()
+        indexed = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+            (store.PROJECTS_COUNTY_INDEX,),
+        ).fetchone()
+        hint = f' INDEXED BY "{store.PROJECTS_COUNTY_INDEX}"' if indexed else ""
+        (every,) = con.execute(f"SELECT group_concat(fid) FROM {table}{hint}").fetchone()
+        where = _in_list(S.COUNTY_CODE, counties, expression=store.PROJECTS_COUNTY_KEY)
+        own = con.execute(f"SELECT fid FROM {table} WHERE {where}")
+        own = own.fetchall()
+    every_fids = np.sort(np.fromstring(every or "", dtype="int64", sep=","))
+    own_fids = np.sort(np.array(own, dtype="int64").reshape(-1))
+    return every_fids, np.searchsorted(every_fids, own_fids), own_fids
 
 
-def _in_list(column: str, values: Sequence[object]) -> str:
+def _in_list(column: str, values: Sequence[object], *, expression: str | None = None) -> str:
     quoted = ", ".join(
         str(int(v)) if isinstance(v, int | np.integer) else "'" + str(v).replace("'", "''") + "'"
         for v in values
     )
-    return f'"{column}" IN ({quoted})'
+    return f"{expression or _quoted(column)} IN ({quoted})"
 
 
-def _replaced_rows(path: Path, counties: Sequence[str], positions: np.ndarray) -> pd.DataFrame:
-    """The stored ledger rows of ``counties`` as ingested (``store.read_inputs``'s rows), with
-    their positions in ``_pos``."""
+def _quoted(column: str) -> str:
+    return f'"{column}"'
+
+
+def _replaced_rows(path: Path, fids: np.ndarray, positions: np.ndarray) -> pd.DataFrame:
+    """The stored ledger rows of ``fids`` (ascending) as ingested (``store.read_inputs``'s rows),
+    with their positions in ``_pos`` (SQLite looks a ``fid IN`` list up in ascending order)."""
     if not len(positions):
         rows = store.read_layer(path, S.LAYER_PROJECTS, where="0 = 1")
     else:
-        rows = store.read_layer(path, S.LAYER_PROJECTS, where=_in_list(S.COUNTY_CODE, counties))
+        rows = store.read_layer(path, S.LAYER_PROJECTS, where=_in_list("fid", list(fids)))
     rows = rows.drop(columns=S.LOCATED_BY, errors="ignore").reset_index(drop=True)
     if len(rows) != len(positions):
         raise StoreError(f"{len(rows)} project rows read for {len(positions)} positions")
@@ -290,18 +301,32 @@ def build_counties(
     located, locate_issues = located
     prepared = metrics.prepare_projects(located)
     summary = metrics.aggregate(units, registry, prepared)
+    return {
+        S.LAYER_PROJECTS: located,
+        **_county_layers(units, registry, prepared, counties, summary),
+        S.TABLE_REGION_SUMMARY: summary,
+        S.TABLE_ZONE_SUMMARY: metrics.aggregate_zones(summary, zone_members),
+        S.TABLE_QUALITY_ISSUES: audit.audit(units, registry, located, locate_issues=locate_issues),
+    }
+
+
+def _county_layers(
+    units: pd.DataFrame,
+    registry: pd.DataFrame,
+    prepared: pd.DataFrame,
+    counties: Sequence[str],
+    summary: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    """The per-county layers of the units of ``counties`` (``registry`` and ``prepared``
+    holding at least every row of those counties, ``summary`` their ``region_summary`` rows)."""
     own = units[units[S.CODE].astype(str).str.slice(0, 6).isin([c[:6] for c in counties])]
     shared = {"summary": summary}
     roadmap, years = build_township_roadmap(own, registry, prepared, **shared)
     return {
-        S.LAYER_PROJECTS: located,
         S.LAYER_VILLAGE_PLAN: build_village_plan(own, registry, prepared, **shared),
         S.LAYER_TOWNSHIP_ROADMAP: roadmap,
         S.TABLE_ROADMAP_YEARS: years,
         S.LAYER_COUNTY_LIBRARY: build_county_library(own, registry, prepared, **shared),
-        S.TABLE_REGION_SUMMARY: summary,
-        S.TABLE_ZONE_SUMMARY: metrics.aggregate_zones(summary, zone_members),
-        S.TABLE_QUALITY_ISSUES: audit.audit(units, registry, located, locate_issues=locate_issues),
     }
 
 
@@ -353,6 +378,63 @@ def _kept_located(
     return located, (pd.concat(frames, ignore_index=True) if frames else new_issues)
 
 
+def _per_county(
+    patch: Patch, built: Mapping[str, pd.DataFrame], old_counts: Mapping[str, int]
+) -> None:
+    """Add the per-county layers' rows of ``built`` to ``patch`` as updates in place."""
+    for name, keys in _PER_COUNTY.items():
+        rows = pd.DataFrame(built[name])
+        patch.update[name] = rows.drop(columns="geometry", errors="ignore")
+        patch.keys[name] = keys
+        patch.counts[name] = old_counts[name]
+
+
+def _plan_counties(
+    path: Path,
+    inputs: store.Inputs,
+    counties: Sequence[str],
+    stored: tuple[np.ndarray, np.ndarray, np.ndarray],
+    replaced: pd.DataFrame,
+    zone_members: pd.DataFrame,
+    old_counts: Mapping[str, int],
+) -> Incremental | None:
+    """The incremental write of an import of ``counties`` appended to the kept ledger rows,
+    the registry unchanged, computed from the imported rows alone (:mod:`build.partial`); None
+    when that would not be exact (then :func:`plan` computes the cross-county tables from every
+    project). ``stored`` is :func:`_ledger_positions`'."""
+    every, positions, fids = stored
+    ledger, units, registry = inputs.projects, inputs.admin_units, inputs.registry
+    n_keep = len(every) - len(positions)
+    incoming = pd.concat([ledger[S.PROJECT_ID].iloc[n_keep:], replaced[S.PROJECT_ID]])
+    if incoming.isna().any() or _member(ledger[S.PROJECT_ID].iloc[:n_keep], incoming).any():
+        return None  # a project id on both sides: its issues could not be told apart
+    new, new_issues = locate_projects(units, ledger.iloc[n_keep:])
+    prepared = metrics.prepare_projects(new)
+    six = [c[:6] for c in counties]
+    reg = registry[partial.prefix_in(registry[S.VILLAGE_CODE].astype("str"), six, 6)]
+    old_summary = store.read_layer(path, S.TABLE_REGION_SUMMARY)
+    done = partial.region_summary(units, reg, prepared, old_summary, ledger, counties)
+    if done is None:
+        return None
+    summary, changed, part = done
+    patch = Patch()
+    if partial.input_changes(patch, path, positions, ledger.iloc[n_keep:], new, n_keep):
+        return None
+    patch.delete[S.LAYER_PROJECTS] = ("fid", [int(f) for f in fids])
+    patch.append[S.LAYER_PROJECTS] = new
+    patch.counts[S.LAYER_PROJECTS] = len(ledger)
+    _per_county(patch, _county_layers(units, reg, prepared, counties, part), old_counts)
+    patch.update[S.TABLE_REGION_SUMMARY] = summary.iloc[changed]
+    patch.keys[S.TABLE_REGION_SUMMARY] = (S.CODE,)
+    patch.counts[S.TABLE_REGION_SUMMARY] = len(summary)
+    patch.replace[S.TABLE_ZONE_SUMMARY] = metrics.aggregate_zones(summary, zone_members)
+    old_issues = store.read_layer(path, S.TABLE_QUALITY_ISSUES)
+    issues = partial.quality_issues(old_issues, incoming, new, new_issues, registry)
+    patch.replace[S.TABLE_QUALITY_ISSUES] = issues
+    patch.counts[S.LAYER_ADMIN_UNITS] = len(units)
+    return Incremental(patch, gpd.GeoDataFrame(replaced), False, sorted(counties))
+
+
 def plan(
     path: str | Path,
     inputs: store.Inputs,
@@ -383,7 +465,7 @@ def plan(
         The write, or why the store must be written in full.
     """
     path = Path(path)
-    old_counts = table_rows(path)
+    old_counts = store.table_rows(path)
     needed = (S.LAYER_ADMIN_UNITS, S.LAYER_REGISTRY, S.LAYER_PROJECTS, *OUTPUT_TABLES)
     missing = [t for t in needed if t not in old_counts]
     if missing:
@@ -394,12 +476,18 @@ def plan(
     if touched is None:
         return "the registry's columns changed"
     dirty = sorted({*counties, *(v[:6] + "000000" for v in touched)})
-    n_old, positions, fids = _ledger_positions(path, counties)
-    n_keep = n_old - len(positions)
-    replaced = _replaced_rows(path, counties, positions)
+    every, positions, fids = _ledger_positions(path, counties)
+    n_keep = len(every) - len(positions)
+    replaced = _replaced_rows(path, fids, positions)
     in_new = inputs.projects[S.COUNTY_CODE].isin(list(counties)).to_numpy()
     outside_changed = n_keep != int((~in_new).sum())
     appendable = not outside_changed and not in_new[:n_keep].any() and bool(in_new[n_keep:].all())
+    if appendable and not touched:
+        fast = _plan_counties(
+            path, inputs, counties, (every, positions, fids), replaced, zone_members, old_counts
+        )
+        if fast is not None:
+            return fast
     kept = _kept_located(path, inputs, n_keep, fids, replaced) if appendable else None
     built = build_counties(inputs, zone_members, dirty, located=kept)
     located = built[S.LAYER_PROJECTS]
@@ -421,11 +509,7 @@ def plan(
         patch.replace[name] = ledger_tables[name]
     if touched:
         patch.replace[S.LAYER_REGISTRY] = inputs.registry
-    for name, keys in _PER_COUNTY.items():
-        rows = pd.DataFrame(built[name])
-        patch.update[name] = rows.drop(columns="geometry", errors="ignore")
-        patch.keys[name] = keys
-        patch.counts[name] = old_counts[name]
+    _per_county(patch, built, old_counts)
     for name in _WHOLE:
         patch.replace[name] = built[name]
     patch.counts[S.LAYER_ADMIN_UNITS] = len(inputs.admin_units)

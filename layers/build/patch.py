@@ -4,31 +4,27 @@ A full write (``store.write_store``) writes every table again: at full scale mos
 time goes into the 192,000 projects. An import of a few counties changes few rows, so
 :func:`patch_store` copies the GeoPackage next to itself, deletes and appends the rows that
 changed, updates layer rows in place (by ``code``, attributes only: geometries and terrain stay),
-rewrites the small tables in full, reopens the copy to check every row count, and renames it over
-the store (``os.replace``) like a full write: readers see the old revision or the new one, and a
-failure leaves the store byte-identical. Temporary files carry the writer's pid as in ``store``.
+rewrites the small tables in full, and ``store.replace_file`` reopens the copy to check every row
+count and renames it over the store (``os.replace``) like a full write: readers see the old
+revision or the new one, and a failure leaves the store byte-identical.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyogrio
 
 from layers import schema as S
 from layers import store
 from layers.errors import StoreError
 
-__all__ = ["Patch", "PatchError", "patch_store", "table_rows"]
+__all__ = ["Patch", "PatchError", "patch_store"]
 
 
 class PatchError(StoreError):
@@ -40,7 +36,8 @@ class Patch:
     """What changes from one revision to the next.
 
     ``replace``: tables written again in full; ``delete``: table → (column, values) of the rows
-    removed (``fid`` for row ids); ``append``: rows added at the end of a table (after the
+    removed (``fid`` for row ids); ``renumber``: table → (integer column, ``{fid: value}``) set
+    row by row (after the deletes); ``append``: rows added at the end of a table (after the
     deletes); ``update``: table → rows whose given attribute columns are overwritten, found by
     their ``keys`` columns (default ``code``); ``counts``: the row count every patched table must
     have afterwards.
@@ -48,17 +45,11 @@ class Patch:
 
     replace: dict[str, pd.DataFrame] = field(default_factory=dict)
     delete: dict[str, tuple[str, Sequence[str]]] = field(default_factory=dict)
+    renumber: dict[str, tuple[str, Mapping[int, int]]] = field(default_factory=dict)
     append: dict[str, pd.DataFrame] = field(default_factory=dict)
     update: dict[str, pd.DataFrame] = field(default_factory=dict)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def table_rows(path: str | os.PathLike[str]) -> dict[str, int]:
-    """Row count of every table of the GeoPackage at ``path`` (from ``gpkg_ogr_contents``)."""
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
-        rows = con.execute("SELECT table_name, feature_count FROM gpkg_ogr_contents").fetchall()
-    return {str(n): int(c) for n, c in rows}
 
 
 def _quote(name: str) -> str:
@@ -70,19 +61,20 @@ def _quote(name: str) -> str:
 def _sql_values(values: pd.Series) -> list[Any]:
     """Python values as GDAL stores them in a GeoPackage (NA/NaN → NULL, bool → 0/1)."""
     dtype = values.dtype
-    missing = values.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(dtype):
-        out = values.fillna(False).astype(bool).astype(int).tolist()
-    elif pd.api.types.is_integer_dtype(dtype):
-        out = values.fillna(0).astype("int64").tolist()
-    elif pd.api.types.is_float_dtype(dtype):
-        out = values.fillna(0.0).astype("float64").tolist()
-    elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-        out = values.astype(object).where(~missing, None).tolist()
-        return [None if m else str(v) for v, m in zip(out, missing, strict=True)]
-    else:
+    kinds = (
+        pd.api.types.is_bool_dtype,
+        pd.api.types.is_integer_dtype,
+        pd.api.types.is_float_dtype,
+        pd.api.types.is_object_dtype,
+        pd.api.types.is_string_dtype,
+    )
+    if not any(kind(dtype) for kind in kinds):
         raise PatchError(f"column {values.name!r} has dtype {dtype}, which is not patched in place")
-    return [None if m else v for v, m in zip(out, missing, strict=True)]
+    out = values.to_numpy(dtype=object)  # Python scalars
+    out[values.isna().to_numpy()] = None
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        return [None if v is None else str(v) for v in out.tolist()]
+    return out.tolist()
 
 
 def _update_rows(
@@ -141,20 +133,18 @@ def _apply_sql(tmp: Path, patch: Patch) -> None:
                     con.execute(
                         f"DELETE FROM {_quote(name)} WHERE {_quote(column)} IN ({marks})", values
                     )
+            for name, (column, values) in patch.renumber.items():
+                sql = f"UPDATE {_quote(name)} SET {_quote(column)} = ? WHERE fid = ?"
+                con.executemany(sql, [(int(v), int(f)) for f, v in values.items()])
             for name, rows in patch.update.items():
                 _update_rows(con, tmp, name, rows, patch.keys.get(name, (S.CODE,)))
     finally:
         con.close()
 
 
-def _append(tmp: Path, name: str, rows: pd.DataFrame) -> None:
-    table = store._prepare(name, rows)
-    if len(table):
-        pyogrio.write_dataframe(table, tmp, layer=name, driver="GPKG", append=True, use_arrow=True)
-
-
 def patch_store(path: str | os.PathLike[str], patch: Patch, build_info: Mapping[str, Any]) -> Path:
-    """Write the next revision of the store at ``path`` as a patched copy, atomically.
+    """Write the next revision of the store at ``path`` as a patched copy, atomically
+    (``store.replace_file``).
 
     Parameters
     ----------
@@ -177,44 +167,10 @@ def patch_store(path: str | os.PathLike[str], patch: Patch, build_info: Mapping[
     StoreError
         The copy cannot be written; the previous store is unchanged.
     """
-    path = Path(path)
-    replace = {n: store._prepare(n, t) for n, t in patch.replace.items()}
-    replace[S.TABLE_BUILD_INFO] = store._build_info_frame(build_info)
-    store._remove_leftovers(path)
-    fd, name = tempfile.mkstemp(
-        prefix=f"{store._temp_prefix(path)}{os.getpid()}-", suffix=".gpkg", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(name)
-    done = False
-    try:
-        shutil.copyfile(path, tmp)
+
+    def fill(tmp: Path) -> dict[str, int]:
         _apply_sql(tmp, patch)
-        with store._gdal_options(store._FAST_WRITE):
-            for table, rows in patch.append.items():
-                _append(tmp, table, rows)
-            for table, frame in replace.items():
-                store._write_table(tmp, table, frame)
-        expected = {**patch.counts, **{n: len(t) for n, t in replace.items()}}
-        got = table_rows(tmp)
-        wrong = {n: (got.get(n), c) for n, c in expected.items() if got.get(n) != c}
-        if wrong:
-            raise StoreError(f"row counts after patching (got, expected): {wrong}")
-        store._check_written(tmp, expected)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        done = True
-    except PatchError:
-        raise
-    except (StoreError, sqlite3.Error, OSError, pyogrio.errors.DataSourceError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise StoreError(
-            f"could not write store {path}: {msg}; the previous store is unchanged"
-        ) from e
-    finally:
-        if not done:
-            for leftover in (tmp, *tmp.parent.glob(tmp.name + "-*")):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
-    return path
+        written = store.write_tables(tmp, patch.replace, build_info, append=patch.append)
+        return {**patch.counts, **written}
+
+    return store.replace_file(Path(path), fill, copy=True, passthrough=(PatchError,))

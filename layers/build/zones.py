@@ -103,11 +103,11 @@ def zone_members(zones: dict[str, Zone], admin_units: pd.DataFrame) -> pd.DataFr
         The administrative units (``code``, ``level``, ``parent_code``).
     """
     counties = admin_units.loc[admin_units[s.LEVEL] == "county", [s.CODE, s.PARENT_CODE]]
-    known = set(admin_units[s.CODE])
+    known = set(admin_units[s.CODE].tolist())
     rows = pd.DataFrame(
         [(z.name, m) for z in zones.values() for m in z.members], columns=[s.ZONE, "member"]
     )
-    unknown = rows[~rows["member"].isin(known)]
+    unknown = rows[[m not in known for m in rows["member"]]]  # (Series.isin: 0.2 s here)
     if len(unknown):
         listed = ", ".join(f"{z}: {m}" for z, m in unknown.itertuples(index=False))
         raise BoundaryError(

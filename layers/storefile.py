@@ -1,0 +1,182 @@
+"""The GeoPackage store's file: written next to itself and renamed over it, never changed in
+place (see :mod:`layers.store`). A temporary file's name carries its writer's process id
+(``.STEM.tmp-PID-XXXX.gpkg``), so the next write removes those of killed writers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pyogrio
+
+from layers.errors import StoreError
+
+#: a temporary store older than this (seconds) is a leftover even if its pid is alive (reused pid)
+STALE_TEMP_AGE_S = 24 * 3600
+
+__all__ = ["STALE_TEMP_AGE_S", "leftover_temp_stores", "replace_file", "table_rows", "writer_alive"]
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.stem}.tmp-"
+
+
+def writer_alive(pid: int) -> bool:
+    """True when process ``pid`` exists (on this machine)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def leftover_temp_stores(path: str | os.PathLike[str], *, now: float | None = None) -> list[Path]:
+    """Temporary stores next to ``path`` left by writers that are gone (killed mid-write).
+
+    A temporary store is ``.STEM.tmp-PID-XXXX.gpkg`` (plus SQLite's ``-journal``/``-wal``/``-shm``
+    files). It is a leftover when process PID no longer exists, when its name carries no pid
+    (an older OneMap), or when it is older than :data:`STALE_TEMP_AGE_S` (a reused pid).
+
+    Parameters
+    ----------
+    path
+        The store.
+    now
+        The time to compare ages with (``time.time()`` when None).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The leftover files, sorted.
+    """
+    path = Path(path)
+    now = time.time() if now is None else now
+    prefix = _temp_prefix(path)
+    pattern = re.compile(re.escape(prefix) + r"(?:(\d+)-)?[^/]*?\.gpkg(?:-\w+)?$")
+    out = []
+    for candidate in path.parent.glob(prefix + "*"):
+        hit = pattern.match(candidate.name)
+        if hit is None:
+            continue
+        try:
+            age = now - candidate.stat().st_mtime
+        except OSError:
+            continue
+        pid = int(hit.group(1)) if hit.group(1) else None
+        if pid is None or age > STALE_TEMP_AGE_S or not writer_alive(pid):
+            out.append(candidate)
+    return sorted(out)
+
+
+def _remove_leftovers(path: Path) -> None:
+    for leftover in leftover_temp_stores(path):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def table_rows(path: str | os.PathLike[str]) -> dict[str, int | None]:
+    """Row count of every table of the GeoPackage at ``path`` (from ``gpkg_ogr_contents``)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+        rows = con.execute("SELECT table_name, feature_count FROM gpkg_ogr_contents").fetchall()
+    return {str(n): None if c is None else int(c) for n, c in rows}
+
+
+def _check_written(tmp: Path, expected: Mapping[str, int]) -> None:
+    """Reopen the new file and check that every layer is there with its row count."""
+    try:
+        present = {str(n) for n, _ in pyogrio.list_layers(tmp)}
+        missing = sorted(set(expected) - present)
+        if missing:
+            raise StoreError(f"layers {missing} missing after writing")
+        counts = table_rows(tmp)
+        for name, n in expected.items():
+            got = counts.get(name)
+            got = pyogrio.read_info(tmp, layer=name)["features"] if got is None else got
+            if got != n:
+                raise StoreError(f"layer {name!r} has {got} rows after writing, expected {n}")
+    except pyogrio.errors.DataSourceError as e:  # pragma: no cover - GDAL-level corruption
+        raise StoreError(f"the new store {tmp} does not reopen: {e}") from e
+
+
+def replace_file(
+    path: Path,
+    fill: Callable[[Path], Mapping[str, int]],
+    *,
+    copy: bool = False,
+    passthrough: tuple[type[Exception], ...] = (),
+) -> Path:
+    """Write the next version of the GeoPackage at ``path`` atomically.
+
+    Leftovers of killed writers are removed, a temporary file is made next to ``path`` (a copy
+    of it with ``copy``, else left for GDAL to create), ``fill(tmp)`` writes it and returns the
+    row count of every layer it wrote, the file is reopened and checked, fsynced and renamed
+    over ``path``: readers see the old file or the new one.
+
+    Parameters
+    ----------
+    path
+        The store.
+    fill
+        Writes the temporary file; returns layer → rows.
+    copy
+        Start from a copy of ``path``.
+    passthrough
+        Exceptions raised by ``fill`` as they are (the others become ``StoreError``).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    StoreError
+        The file cannot be written; the previous store is byte-identical, no temporary remains.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(path)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f"{_temp_prefix(path)}{os.getpid()}-", suffix=".gpkg", dir=path.parent
+        )
+    except OSError as e:
+        raise StoreError(
+            f"cannot write the store in {path.parent}: {e.strerror}; check the path"
+        ) from e
+    os.close(fd)
+    tmp = Path(tmp_name)
+    done = False
+    try:
+        if copy:
+            shutil.copyfile(path, tmp)
+        else:
+            tmp.unlink()  # GDAL creates the file itself
+        _check_written(tmp, fill(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        done = True
+    except passthrough:
+        raise
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise StoreError(
+            f"could not write store {path}: {msg}; the previous store is unchanged"
+        ) from e
+    finally:
+        if not done:
+            for leftover in (tmp, *tmp.parent.glob(tmp.name + "-*")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+    return path
