@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 __all__ = ["table_sha256"]
@@ -17,10 +18,10 @@ __all__ = ["table_sha256"]
 def _hash_text(values: pd.Series, h: Any) -> None:
     """Hash a text column through its Arrow buffers (zero-copy for pandas' ``str`` dtype)."""
     missing = values.isna().to_numpy()
-    filled = values.fillna("") if missing.any() else values
-    try:
-        arr = pa.array(filled, type=pa.large_string(), from_pandas=True)
+    try:  # missing values hash as "" (filled by Arrow: pandas' fillna costs 10x more)
+        arr = pc.fill_null(pa.array(values, type=pa.large_string(), from_pandas=True), "")
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # an object column holding non-text values
+        filled = values.fillna("") if missing.any() else values
         arr = pa.array(filled.astype(str), type=pa.large_string(), from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()

@@ -455,7 +455,7 @@ def plan(
     counties
         The counties whose projects were replaced.
     registry_before
-        The store's registry.
+        The store's registry (``inputs.registry`` itself when known to be unchanged).
     zone_members
         The zones' counties.
 
@@ -472,7 +472,8 @@ def plan(
         return f"the store lacks {', '.join(missing)}"
     if store.TABLE_PROJECTS_INPUT in old_counts:
         return "the store keeps the whole ledger as ingested (projects_input)"
-    touched = changed_villages(registry_before, inputs.registry)
+    same = registry_before is inputs.registry  # known unchanged (``Change.unchanged``)
+    touched = [] if same else changed_villages(registry_before, inputs.registry)
     if touched is None:
         return "the registry's columns changed"
     dirty = sorted({*counties, *(v[:6] + "000000" for v in touched)})

@@ -366,9 +366,12 @@ def _write_incremental(
 ) -> Path | str:
     """Write ``change`` by patching the store; else return why it must be written in full."""
     inputs = change.inputs
-    registry_before = (
-        change.before.registry if change.before else store.read_layer(path, S.LAYER_REGISTRY)
-    )
+    if change.before is not None:
+        registry_before = change.before.registry
+    elif S.LAYER_REGISTRY in change.unchanged:
+        registry_before = inputs.registry  # the store's (checked against this revision)
+    else:
+        registry_before = store.read_layer(path, S.LAYER_REGISTRY)
     inc = incremental.plan(
         path,
         inputs,
