@@ -1,23 +1,22 @@
-"""The tables of an incremental write computed from the changed prefectures only (issue #10).
+"""The tables of an incremental write computed from the imported rows alone (issue #10).
 
 A full build sums every one of the province's projects into ``region_summary`` and checks every
-one of them for ``quality_issues``. An import of a few counties changes few rows, and the
-store already holds the rest, so (given the preconditions below, else the caller computes the
-tables in full):
+one of them for ``quality_issues``. An import of a few counties' ledgers changes few rows, and
+the store already holds the rest, so (when the preconditions below fail the caller computes the
+tables from every project):
 
-- ``region_summary``: the rows of every unit of the *dirty prefectures* (those holding an
-  imported county or a changed registry village) are recomputed by ``metrics.aggregate`` from
-  the projects, registry villages and units of those prefectures alone; a unit's counts come
-  from its own projects in ledger order, so they are the same numbers, bit for bit, as a full
-  build's. The other units' rows are the store's. The province row's counts are the sums of the
-  prefecture rows (integers, so exact; the precondition is that the stored province row was that
-  sum, i.e. nothing counted in the province outside its prefectures), its funds are summed over
-  the whole ledger the way ``metrics.project_counts`` sums them (floats: same order, same
-  result), and every rate is recomputed from its counts.
+- ``region_summary``: the rows of the imported counties' units (county, townships, villages)
+  are recomputed by ``metrics.aggregate`` from those counties' projects and registry villages;
+  their prefectures' and the province's counts change by the counties' differences (integers:
+  exact); the funds of every prefecture and of the province are summed over the whole ledger as
+  ``metrics.project_counts`` sums them (``metrics.fund_sums``: pandas' grouped float sums depend
+  on the ledger's order, so the same order gives the same floats), and the rates of every row
+  touched are recomputed. The other rows are the store's. Needs every county to be a row.
 - ``quality_issues``: the store's rows minus those of the replaced and imported projects, plus
   the checks of the imported rows, sorted as ``audit.audit`` sorts. Exact when no project id is
   both kept and imported or replaced (duplicates cannot cross the two) and the registry did not
   change (it bounds every project's beneficiaries).
+- ``projects_input_changes``: patched by position (:func:`input_changes`).
 """
 
 from __future__ import annotations
@@ -138,12 +137,14 @@ def region_summary(
         values = out[col].to_numpy()
         new = part[col].to_numpy(dtype=values.dtype)
         out[col] = _change(values, at, new, parents, int(province[0]))
-    rows = np.unique(np.concatenate([at, parents, province]))
-    in_sub = prefix_in(ledger[S.COUNTY_CODE].astype("str"), [c[:4] for c in counties], 4)
+    # every prefecture's funds: pandas' grouped float sums depend on the whole ledger's order
+    # (a prefecture's sum changes in its last bits when another one's rows move), so they are
+    # summed over the whole ledger like a full build's
+    rows = np.unique(np.concatenate([at, np.flatnonzero(level == "prefecture"), province]))
     funds = pd.concat(
         [
             part[list(_FUNDS)],
-            M.fund_sums(ledger[in_sub], level="prefecture"),
+            M.fund_sums(ledger, level="prefecture"),
             M.fund_sums(ledger, level="province"),
         ]
     )
