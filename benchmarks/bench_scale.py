@@ -35,6 +35,8 @@ from pathlib import Path
 import psutil
 import sqlalchemy as sa
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+
 from layers import pgstore
 
 ROOT = Path(__file__).resolve().parent.parent
