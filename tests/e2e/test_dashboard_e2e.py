@@ -6,6 +6,7 @@ the server log are written to ``tests/artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,10 @@ def test_overview_draws_prefectures_drills_into_nujiang_offline(
 
     tooltip = _click_latlng(page, *_interior_point(demo_store, NUJIANG))
     assert "怒江" in tooltip
+    # a click selects the unit; its "进入 … →" button under the map drills down
+    drill = page.get_by_role("button", name=re.compile(r"^进入 怒江\S* →$"))
+    expect(drill).to_be_visible(timeout=60_000)
+    drill.click()
 
     expect(page).to_have_url(f"{server}/?region={NUJIANG}", timeout=60_000)
     expect(page.get_by_role("heading", name="总览 · 怒江")).to_be_visible(timeout=60_000)
