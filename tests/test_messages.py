@@ -10,15 +10,18 @@ import re
 import tomllib
 from pathlib import Path
 
+import geopandas as gpd
 import openpyxl
 import pandas as pd
 import pytest
 from conftest import TOWN_A1, V1, V2
+from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from layers import schema as S
 from layers import store
 from layers.cli import main as cli
+from layers.ingest.boundaries import read_boundary_units
 from layers.ingest.ledger import read_ledger
 from layers.ingest.registry import read_registry
 from layers.ingest.report import PROBLEM
@@ -187,3 +190,34 @@ def test_quality_page_shows_the_notes_in_english(
     notes = table["Note"].astype(str).tolist()
     assert notes and all(not CJK.search(n) for n in notes), notes
     assert any(n.startswith("Project P07: spent 55.00 10k yuan") for n in notes)
+
+
+def test_the_report_summary_of_each_file_reads_in_english(tmp_path: Path) -> None:
+    """The summary sheet's per-file rows (what the file is, how its CRS, encoding and personal
+    columns were handled) in English, beside the office's own column names."""
+    households = [
+        ["户编号", "户主姓名", "身份证号", "行政村代码", "家庭人口数", "主要致贫原因"],
+        ["H1", "张三", "530102199001011234", V1, 3, "因病"],
+        ["H2", "李四", "530102199101011235", V1, "2.1e20", "因残"],
+    ]
+    registry = read_registry(("户.csv", _csv(households)))
+    path = tmp_path / "村界.geojson"
+    frame = gpd.GeoDataFrame(
+        {"code": [V1, V2], "name": ["一村", "二村"]},
+        geometry=[box(102.0, 25.0, 102.1, 25.1), None],
+        crs="EPSG:4490",
+    )
+    frame.to_file(path, driver="GeoJSON")
+    boundary = read_boundary_units(path, level="village")
+    for report in (registry.report, boundary.report):
+        shown = messages.report_in(report, "en").sources
+        text = " ".join(shown[["kind", "notes", "columns"]].astype(str).agg(" ".join, axis=1))
+        left = set(CJK.findall(text)) - {"户编号", "户主姓名", "身份证号", "行政村代码"}
+        left -= {"家庭人口数", "主要致贫原因", "一村", "二村"}
+        assert not left, text
+    notes = " ".join(messages.report_in(registry.report, "en").sources["notes"])
+    assert "columns of personal data not imported" in notes
+    problems = messages.report_in(registry.report, "en").problems[PROBLEM].tolist()
+    assert problems == ["Household size is not a whole number from 1 to 99"]
+    kinds = messages.report_in(boundary.report, "en").sources["kind"].tolist()
+    assert kinds == ["Boundaries (village)"]

@@ -19,6 +19,7 @@ import tomllib
 import pandas as pd
 
 from layers.ingest import report as rep
+from layers.ingest.columns import load_column_map, office_name
 from layers.ingest.report import ValidationReport
 from layers.present import i18n
 from layers.settings import DATA_DIR
@@ -118,12 +119,60 @@ def report_in(report: ValidationReport, lang: str) -> ValidationReport:
     ValidationReport
         The report to show or write for a reader of ``lang``.
     """
-    if lang != "en" or report.problems.empty:
+    if lang != "en":
         return report
-    problems = report.problems.assign(
-        **{rep.PROBLEM: render_series(report.problems[rep.PROBLEM], lang)}
-    )
-    return dataclasses.replace(report, problems=problems)
+    problems = report.problems
+    if not problems.empty:
+        problems = problems.assign(**{rep.PROBLEM: render_series(problems[rep.PROBLEM], lang)})
+    return dataclasses.replace(report, problems=problems, sources=_sources_in(report.sources))
+
+
+def _sources_in(sources: pd.DataFrame) -> pd.DataFrame:
+    """The report's per-file rows in English: what the file is, its notes ("; "-joined) and
+    the words around the office's own column names."""
+    if sources.empty:
+        return sources
+
+    def each(text: object) -> object:
+        if not isinstance(text, str):
+            return text
+        return "; ".join(render(part, "en") for part in text.split("; "))
+
+    out = sources.copy()
+    for column in ("kind", "notes"):
+        if column in out.columns:
+            out[column] = out[column].map(each)
+    if "columns" in out.columns:  # "计划投资 (G)→funds_planned; 未使用: 备注" / "坐标系 EPSG:4490"
+        out["columns"] = out["columns"].map(_columns_in)
+    return out
+
+
+@functools.cache
+def _field_names_en() -> dict[str, str]:
+    """The name the report gives a field (``office_name``: 村代码) → its English header."""
+    cmap = load_column_map()
+    english = i18n.headers("en")
+    out = {"个人信息(未导入)": "personal data (not imported)"}
+    for section, lookup in cmap.sections.items():
+        for field in set(lookup.values()):
+            name = office_name(field, cmap, section)
+            out.setdefault(name, english.get(field, field.replace("_", " ")))
+    return out
+
+
+def _columns_in(text: object) -> object:
+    """``计划投资 (G)→计划投资; 未使用: 备注`` with our side in English (the office's headers,
+    left of the arrows and after "not used", stay as the office wrote them)."""
+    if not isinstance(text, str):
+        return text
+    names = _field_names_en()
+    parts = []
+    for part in text.split("; "):
+        label, arrow, field = part.rpartition("→")
+        if arrow:
+            part = f"{label}→{names.get(field, field)}"
+        parts.append(part.replace("未使用: ", "not used: ").replace("坐标系 ", "CRS "))
+    return "; ".join(parts)
 
 
 def report_words(report: ValidationReport, lang: str) -> dict[str, str]:
