@@ -14,11 +14,11 @@ dashboard process on PostGIS does not hold the projects at all.
 
 One script run sees one revision: ``pin_revision`` (called by ``app.py`` before the sidebar)
 records the store's version (its modification time) for the session's run and keeps that version
-readable under a hard link next to the store (``.NAME.read-PID-INODE``). Every loader is keyed by
-the pinned version and a cache miss reads the link: a write renames a new file over the store,
-so runs that started before it keep reading the old revision whole. The last few versions stay
-linked; links of processes that are gone are removed. Without a pin (a page opened on its own in
-a test, or a store folder that cannot be written) loaders read the store as it is.
+readable under a hard link next to the store (``.NAME.read-PID-INODE.gpkg``). Every loader is
+keyed by the pinned version and a cache miss reads the link: a write renames a new file over the
+store, so runs that started before it keep reading the old revision whole. The last few versions
+stay linked; links of processes that are gone are removed. Without a pin (a page opened on its
+own in a test, or a store folder that cannot be written) loaders read the store as it is.
 """
 
 from __future__ import annotations
@@ -120,7 +120,9 @@ def _link_version(path: Path) -> tuple[float, Path] | None:
             st_now = path.stat()
         except OSError:
             return None
-        link = path.with_name(f"{_link_prefix(path)}{os.getpid()}-{st_now.st_ino}")
+        # ends in the store's suffix: GDAL warns of a GeoPackage "with a non conformant file
+        # extension" on every read otherwise
+        link = path.with_name(f"{_link_prefix(path)}{os.getpid()}-{st_now.st_ino}{path.suffix}")
         try:
             if not link.exists():
                 os.link(path, link)
