@@ -267,13 +267,17 @@ def version(url: str) -> float:
             return -1.0
         info = sa.table("build_info", sa.column("key"), sa.column("value"), schema=t.schema)
         raw = conn.execute(sa.select(info.c.value).where(info.c.key == "revision")).scalar()
-        built = conn.execute(sa.select(info.c.value).where(info.c.key == "built_at")).scalar()
+        # built_at has whole seconds: two writes in one second differ by the transaction that
+        # wrote the row (its xmin), as every write rewrites build_info
+        built = conn.execute(
+            sa.select(info.c.value, sa.literal_column("xmin::text")).where(info.c.key == "built_at")
+        ).first()
     try:
         rev = float(raw) if raw is not None else 0.0
     except ValueError:
         rev = 0.0
-    # a store rewritten without revisions (copy) still changes its built_at
-    stamp = int(hashlib.sha256(str(built).encode()).hexdigest()[:6], 16) / 2**24
+    # a store rewritten without revisions (copy) still changes its built_at and xmin
+    stamp = int(hashlib.sha256(str(tuple(built or ())).encode()).hexdigest()[:6], 16) / 2**24
     return rev + stamp
 
 
