@@ -76,6 +76,7 @@ __all__ = [
     "POVERTY_VILLAGES",
     "PROJECTS_PLANNED",
     "PROJECT_COLUMNS",
+    "PROJECT_COUNT_COLUMNS",
     "PROJECT_ID",
     "PROJECT_NAME",
     "PROVINCE_CODE",
@@ -348,6 +349,15 @@ VILLAGES_EXITED = "villages_exited"
 COUNTY_LIBRARIES = "county_libraries"
 TOWNSHIP_ROUTE_MAPS = "township_route_maps"
 VILLAGE_PLANS = "village_plans"
+#: the project counts summed over children (``metrics.project_counts``, ``storeagg``)
+PROJECT_COUNT_COLUMNS: tuple[str, ...] = (
+    N_PROJECTS,
+    N_COMPLETED,
+    N_SIX_FIXES,
+    FUNDS_PLANNED,
+    FUNDS_ALLOCATED,
+    FUNDS_SPENT,
+)
 # rates (fractions 0..1, NaN where the denominator is 0)
 COMPLETION = "completion"
 FUNDS_EXECUTION = "funds_execution"  # funds_spent / funds_planned

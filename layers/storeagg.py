@@ -37,15 +37,8 @@ from layers.storefilter import conditions
 
 __all__ = ["COUNT_COLUMNS", "project_counts"]
 
-#: the columns returned, as ``metrics.PROJECT_COUNT_COLUMNS``
-COUNT_COLUMNS: tuple[str, ...] = (
-    S.N_PROJECTS,
-    S.N_COMPLETED,
-    S.N_SIX_FIXES,
-    S.FUNDS_PLANNED,
-    S.FUNDS_ALLOCATED,
-    S.FUNDS_SPENT,
-)
+#: the columns returned (the same as ``metrics.project_counts``)
+COUNT_COLUMNS: tuple[str, ...] = S.PROJECT_COUNT_COLUMNS
 _INT_COLUMNS = (S.N_PROJECTS, S.N_COMPLETED, S.N_SIX_FIXES)
 _FUNDS = (S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT)
 _KEY = "_key"

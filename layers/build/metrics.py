@@ -50,14 +50,7 @@ __all__ = [
 #: column of a unit's prefecture code (12-digit), used by layers and prepared projects
 PREFECTURE_CODE = "prefecture_code"
 #: project count columns (sum over children)
-PROJECT_COUNT_COLUMNS: tuple[str, ...] = (
-    S.N_PROJECTS,
-    S.N_COMPLETED,
-    S.N_SIX_FIXES,
-    S.FUNDS_PLANNED,
-    S.FUNDS_ALLOCATED,
-    S.FUNDS_SPENT,
-)
+PROJECT_COUNT_COLUMNS: tuple[str, ...] = S.PROJECT_COUNT_COLUMNS
 #: registry count columns (sum over villages)
 REGISTRY_COUNT_COLUMNS: tuple[str, ...] = (
     S.POOR_HOUSEHOLDS,
