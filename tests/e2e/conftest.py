@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -132,3 +133,12 @@ def server(demo_store: Path) -> Iterator[str]:
     """One server for the session's browser tests."""
     with serve(demo_store) as url:
         yield url
+
+
+def sign_in(page: Page, name: str, password: str) -> None:
+    """Fill the sign-in form as a user does and wait for the 退出 button."""
+    expect(page.get_by_label("用户名")).to_be_visible(timeout=60_000)
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("button", name="退出")).to_be_visible(timeout=60_000)

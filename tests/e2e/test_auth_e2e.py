@@ -18,7 +18,7 @@ from layers import schema as S
 from layers import store
 from layers.accounts import Accounts
 from layers.ingest.template import office_ledger_workbook
-from tests.e2e.conftest import ARTIFACTS, serve
+from tests.e2e.conftest import ARTIFACTS, serve, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +38,6 @@ def secured(demo_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     book.add("admin", "province-admin-1", "province", by="e2e")
     book.add("fugong", PASSWORD, "county", FUGONG, by="e2e")
     return path
-
-
-def _sign_in(page: Page, name: str, password: str) -> None:
-    expect(page.get_by_label("用户名")).to_be_visible(timeout=60_000)
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("button", name="退出")).to_be_visible(timeout=60_000)
 
 
 def test_anonymous_visitor_sees_only_the_sign_in_form(page: Page, secured: Path) -> None:
@@ -79,7 +71,7 @@ def test_fugong_clerk_sees_province_and_own_villages_only(
     before = len(projects)
     with serve(secured, log_name="streamlit_auth_clerk.log") as url:
         page.goto(url)
-        _sign_in(page, "fugong", PASSWORD)
+        sign_in(page, "fugong", PASSWORD)
         expect(page.get_by_text("fugong").first).to_be_visible()
         frame = page.frame_locator(MAP_IFRAME).first
         expect(frame.locator("path.leaflet-interactive").first).to_be_attached(timeout=60_000)
@@ -87,13 +79,13 @@ def test_fugong_clerk_sees_province_and_own_villages_only(
         page.screenshot(path=str(ARTIFACTS / "auth_clerk_province.png"), full_page=True)
 
         page.goto(f"{url}/village?region={own[S.CODE]}")
-        _sign_in(page, "fugong", PASSWORD)  # a new page load is a new session
+        sign_in(page, "fugong", PASSWORD)  # a new page load is a new session
         expect(page.get_by_text(str(own[S.NAME])).first).to_be_visible(timeout=60_000)
         expect(page.locator(MAP_IFRAME).first).to_be_attached(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "auth_clerk_own_village.png"), full_page=True)
 
         page.goto(f"{url}/village?region={other[S.CODE]}")
-        _sign_in(page, "fugong", PASSWORD)
+        sign_in(page, "fugong", PASSWORD)
         expect(page.get_by_text("无权查看").first).to_be_visible(timeout=60_000)
         page.wait_for_timeout(1500)
         assert page.locator(MAP_IFRAME).count() == 0
@@ -107,7 +99,7 @@ def test_fugong_clerk_sees_province_and_own_villages_only(
         book = tmp_path / "两县台账.xlsx"
         book.write_bytes(office_ledger_workbook(pd.concat([mine, theirs]), sheet_by=None))
         page.goto(f"{url}/import_data")
-        _sign_in(page, "fugong", PASSWORD)
+        sign_in(page, "fugong", PASSWORD)
         expect(page.get_by_text("检查文件并预览验证报告")).to_be_visible(timeout=60_000)
         page.locator("input[type=file]").first.set_input_files(str(book))
         expect(page.get_by_text("两县台账.xlsx")).to_be_visible(timeout=30_000)

@@ -25,7 +25,7 @@ from layers import pgstore, store
 from layers import schema as S
 from layers.accounts import Accounts
 from layers.ingest.template import office_ledger_workbook
-from tests.e2e.conftest import ARTIFACTS, ROOT, serve
+from tests.e2e.conftest import ARTIFACTS, ROOT, serve, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -68,14 +68,6 @@ def pg_store(
     return url
 
 
-def _sign_in(page: Page, name: str, password: str) -> None:
-    expect(page.get_by_label("用户名")).to_be_visible(timeout=60_000)
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("button", name="退出")).to_be_visible(timeout=60_000)
-
-
 def _project_card(page: Page) -> str:
     """The number on the overview's 项目数 card."""
     card = page.locator(".om-label", has_text="项目数").first.locator("xpath=..")
@@ -86,7 +78,7 @@ def _project_card(page: Page) -> str:
 
 def _open_overview(page: Page, url: str, name: str, password: str) -> str:
     page.goto(url)
-    _sign_in(page, name, password)
+    sign_in(page, name, password)
     expect(page.get_by_role("heading", name="总览 · 云南省")).to_be_visible(timeout=90_000)
     return _project_card(page)
 
@@ -123,7 +115,7 @@ def test_two_processes_on_one_postgis_store(
 
         # the 福贡县 clerk on process 2: 泸水市's library is refused, the own one opens
         p2.goto(f"{url2}/library?region={LUSHUI}")
-        _sign_in(p2, CLERK, CLERK_PW)
+        sign_in(p2, CLERK, CLERK_PW)
         expect(p2.get_by_text("无权查看").first).to_be_visible(timeout=90_000)
         p2.wait_for_timeout(1500)  # let any late element arrive
         main = p2.get_by_test_id("stMain").inner_text()
@@ -134,7 +126,7 @@ def test_two_processes_on_one_postgis_store(
         p2.screenshot(path=str(ARTIFACTS / "pg_clerk_refused_library.png"), full_page=True)
         own = two.new_page()
         own.goto(f"{url2}/library?region={FUGONG}")
-        _sign_in(own, CLERK, CLERK_PW)
+        sign_in(own, CLERK, CLERK_PW)
         expect(own.get_by_role("heading", name="县级项目库")).to_be_visible(timeout=90_000)
         expect(own.get_by_text(f"共 {len(fugong) - DROPPED:,} 个项目").first).to_be_visible(
             timeout=90_000
