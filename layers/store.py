@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,6 +36,8 @@ from layers.errors import StoreError
 from layers.settings import STORAGE_CRS
 from layers.storefile import (
     STALE_TEMP_AGE_S,
+    gpkg_layer_metadata,
+    gpkg_layers,
     leftover_temp_stores,
     replace_file,
     table_rows,
@@ -355,6 +358,10 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
         return pgstore.list_tables(str(path))
     path = _require_store(path)
     try:
+        return gpkg_layers(path)
+    except sqlite3.Error:  # not a GeoPackage SQLite can read: let GDAL say what it is
+        pass
+    try:
         return [str(n) for n, _ in pyogrio.list_layers(path)]
     except pyogrio.errors.DataSourceError as e:
         raise StoreError(
@@ -383,8 +390,15 @@ def _restore_dtypes(df: pd.DataFrame, recorded: Mapping[str, str]) -> pd.DataFra
     return df
 
 
-def _recorded_dtypes(path: Path, name: str) -> dict[str, str]:
-    meta = pyogrio.read_info(path, layer=name).get("layer_metadata") or {}
+def _recorded_dtypes(
+    path: Path, name: str, con: sqlite3.Connection | None = None
+) -> dict[str, str]:
+    """The dtypes recorded for layer ``name`` (through ``con`` when given: a writer's
+    connection, whose transaction would block another one)."""
+    try:
+        meta = gpkg_layer_metadata(path if con is None else con, name)
+    except (sqlite3.Error, ET.ParseError):  # no GDAL metadata tables: ask GDAL
+        meta = pyogrio.read_info(path, layer=name).get("layer_metadata") or {}
     raw = meta.get(DTYPES_KEY)
     return json.loads(raw) if raw else {}
 

@@ -113,6 +113,22 @@ def test_build_info_and_layer_list(written: Path) -> None:
     assert store.store_mtime(written) == written.stat().st_mtime
 
 
+def test_catalogue_read_by_sqlite_is_gdals(tiny_store: Path, tmp_path: Path) -> None:
+    """The layer list and recorded dtypes come from SQLite (no GDAL open): the same as GDAL's,
+    also for a path SQLite's URI syntax would misread."""
+    odd = tmp_path / "a b#c?d%20" / "store.gpkg"
+    odd.parent.mkdir()
+    odd.write_bytes(tiny_store.read_bytes())
+    for path in (tiny_store, odd):
+        names = store.list_layers(path)
+        assert names == [n for n, _ in pyogrio.list_layers(path)]
+        assert {S.LAYER_PROJECTS, S.TABLE_REGION_SUMMARY, S.TABLE_BUILD_INFO} <= set(names)
+        for name in names:
+            meta = pyogrio.read_info(path, layer=name)["layer_metadata"] or {}
+            assert store._recorded_dtypes(path, name) == json.loads(meta[store.DTYPES_KEY])
+    assert store._recorded_dtypes(odd, S.LAYER_PROJECTS)[S.PLAN_YEAR] in ("int64", "Int64")
+
+
 def test_read_layer_columns_and_where(written: Path) -> None:
     counties = store.read_layer(
         written, S.LAYER_ADMIN_UNITS, columns=[S.CODE, S.NAME], where="level = 'county'"

@@ -81,7 +81,7 @@ def _update_rows(
     con: sqlite3.Connection, path: Path, name: str, rows: pd.DataFrame, keys: tuple[str, ...]
 ) -> None:
     """Overwrite the attribute columns of ``rows`` in table ``name`` where ``keys`` match."""
-    recorded = store._recorded_dtypes(path, name)
+    recorded = store._recorded_dtypes(path, name, con)
     cols = [c for c in rows.columns if c not in keys]
     wrong = [c for c in rows.columns if recorded.get(c) != str(rows[c].dtype)]
     if wrong:
