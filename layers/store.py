@@ -44,7 +44,7 @@ from layers.storefile import (
     writer_alive,
 )
 from layers.storefilter import Between, Prefix, conditions, gdal_where
-from layers.storehash import table_sha256
+from layers.storehash import table_sha256, table_sha256_by
 
 #: layer-metadata key holding the JSON ``{column: dtype}`` written by :func:`write_store`
 DTYPES_KEY = "onemap_dtypes"
@@ -83,6 +83,7 @@ __all__ = [
     "table_for_store",
     "table_rows",
     "table_sha256",
+    "table_sha256_by",
     "write_store",
     "write_tables",
     "writer_alive",

@@ -81,6 +81,22 @@ def test_content_hash_sees_a_changed_value_and_geometry() -> None:
     assert store.table_sha256(tail) != store.table_sha256(units.iloc[6:])
 
 
+def test_content_hash_by_group_is_each_groups_hash() -> None:
+    projects = make_projects()
+    projects.loc[projects.index[1], "geometry"] = None  # a project without coordinates
+    projects.loc[projects.index[2], S.COUNTY_CODE] = None  # and one without a county
+    by = store.table_sha256_by(projects, S.COUNTY_CODE)
+    codes = projects[S.COUNTY_CODE].astype("str").fillna("")
+    assert sorted(by) == sorted(set(codes))
+    for code, digest in by.items():
+        assert digest == store.table_sha256(projects[codes == code]), code
+    changed = projects.copy()
+    changed.loc[changed.index[-1], S.NAME] = "改"
+    after = store.table_sha256_by(changed, S.COUNTY_CODE)
+    last = codes.iloc[-1]
+    assert [c for c in by if by[c] != after[c]] == [last]
+
+
 def test_nullable_bool_and_plain_types_round_trip(tmp_path: Path) -> None:
     table = pd.DataFrame(
         {

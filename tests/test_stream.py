@@ -49,6 +49,8 @@ def _assert_same_store(want_url: str, got_url: str) -> None:
     assert store.list_layers(got_url) == names
     for name in names:
         want, got = store.read_layer(want_url, name), store.read_layer(got_url, name)
+        if name == S.TABLE_BUILD_INFO:  # a build in chunks records no per-county digests
+            want = want[want["key"] != pipeline.PROJECT_DIGESTS_KEY].reset_index(drop=True)
         assert list(got.columns) == list(want.columns), name
         assert dict(got.dtypes.astype(str)) == dict(want.dtypes.astype(str)), name
         assert len(got) == len(want), name

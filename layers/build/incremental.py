@@ -53,16 +53,20 @@ from layers.errors import StoreError
 
 __all__ = [
     "OUTPUT_TABLES",
+    "PROJECT_DIGESTS_KEY",
     "Change",
     "Incremental",
     "build_counties",
     "changed_villages",
     "full_reason",
     "plan",
+    "recorded_digests",
     "recorded_hashes",
     "replaces_all",
 ]
 
+#: ``build_info`` key: the SHA-256 of each county's projects (``pipeline.project_digests``)
+PROJECT_DIGESTS_KEY = "projects_by_county"
 #: the tables a build writes besides the inputs and the revision log
 OUTPUT_TABLES: tuple[str, ...] = S.OUTPUT_LAYERS
 #: layers updated in place per county: layer → the columns keying a row
@@ -181,6 +185,16 @@ def recorded_hashes(previous: Mapping[str, str]) -> dict[str, str]:
     except ValueError:
         return {}
     return recorded if isinstance(recorded, dict) else {}
+
+
+def recorded_digests(previous: Mapping[str, str]) -> dict[str, str]:
+    """The per-county project digests a store's ``build_info`` recorded (empty if none)."""
+    try:
+        recorded = json.loads(previous.get(PROJECT_DIGESTS_KEY, "{}"))
+    except ValueError:
+        return {}
+    ok = isinstance(recorded, dict) and all(isinstance(v, str) for v in recorded.values())
+    return {str(k): v for k, v in recorded.items()} if ok else {}
 
 
 def full_reason(previous: Mapping[str, str], dem: str, hashes: Mapping[str, str]) -> str | None:

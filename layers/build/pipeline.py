@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,8 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geo.raster import Raster
 from layers import schema as S
@@ -52,6 +55,7 @@ from layers.settings import DEFAULT_SEED, store_path
 __all__ = [
     "BUILD_RUN_STAGES",
     "DEMO_RUN_STAGES",
+    "PROJECT_DIGESTS_KEY",
     "build_layers",
     "build_tables",
     "commit_import",
@@ -59,12 +63,16 @@ __all__ = [
     "make_build_info",
     "onemap_version",
     "open_dem",
+    "project_digests",
+    "projects_sha256",
     "rebuild_dem",
     "rollback",
     "run_build",
     "run_demo",
 ]
 
+#: ``build_info`` key: the SHA-256 of each county's projects (:func:`project_digests`)
+PROJECT_DIGESTS_KEY = incremental.PROJECT_DIGESTS_KEY
 #: the stages ``run_demo`` reports
 DEMO_RUN_STAGES: tuple[str, ...] = ("boundaries", "units", "registry", "projects", "build", "write")
 #: the stages ``run_build`` reports
@@ -158,8 +166,55 @@ def build_tables(
     return tables
 
 
-def input_hashes(inputs: store.Inputs, *, known: Mapping[str, str] | None = None) -> dict[str, str]:
-    """SHA-256 (``store.table_sha256``) of each input table, as ``build_info`` records them.
+def project_digests(
+    projects: pd.DataFrame, *, known: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """SHA-256 of each county's ledger rows (``store.table_sha256_by`` on the county code).
+
+    Parameters
+    ----------
+    projects
+        The ledger as ingested (``located_by`` is left out).
+    known
+        Digests of counties whose rows are known to be unchanged (an import's kept counties):
+        reused, the other counties' rows are hashed.
+
+    Returns
+    -------
+    dict
+        County code → hex digest, sorted by code.
+    """
+    ledger = projects.drop(columns=S.LOCATED_BY, errors="ignore")
+    if not known:
+        return dict(sorted(store.table_sha256_by(ledger, S.COUNTY_CODE).items()))
+    codes = pa.array(ledger[S.COUNTY_CODE].astype("str").fillna(""), type=pa.large_string())
+    kept = pc.is_in(codes, value_set=pa.array(list(known), type=pa.large_string()))
+    kept = kept.to_numpy(zero_copy_only=False)
+    present = {str(c) for c in pc.unique(pc.filter(codes, kept)).to_pylist()}
+    out = {c: d for c, d in known.items() if c in present}
+    out.update(store.table_sha256_by(ledger[~kept], S.COUNTY_CODE))
+    return dict(sorted(out.items()))
+
+
+def projects_sha256(projects: pd.DataFrame, digests: Mapping[str, str]) -> str:
+    """The projects' input hash: the row count, the county codes in ledger order (how the
+    counties interleave) and each county's :func:`project_digests` digest."""
+    order = store.table_sha256(pd.DataFrame({S.COUNTY_CODE: projects[S.COUNTY_CODE]}))
+    lines = ";".join(f"{c}={d}" for c, d in sorted(digests.items()))
+    return hashlib.sha256(f"rows={len(projects)}|{order}|{lines}".encode()).hexdigest()
+
+
+def input_hashes(
+    inputs: store.Inputs,
+    *,
+    known: Mapping[str, str | None] | None = None,
+    known_counties: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """SHA-256 of each input table as ``build_info`` records them, and of each county's projects.
+
+    The boundaries and registry are hashed whole (``store.table_sha256``); the projects county
+    by county (:func:`project_digests`), so that an import of one county hashes that county's
+    rows only (:func:`projects_sha256` combines them).
 
     Parameters
     ----------
@@ -167,23 +222,31 @@ def input_hashes(inputs: store.Inputs, *, known: Mapping[str, str] | None = None
         The inputs.
     known
         Hashes already known (of tables unchanged since they were recorded).
+    known_counties
+        Digests of counties whose projects are unchanged since they were recorded.
 
     Returns
     -------
-    dict
-        Table name → hex digest.
+    tuple of dict
+        Table name → hex digest; county code → hex digest of its projects.
     """
     known = known or {}
-    tables = {
-        S.LAYER_ADMIN_UNITS: inputs.admin_units,
-        S.LAYER_REGISTRY: inputs.registry,
-        S.LAYER_PROJECTS: inputs.projects.drop(columns=S.LOCATED_BY, errors="ignore"),
+    out = {
+        S.LAYER_ADMIN_UNITS: known.get(S.LAYER_ADMIN_UNITS)
+        or store.table_sha256(inputs.admin_units),
+        S.LAYER_REGISTRY: known.get(S.LAYER_REGISTRY) or store.table_sha256(inputs.registry),
     }
-    return {n: known.get(n) or store.table_sha256(t) for n, t in tables.items()}
+    digests = project_digests(inputs.projects, known=known_counties)
+    out[S.LAYER_PROJECTS] = known.get(S.LAYER_PROJECTS) or projects_sha256(inputs.projects, digests)
+    return out, digests
 
 
 def make_build_info(
-    inputs: store.Inputs, *, hashes: Mapping[str, str] | None = None, **extra: Any
+    inputs: store.Inputs | None,
+    *,
+    hashes: Mapping[str, str] | None = None,
+    digests: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     """``build_info`` for a store built from ``inputs``: time, version, input hashes, ``extra``.
 
@@ -191,8 +254,9 @@ def make_build_info(
     ----------
     inputs
         The inputs the store is built from (their SHA-256 are recorded).
-    hashes
-        Their :func:`input_hashes` when already computed.
+    hashes, digests
+        Their :func:`input_hashes` when already computed (``digests`` may be None: a store
+        written in chunks records none).
     **extra
         More keys to record (``demo``, ``seed``, ``scale``, ``source``, ``dem``, …).
 
@@ -201,13 +265,18 @@ def make_build_info(
     dict
         Key → value, written by ``store.write_store`` as the ``build_info`` table.
     """
-    hashes = dict(hashes) if hashes is not None else input_hashes(inputs)
-    return {
+    if hashes is None:
+        assert inputs is not None
+        hashes, digests = input_hashes(inputs)
+    info = {
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "onemap_version": onemap_version(),
         **extra,
-        "inputs": hashes,
+        "inputs": dict(hashes),
     }
+    if digests:
+        info[PROJECT_DIGESTS_KEY] = dict(digests)
+    return info
 
 
 def _current(path: Path) -> tuple[pd.DataFrame, store.Inputs | None, dict[str, str]]:
@@ -415,8 +484,17 @@ def _write_change(
     relief = rebuild_dem(previous)
     extra = {**extra, terrain.BUILD_INFO_KEY: terrain.build_info_value(relief)}
     recorded = incremental.recorded_hashes(previous)
-    hashes = input_hashes(change.inputs, known={n: recorded.get(n) for n in change.unchanged})
-    info = make_build_info(change.inputs, hashes=hashes, **extra)
+    kept = incremental.recorded_digests(previous)  # reused for the counties it leaves alone
+    if previous.get("onemap_version") != onemap_version() or change.replace_all:
+        kept = {}
+    elif S.LAYER_PROJECTS not in change.unchanged:
+        kept = {c: d for c, d in kept.items() if c not in change.counties}
+    hashes, digests = input_hashes(
+        change.inputs,
+        known={n: recorded.get(n) for n in change.unchanged},
+        known_counties=kept,
+    )
+    info = make_build_info(change.inputs, hashes=hashes, digests=digests, **extra)
     reason = incremental.full_reason(previous, terrain.build_info_value(relief), hashes)
     if change.replace_all or not change.incremental_ok:
         reason = "the whole ledger was replaced" if change.replace_all else "asked for"
