@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from layers import schema as S
-from layers import store
+from layers import store, storefile
 from layers.errors import StoreError
 
 __all__ = ["Patch", "PatchError", "patch_store"]
@@ -142,7 +142,13 @@ def _apply_sql(tmp: Path, patch: Patch) -> None:
         con.close()
 
 
-def patch_store(path: str | os.PathLike[str], patch: Patch, build_info: Mapping[str, Any]) -> Path:
+def patch_store(
+    path: str | os.PathLike[str],
+    patch: Patch,
+    build_info: Mapping[str, Any],
+    *,
+    copy: storefile.EarlyCopy | None = None,
+) -> Path:
     """Write the next revision of the store at ``path`` as a patched copy, atomically
     (``store.replace_file``).
 
@@ -154,6 +160,8 @@ def patch_store(path: str | os.PathLike[str], patch: Patch, build_info: Mapping[
         The changes (:class:`Patch`).
     build_info
         The new ``build_info`` (written in full).
+    copy
+        The copy of the store already being made (``storefile.EarlyCopy``), else one is made.
 
     Returns
     -------
@@ -173,4 +181,5 @@ def patch_store(path: str | os.PathLike[str], patch: Patch, build_info: Mapping[
         written = store.write_tables(tmp, patch.replace, build_info, append=patch.append)
         return {**patch.counts, **written}
 
-    return store.replace_file(Path(path), fill, copy=True, passthrough=(PatchError,))
+    early: storefile.EarlyCopy | bool = copy if copy is not None else True
+    return store.replace_file(Path(path), fill, copy=early, passthrough=(PatchError,))

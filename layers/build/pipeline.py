@@ -12,6 +12,7 @@ store that recorded one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -30,7 +31,7 @@ import pyarrow.compute as pc
 
 from geo.raster import Raster
 from layers import schema as S
-from layers import store
+from layers import store, storefile
 from layers.accounts import writer
 from layers.build import (
     audit,
@@ -432,8 +433,10 @@ def _write_incremental(
     change: incremental.Change,
     revision: revisions.Revision,
     info: dict[str, Any],
+    early: storefile.EarlyCopy | None,
 ) -> Path | str:
-    """Write ``change`` by patching the store; else return why it must be written in full."""
+    """Write ``change`` by patching the store (``early``: its copy, being made); else return
+    why it must be written in full."""
     inputs = change.inputs
     if change.before is not None:
         registry_before = change.before.registry
@@ -466,7 +469,7 @@ def _write_incremental(
     info = {**info, "rebuild": "incremental: " + ", ".join(c[:6] for c in inc.counties)}
     try:
         revisions.publish(path, staged, rev)
-        return patch_store(path, inc.patch, {**info, "revision": rev})
+        return patch_store(path, inc.patch, {**info, "revision": rev}, copy=early)
     except PatchError as e:
         return str(e)
 
@@ -478,9 +481,11 @@ def _write_change(
     revision: revisions.Revision,
     previous: Mapping[str, str],
     extra: dict[str, Any],
+    early: storefile.EarlyCopy | None = None,
 ) -> Path:
     """Write ``change`` as the next revision: incrementally when safe, else in full (and say
-    why in ``build_info``'s ``rebuild``); ``previous`` is the store's ``build_info``."""
+    why in ``build_info``'s ``rebuild``); ``previous`` is the store's ``build_info``, ``early``
+    a copy of the store being made for the patch."""
     relief = rebuild_dem(previous)
     extra = {**extra, terrain.BUILD_INFO_KEY: terrain.build_info_value(relief)}
     recorded = incremental.recorded_hashes(previous)
@@ -502,7 +507,7 @@ def _write_change(
         if store.is_url(path):  # a PostGIS store: the counties' rows in one transaction
             written = pgpatch.write_change(path, log, change, revision, info) or path
         else:
-            written = _write_incremental(path, log, change, revision, info)
+            written = _write_incremental(path, log, change, revision, info, early)
         if written is path or isinstance(written, Path):
             return written
         reason = str(written)
@@ -580,6 +585,11 @@ def commit_import(
             log, before, previous = _current(path)
         if expected_rev is not None and revisions.head(log) != expected_rev:
             raise revisions.stale_error(log, expected_rev)
+        # the patch's copy of the store, made while the import is planned (discarded if unused)
+        early = None
+        if patchable and incremental_ok and not replace_all:
+            with contextlib.suppress(OSError):  # unwritable folder: the write says so later
+                early = storefile.EarlyCopy(path)
         keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
         names = ", ".join(prepared.sources)
         source = (
@@ -598,7 +608,11 @@ def commit_import(
         )
         revision = revisions.Revision("import", who, counties, report=prepared.report)
         extra = {**keep, "source": source, "imported": prepared.sources}
-        return _write_change(path, log, change, revision, previous, extra)
+        try:
+            return _write_change(path, log, change, revision, previous, extra, early)
+        finally:
+            if early is not None:
+                early.discard()
 
 
 def rollback(
