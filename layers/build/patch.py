@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from layers import schema as S
@@ -25,6 +26,9 @@ from layers import store, storefile
 from layers.errors import StoreError
 
 __all__ = ["Patch", "PatchError", "patch_store"]
+
+#: at most this many values bound in one statement (SQLite's limit is 32,766)
+_MAX_SQL_VARIABLES = 30_000
 
 
 class PatchError(StoreError):
@@ -87,16 +91,52 @@ def _update_rows(
     if wrong:
         raise PatchError(f"layer {name!r}: columns {wrong} differ from the store's")
     key_sql = ", ".join(_quote(k) for k in keys)
-    stored = con.execute(f"SELECT {key_sql}, fid FROM {_quote(name)}").fetchall()
+    key_values = [_sql_values(rows[k]) for k in keys]
+    first = sorted({v for v in key_values[0] if v is not None}, key=str)
+    where = ""  # the rows of the first key's values only (SQLite scans in C, returns few)
+    if 0 < len(first) <= _MAX_SQL_VARIABLES:
+        where = f" WHERE {_quote(keys[0])} IN ({', '.join('?' * len(first))})"
+    else:
+        first = []
+    stored = con.execute(f"SELECT {key_sql}, fid FROM {_quote(name)}{where}", first).fetchall()
     fid_of = {tuple(r[:-1]): r[-1] for r in stored}
-    wanted = zip(*(_sql_values(rows[k]) for k in keys), strict=True)
-    fids = [fid_of.get(tuple(k)) for k in wanted]
+    fids = [fid_of.get(tuple(k)) for k in zip(*key_values, strict=True)]
     if any(f is None for f in fids):
         raise PatchError(f"layer {name!r}: rows to update are not in the store")
     columns = [_sql_values(rows[c]) for c in cols]
     params = list(zip(*columns, fids, strict=True))
     sets = ", ".join(f"{_quote(c)} = ?" for c in cols)
     con.executemany(f"UPDATE {_quote(name)} SET {sets} WHERE fid = ?", params)
+
+
+def _replace_rows(
+    con: sqlite3.Connection, path: Path, name: str, table: pd.DataFrame
+) -> int | None:
+    """Replace every row of attribute table ``name`` by ``table``'s, as GDAL would write them
+    (row ids 1…n), when its columns and dtypes are the store's, and return the row count; None
+    (nothing done) when not: then GDAL writes the table. A GDAL write costs ~10 ms of opening
+    the store, this ~1 ms."""
+    ready, dtypes = store.table_for_store(name, table)
+    if isinstance(ready, gpd.GeoDataFrame) or store._recorded_dtypes(path, name, con) != dtypes:
+        return None
+    info = con.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
+    if [r[1] for r in info] != ["fid", *ready.columns]:
+        return None
+    try:
+        columns = [_sql_values(ready[c]) for c in ready.columns]
+    except PatchError:  # e.g. dates: GDAL writes them
+        return None
+    con.execute(f"DELETE FROM {_quote(name)}")
+    cols = ", ".join(["fid", *(_quote(c) for c in ready.columns)])
+    marks = ", ".join("?" * (len(ready.columns) + 1))
+    rows = zip(range(1, len(ready) + 1), *columns, strict=True)
+    con.executemany(f"INSERT INTO {_quote(name)} ({cols}) VALUES ({marks})", rows)
+    con.execute(
+        "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "WHERE table_name = ?",
+        (name,),
+    )
+    return len(ready)
 
 
 def _is_empty(blob: bytes | None) -> int | None:
@@ -120,7 +160,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
-def _apply_sql(tmp: Path, patch: Patch) -> None:
+def _apply_sql(
+    tmp: Path, patch: Patch, build_info: Mapping[str, Any] | None = None
+) -> dict[str, int]:
+    """Apply the patch's deletes, renumbers and updates, and the replaced attribute tables that
+    keep the store's columns (``build_info`` too), in one transaction; returns the tables so
+    replaced (name → rows). The others are GDAL's to write."""
+    replaced: dict[str, int] = {}
     con = _connect(tmp)
     try:
         con.execute("PRAGMA journal_mode = OFF")
@@ -138,8 +184,16 @@ def _apply_sql(tmp: Path, patch: Patch) -> None:
                 con.executemany(sql, [(int(v), int(f)) for f, v in values.items()])
             for name, rows in patch.update.items():
                 _update_rows(con, tmp, name, rows, patch.keys.get(name, (S.CODE,)))
+            tables = dict(patch.replace)
+            if build_info is not None:
+                tables[S.TABLE_BUILD_INFO] = build_info
+            for name, table in tables.items():
+                n = _replace_rows(con, tmp, name, table)
+                if n is not None:
+                    replaced[name] = n
     finally:
         con.close()
+    return replaced
 
 
 def patch_store(
@@ -177,9 +231,11 @@ def patch_store(
     """
 
     def fill(tmp: Path) -> dict[str, int]:
-        _apply_sql(tmp, patch)
-        written = store.write_tables(tmp, patch.replace, build_info, append=patch.append)
-        return {**patch.counts, **written}
+        done = _apply_sql(tmp, patch, build_info)
+        rest = {n: t for n, t in patch.replace.items() if n not in done}
+        info = None if S.TABLE_BUILD_INFO in done else build_info
+        written = store.write_tables(tmp, rest, info, append=patch.append)
+        return {**patch.counts, **done, **written}
 
     early: storefile.EarlyCopy | bool = copy if copy is not None else True
     return store.replace_file(Path(path), fill, copy=early, passthrough=(PatchError,))
