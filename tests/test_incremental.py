@@ -145,6 +145,8 @@ def test_a_boundary_import_is_a_full_build_and_says_why(tiny_store: Path, tmp_pa
     gdf.to_file(shp)
     imp(tiny_store, "--boundaries", str(shp), "--level", "village")
     assert rebuild_note(tiny_store) == "full: the boundaries changed"
+    # the copy made for a patch while the import was planned is gone with it
+    assert not list(tiny_store.parent.glob(".store.tmp-*"))
     assert_as_full_build(tiny_store, tmp_path)
 
 
