@@ -146,8 +146,17 @@ def gpkg_layer_metadata(
     """GDAL's layer metadata (default domain) of layer ``name``, as ``pyogrio.read_info`` gives
     it in ``layer_metadata``: GDAL keeps it as XML in ``gpkg_metadata``, referenced by table.
 
-    ``source`` is the GeoPackage's path, or a connection to it (a writer's, inside its
-    transaction).
+    Parameters
+    ----------
+    source
+        The GeoPackage's path, or a connection to it (a writer's, inside its transaction).
+    name
+        The layer.
+
+    Returns
+    -------
+    dict
+        Key → value (empty when the layer has none).
     """
     sql = (
         "SELECT m.metadata FROM gpkg_metadata m JOIN gpkg_metadata_reference r "
@@ -203,6 +212,15 @@ class EarlyCopy:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
         self._thread.start()
+
+    @classmethod
+    def start(cls, path: Path) -> EarlyCopy | None:
+        """Start copying ``path``; None when no file can be made next to it (the write that
+        would use it says so)."""
+        try:
+            return cls(path)
+        except OSError:
+            return None
 
     def _run(self, path: Path) -> None:
         try:

@@ -58,7 +58,7 @@ def assert_as_full_build(path: Path, tmp_path: Path) -> None:
         assert_frame_equal(pd.DataFrame(a[name]), pd.DataFrame(b[name]), check_exact=True)
     # the input hashes recorded (the kept counties' project digests reused) are a full build's
     info, full_info = store.read_build_info(path), store.read_build_info(full)
-    for key in ("inputs", pipeline.PROJECT_DIGESTS_KEY):
+    for key in ("inputs", incremental.PROJECT_DIGESTS_KEY):
         assert info[key] == full_info[key], key
 
 

@@ -18,7 +18,7 @@ from conftest import make_projects, make_registry, make_units, make_zone_members
 
 from layers import schema as S
 from layers import store
-from layers.build import pipeline, revisions, stream, terrain, zones
+from layers.build import incremental, pipeline, revisions, stream, terrain, zones
 from layers.demo import generate as demo
 from layers.errors import StoreError
 
@@ -50,7 +50,7 @@ def _assert_same_store(want_url: str, got_url: str) -> None:
     for name in names:
         want, got = store.read_layer(want_url, name), store.read_layer(got_url, name)
         if name == S.TABLE_BUILD_INFO:  # a build in chunks records no per-county digests
-            want = want[want["key"] != pipeline.PROJECT_DIGESTS_KEY].reset_index(drop=True)
+            want = want[want["key"] != incremental.PROJECT_DIGESTS_KEY].reset_index(drop=True)
         assert list(got.columns) == list(want.columns), name
         assert dict(got.dtypes.astype(str)) == dict(want.dtypes.astype(str)), name
         assert len(got) == len(want), name

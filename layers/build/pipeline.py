@@ -12,11 +12,9 @@ store that recorded one.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -26,8 +24,6 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from geo.raster import Raster
 from layers import schema as S
@@ -43,6 +39,7 @@ from layers.build import (
     terrain,
     zones,
 )
+from layers.build.digests import input_hashes
 from layers.build.locate import locate_projects
 from layers.build.lock import store_lock
 from layers.build.patch import PatchError, patch_store
@@ -56,7 +53,6 @@ from layers.settings import DEFAULT_SEED, store_path
 __all__ = [
     "BUILD_RUN_STAGES",
     "DEMO_RUN_STAGES",
-    "PROJECT_DIGESTS_KEY",
     "build_layers",
     "build_tables",
     "commit_import",
@@ -64,16 +60,12 @@ __all__ = [
     "make_build_info",
     "onemap_version",
     "open_dem",
-    "project_digests",
-    "projects_sha256",
     "rebuild_dem",
     "rollback",
     "run_build",
     "run_demo",
 ]
 
-#: ``build_info`` key: the SHA-256 of each county's projects (:func:`project_digests`)
-PROJECT_DIGESTS_KEY = incremental.PROJECT_DIGESTS_KEY
 #: the stages ``run_demo`` reports
 DEMO_RUN_STAGES: tuple[str, ...] = ("boundaries", "units", "registry", "projects", "build", "write")
 #: the stages ``run_build`` reports
@@ -167,81 +159,6 @@ def build_tables(
     return tables
 
 
-def project_digests(
-    projects: pd.DataFrame, *, known: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """SHA-256 of each county's ledger rows (``store.table_sha256_by`` on the county code).
-
-    Parameters
-    ----------
-    projects
-        The ledger as ingested (``located_by`` is left out).
-    known
-        Digests of counties whose rows are known to be unchanged (an import's kept counties):
-        reused, the other counties' rows are hashed.
-
-    Returns
-    -------
-    dict
-        County code → hex digest, sorted by code.
-    """
-    ledger = projects.drop(columns=S.LOCATED_BY, errors="ignore")
-    if not known:
-        return dict(sorted(store.table_sha256_by(ledger, S.COUNTY_CODE).items()))
-    codes = pa.array(ledger[S.COUNTY_CODE].astype("str").fillna(""), type=pa.large_string())
-    kept = pc.is_in(codes, value_set=pa.array(list(known), type=pa.large_string()))
-    kept = kept.to_numpy(zero_copy_only=False)
-    present = {str(c) for c in pc.unique(pc.filter(codes, kept)).to_pylist()}
-    out = {c: d for c, d in known.items() if c in present}
-    out.update(store.table_sha256_by(ledger[~kept], S.COUNTY_CODE))
-    return dict(sorted(out.items()))
-
-
-def projects_sha256(projects: pd.DataFrame, digests: Mapping[str, str]) -> str:
-    """The projects' input hash: the row count, the county codes in ledger order (how the
-    counties interleave) and each county's :func:`project_digests` digest."""
-    order = store.table_sha256(pd.DataFrame({S.COUNTY_CODE: projects[S.COUNTY_CODE]}))
-    lines = ";".join(f"{c}={d}" for c, d in sorted(digests.items()))
-    return hashlib.sha256(f"rows={len(projects)}|{order}|{lines}".encode()).hexdigest()
-
-
-def input_hashes(
-    inputs: store.Inputs,
-    *,
-    known: Mapping[str, str | None] | None = None,
-    known_counties: Mapping[str, str] | None = None,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """SHA-256 of each input table as ``build_info`` records them, and of each county's projects.
-
-    The boundaries and registry are hashed whole (``store.table_sha256``); the projects county
-    by county (:func:`project_digests`), so that an import of one county hashes that county's
-    rows only (:func:`projects_sha256` combines them).
-
-    Parameters
-    ----------
-    inputs
-        The inputs.
-    known
-        Hashes already known (of tables unchanged since they were recorded).
-    known_counties
-        Digests of counties whose projects are unchanged since they were recorded.
-
-    Returns
-    -------
-    tuple of dict
-        Table name → hex digest; county code → hex digest of its projects.
-    """
-    known = known or {}
-    out = {
-        S.LAYER_ADMIN_UNITS: known.get(S.LAYER_ADMIN_UNITS)
-        or store.table_sha256(inputs.admin_units),
-        S.LAYER_REGISTRY: known.get(S.LAYER_REGISTRY) or store.table_sha256(inputs.registry),
-    }
-    digests = project_digests(inputs.projects, known=known_counties)
-    out[S.LAYER_PROJECTS] = known.get(S.LAYER_PROJECTS) or projects_sha256(inputs.projects, digests)
-    return out, digests
-
-
 def make_build_info(
     inputs: store.Inputs | None,
     *,
@@ -276,7 +193,7 @@ def make_build_info(
         "inputs": dict(hashes),
     }
     if digests:
-        info[PROJECT_DIGESTS_KEY] = dict(digests)
+        info[incremental.PROJECT_DIGESTS_KEY] = dict(digests)
     return info
 
 
@@ -586,10 +503,8 @@ def commit_import(
         if expected_rev is not None and revisions.head(log) != expected_rev:
             raise revisions.stale_error(log, expected_rev)
         # the patch's copy of the store, made while the import is planned (discarded if unused)
-        early = None
-        if patchable and incremental_ok and not replace_all:
-            with contextlib.suppress(OSError):  # unwritable folder: the write says so later
-                early = storefile.EarlyCopy(path)
+        wanted = patchable and incremental_ok and not replace_all
+        early = storefile.EarlyCopy.start(path) if wanted else None
         keep = {k: previous[k] for k in ("demo", "seed", "scale") if k in previous}
         names = ", ".join(prepared.sources)
         source = (
