@@ -77,13 +77,7 @@ async def walk(url: str) -> tuple[list[float], dict[str, str], list[str]]:
     kpis: dict[str, str] = {}
     for name, query in WALK:
         page = loadgen.Page(query=query)
-        async with websockets.connect(
-            f"{url}/_stcore/stream",
-            subprotocols=[websockets.Subprotocol("streamlit")],
-            max_size=None,
-            open_timeout=120,
-            ping_interval=None,
-        ) as ws:
+        async with loadgen.connect(url) as ws:
             seconds.append(await _run(ws, page, name))
             for _label, change in loadgen.CHANGES:
                 state = change(page)

@@ -140,6 +140,18 @@ def _read(page: Page, raw: bytes) -> int | None:
     return None
 
 
+def connect(url: str) -> websockets.connect:
+    """A browser's connection to the Streamlit server at ``url`` (its websocket stream)."""
+    return websockets.connect(
+        f"{url}/_stcore/stream",
+        subprotocols=[websockets.Subprotocol("streamlit")],
+        max_size=None,
+        open_timeout=120,
+        ping_interval=None,
+        close_timeout=5,
+    )
+
+
 async def _run(ws: websockets.ClientConnection, page: Page) -> float:
     """Send one rerun with every widget value the tab holds; wait for script_finished."""
     back = BackMsg()
@@ -209,14 +221,7 @@ async def session(
     port = int(url.rsplit(":", 1)[1])
     page = Page(query=query)
     clock = cpu or (lambda: float("nan"))
-    async with websockets.connect(
-        f"{url}/_stcore/stream",
-        subprotocols=[websockets.Subprotocol("streamlit")],
-        max_size=None,
-        open_timeout=120,
-        ping_interval=None,
-        close_timeout=5,
-    ) as ws:
+    async with connect(url) as ws:
         c0 = clock()
         seconds = await _run(ws, page)
         out.append(
