@@ -18,7 +18,7 @@ from conftest import COUNTY_A, COUNTY_B, V1, V2, make_projects, make_registry, m
 from pandas.testing import assert_frame_equal
 
 from layers import schema as S
-from layers import store
+from layers import store, storefile
 from layers.build import incremental, patch, pipeline, revisions
 from layers.cli import main as cli
 from layers.ingest.template import office_ledger_workbook
@@ -177,6 +177,48 @@ def test_a_patch_that_does_not_fit_leaves_the_store_unchanged(tiny_store: Path):
         patch.patch_store(tiny_store, patch.Patch(update={S.LAYER_VILLAGE_PLAN: rows}), {"k": "v"})
     assert tiny_store.read_bytes() == before
     assert not list(tiny_store.parent.glob(".store.tmp-*"))
+
+
+def test_rows_are_deleted_on_the_early_copy_while_the_rest_is_planned(
+    tiny_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An import queues the deletion of the county's project rows on the store's early copy
+    (``patch.ahead``); the store is the same as a full build. When that deletion fails, the
+    import fails and leaves the store byte-identical, with no temporary file."""
+    queued: list[object] = []
+    then = storefile.EarlyCopy.then
+    monkeypatch.setattr(
+        storefile.EarlyCopy, "then", lambda self, work: (queued.append(work), then(self, work))
+    )
+    imp(tiny_store, "--ledger", str(county_book(tmp_path, COUNTY_B, planned=5.0)))
+    assert len(queued) == 1
+    assert rebuild_note(tiny_store) == f"incremental: {COUNTY_B[:6]}"
+    assert_as_full_build(tiny_store, tmp_path)
+
+    before = tiny_store.read_bytes()
+
+    def broken(self, work):
+        def fail(_tmp: Path) -> None:
+            raise OSError("disk full")
+
+        then(self, fail)
+
+    monkeypatch.setattr(storefile.EarlyCopy, "then", broken)
+    book = county_book(tmp_path, COUNTY_A, planned=6.0)
+    assert cli.main(["import", "--ledger", str(book), "--store", str(tiny_store)]) != 0
+    assert tiny_store.read_bytes() == before
+    assert not list(tiny_store.parent.glob(".store.tmp-*"))
+
+
+def test_a_patch_without_its_early_copy_does_every_change_itself(tiny_store: Path):
+    """``patch.ahead`` marks changes done to an early copy; without the copy they are done by
+    ``patch_store`` itself."""
+    fids = list(range(1, 4))
+    n = store.table_rows(tiny_store)[S.LAYER_PROJECTS]
+    p = patch.Patch(delete={S.LAYER_PROJECTS: ("fid", fids)}, ahead={S.LAYER_PROJECTS})
+    p.counts[S.LAYER_PROJECTS] = n - len(fids)
+    patch.patch_store(tiny_store, p, store.read_build_info(tiny_store))
+    assert store.table_rows(tiny_store)[S.LAYER_PROJECTS] == n - len(fids)
 
 
 def test_changed_villages():

@@ -18,7 +18,7 @@ from pandas.testing import assert_frame_equal
 from shapely.geometry import Point, box
 
 from layers import schema as S
-from layers import store
+from layers import store, storefile
 from layers.errors import OneMapError, StoreError
 from tests.conftest import make_projects, make_registry, make_units
 
@@ -143,6 +143,89 @@ def test_catalogue_read_by_sqlite_is_gdals(tiny_store: Path, tmp_path: Path) -> 
             meta = pyogrio.read_info(path, layer=name)["layer_metadata"] or {}
             assert store._recorded_dtypes(path, name) == json.loads(meta[store.DTYPES_KEY])
     assert store._recorded_dtypes(odd, S.LAYER_PROJECTS)[S.PLAN_YEAR] in ("int64", "Int64")
+
+
+def _gdal_read(path: Path, name: str, where: str | None = None) -> pd.DataFrame:
+    """What ``read_layer`` gave before its faster paths: GDAL's read, the dtypes restored."""
+    df = pyogrio.read_dataframe(path, layer=name, where=where, use_arrow=True)
+    return store._restore_dtypes(df, store._recorded_dtypes(path, name))
+
+
+def test_small_tables_read_by_sqlite_are_gdals(tmp_path: Path) -> None:
+    """Small attribute tables are read with SQLite, not GDAL: the same frame, nulls of every
+    kind, empty text, quotes and Chinese included; a large one is still GDAL's."""
+    odd = pd.DataFrame(
+        {
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "i": [1, 2, 3],
+            "x": [0.1, float("nan"), 1e300],
+            "t": pd.array(["怒江州", None, ""], dtype="str"),
+            'q"uote': ["a'b", "c", "d"],
+            "b": [True, False, True],
+            "nb": pd.array([True, None, False], dtype="boolean"),
+            "o": pd.Series([None, None, None], dtype="object"),
+        }
+    )
+    empty = odd.iloc[:0]
+    big = pd.DataFrame({"k": range(3_000), "v": [str(i) for i in range(3_000)]})
+    path = store.write_store(
+        tmp_path / "s.gpkg", {**_tables(), "odd": odd, "empty": empty, "big": big}, INFO
+    )
+    for name in ("odd", "empty", "big", S.LAYER_REGISTRY, S.TABLE_BUILD_INFO):
+        fast = store.read_layer(path, name)
+        assert_frame_equal(fast, _gdal_read(path, name), check_exact=True)
+    assert store.read_small_table(path, "big") is None  # over the row limit: GDAL's
+    assert store.read_small_table(path, S.LAYER_PROJECTS) is None  # a spatial layer
+    assert store.read_small_table(path, "missing") is None
+    assert store.read_layer(path, "odd")["t"].tolist()[::2] == ["怒江州", ""]
+    assert store.read_build_info(path)["seed"] == "7"
+
+
+def test_rows_read_through_arrow_are_read_layers(written: Path) -> None:
+    """``read_rows`` (datetimes converted by Arrow) gives ``read_layer``'s frame."""
+    for name, where in (
+        (S.LAYER_PROJECTS, "fid IN (2, 3, 5, 7)"),
+        (S.LAYER_PROJECTS, "0 = 1"),
+        (S.LAYER_ADMIN_UNITS, "level = 'county'"),
+        (S.LAYER_REGISTRY, "village_code LIKE '5301%'"),
+    ):
+        fast = store.read_rows(written, name, where)
+        slow = store.read_layer(written, name, where=where)
+        assert len(fast) == len(slow)
+        if isinstance(slow, gpd.GeoDataFrame):
+            assert_geodataframe_equal(fast, slow, check_less_precise=False)
+        else:
+            assert_frame_equal(fast, slow, check_exact=True)
+    dated = store.read_rows(written, S.LAYER_PROJECTS, "1 = 1")
+    assert dated[S.START_DATE].dtype.kind == "M"
+    assert dated[S.COMPLETION_DATE].isna().sum() == 4
+    assert_geodataframe_equal(dated, make_projects())
+
+
+def test_early_copy_runs_queued_work_in_order_and_reports_its_failure(written: Path) -> None:
+    """Work queued on an early copy runs after the copy, in order; a failure stops the rest
+    and is raised by ``result()``; the copy is removed by ``discard()``."""
+    seen: list[str] = []
+    early = storefile.EarlyCopy(written)
+    early.then(lambda tmp: seen.append(f"a {tmp.stat().st_size == written.stat().st_size}"))
+    early.then(lambda tmp: seen.append("b"))
+    assert early.result().read_bytes() == written.read_bytes()
+    assert seen == ["a True", "b"]
+    with pytest.raises(RuntimeError, match="already used"):
+        early.then(lambda tmp: None)
+    early.discard()
+
+    def fail(_tmp: Path) -> None:
+        raise OSError("disk full")
+
+    failing = storefile.EarlyCopy(written)
+    failing.then(fail)
+    failing.then(lambda tmp: seen.append("never"))
+    with pytest.raises(OSError, match="disk full"):
+        failing.result()
+    failing.discard()
+    assert "never" not in seen
+    assert sorted(p.name for p in written.parent.iterdir()) == [written.name]
 
 
 def test_read_layer_columns_and_where(written: Path) -> None:

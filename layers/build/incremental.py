@@ -42,11 +42,11 @@ import pyarrow.compute as pc
 import pyogrio
 
 from layers import schema as S
-from layers import store
+from layers import store, storefile
 from layers.build import audit, metrics, partial, terrain
 from layers.build.county_library import build_county_library
 from layers.build.locate import locate_projects
-from layers.build.patch import Patch
+from layers.build.patch import Patch, ahead
 from layers.build.township_roadmap import build_township_roadmap
 from layers.build.village_plan import build_village_plan
 from layers.errors import StoreError
@@ -228,12 +228,12 @@ def full_reason(previous: Mapping[str, str], dem: str, hashes: Mapping[str, str]
     return None
 
 
-def _ledger_positions(
-    path: Path, counties: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The fids of the stored projects, ascending (the projects table is in ledger order: fids
-    ascend with it), and the ledger positions and fids of those of ``counties`` (both read
-    through the index on the county code when the store has it)."""
+def _ledger_positions(path: Path, counties: Sequence[str]) -> tuple[int, np.ndarray, np.ndarray]:
+    """The number of stored projects, and the ledger positions and fids (ascending) of those
+    of ``counties``. The projects table is in ledger order (fids ascend with it), so a row's
+    position is the number of rows before its fid: those before the counties' first row are
+    counted through the index on the county code (when the store has it), those between
+    their first and last row read."""
     table = f'"{S.LAYER_PROJECTS}"'
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
         indexed = con.execute(
@@ -241,13 +241,20 @@ def _ledger_positions(
             (store.PROJECTS_COUNTY_INDEX,),
         ).fetchone()
         hint = f' INDEXED BY "{store.PROJECTS_COUNTY_INDEX}"' if indexed else ""
-        (every,) = con.execute(f"SELECT group_concat(fid) FROM {table}{hint}").fetchone()
+        (n_rows,) = con.execute(f"SELECT count(*) FROM {table}{hint}").fetchone()
         where = _in_list(S.COUNTY_CODE, counties, expression=store.PROJECTS_COUNTY_KEY)
-        own = con.execute(f"SELECT fid FROM {table} WHERE {where}")
-        own = own.fetchall()
-    every_fids = np.sort(np.fromstring(every or "", dtype="int64", sep=","))
-    own_fids = np.sort(np.array(own, dtype="int64").reshape(-1))
-    return every_fids, np.searchsorted(every_fids, own_fids), own_fids
+        own = con.execute(f"SELECT fid FROM {table} WHERE {where} ORDER BY fid").fetchall()
+        own_fids = np.array(own, dtype="int64").reshape(-1)
+        if not len(own_fids):
+            return int(n_rows), own_fids, own_fids
+        first, last = int(own_fids[0]), int(own_fids[-1])
+        sql = f"SELECT count(*) FROM {table}{hint} WHERE fid < ?"
+        (before,) = con.execute(sql, (first,)).fetchone()
+        span = con.execute(
+            f"SELECT fid FROM {table} WHERE fid BETWEEN ? AND ? ORDER BY fid", (first, last)
+        ).fetchall()
+    span_fids = np.array(span, dtype="int64").reshape(-1)
+    return int(n_rows), before + np.searchsorted(span_fids, own_fids), own_fids
 
 
 def _in_list(column: str, values: Sequence[object], *, expression: str | None = None) -> str:
@@ -265,16 +272,18 @@ def _quoted(column: str) -> str:
 def _replaced_rows(path: Path, fids: np.ndarray, positions: np.ndarray) -> pd.DataFrame:
     """The stored ledger rows of ``fids`` (ascending) as ingested (``store.read_inputs``'s rows),
     with their positions in ``_pos`` (SQLite looks a ``fid IN`` list up in ascending order)."""
-    if not len(positions):
-        rows = store.read_layer(path, S.LAYER_PROJECTS, where="0 = 1")
-    else:
-        rows = store.read_layer(path, S.LAYER_PROJECTS, where=_in_list("fid", list(fids)))
+    where = _in_list("fid", list(fids)) if len(positions) else "0 = 1"
+    rows = store.read_rows(path, S.LAYER_PROJECTS, where)
     rows = rows.drop(columns=S.LOCATED_BY, errors="ignore").reset_index(drop=True)
     if len(rows) != len(positions):
         raise StoreError(f"{len(rows)} project rows read for {len(positions)} positions")
-    if len(positions) and store.TABLE_PROJECTS_INPUT_CHANGES in store.list_layers(path):
-        where = _in_list(store.INPUT_ROW, [int(p) for p in positions])
-        delta = store.read_layer(path, store.TABLE_PROJECTS_INPUT_CHANGES, where=where)
+    name = store.TABLE_PROJECTS_INPUT_CHANGES
+    if len(positions) and name in store.list_layers(path):
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+            stored = con.execute(f'SELECT fid, "{store.INPUT_ROW}" FROM "{name}"').fetchall()
+        pairs = np.array(stored, dtype="int64").reshape(-1, 2)
+        mine = pairs[np.isin(pairs[:, 1], positions), 0]  # the rows of these positions
+        delta = store.read_rows(path, name, _in_list("fid", [int(f) for f in mine]))
         at = np.searchsorted(positions, delta.pop(store.INPUT_ROW).to_numpy())
         delta.index = rows.index[at]
         rows.loc[delta.index, list(delta.columns)] = delta
@@ -411,14 +420,15 @@ def _plan_counties(
     replaced: pd.DataFrame,
     zone_members: pd.DataFrame,
     old_counts: Mapping[str, int],
+    copy: storefile.EarlyCopy | None = None,
 ) -> Incremental | None:
     """The incremental write of an import of ``counties`` appended to the kept ledger rows,
     the registry unchanged, computed from the imported rows alone (:mod:`build.partial`); None
     when that would not be exact (then :func:`plan` computes the cross-county tables from every
-    project). ``stored`` is :func:`_ledger_positions`'."""
-    every, positions, fids = stored
+    project). ``stored`` is :func:`_ledger_positions`', ``copy`` the store's early copy."""
+    n_rows, positions, fids = stored
     ledger, units, registry = inputs.projects, inputs.admin_units, inputs.registry
-    n_keep = len(every) - len(positions)
+    n_keep = n_rows - len(positions)
     incoming = pd.concat([ledger[S.PROJECT_ID].iloc[n_keep:], replaced[S.PROJECT_ID]])
     if incoming.isna().any() or _member(ledger[S.PROJECT_ID].iloc[:n_keep], incoming).any():
         return None  # a project id on both sides: its issues could not be told apart
@@ -426,7 +436,10 @@ def _plan_counties(
     prepared = metrics.prepare_projects(new)
     six = [c[:6] for c in counties]
     reg = registry[partial.prefix_in(registry[S.VILLAGE_CODE].astype("str"), six, 6)]
-    old_summary = store.read_layer(path, S.TABLE_REGION_SUMMARY)
+    # the rows that can change: the counties' units and every unit above county level
+    own = _in_list(S.CODE, six, expression=f'substr("{S.CODE}", 1, 6)')
+    where = f"\"{S.LEVEL}\" IN ('province', 'prefecture', 'county') OR {own}"
+    old_summary = store.read_rows(path, S.TABLE_REGION_SUMMARY, where)
     done = partial.region_summary(units, reg, prepared, old_summary, ledger, counties)
     if done is None:
         return None
@@ -437,10 +450,12 @@ def _plan_counties(
     patch.delete[S.LAYER_PROJECTS] = ("fid", [int(f) for f in fids])
     patch.append[S.LAYER_PROJECTS] = new
     patch.counts[S.LAYER_PROJECTS] = len(ledger)
+    # written to the copy while the rest is planned (no way back to plan() after this point)
+    ahead(patch, copy, S.LAYER_PROJECTS)
     _per_county(patch, _county_layers(units, reg, prepared, counties, part), old_counts)
     patch.update[S.TABLE_REGION_SUMMARY] = summary.iloc[changed]
     patch.keys[S.TABLE_REGION_SUMMARY] = (S.CODE,)
-    patch.counts[S.TABLE_REGION_SUMMARY] = len(summary)
+    patch.counts[S.TABLE_REGION_SUMMARY] = old_counts[S.TABLE_REGION_SUMMARY]
     patch.replace[S.TABLE_ZONE_SUMMARY] = metrics.aggregate_zones(summary, zone_members)
     old_issues = store.read_layer(path, S.TABLE_QUALITY_ISSUES)
     issues = partial.quality_issues(old_issues, incoming, new, new_issues, registry)
@@ -456,6 +471,7 @@ def plan(
     *,
     registry_before: pd.DataFrame,
     zone_members: pd.DataFrame,
+    copy: storefile.EarlyCopy | None = None,
 ) -> Incremental | str:
     """The incremental write of ``inputs`` over the store: its layers without terrain.
 
@@ -472,6 +488,10 @@ def plan(
         The store's registry (``inputs.registry`` itself when known to be unchanged).
     zone_members
         The zones' counties.
+    copy
+        The copy of the store being made for the patch (``storefile.EarlyCopy``): the
+        projects' rows are deleted from and appended to it while the rest is planned
+        (``patch.ahead``); it is only to be given to ``patch_store`` with the patch.
 
     Returns
     -------
@@ -491,15 +511,22 @@ def plan(
     if touched is None:
         return "the registry's columns changed"
     dirty = sorted({*counties, *(v[:6] + "000000" for v in touched)})
-    every, positions, fids = _ledger_positions(path, counties)
-    n_keep = len(every) - len(positions)
+    n_rows, positions, fids = _ledger_positions(path, counties)
+    n_keep = n_rows - len(positions)
     replaced = _replaced_rows(path, fids, positions)
     in_new = inputs.projects[S.COUNTY_CODE].isin(list(counties)).to_numpy()
     outside_changed = n_keep != int((~in_new).sum())
     appendable = not outside_changed and not in_new[:n_keep].any() and bool(in_new[n_keep:].all())
     if appendable and not touched:
         fast = _plan_counties(
-            path, inputs, counties, (every, positions, fids), replaced, zone_members, old_counts
+            path,
+            inputs,
+            counties,
+            (n_rows, positions, fids),
+            replaced,
+            zone_members,
+            old_counts,
+            copy,
         )
         if fast is not None:
             return fast
@@ -517,6 +544,7 @@ def plan(
         patch.delete[S.LAYER_PROJECTS] = ("fid", [int(f) for f in fids])
         patch.append[S.LAYER_PROJECTS] = located.iloc[n_keep:]
         patch.counts[S.LAYER_PROJECTS] = len(located)
+        ahead(patch, copy, S.LAYER_PROJECTS)
     else:
         patch.replace[S.LAYER_PROJECTS] = located
     if store.TABLE_PROJECTS_INPUT_CHANGES in ledger_tables:

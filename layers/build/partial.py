@@ -105,7 +105,8 @@ def region_summary(
         The located projects of ``counties`` (every project whose county code is one of them,
         in ledger order), prepared (``metrics.prepare_projects``).
     stored
-        The store's ``region_summary``.
+        The store's ``region_summary``: all of it, or at least the rows of the province, the
+        prefectures, the counties and the units of ``counties`` (the rows that can change).
     ledger
         The whole new ledger (its funds make the prefectures' and the province's).
     counties
@@ -114,9 +115,9 @@ def region_summary(
     Returns
     -------
     tuple or None
-        The new table, the positions of its rows that changed, and the rows of the counties'
-        units (``metrics.aggregate``'s); None when a county or its prefecture is not a row of
-        ``stored``.
+        The new table (the rows of ``stored``), the positions of its rows that changed, and
+        the rows of the counties' units (``metrics.aggregate``'s); None when a county or its
+        prefecture is not a row of ``stored``.
     """
     level = stored[S.LEVEL].to_numpy()
     codes = pd.Index(stored[S.CODE].astype("str"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from layers import schema as S
 from layers import store, storefile
 from layers.errors import StoreError
 
-__all__ = ["Patch", "PatchError", "patch_store"]
+__all__ = ["Patch", "PatchError", "ahead", "patch_store"]
 
 #: at most this many values bound in one statement (SQLite's limit is 32,766)
 _MAX_SQL_VARIABLES = 30_000
@@ -44,7 +44,8 @@ class Patch:
     row by row (after the deletes); ``append``: rows added at the end of a table (after the
     deletes); ``update``: table → rows whose given attribute columns are overwritten, found by
     their ``keys`` columns (default ``code``); ``counts``: the row count every patched table must
-    have afterwards.
+    have afterwards; ``ahead``: tables whose delete was already done to the store's early copy
+    (:func:`ahead`).
     """
 
     replace: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -54,6 +55,7 @@ class Patch:
     update: dict[str, pd.DataFrame] = field(default_factory=dict)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    ahead: set[str] = field(default_factory=set)
 
 
 def _quote(name: str) -> str:
@@ -160,12 +162,24 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+def _delete_rows(con: sqlite3.Connection, name: str, column: str, values: Sequence[Any]) -> None:
+    values = [v if isinstance(v, int) else str(v) for v in values]
+    for i in range(0, len(values), _MAX_SQL_VARIABLES):
+        part = values[i : i + _MAX_SQL_VARIABLES]
+        marks = ", ".join("?" * len(part))
+        con.execute(f"DELETE FROM {_quote(name)} WHERE {_quote(column)} IN ({marks})", part)
+
+
 def _apply_sql(
-    tmp: Path, patch: Patch, build_info: Mapping[str, Any] | None = None
+    tmp: Path,
+    patch: Patch,
+    build_info: Mapping[str, Any] | None = None,
+    skip: Set[str] = frozenset(),
 ) -> dict[str, int]:
-    """Apply the patch's deletes, renumbers and updates, and the replaced attribute tables that
-    keep the store's columns (``build_info`` too), in one transaction; returns the tables so
-    replaced (name → rows). The others are GDAL's to write."""
+    """Apply the patch's deletes (but those of the tables ``skip``), renumbers and updates, and
+    the replaced attribute tables that keep the store's columns (``build_info`` too), in one
+    transaction; returns the tables so replaced (name → rows). The others are GDAL's to
+    write."""
     replaced: dict[str, int] = {}
     con = _connect(tmp)
     try:
@@ -173,12 +187,8 @@ def _apply_sql(
         con.execute("PRAGMA synchronous = OFF")
         with con:
             for name, (column, values) in patch.delete.items():
-                values = [v if isinstance(v, int) else str(v) for v in values]
-                marks = ", ".join("?" * len(values))
-                if values:
-                    con.execute(
-                        f"DELETE FROM {_quote(name)} WHERE {_quote(column)} IN ({marks})", values
-                    )
+                if name not in skip:
+                    _delete_rows(con, name, column, values)
             for name, (column, values) in patch.renumber.items():
                 sql = f"UPDATE {_quote(name)} SET {_quote(column)} = ? WHERE fid = ?"
                 con.executemany(sql, [(int(v), int(f)) for f, v in values.items()])
@@ -194,6 +204,39 @@ def _apply_sql(
     finally:
         con.close()
     return replaced
+
+
+def ahead(patch: Patch, copy: storefile.EarlyCopy | None, name: str) -> None:
+    """Queue ``patch``'s delete of rows of table ``name`` on the store's ``copy``
+    (:meth:`storefile.EarlyCopy.then`), so that SQLite deletes them, on another core, while
+    the rest of the patch is planned, and mark it done (``patch.ahead``); nothing without a
+    copy. (Appends stay with :func:`patch_store`: GDAL's writes hold Python's lock.)
+
+    Parameters
+    ----------
+    patch
+        The patch, with its delete of ``name`` final.
+    copy
+        The copy of the store :func:`patch_store` will be given, or None.
+    name
+        The table.
+    """
+    delete = patch.delete.get(name)
+    if copy is None or delete is None or name in patch.ahead:
+        return
+
+    def work(tmp: Path) -> None:
+        con = _connect(tmp)
+        try:
+            con.execute("PRAGMA journal_mode = OFF")
+            con.execute("PRAGMA synchronous = OFF")
+            with con:
+                _delete_rows(con, name, *delete)
+        finally:
+            con.close()
+
+    copy.then(work)
+    patch.ahead.add(name)
 
 
 def patch_store(
@@ -215,7 +258,8 @@ def patch_store(
     build_info
         The new ``build_info`` (written in full).
     copy
-        The copy of the store already being made (``storefile.EarlyCopy``), else one is made.
+        The copy of the store already being made (``storefile.EarlyCopy``), with the changes
+        of ``patch.ahead`` queued on it; else one is made (and every change done to it).
 
     Returns
     -------
@@ -230,8 +274,10 @@ def patch_store(
         The copy cannot be written; the previous store is unchanged.
     """
 
+    skip = patch.ahead if copy is not None else frozenset()  # done to the copy (``ahead``)
+
     def fill(tmp: Path) -> dict[str, int]:
-        done = _apply_sql(tmp, patch, build_info)
+        done = _apply_sql(tmp, patch, build_info, skip)
         rest = {n: t for n, t in patch.replace.items() if n not in done}
         info = None if S.TABLE_BUILD_INFO in done else build_info
         written = store.write_tables(tmp, rest, info, append=patch.append)

@@ -355,18 +355,17 @@ def _write_incremental(
     """Write ``change`` by patching the store (``early``: its copy, being made); else return
     why it must be written in full."""
     inputs = change.inputs
-    if change.before is not None:
-        registry_before = change.before.registry
-    elif S.LAYER_REGISTRY in change.unchanged:
-        registry_before = inputs.registry  # the store's (checked against this revision)
-    else:
-        registry_before = store.read_layer(path, S.LAYER_REGISTRY)
+    registry_before = change.before.registry if change.before is not None else None
+    if registry_before is None:  # the store's (checked against this revision), if unchanged
+        unchanged = S.LAYER_REGISTRY in change.unchanged
+        registry_before = inputs.registry if unchanged else store.read_layer(path, S.LAYER_REGISTRY)
     inc = incremental.plan(
         path,
         inputs,
         change.counties,
         registry_before=registry_before,
         zone_members=zones.zone_members(zones.load_zones(), inputs.admin_units),
+        copy=early,
     )
     if isinstance(inc, str):
         return inc
