@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from layers import schema as S
+from layers.build.rates import RATE_DEFINITIONS, add_rates, rates, set_columns
 from layers.errors import LedgerError
 
 __all__ = [
@@ -63,15 +64,6 @@ REGISTRY_COUNT_COLUMNS: tuple[str, ...] = (
 COUNT_COLUMNS: tuple[str, ...] = PROJECT_COUNT_COLUMNS + REGISTRY_COUNT_COLUMNS
 _FLOAT_COUNTS = frozenset({S.FUNDS_PLANNED, S.FUNDS_ALLOCATED, S.FUNDS_SPENT, S.MATCHED_HOUSEHOLDS})
 PLAN_COUNT_COLUMNS: tuple[str, ...] = (S.COUNTY_LIBRARIES, S.TOWNSHIP_ROUTE_MAPS, S.VILLAGE_PLANS)
-#: rate → (numerator, denominator)
-RATE_DEFINITIONS: dict[str, tuple[str, str]] = {
-    S.COMPLETION: (S.N_COMPLETED, S.N_PROJECTS),
-    S.FUNDS_EXECUTION: (S.FUNDS_SPENT, S.FUNDS_PLANNED),
-    S.COVERAGE: (S.COVERED_CAPPED, S.POOR_POPULATION),
-    S.SIX_FIXES_RATE: (S.N_SIX_FIXES, S.N_PROJECTS),
-    S.EXIT_PROGRESS: (S.VILLAGES_EXITED, S.POVERTY_VILLAGES),
-    S.MATCHED_REMEDY: (S.MATCHED_HOUSEHOLDS, S.POOR_HOUSEHOLDS),
-}
 SUMMARY_ID_COLUMNS: tuple[str, ...] = (S.CODE, S.NAME, S.LEVEL, S.PARENT_CODE)
 
 # prepared-project columns (private to metrics/query)
@@ -381,22 +373,6 @@ def _group_villages(v: pd.DataFrame, level: str) -> pd.DataFrame:
     return out
 
 
-def add_rates(df: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy of ``df`` with every rate of ``RATE_DEFINITIONS`` computed from its counts.
-
-    Rates are fractions 0..1, NaN where the denominator is 0 (or a count column is absent).
-    """
-    out = df.copy()
-    for rate, (num, den) in RATE_DEFINITIONS.items():
-        if num in out.columns and den in out.columns:
-            n = pd.to_numeric(out[num], errors="coerce").astype("float64")
-            d = pd.to_numeric(out[den], errors="coerce").astype("float64")
-            out[rate] = (n / d.where(d != 0)).astype("float64")
-        else:
-            out[rate] = np.nan
-    return out
-
-
 def _plan_counts(admin_units: pd.DataFrame) -> pd.DataFrame:
     """Counties with libraries, townships with route maps, villages with plans, per unit."""
     if S.HAS_TASKS not in admin_units.columns:
@@ -493,12 +469,16 @@ def unit_counts(
             ],
             axis=1,
         ).reindex(codes)
-    out = pd.DataFrame(index=codes)
-    for col in COUNT_COLUMNS:
-        values = pd.to_numeric(counts[col]).fillna(0).to_numpy()
-        kind = "float64" if col in _FLOAT_COUNTS else "int64"
-        out[col] = values.astype(kind)
-    return out
+    return pd.DataFrame(
+        {
+            col: pd.to_numeric(counts[col])
+            .fillna(0)
+            .to_numpy()
+            .astype("float64" if col in _FLOAT_COUNTS else "int64")
+            for col in COUNT_COLUMNS
+        },
+        index=codes,
+    )
 
 
 def with_unit_counts(
@@ -525,10 +505,8 @@ def with_unit_counts(
         exit_by=exit_by,
         summary=summary,
     )
-    out = frame.copy()
-    for col in COUNT_COLUMNS:
-        out[col] = counts[col].to_numpy()
-    return add_rates(out)
+    values = {col: counts[col].to_numpy() for col in COUNT_COLUMNS}
+    return set_columns(set_columns(frame, values), rates(values))
 
 
 def _with_poverty_flag(registry: pd.DataFrame, admin_units: pd.DataFrame) -> pd.DataFrame:
